@@ -1,0 +1,71 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "fairshare",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fairshare", targets: ["fairshare"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Pure core: policy, classification, weights, stat parsers, status model. No I/O.
+        .target(
+            name: "FairshareCore",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        // The kernel edge: cgroup v2 files and /proc, behind small protocols.
+        .target(
+            name: "FairshareLinux",
+            dependencies: [
+                "FairshareCore",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // The journal (as a swift-log handler) and sd_notify.
+        .target(
+            name: "FairshareSystemd",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The agent: observe -> decide -> act -> report, the control socket, the lifecycle.
+        .target(
+            name: "FairshareAgent",
+            dependencies: [
+                "FairshareCore",
+                "FairshareLinux",
+                "FairshareSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "fairshare",
+            dependencies: [
+                "FairshareAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore"]),
+        .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux"]),
+        .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd"]),
+        .testTarget(
+            name: "FairshareAgentTests",
+            dependencies: ["FairshareAgent", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
+        ),
+    ]
+)

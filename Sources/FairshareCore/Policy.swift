@@ -1,0 +1,198 @@
+/// The admin's share policy: agent settings and the groups, in file order (first match wins).
+public struct Policy: Sendable, Equatable {
+    public var agent: AgentSettings
+    public var groups: [GroupPolicy]
+    /// Where the policy was read from, for messages and `fairshare status`.
+    public var sourcePath: String
+    /// Things worth telling the admin that do not make the policy invalid
+    /// (for example a user name that does not exist on this host).
+    public var warnings: [PolicyWarning]
+
+    public init(agent: AgentSettings = AgentSettings(), groups: [GroupPolicy], sourcePath: String = "<memory>", warnings: [PolicyWarning] = []) {
+        self.agent = agent
+        self.groups = groups
+        self.sourcePath = sourcePath
+        self.warnings = warnings
+    }
+
+    public func group(named name: GroupName) -> GroupPolicy? {
+        groups.first { $0.name == name }
+    }
+}
+
+/// The `[agent]` table.
+public struct AgentSettings: Sendable, Equatable {
+    /// Sample and enforce period, 100 ms ... 60 s.
+    public var interval: Duration
+    /// Period of the journal summary entry.
+    public var reportInterval: Duration
+    public var cgroupRoot: CgroupRootSetting
+
+    public static let intervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(60)
+
+    public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto) {
+        self.interval = interval
+        self.reportInterval = reportInterval
+        self.cgroupRoot = cgroupRoot
+    }
+}
+
+public enum CgroupRootSetting: Sendable, Equatable, CustomStringConvertible {
+    /// The agent's own (delegated) cgroup, read from /proc/self/cgroup.
+    case auto
+    /// An absolute path on the cgroup2 mount, e.g. /sys/fs/cgroup/fairshare.
+    case path(String)
+
+    public var description: String {
+        switch self {
+        case .auto: "auto"
+        case .path(let p): p
+        }
+    }
+}
+
+/// One `[[group]]` entry.
+public struct GroupPolicy: Sendable, Equatable {
+    public var name: GroupName
+    public var shares: Shares
+    public var ioShares: Shares
+    public var match: MatchRule
+    /// 1-based line of the `[[group]]` header in the source, for messages.
+    public var line: Int
+
+    public init(name: GroupName, shares: Shares, ioShares: Shares? = nil, match: MatchRule, line: Int = 0) {
+        self.name = name
+        self.shares = shares
+        self.ioShares = ioShares ?? shares
+        self.match = match
+        self.line = line
+    }
+}
+
+/// A group's name: `^[a-z][a-z0-9_-]{0,62}$`. It becomes a cgroup directory name, so the
+/// pattern is what keeps paths beneath the root (no `/`, no `.`, no `..`).
+public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init?(_ raw: String) {
+        guard GroupName.isValid(raw) else { return nil }
+        rawValue = raw
+    }
+
+    public static func isValid(_ raw: String) -> Bool {
+        let bytes = Array(raw.utf8)
+        guard (1...63).contains(bytes.count), let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else {
+            return false
+        }
+        return bytes.dropFirst().allSatisfy { b in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
+                || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+        }
+    }
+
+    public var description: String { rawValue }
+    public static func < (a: GroupName, b: GroupName) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Relative share, 1 ... 10000 (the range of cgroup v2 `cpu.weight` and `io.weight`).
+public struct Shares: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public static let range: ClosedRange<Int> = 1...10000
+    public let value: Int
+
+    public init?(_ value: Int) {
+        guard Shares.range.contains(value) else { return nil }
+        self.value = value
+    }
+
+    public var description: String { String(value) }
+    public static func < (a: Shares, b: Shares) -> Bool { a.value < b.value }
+}
+
+/// `[group.match]`: every key given must match (AND); within a key's list any element may match (OR).
+/// An empty rule (no keys) matches nothing: a group without a match table only collects
+/// processes that are placed in it by inheritance.
+public struct MatchRule: Sendable, Equatable {
+    public var users: [IDRef]
+    public var groups: [IDRef]
+    public var comm: [String]
+    public var exe: [Glob]
+    public var cmdline: [Pattern]
+    public var cgroup: [Glob]
+
+    public init(users: [IDRef] = [], groups: [IDRef] = [], comm: [String] = [], exe: [Glob] = [], cmdline: [Pattern] = [], cgroup: [Glob] = []) {
+        self.users = users
+        self.groups = groups
+        self.comm = comm
+        self.exe = exe
+        self.cmdline = cmdline
+        self.cgroup = cgroup
+    }
+
+    public var isEmpty: Bool {
+        users.isEmpty && groups.isEmpty && comm.isEmpty && exe.isEmpty && cmdline.isEmpty && cgroup.isEmpty
+    }
+}
+
+/// A user or group given by name or by number. Names are resolved to ids at load time
+/// (the agent's edge does that); an unknown name matches nothing and is a warning.
+public enum IDRef: Sendable, Hashable, CustomStringConvertible {
+    case id(UInt32)
+    case name(String)
+
+    public var description: String {
+        switch self {
+        case .id(let n): String(n)
+        case .name(let s): s
+        }
+    }
+}
+
+/// Where in a policy file something is: 1-based line and column.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+public struct PolicyWarning: Sendable, Equatable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public init(location: SourceLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): warning: \(message)" }
+}
+
+/// A policy that can not be used, with every problem found (not just the first).
+public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public var location: SourceLocation
+        public var message: String
+
+        public init(location: SourceLocation, message: String) {
+            self.location = location
+            self.message = message
+        }
+
+        public var description: String { "\(location): error: \(message)" }
+    }
+
+    public var problems: [Problem]
+
+    public init(problems: [Problem]) {
+        self.problems = problems
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

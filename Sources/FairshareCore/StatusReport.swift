@@ -1,0 +1,146 @@
+/// What `fairshare status --json` prints and the control socket returns for `status`.
+/// Field names are snake_case and stable: new fields may be added, none are renamed or removed
+/// while `schema_version` stays 1.
+public struct StatusReport: Codable, Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public var schemaVersion: Int
+    public var agent: AgentStatus
+    public var policy: PolicyStatus
+    public var groups: [GroupStatus]
+
+    public init(agent: AgentStatus, policy: PolicyStatus, groups: [GroupStatus]) {
+        self.schemaVersion = StatusReport.schemaVersion
+        self.agent = agent
+        self.policy = policy
+        self.groups = groups
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case agent, policy, groups
+    }
+}
+
+public struct AgentStatus: Codable, Sendable, Equatable {
+    public var pid: Int32
+    /// Seconds since the Unix epoch.
+    public var startedAt: Double
+    public var uptimeSeconds: Double
+    /// Absolute path of the managed cgroup root.
+    public var cgroupRoot: String
+    public var intervalSeconds: Double
+    /// CPUs available to the root (from cpuset.cpus.effective).
+    public var cpus: Double
+    /// Enforcement passes done so far.
+    public var ticks: Int
+
+    public init(pid: Int32, startedAt: Double, uptimeSeconds: Double, cgroupRoot: String, intervalSeconds: Double, cpus: Double, ticks: Int) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.uptimeSeconds = uptimeSeconds
+        self.cgroupRoot = cgroupRoot
+        self.intervalSeconds = intervalSeconds
+        self.cpus = cpus
+        self.ticks = ticks
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pid
+        case startedAt = "started_at"
+        case uptimeSeconds = "uptime_seconds"
+        case cgroupRoot = "cgroup_root"
+        case intervalSeconds = "interval_seconds"
+        case cpus, ticks
+    }
+}
+
+public struct PolicyStatus: Codable, Sendable, Equatable {
+    public var path: String
+    /// Seconds since the Unix epoch when the policy in force was loaded.
+    public var loadedAt: Double
+    /// The last reload attempt, if any: whether it was applied and, if not, why.
+    public var lastReload: ReloadOutcome?
+
+    public init(path: String, loadedAt: Double, lastReload: ReloadOutcome?) {
+        self.path = path
+        self.loadedAt = loadedAt
+        self.lastReload = lastReload
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path
+        case loadedAt = "loaded_at"
+        case lastReload = "last_reload"
+    }
+}
+
+public struct ReloadOutcome: Codable, Sendable, Equatable {
+    public var applied: Bool
+    public var at: Double
+    /// The validation error(s), one per line, when the new policy was rejected.
+    public var error: String?
+
+    public init(applied: Bool, at: Double, error: String?) {
+        self.applied = applied
+        self.at = at
+        self.error = error
+    }
+}
+
+public struct GroupStatus: Codable, Sendable, Equatable {
+    public var name: String
+    public var shares: Int
+    public var ioShares: Int
+    public var cpuWeight: Int
+    public var ioWeight: Int
+    public var members: Int
+    /// CPU used over the last interval, in CPUs (1.0 = one CPU busy).
+    public var cpuUsageCPUs: Double
+    /// The same as a percentage of the root's capacity.
+    public var cpuUsagePercent: Double
+    /// shares / sum of the shares of the groups that have members, as a percentage.
+    public var cpuTargetPercent: Double
+    public var usageUsec: UInt64
+    public var nrThrottled: UInt64
+    public var throttledUsec: UInt64
+    public var ioReadBytesPerSecond: Double
+    public var ioWriteBytesPerSecond: Double
+
+    public init(
+        name: String, shares: Int, ioShares: Int, cpuWeight: Int, ioWeight: Int, members: Int,
+        cpuUsageCPUs: Double, cpuUsagePercent: Double, cpuTargetPercent: Double,
+        usageUsec: UInt64, nrThrottled: UInt64, throttledUsec: UInt64,
+        ioReadBytesPerSecond: Double, ioWriteBytesPerSecond: Double
+    ) {
+        self.name = name
+        self.shares = shares
+        self.ioShares = ioShares
+        self.cpuWeight = cpuWeight
+        self.ioWeight = ioWeight
+        self.members = members
+        self.cpuUsageCPUs = cpuUsageCPUs
+        self.cpuUsagePercent = cpuUsagePercent
+        self.cpuTargetPercent = cpuTargetPercent
+        self.usageUsec = usageUsec
+        self.nrThrottled = nrThrottled
+        self.throttledUsec = throttledUsec
+        self.ioReadBytesPerSecond = ioReadBytesPerSecond
+        self.ioWriteBytesPerSecond = ioWriteBytesPerSecond
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, shares, members
+        case ioShares = "io_shares"
+        case cpuWeight = "cpu_weight"
+        case ioWeight = "io_weight"
+        case cpuUsageCPUs = "cpu_usage_cpus"
+        case cpuUsagePercent = "cpu_usage_pct"
+        case cpuTargetPercent = "cpu_target_pct"
+        case usageUsec = "usage_usec"
+        case nrThrottled = "nr_throttled"
+        case throttledUsec = "throttled_usec"
+        case ioReadBytesPerSecond = "io_read_bps"
+        case ioWriteBytesPerSecond = "io_write_bps"
+    }
+}
