@@ -1,0 +1,101 @@
+/// Decides which group a process belongs to: groups are tried in policy order, the first whose
+/// every given key matches wins. Pure: user and group names were resolved to ids beforehand.
+public struct Classifier: Sendable {
+    public struct Compiled: Sendable {
+        public var policy: GroupPolicy
+        var uids: Set<UInt32>
+        var gids: Set<UInt32>
+    }
+
+    public let groups: [Compiled]
+    public let agentPID: Int32
+
+    /// - Parameters:
+    ///   - resolveUser / resolveGroup: name -> id; nil for a name that does not exist (matches nothing).
+    public init(
+        policy: Policy, agentPID: Int32,
+        resolveUser: (String) -> UInt32?, resolveGroup: (String) -> UInt32?
+    ) {
+        self.agentPID = agentPID
+        self.groups = policy.groups.map { g in
+            Compiled(
+                policy: g,
+                uids: Set(g.match.users.compactMap { Classifier.resolve($0, resolveUser) }),
+                gids: Set(g.match.groups.compactMap { Classifier.resolve($0, resolveGroup) })
+            )
+        }
+    }
+
+    private static func resolve(_ ref: IDRef, _ lookup: (String) -> UInt32?) -> UInt32? {
+        switch ref {
+        case .id(let n): n
+        case .name(let s): lookup(s)
+        }
+    }
+
+    public enum Verdict: Sendable, Equatable {
+        /// Never moved: kernel threads, PID 1, the agent itself.
+        case exempt(reason: String)
+        case matched(group: GroupName, keys: [MatchedKey])
+        case unmatched
+    }
+
+    public struct MatchedKey: Sendable, Equatable, CustomStringConvertible {
+        public var key: String
+        /// The policy element that matched, e.g. `"burn_a"` or `"/usr/bin/python3*"`.
+        public var pattern: String
+        /// The process's value it matched against.
+        public var value: String
+
+        public var description: String { "\(key) \(pattern) ~ \(value)" }
+    }
+
+    /// - Parameter originCgroup: the process's cgroup before the agent moved it (its current one
+    ///   if it was never moved); the `cgroup` key matches against this.
+    public func classify(_ p: ProcessInfo, originCgroup: String? = nil) -> Verdict {
+        if p.isKernelThread { return .exempt(reason: "kernel thread") }
+        if p.pid == 1 { return .exempt(reason: "PID 1") }
+        if p.pid == agentPID { return .exempt(reason: "the agent itself") }
+        for g in groups {
+            if let keys = g.match(p, originCgroup: originCgroup ?? p.cgroup) {
+                return .matched(group: g.policy.name, keys: keys)
+            }
+        }
+        return .unmatched
+    }
+}
+
+extension Classifier.Compiled {
+    /// The keys that matched, or nil when any given key fails (or no key is given).
+    func match(_ p: ProcessInfo, originCgroup: String) -> [Classifier.MatchedKey]? {
+        let m = policy.match
+        if m.isEmpty { return nil }
+        var keys: [Classifier.MatchedKey] = []
+        if !m.users.isEmpty {
+            guard uids.contains(p.uid) else { return nil }
+            keys.append(.init(key: "users", pattern: m.users.map(\.description).joined(separator: ","), value: "uid \(p.uid)"))
+        }
+        if !m.groups.isEmpty {
+            guard gids.contains(p.gid) else { return nil }
+            keys.append(.init(key: "groups", pattern: m.groups.map(\.description).joined(separator: ","), value: "gid \(p.gid)"))
+        }
+        if !m.comm.isEmpty {
+            guard let hit = m.comm.first(where: { $0 == p.comm }) else { return nil }
+            keys.append(.init(key: "comm", pattern: hit, value: p.comm))
+        }
+        if !m.exe.isEmpty {
+            guard let exe = p.exe, let hit = m.exe.first(where: { $0.matches(exe) }) else { return nil }
+            keys.append(.init(key: "exe", pattern: hit.pattern, value: exe))
+        }
+        if !m.cmdline.isEmpty {
+            let line = p.argv.joined(separator: " ")
+            guard let hit = m.cmdline.first(where: { $0.matches(line) }) else { return nil }
+            keys.append(.init(key: "cmdline", pattern: hit.source, value: line))
+        }
+        if !m.cgroup.isEmpty {
+            guard let hit = m.cgroup.first(where: { $0.matches(originCgroup) }) else { return nil }
+            keys.append(.init(key: "cgroup", pattern: hit.pattern, value: originCgroup))
+        }
+        return keys
+    }
+}

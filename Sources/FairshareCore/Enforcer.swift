@@ -1,0 +1,174 @@
+/// The decide step: from what was observed (processes, the groups that exist) and the policy,
+/// the actions that bring the cgroup tree in line; and the memory of what the agent did
+/// (which processes it moved, from where). Pure: the agent performs the actions and reports
+/// each outcome back through `record`.
+public struct Enforcer: Sendable {
+    /// Why a process sits in a group.
+    public enum Reason: String, Sendable, Equatable {
+        /// Its own attributes matched the group's rule.
+        case matched
+        /// It was born inside the group (a child of a member) or found there; it stays while the
+        /// group exists and it matches no other group.
+        case inherited
+    }
+
+    public struct Membership: Sendable, Equatable {
+        public var group: GroupName
+        /// The cgroup the process came from (relative to the cgroup2 mount); where it goes back.
+        public var origin: String
+        public var reason: Reason
+    }
+
+    public enum Action: Sendable, Equatable {
+        case createGroup(GroupName)
+        case setWeights(GroupName, cpu: Int, io: Int)
+        case move(ProcessIdentity, comm: String, to: GroupName, origin: String, keys: [Classifier.MatchedKey])
+        /// Adopt a process already inside a group without moving it.
+        case adopt(ProcessIdentity, group: GroupName, origin: String, reason: Reason)
+        case restore(ProcessIdentity, comm: String, from: GroupName, to: String)
+        case removeGroup(GroupName)
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case done
+        /// The process or cgroup vanished: nothing to do.
+        case gone
+        case failed(String)
+    }
+
+    /// Path of the managed root relative to the cgroup2 mount, e.g. "/fairshare".
+    public let root: String
+    public private(set) var members: [ProcessIdentity: Membership] = [:]
+    /// Weights last written successfully, so unchanged values are not written again.
+    public private(set) var appliedWeights: [GroupName: (cpu: Int, io: Int)] = [:]
+    /// Failures already reported, so a process that can not be moved is reported once.
+    public private(set) var reportedFailures: Set<ProcessIdentity> = []
+
+    public init(root: String) {
+        self.root = root == "/" ? "" : root
+    }
+
+    /// The group a cgroup path belongs to, if it lies in one of the root's children.
+    public func managedGroup(ofCgroup path: String) -> String? {
+        let prefix = root + "/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let rest = path.dropFirst(prefix.count)
+        guard let name = rest.split(separator: "/").first, !name.isEmpty else { return nil }
+        return String(name)
+    }
+
+    /// Where a process of unknown origin found inside a group goes back to: its parent's
+    /// origin if the agent knows it, else the root's parent.
+    func inferredOrigin(for p: ProcessInfo, byPID: [Int32: Membership]) -> String {
+        if let parent = byPID[p.parentPID] { return parent.origin }
+        let parentOfRoot = root.split(separator: "/").dropLast().joined(separator: "/")
+        return "/" + parentOfRoot
+    }
+
+    /// The actions for one pass. `existingGroups` are the child cgroups of the root that are
+    /// valid group names (whatever their origin: a previous run may have left them).
+    public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Action] {
+        var actions: [Action] = []
+        let wanted = Set(policy.groups.map(\.name))
+
+        for g in policy.groups where !existingGroups.contains(g.name) {
+            actions.append(.createGroup(g.name))
+        }
+        let cpu = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.shares) }))
+        let io = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))
+        for g in policy.groups {
+            let desired = (cpu: cpu[g.name]!, io: io[g.name]!)
+            if !existingGroups.contains(g.name) || appliedWeights[g.name].map({ $0 != desired }) ?? true {
+                actions.append(.setWeights(g.name, cpu: desired.cpu, io: desired.io))
+            }
+        }
+
+        let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
+        for p in processes {
+            let id = p.identity
+            let current = managedGroup(ofCgroup: p.cgroup)
+            if current == CgroupTreeNames.agentLeaf { continue }
+            let known = members[id]
+            let origin = known?.origin ?? (current != nil ? inferredOrigin(for: p, byPID: byPID) : p.cgroup)
+            let currentGroup = current.flatMap(GroupName.init)
+
+            switch classifier.classify(p, originCgroup: origin) {
+            case .matched(let target, let keys):
+                if currentGroup == target {
+                    if known?.group != target || known?.reason != .matched {
+                        actions.append(.adopt(id, group: target, origin: origin, reason: .matched))
+                    }
+                } else {
+                    actions.append(.move(id, comm: p.comm, to: target, origin: origin, keys: keys))
+                }
+            case .unmatched, .exempt:
+                guard let here = currentGroup else { continue }
+                if !wanted.contains(here) || known?.reason == .matched {
+                    // Its group left the policy, or it was moved by a rule that no longer holds.
+                    actions.append(.restore(id, comm: p.comm, from: here, to: origin))
+                } else if known == nil {
+                    actions.append(.adopt(id, group: here, origin: origin, reason: .inherited))
+                }
+            }
+        }
+
+        for g in existingGroups.sorted() where !wanted.contains(g) {
+            actions.append(.removeGroup(g))
+        }
+        return actions
+    }
+
+    /// The actions that give every managed process back and remove the groups (shutdown).
+    public func planRelease(processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Action] {
+        let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
+        var actions: [Action] = []
+        for p in processes {
+            guard let here = managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) else { continue }
+            let origin = members[p.identity]?.origin ?? inferredOrigin(for: p, byPID: byPID)
+            actions.append(.restore(p.identity, comm: p.comm, from: here, to: origin))
+        }
+        for g in existingGroups.sorted() { actions.append(.removeGroup(g)) }
+        return actions
+    }
+
+    /// Takes note of what an action did.
+    public mutating func record(_ action: Action, _ outcome: Outcome) {
+        switch (action, outcome) {
+        case (.setWeights(let g, let cpu, let io), .done):
+            appliedWeights[g] = (cpu, io)
+        case (.move(let id, _, let g, let origin, _), .done):
+            members[id] = Membership(group: g, origin: origin, reason: .matched)
+            reportedFailures.remove(id)
+        case (.adopt(let id, let g, let origin, let reason), .done):
+            members[id] = Membership(group: g, origin: origin, reason: reason)
+        case (.restore(let id, _, _, _), .done), (.restore(let id, _, _, _), .gone), (.move(let id, _, _, _, _), .gone):
+            members[id] = nil
+            reportedFailures.remove(id)
+        case (.move(let id, _, _, _, _), .failed), (.restore(let id, _, _, _), .failed):
+            reportedFailures.insert(id)
+        case (.removeGroup(let g), .done), (.removeGroup(let g), .gone):
+            appliedWeights[g] = nil
+        default:
+            break
+        }
+    }
+
+    /// Forgets processes that no longer exist (pid gone or reused).
+    public mutating func forget(allBut alive: Set<ProcessIdentity>) {
+        members = members.filter { alive.contains($0.key) }
+        reportedFailures = reportedFailures.intersection(alive)
+    }
+
+    /// Members per group, as the agent believes.
+    public func memberCounts() -> [GroupName: Int] {
+        var counts: [GroupName: Int] = [:]
+        for m in members.values { counts[m.group, default: 0] += 1 }
+        return counts
+    }
+}
+
+/// Names in the managed subtree that are not groups.
+public enum CgroupTreeNames {
+    /// The agent's own leaf under the root (an underscore: never a valid group name).
+    public static let agentLeaf = "_agent"
+}

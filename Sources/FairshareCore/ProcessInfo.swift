@@ -1,0 +1,48 @@
+/// What the agent knows about one process from /proc, enough to classify it.
+public struct ProcessInfo: Sendable, Equatable {
+    public var pid: Int32
+    public var parentPID: Int32
+    /// Clock ticks after boot the process started (field 22 of /proc/PID/stat): with the pid it
+    /// identifies a process, so a recycled pid is not mistaken for the one the agent moved.
+    public var startTime: UInt64
+    public var uid: UInt32
+    public var gid: UInt32
+    public var comm: String
+    /// Target of /proc/PID/exe; nil when unreadable (kernel threads, permission, gone).
+    public var exe: String?
+    public var argv: [String]
+    /// The cgroup v2 path ("0::" line of /proc/PID/cgroup), e.g. "/user.slice/user-1000.slice".
+    public var cgroup: String
+    public var isKernelThread: Bool
+
+    public init(
+        pid: Int32, parentPID: Int32 = 1, startTime: UInt64 = 0, uid: UInt32 = 0, gid: UInt32 = 0, comm: String,
+        exe: String? = nil, argv: [String] = [], cgroup: String = "/", isKernelThread: Bool = false
+    ) {
+        self.pid = pid
+        self.parentPID = parentPID
+        self.startTime = startTime
+        self.uid = uid
+        self.gid = gid
+        self.comm = comm
+        self.exe = exe
+        self.argv = argv
+        self.cgroup = cgroup
+        self.isKernelThread = isKernelThread
+    }
+
+    /// The identity of a process across scans: pid plus start time.
+    public var identity: ProcessIdentity { ProcessIdentity(pid: pid, startTime: startTime) }
+}
+
+public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
+    public var pid: Int32
+    public var startTime: UInt64
+
+    public init(pid: Int32, startTime: UInt64) {
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    public var description: String { String(pid) }
+}

@@ -1,0 +1,119 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one choke point for cgroup file access. Paths are `CgroupPath`s (validated components)
+/// joined beneath `mountPoint`; nothing else builds a cgroup path.
+public protocol CgroupFilesystem: Sendable {
+    /// Where the cgroup2 hierarchy is mounted, e.g. "/sys/fs/cgroup" (or a temp dir in tests).
+    var mountPoint: String { get }
+    func read(_ file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) -> String
+    func write(_ value: String, to file: ControlFile, of cgroup: CgroupPath) throws(CgroupError)
+    /// Creates the cgroup; an existing one is fine.
+    func create(_ cgroup: CgroupPath) throws(CgroupError)
+    func remove(_ cgroup: CgroupPath) throws(CgroupError)
+    func exists(_ cgroup: CgroupPath) -> Bool
+    /// Names of the child cgroups.
+    func children(of cgroup: CgroupPath) throws(CgroupError) -> [String]
+}
+
+extension CgroupFilesystem {
+    public func absolutePath(_ cgroup: CgroupPath) -> String {
+        cgroup.isRoot ? mountPoint : mountPoint + cgroup.description
+    }
+
+    public func absolutePath(_ file: ControlFile, of cgroup: CgroupPath) -> String {
+        absolutePath(cgroup) + "/" + file.rawValue
+    }
+}
+
+/// The real filesystem. Pointed at a temp dir it also serves as a fake cgroup tree for tests.
+public struct LinuxCgroupFilesystem: CgroupFilesystem {
+    public let mountPoint: String
+
+    public init(mountPoint: String = "/sys/fs/cgroup") {
+        self.mountPoint = mountPoint
+    }
+
+    public func read(_ file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) -> String {
+        let path = absolutePath(file, of: cgroup)
+        do {
+            return try readWholeFile(path)
+        } catch let e as Errno {
+            throw CgroupError(.read, path: path, errno: e.rawValue)
+        } catch {
+            throw CgroupError(.read, path: path, errno: EIO)
+        }
+    }
+
+    public func write(_ value: String, to file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) {
+        let path = absolutePath(file, of: cgroup)
+        do {
+            // No O_CREAT: interface files exist or the write is wrong. One write() call: the
+            // kernel parses each write as a whole.
+            let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.closeOnExec])
+            defer { try? fd.close() }
+            let bytes = Array(value.utf8)
+            let n = try bytes.withUnsafeBytes { try fd.write($0) }
+            if n != bytes.count { throw Errno.ioError }
+        } catch let e as Errno {
+            throw CgroupError(.write, path: path, value: value, errno: e.rawValue)
+        } catch {
+            throw CgroupError(.write, path: path, value: value, errno: EIO)
+        }
+    }
+
+    public func create(_ cgroup: CgroupPath) throws(CgroupError) {
+        let path = absolutePath(cgroup)
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw CgroupError(.mkdir, path: path, errno: errno)
+        }
+    }
+
+    public func remove(_ cgroup: CgroupPath) throws(CgroupError) {
+        let path = absolutePath(cgroup)
+        if rmdir(path) != 0 {
+            throw CgroupError(.rmdir, path: path, errno: errno)
+        }
+    }
+
+    public func exists(_ cgroup: CgroupPath) -> Bool {
+        var st = stat()
+        return stat(absolutePath(cgroup), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public func children(of cgroup: CgroupPath) throws(CgroupError) -> [String] {
+        let path = absolutePath(cgroup)
+        guard let dir = opendir(path) else { throw CgroupError(.open, path: path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type == DT_DIR else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
+
+/// Reads a small kernel file whole (procfs and cgroupfs report size 0, so read until EOF).
+func readWholeFile(_ path: String) throws -> String {
+    String(decoding: try readWholeFileBytes(path), as: UTF8.self)
+}
+
+func readWholeFileBytes(_ path: String) throws -> [UInt8] {
+    let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+    defer { try? fd.close() }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0..<n])
+    }
+    return out
+}

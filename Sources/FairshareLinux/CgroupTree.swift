@@ -1,0 +1,241 @@
+import FairshareCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's subtree: its root, the leaf the agent moves itself into, one child per group.
+/// Every write the agent makes to the hierarchy goes through here.
+public struct CgroupTree: Sendable {
+    /// The leaf the agent moves itself into when it lives in the root (no internal processes).
+    /// A leading underscore can never be a group name.
+    public static let agentLeafName = CgroupTreeNames.agentLeaf
+    /// The controllers every group needs.
+    public static let requiredControllers = ["cpu", "io"]
+
+    public let fs: any CgroupFilesystem
+    public let root: CgroupPath
+    /// How long to wait between attempts of a bounded retry (injected so tests do not sleep).
+    let pause: @Sendable (Duration) -> Void
+    /// Attempts for a cgroup.procs write that fails with EINVAL or EBUSY (runc uses 5 x 30 ms).
+    public var moveAttempts = 5
+
+    public init(fs: any CgroupFilesystem, root: CgroupPath, pause: @escaping @Sendable (Duration) -> Void) {
+        self.fs = fs
+        self.root = root
+        self.pause = pause
+    }
+
+    public var rootAbsolutePath: String { fs.absolutePath(root) }
+
+    public func path(of group: GroupName) -> CgroupPath {
+        // GroupName's pattern admits only [a-z0-9_-]: always a valid component.
+        root.appending(group.rawValue)!
+    }
+
+    // MARK: Setup
+
+    /// Makes the root usable: creates it if missing, enables cpu and io from the mount down to it,
+    /// and moves the agent out of the root into its leaf first if it lives there.
+    public func prepare(agentPID: Int32, agentCgroup: CgroupPath?) throws(CgroupSetupError) -> [String] {
+        var notes: [String] = []
+        let top = try controllers(of: .root)
+        let missing = CgroupTree.requiredControllers.filter { !top.contains($0) }
+        if !missing.isEmpty {
+            throw .controllersUnavailable(mountPoint: fs.mountPoint, missing: missing, available: top)
+        }
+        // Enable the controllers on every ancestor, top-down, so the root may have them.
+        var chain: [CgroupPath] = []
+        var p: CgroupPath? = root.parent
+        while let c = p { chain.insert(c, at: 0); p = c.parent }
+        for ancestor in chain {
+            if !fs.exists(ancestor) { try wrap("creating \(fs.absolutePath(ancestor))") { () throws(CgroupError) in try fs.create(ancestor) } }
+            try enableControllers(in: ancestor, notes: &notes)
+        }
+        if !fs.exists(root) {
+            try wrap("creating the cgroup root") { () throws(CgroupError) in try fs.create(root) }
+            notes.append("created \(rootAbsolutePath)")
+        }
+        if agentCgroup == root {
+            let leaf = root.appending(CgroupTree.agentLeafName)!
+            try wrap("creating the agent's leaf cgroup") { () throws(CgroupError) in try fs.create(leaf) }
+            try wrap("moving the agent into \(fs.absolutePath(leaf))") { () throws(CgroupError) in
+                try move(pid: agentPID, to: leaf)
+            }
+            notes.append("moved the agent (pid \(agentPID)) into \(fs.absolutePath(leaf))")
+        }
+        try enableControllers(in: root, notes: &notes)
+        if fs.exists(agentLeaf) {
+            // The agent uses little CPU but must keep up under load: it never loses to the groups.
+            try? fs.write("10000", to: .cpuWeight, of: agentLeaf)
+        }
+        return notes
+    }
+
+    public var agentLeaf: CgroupPath { root.appending(CgroupTree.agentLeafName)! }
+
+    private func controllers(of cgroup: CgroupPath) throws(CgroupSetupError) -> [String] {
+        let text = try wrap("reading controllers") { () throws(CgroupError) in try fs.read(.controllers, of: cgroup) }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+    }
+
+    private func enableControllers(in cgroup: CgroupPath, notes: inout [String]) throws(CgroupSetupError) {
+        let enabled = try wrap("reading subtree_control") { () throws(CgroupError) in try fs.read(.subtreeControl, of: cgroup) }
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        let missing = CgroupTree.requiredControllers.filter { !enabled.contains($0) }
+        guard !missing.isEmpty else { return }
+        let value = missing.map { "+" + $0 }.joined(separator: " ")
+        do {
+            try fs.write(value, to: .subtreeControl, of: cgroup)
+            notes.append("enabled \(value) in \(fs.absolutePath(.subtreeControl, of: cgroup))")
+        } catch {
+            throw .cannotEnableControllers(error, hint: error.kind == .busy
+                ? "\(fs.absolutePath(cgroup)) holds processes of its own (cgroup v2 allows controllers only on cgroups without them); run the agent under systemd with Delegate=yes or point --cgroup-root at a cgroup whose parent holds no processes"
+                : nil)
+        }
+    }
+
+    private func wrap<T>(_ what: String, _ body: () throws(CgroupError) -> T) throws(CgroupSetupError) -> T {
+        do { return try body() } catch { throw .failed(what, error) }
+    }
+
+    // MARK: Groups
+
+    public func ensureGroup(_ group: GroupName) throws(CgroupError) {
+        try fs.create(path(of: group))
+    }
+
+    public func removeGroup(_ group: GroupName) throws(CgroupError) {
+        try fs.remove(path(of: group))
+    }
+
+    public func groupExists(_ group: GroupName) -> Bool {
+        fs.exists(path(of: group))
+    }
+
+    public func setCPUWeight(_ weight: Int, of group: GroupName) throws(CgroupError) {
+        try fs.write(String(weight), to: .cpuWeight, of: path(of: group))
+    }
+
+    public func setIOWeight(_ weight: Int, of group: GroupName) throws(CgroupError) {
+        try fs.write("default \(weight)", to: .ioWeight, of: path(of: group))
+    }
+
+    public func cpuStat(of group: GroupName) throws(CgroupStatError) -> CPUStat {
+        let text: String
+        do { text = try fs.read(.cpuStat, of: path(of: group)) } catch { throw .io(error) }
+        do { return try CPUStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuStat, of: path(of: group)), error) }
+    }
+
+    public func ioStat(of group: GroupName) throws(CgroupStatError) -> IOStat {
+        let text: String
+        do { text = try fs.read(.ioStat, of: path(of: group)) } catch { throw .io(error) }
+        do { return try IOStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.ioStat, of: path(of: group)), error) }
+    }
+
+    /// PIDs in a group's cgroup.procs.
+    public func members(of group: GroupName) throws(CgroupError) -> [Int32] {
+        try fs.read(.procs, of: path(of: group)).split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// CPUs available to the root: its cpuset.cpus.effective, or the nearest ancestor's.
+    public func capacityCPUs(fallback: Int) -> Int {
+        var p: CgroupPath? = root
+        while let c = p {
+            if let text = try? fs.read(.cpusEffective, of: c), let n = ProcFormat.countCPUs(inList: text), n > 0 {
+                return n
+            }
+            p = c.parent
+        }
+        return fallback
+    }
+
+    // MARK: Moving
+
+    /// Writes a PID to a cgroup's cgroup.procs (which moves all its threads). EINVAL (a task
+    /// too young) and EBUSY are retried a bounded number of times; ESRCH means it is gone.
+    public func move(pid: Int32, to cgroup: CgroupPath) throws(CgroupError) {
+        var attempt = 1
+        while true {
+            do {
+                try fs.write(String(pid), to: .procs, of: cgroup)
+                return
+            } catch {
+                guard attempt < moveAttempts, error.kind == .invalid || error.kind == .busy else { throw error }
+                attempt += 1
+                pause(.milliseconds(30))
+            }
+        }
+    }
+
+    public func move(pid: Int32, to group: GroupName) throws(CgroupError) {
+        try move(pid: pid, to: path(of: group))
+    }
+
+    /// Gives a process back to where it came from. If that cgroup is gone (or refuses it), the
+    /// nearest existing ancestor outside our subtree takes it, and as a last resort the root's
+    /// parent. Returns where it went. Never kills, never drops: if every place refuses, the
+    /// process stays where it is and the last error is thrown.
+    @discardableResult
+    public func restore(pid: Int32, to origin: CgroupPath) throws(CgroupError) -> CgroupPath {
+        var candidates: [CgroupPath] = []
+        var p: CgroupPath? = origin
+        while let c = p {
+            if !c.isWithin(root) { candidates.append(c) }
+            p = c.parent
+        }
+        if let up = root.parent, !candidates.contains(up) { candidates.append(up) }
+        var lastError: CgroupError?
+        for target in candidates where fs.exists(target) {
+            do {
+                try move(pid: pid, to: target)
+                return target
+            } catch {
+                if error.errno == ESRCH { throw error }  // the process is gone: nothing to give back
+                lastError = error
+            }
+        }
+        throw lastError ?? CgroupError(.write, path: fs.absolutePath(.procs, of: origin), value: String(pid), errno: ENOENT)
+    }
+}
+
+public enum CgroupStatError: Error, Sendable, CustomStringConvertible {
+    case io(CgroupError)
+    case parse(file: String, CPUStat.ParseError)
+
+    public var description: String {
+        switch self {
+        case .io(let e): e.description
+        case .parse(let file, let e): "\(file): \(e)"
+        }
+    }
+}
+
+/// Why the agent can not set up its subtree. Each says what to do about it.
+public enum CgroupSetupError: Error, Sendable, CustomStringConvertible {
+    case noCgroup2Mount
+    case controllersUnavailable(mountPoint: String, missing: [String], available: [String])
+    case rootOutsideMount(root: String, mountPoint: String)
+    case autoRootUnavailable(selfCgroup: String)
+    case cannotEnableControllers(CgroupError, hint: String?)
+    case failed(String, CgroupError)
+
+    public var description: String {
+        switch self {
+        case .noCgroup2Mount:
+            return "no cgroup2 filesystem is mounted (see /proc/self/mountinfo); Fairshare needs the unified hierarchy (systemd.unified_cgroup_hierarchy=1)"
+        case .controllersUnavailable(let mount, let missing, let available):
+            let have = available.isEmpty ? "none" : available.joined(separator: " ")
+            let hybrid = mount.hasSuffix("/unified") ? "; this host mounts cgroup v1 hybrid (the controllers are bound to v1 hierarchies)" : ""
+            return "cgroup v2 with cpu/io controllers not available at \(mount): missing \(missing.joined(separator: ", ")) (controllers: \(have))\(hybrid)"
+        case .rootOutsideMount(let root, let mount):
+            return "cgroup root \(root) is not beneath the cgroup2 mount \(mount)"
+        case .autoRootUnavailable(let own):
+            return "cgroup_root = \"auto\" needs a delegated cgroup (run under systemd with Delegate=yes); this process is in \(own). Set cgroup_root in the policy or pass --cgroup-root"
+        case .cannotEnableControllers(let e, let hint):
+            return "cannot enable controllers: \(e)" + (hint.map { ": \($0)" } ?? "")
+        case .failed(let what, let e):
+            return "\(what): \(e)"
+        }
+    }
+}

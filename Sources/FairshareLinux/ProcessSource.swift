@@ -1,0 +1,113 @@
+import FairshareCore
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the agent learns which processes exist. The /proc scan is the first source; an
+/// event-driven one can sit behind the same protocol.
+public protocol ProcessSource: Sendable {
+    /// Every process readable right now. Processes that vanish during the scan are skipped.
+    func scan() -> [ProcessInfo]
+    /// One process, or nil if it does not exist (or vanished while being read).
+    func process(_ pid: Int32) -> ProcessInfo?
+    /// The process's current cgroup v2 path, or nil if it is gone.
+    func cgroup(of pid: Int32) -> String?
+}
+
+/// Reads /proc (or a copy of its layout under another root, for tests).
+public struct LinuxProcessSource: ProcessSource {
+    public let procRoot: String
+
+    public init(procRoot: String = "/proc") {
+        self.procRoot = procRoot
+    }
+
+    public func scan() -> [ProcessInfo] {
+        guard let dir = opendir(procRoot) else { return [] }
+        defer { closedir(dir) }
+        var pids: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let pid = Int32(name), pid > 0 { pids.append(pid) }
+        }
+        return pids.sorted().compactMap(process)
+    }
+
+    public func process(_ pid: Int32) -> ProcessInfo? {
+        let base = "\(procRoot)/\(pid)"
+        // stat, status and cgroup are required; a failure means the process is gone (or hidden).
+        guard let statText = try? readWholeFile(base + "/stat"), let stat = ProcFormat.parseStat(statText),
+            let statusText = try? readWholeFile(base + "/status"), let ids = ProcFormat.parseStatusIDs(statusText),
+            let cgroupText = try? readWholeFile(base + "/cgroup")
+        else { return nil }
+        let cmdline = (try? readWholeFileBytes(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? []
+        return ProcessInfo(
+            pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, uid: ids.uid, gid: ids.gid,
+            comm: stat.comm, exe: readLink(base + "/exe"), argv: cmdline,
+            cgroup: ProcFormat.parseCgroupV2Path(cgroupText) ?? "/",
+            isKernelThread: stat.isKernelThread
+        )
+    }
+
+    public func cgroup(of pid: Int32) -> String? {
+        (try? readWholeFile("\(procRoot)/\(pid)/cgroup")).flatMap(ProcFormat.parseCgroupV2Path)
+    }
+
+    private func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = readlink(path, &buf, 4096)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Users and groups by name, from the system's databases (NSS).
+public enum AccountDatabase {
+    public static func uid(ofUser name: String) -> UInt32? {
+        guard let pw = getpwnam(name) else { return nil }
+        return pw.pointee.pw_uid
+    }
+
+    public static func gid(ofGroup name: String) -> UInt32? {
+        guard let gr = getgrnam(name) else { return nil }
+        return gr.pointee.gr_gid
+    }
+}
+
+/// Finds the cgroup2 mount and the agent's own cgroup.
+public enum CgroupEnvironment {
+    /// The cgroup2 mount: /sys/fs/cgroup if it is one, else the first cgroup2 mount (on a hybrid
+    /// host, /sys/fs/cgroup/unified).
+    public static func mountPoint(mountinfo: String) throws(CgroupSetupError) -> String {
+        let mounts = MountInfo.cgroup2MountPoints(mountinfo)
+        if mounts.contains("/sys/fs/cgroup") { return "/sys/fs/cgroup" }
+        guard let first = mounts.first else { throw .noCgroup2Mount }
+        return first
+    }
+
+    /// Resolves the managed root from the setting: "auto" = the agent's own cgroup (which must
+    /// not be the hierarchy's root), a path = that path, which must lie beneath the mount.
+    public static func root(setting: CgroupRootSetting, mountPoint: String, selfCgroup: String) throws(CgroupSetupError) -> CgroupPath {
+        switch setting {
+        case .auto:
+            guard let own = CgroupPath(selfCgroup), !own.isRoot else { throw .autoRootUnavailable(selfCgroup: selfCgroup) }
+            // Restarted agents find themselves in their own leaf: the root is its parent.
+            if own.name == CgroupTree.agentLeafName, let parent = own.parent { return parent }
+            return own
+        case .path(let absolute):
+            let mount = mountPoint.hasSuffix("/") ? String(mountPoint.dropLast()) : mountPoint
+            guard absolute == mount || absolute.hasPrefix(mount + "/") else {
+                throw .rootOutsideMount(root: absolute, mountPoint: mountPoint)
+            }
+            let relative = absolute == mount ? "/" : String(absolute.dropFirst(mount.count))
+            guard let path = CgroupPath(relative), !path.isRoot else {
+                throw .rootOutsideMount(root: absolute, mountPoint: mountPoint)
+            }
+            return path
+        }
+    }
+}

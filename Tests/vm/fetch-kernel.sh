@@ -1,0 +1,62 @@
+#!/bin/sh
+# Make sure the VM tooling is installed and a Debian cloud kernel is cached;
+# print the path of its vmlinuz on stdout (everything else goes to stderr).
+# Idempotent: nothing is installed or downloaded twice.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${FAIRSHARE_VM_CACHE:-$repo/.build-vm}/kernel
+
+log() { echo "fetch-kernel: $*" >&2; }
+
+# --- host tools --------------------------------------------------------------
+missing=""
+for pkg in qemu-system-x86 busybox-static cpio; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $pkg"
+    fi
+done
+if [ -n "$missing" ]; then
+    log "installing:$missing"
+    # Only refresh the package lists when the plain install fails (stale lists).
+    # shellcheck disable=SC2086
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2; then
+        apt-get update >&2
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2
+    fi
+fi
+
+# --- kernel ------------------------------------------------------------------
+mkdir -p "$cache"
+
+# A previously extracted kernel is reused without asking apt (works offline).
+existing=$(ls "$cache"/root/boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -n "${FAIRSHARE_VM_KERNEL_REFRESH:-}" ] || [ -z "$existing" ]; then
+    pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null \
+        | sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n 1)
+    if [ -z "$pkg" ]; then
+        pkg=$(apt-cache search --names-only '^linux-image-[0-9].*-cloud-amd64$' 2>/dev/null \
+            | awk '{print $1}' | sort -V | tail -n 1)
+    fi
+    [ -n "$pkg" ] || { log "cannot resolve a linux-image-*-cloud-amd64 package"; exit 1; }
+    ver=${pkg#linux-image-}
+
+    if [ ! -f "$cache/root/boot/vmlinuz-$ver" ]; then
+        if ! ls "$cache/$pkg"_*.deb >/dev/null 2>&1; then
+            log "downloading $pkg"
+            (cd "$cache" && apt-get download "$pkg" >&2) || {
+                apt-get update >&2
+                (cd "$cache" && apt-get download "$pkg" >&2)
+            }
+        fi
+        deb=$(ls "$cache/$pkg"_*.deb | sort -V | tail -n 1)
+        log "extracting $(basename "$deb")"
+        dpkg -x "$deb" "$cache/root"
+    fi
+    existing=$cache/root/boot/vmlinuz-$ver
+fi
+
+[ -f "$existing" ] || { log "no vmlinuz at $existing"; exit 1; }
+echo "$existing"

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Boot a test initramfs under qemu (TCG: KVM hangs on these hosts, -cpu host aborts).
+# Usage: run-vm.sh INITRAMFS [TIMEOUT_S]
+# Console output goes to stdout and to $FAIRSHARE_VM_LOG (default INITRAMFS%.cpio.gz.log).
+# Exit status: qemu's; 124 when the guest had to be killed at the timeout.
+set -eu
+
+[ $# -ge 1 ] || { echo "usage: $0 INITRAMFS [TIMEOUT_S]" >&2; exit 2; }
+initrd=$1
+limit=${2:-300}
+here=$(cd "$(dirname "$0")" && pwd)
+logfile=${FAIRSHARE_VM_LOG:-${initrd%.cpio.gz}.log}
+
+kernel=${FAIRSHARE_VM_KERNEL:-$("$here/fetch-kernel.sh")}
+[ -f "$kernel" ] || { echo "run-vm: no kernel $kernel" >&2; exit 1; }
+[ -f "$initrd" ] || { echo "run-vm: no initramfs $initrd" >&2; exit 1; }
+
+status=$(mktemp "${TMPDIR:-/tmp}/fairshare-vm-status.XXXXXX")
+trap 'rm -f "$status"' EXIT
+start=$(date +%s)
+
+# -serial mon:stdio would make ^C go to the monitor; plain -nographic is enough.
+# qemu runs in a subshell writing its exit status to a file, so the pipe to tee
+# does not hide it; timeout(1) kills qemu (TERM, then KILL 5 s later).
+{
+    rc=0
+    timeout -k 5 "$limit" qemu-system-x86_64 \
+        -accel tcg,thread=multi -cpu max -smp 2 -m 1024 \
+        -nographic -no-reboot -nodefaults -serial stdio \
+        -kernel "$kernel" -initrd "$initrd" \
+        -append "console=ttyS0 quiet panic=-1" </dev/null || rc=$?
+    echo "$rc" >"$status"
+} 2>&1 | tee "$logfile"
+
+rc=$(cat "$status")
+echo "run-vm: guest ran $(($(date +%s) - start)) s, qemu exit $rc, log $logfile" >&2
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "run-vm: TIMEOUT after ${limit} s: qemu killed" >&2
+    exit 124
+fi
+exit "$rc"
