@@ -60,12 +60,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
+        // a clock, a notifier and a journal that record what they were given.
+        .target(
+            name: "FairshareTestSupport",
+            dependencies: ["FairshareCore", "FairshareLinux", "FairshareSystemd", "FairshareAgent"]
+        ),
         .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore"]),
-        .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux"]),
+        .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd"]),
         .testTarget(
             name: "FairshareAgentTests",
-            dependencies: ["FairshareAgent", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
+            dependencies: ["FairshareAgent", "FairshareTestSupport"]
         ),
     ]
 )

@@ -77,7 +77,13 @@ public enum JournalVocabulary {
             fields.append(("MESSAGE_ID", id))
         }
         for key in metadata.keys.sorted() {
-            fields.append((fieldName(key), "\(metadata[key]!)"))
+            // A list becomes the same field repeated, in order (the journal allows that; the
+            // summary entry lists its groups this way).
+            if case .array(let values) = metadata[key]! {
+                for v in values { fields.append((fieldName(key), "\(v)")) }
+            } else {
+                fields.append((fieldName(key), "\(metadata[key]!)"))
+            }
         }
         return fields
     }

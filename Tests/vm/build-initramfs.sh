@@ -7,7 +7,8 @@
 # Usage: build-initramfs.sh FAIRSHARE_BINARY|none SCENARIO_SCRIPT OUT.cpio.gz [EXTRA...]
 #   EXTRA is SRC or SRC:GUEST_PATH (default guest path /bin/$(basename SRC));
 #   executables among them get their ldd libraries too.
-# Env: FAIRSHARE_VM_JOURNALD=0 leaves journald out.
+# Env: FAIRSHARE_VM_JOURNALD=0 leaves journald out; FAIRSHARE_VM_BURNERS names
+# the burner copies (default "burn_a burn_b burn_c").
 set -eu
 
 [ $# -ge 3 ] || { echo "usage: $0 FAIRSHARE_BINARY|none SCENARIO OUT.cpio.gz [EXTRA...]" >&2; exit 2; }
@@ -26,7 +27,7 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/fairshare-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT INT TERM
 root=$stage/root
 mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/usr/sbin "$root"/etc/fairshare \
-    "$root"/proc "$root"/sys "$root"/dev "$root"/run "$root"/tmp "$root"/var/log "$root"/root
+    "$root"/lib "$root"/proc "$root"/sys "$root"/dev "$root"/run "$root"/tmp "$root"/var/log "$root"/root
 chmod 1777 "$root/tmp"
 
 # put SRC GUEST_PATH: copy one file (following symlinks) to its place in the image.
@@ -52,9 +53,9 @@ for applet in $("$busybox" --list); do
     [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
 
-# burners: one static binary under three names, so /proc/PID/comm differs.
+# burners: one static binary under several names, so /proc/PID/comm differs.
 gcc -O2 -static -o "$stage/burn" "$here/burn.c"
-for n in burn_a burn_b burn_c; do cp "$stage/burn" "$root/bin/$n"; done
+for n in ${FAIRSHARE_VM_BURNERS:-burn_a burn_b burn_c}; do cp "$stage/burn" "$root/bin/$n"; done
 
 if [ "$bin" != none ]; then
     put "$bin" /bin/fairshare
@@ -89,6 +90,7 @@ for extra in "$@"; do
     [ -x "$src" ] && put_libs "$src"
 done
 
+cp "$here/guest-lib.sh" "$root/lib/vm-lib.sh"
 cp "$scenario" "$root/scenario.sh"
 chmod 755 "$root/scenario.sh"
 

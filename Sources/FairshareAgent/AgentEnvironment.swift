@@ -1,0 +1,88 @@
+import FairshareCore
+import FairshareLinux
+import FairshareSystemd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything the agent touches outside itself, injected: a test passes fakes for all of it.
+public struct AgentEnvironment: Sendable {
+    public var cgroups: CgroupTree
+    public var processes: any ProcessSource
+    public var clock: any AgentClock
+    public var notifier: any ServiceNotifier
+    /// Reads the policy file's text.
+    public var readFile: @Sendable (String) throws -> String
+    public var resolveUser: @Sendable (String) -> UInt32?
+    public var resolveGroup: @Sendable (String) -> UInt32?
+    public var agentPID: Int32
+    /// CPUs available to the managed root.
+    public var capacityCPUs: Int
+
+    public init(
+        cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
+        readFile: @escaping @Sendable (String) throws -> String,
+        resolveUser: @escaping @Sendable (String) -> UInt32? = AccountDatabase.uid(ofUser:),
+        resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
+        agentPID: Int32, capacityCPUs: Int
+    ) {
+        self.cgroups = cgroups
+        self.processes = processes
+        self.clock = clock
+        self.notifier = notifier
+        self.readFile = readFile
+        self.resolveUser = resolveUser
+        self.resolveGroup = resolveGroup
+        self.agentPID = agentPID
+        self.capacityCPUs = capacityCPUs
+    }
+}
+
+/// Monotonic time for rates and wall time for reports.
+public protocol AgentClock: Sendable {
+    /// Nanoseconds from an arbitrary start; never goes back.
+    func monotonicNanoseconds() -> UInt64
+    /// Seconds since the Unix epoch.
+    func wallSeconds() -> Double
+}
+
+public struct SystemClock: AgentClock {
+    public init() {}
+
+    public func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public func wallSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Reads a whole file as text, with errno in the error.
+public struct FileReadError: Error, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var description: String { "cannot read \(path): \(String(cString: strerror(errno)))" }
+}
+
+public func readTextFile(_ path: String) throws -> String {
+    guard let f = fopen(path, "r") else { throw FileReadError(path: path, errno: errno) }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
+        if n < buf.count {
+            if ferror(f) != 0 { throw FileReadError(path: path, errno: errno) }
+            break
+        }
+        if bytes.count > 4 << 20 { throw FileReadError(path: path, errno: EFBIG) }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,146 @@
+import FairshareCore
+import FairshareLinux
+import FairshareSystemd
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `fairshare run` was asked to do.
+public struct RunOptions: Sendable {
+    public var policyPath: String
+    /// Wins over the policy's cgroup_root.
+    public var cgroupRoot: String?
+    /// Wins over the policy's interval.
+    public var interval: Duration?
+    public var socketPath: String
+
+    public init(policyPath: String, cgroupRoot: String?, interval: Duration?, socketPath: String) {
+        self.policyPath = policyPath
+        self.cgroupRoot = cgroupRoot
+        self.interval = interval
+        self.socketPath = socketPath
+    }
+}
+
+/// A startup failure: the agent exits 1 with this message, having changed nothing it can not undo.
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Wires the real edges to the agent and runs it as a service until SIGTERM or SIGINT.
+public enum AgentRunner {
+    public static func run(_ options: RunOptions, logger: Logger) async throws {
+        let notifier = SystemdNotifier()
+        let text: String
+        do { text = try readTextFile(options.policyPath) } catch { throw StartupError(description: "\(error)") }
+        let policy: Policy
+        do { policy = try PolicyParser.parse(text, file: options.policyPath) } catch {
+            throw StartupError(description: "invalid policy, not starting:\n\(error)")
+        }
+
+        let mountPoint: String
+        let root: CgroupPath
+        let selfCgroup: String
+        do {
+            mountPoint = try CgroupEnvironment.mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
+            selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
+            let setting = options.cgroupRoot.map(CgroupRootSetting.path) ?? policy.agent.cgroupRoot
+            root = try CgroupEnvironment.root(setting: setting, mountPoint: mountPoint, selfCgroup: selfCgroup)
+        } catch {
+            throw StartupError(description: "\(error)")
+        }
+        let fs = LinuxCgroupFilesystem(mountPoint: mountPoint)
+        let tree = CgroupTree(fs: fs, root: root, pause: { d in
+            usleep(UInt32(d.milliseconds * 1000))
+        })
+        let pid = getpid()
+        do {
+            for note in try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(selfCgroup)) {
+                logger.info("\(note)", metadata: ["event": "setup"])
+            }
+        } catch {
+            throw StartupError(description: "\(error)")
+        }
+        let env = AgentEnvironment(
+            cgroups: tree, processes: LinuxProcessSource(), clock: SystemClock(), notifier: notifier,
+            readFile: { try readTextFile($0) }, agentPID: pid,
+            capacityCPUs: tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        )
+        let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)
+
+        let server: ControlServer
+        do {
+            server = try ControlServer(path: options.socketPath) { request, peer in
+                await Self.handle(request, peer: peer, agent: agent)
+            }
+        } catch {
+            throw StartupError(description: "control socket: \(error)")
+        }
+        defer { server.close() }
+
+        let service = AgentService(agent: agent)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "fairshare.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
+        ))
+        try await group.run()
+    }
+
+    static func handle(_ request: ControlRequest, peer: PeerCredentials, agent: Agent) async -> ControlResponse {
+        switch request.command {
+        case .status:
+            return ControlResponse(ok: true, status: await agent.status())
+        case .reload:
+            guard peer.uid == 0 else {
+                return .failure("permission denied: reloading the policy needs root (you are uid \(peer.uid))")
+            }
+            let outcome = await agent.reload()
+            return ControlResponse(ok: outcome.applied, error: outcome.error, reload: outcome)
+        case .explain:
+            guard let pid = request.pid, pid > 0 else { return .failure("explain needs a pid > 0") }
+            guard let report = await agent.explain(pid: pid) else { return .failure("no process with PID \(pid)") }
+            return ControlResponse(ok: true, explain: report)
+        }
+    }
+}
+
+/// The agent as a swift-service-lifecycle service: ticks on a timer, reloads on SIGHUP, gives
+/// everything back on graceful shutdown (SIGTERM, SIGINT).
+public struct AgentService: Service {
+    let agent: Agent
+
+    public init(agent: Agent) {
+        self.agent = agent
+    }
+
+    public func run() async throws {
+        let (triggers, input) = AsyncStream<Trigger>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        let agent = self.agent
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    // The interval may change on reload: read it before every sleep.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: await agent.interval)
+                        input.yield(.tick)
+                    }
+                }
+                tasks.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        input.yield(.reload)
+                    }
+                }
+                await agent.run(triggers: triggers)
+                tasks.cancelAll()
+            }
+        } onGracefulShutdown: {
+            input.yield(.shutdown)
+        }
+    }
+}

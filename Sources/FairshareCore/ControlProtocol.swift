@@ -1,0 +1,35 @@
+/// The control socket's protocol: one JSON request line from the client, one JSON response line
+/// from the agent, then the connection closes.
+public struct ControlRequest: Codable, Sendable, Equatable {
+    public enum Command: String, Codable, Sendable {
+        case status, reload, explain
+    }
+
+    public var command: Command
+    /// For `explain`.
+    public var pid: Int32?
+
+    public init(command: Command, pid: Int32? = nil) {
+        self.command = command
+        self.pid = pid
+    }
+}
+
+public struct ControlResponse: Codable, Sendable, Equatable {
+    public var ok: Bool
+    /// What went wrong, when `ok` is false.
+    public var error: String?
+    public var status: StatusReport?
+    public var reload: ReloadOutcome?
+    public var explain: ExplainReport?
+
+    public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil) {
+        self.ok = ok
+        self.error = error
+        self.status = status
+        self.reload = reload
+        self.explain = explain
+    }
+
+    public static func failure(_ message: String) -> ControlResponse { ControlResponse(ok: false, error: message) }
+}

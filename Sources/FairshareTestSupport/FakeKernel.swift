@@ -1,0 +1,273 @@
+import FairshareCore
+import FairshareLinux
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An in-memory kernel for unit tests: a cgroup v2 hierarchy and a process table that agree
+/// with each other, with the rules the agent must respect (no internal processes, controllers
+/// top-down, weights 1...10000, ESRCH for a gone process, EBUSY for a populated rmdir) and
+/// errno injection for anything else.
+public final class FakeKernel: Sendable {
+    struct Node {
+        var controllers: [String]
+        var subtreeControl: [String] = []
+        var files: [ControlFile: String] = [:]
+    }
+
+    public struct Injected: Sendable {
+        public var file: ControlFile?
+        public var cgroup: String?
+        public var errno: Int32
+        /// How many times it fails before the operation works; nil = always.
+        public var times: Int?
+    }
+
+    struct State {
+        var nodes: [CgroupPath: Node] = [:]
+        var processes: [Int32: ProcessInfo] = [:]
+        var injected: [Injected] = []
+        var writes: [(String, String)] = []
+    }
+
+    private let state: Mutex<State>
+    public let mountPoint: String
+
+    public init(mountPoint: String = "/sys/fs/cgroup", controllers: [String] = ["cpuset", "cpu", "io", "memory", "pids"]) {
+        self.mountPoint = mountPoint
+        var s = State()
+        var root = Node(controllers: controllers)
+        root.files[.cpusEffective] = "0-1"
+        s.nodes[.root] = root
+        state = Mutex(s)
+    }
+
+    public var filesystem: FakeCgroupFilesystem { FakeCgroupFilesystem(kernel: self) }
+    public var processSource: FakeProcessSource { FakeProcessSource(kernel: self) }
+
+    // MARK: Test controls
+
+    /// Creates cgroups (and their ancestors) the way systemd would have, e.g. "/user.slice/user-1000.slice".
+    public func makeCgroup(_ path: String, enable: [String] = []) {
+        let p = CgroupPath(path)!
+        state.withLock { s in
+            var chain: [CgroupPath] = []
+            var c: CgroupPath? = p
+            while let x = c, s.nodes[x] == nil { chain.insert(x, at: 0); c = x.parent }
+            for x in chain {
+                let parent = s.nodes[x.parent!]!
+                s.nodes[x] = FakeKernel.newNode(parent: parent)
+            }
+            if !enable.isEmpty { s.nodes[p]!.subtreeControl = enable }
+        }
+    }
+
+    static func newNode(parent: Node) -> Node {
+        var n = Node(controllers: parent.subtreeControl)
+        n.files[.cpuStat] = "usage_usec 0\nuser_usec 0\nsystem_usec 0\n"
+        if n.controllers.contains("cpu") {
+            n.files[.cpuWeight] = "100"
+            n.files[.cpuStat]! += "nr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"
+        }
+        if n.controllers.contains("io") {
+            n.files[.ioWeight] = "default 100"
+            n.files[.ioStat] = ""
+        }
+        return n
+    }
+
+    public func spawn(_ p: ProcessInfo) {
+        state.withLock { $0.processes[p.pid] = p }
+    }
+
+    /// The process exits.
+    public func kill(_ pid: Int32) {
+        _ = state.withLock { $0.processes.removeValue(forKey: pid) }
+    }
+
+    public func process(_ pid: Int32) -> ProcessInfo? {
+        state.withLock { $0.processes[pid] }
+    }
+
+    public func cgroupOf(_ pid: Int32) -> String? {
+        state.withLock { $0.processes[pid]?.cgroup }
+    }
+
+    public func exists(_ path: String) -> Bool {
+        state.withLock { s in CgroupPath(path).map { s.nodes[$0] != nil } ?? false }
+    }
+
+    public func file(_ file: ControlFile, of path: String) -> String? {
+        state.withLock { s in s.nodes[CgroupPath(path)!]?.files[file] }
+    }
+
+    public func subtreeControl(of path: String) -> [String] {
+        state.withLock { s in s.nodes[CgroupPath(path)!]?.subtreeControl ?? [] }
+    }
+
+    /// Sets a cgroup's counters as the kernel would have accumulated them.
+    public func setUsage(_ path: String, usageUsec: UInt64, nrThrottled: UInt64 = 0) {
+        state.withLock { s in
+            s.nodes[CgroupPath(path)!]!.files[.cpuStat] =
+                "usage_usec \(usageUsec)\nuser_usec \(usageUsec)\nsystem_usec 0\nnr_periods 0\nnr_throttled \(nrThrottled)\nthrottled_usec 0\n"
+        }
+    }
+
+    /// Makes an operation on `file` (of `cgroup`, if given) fail with `errno`, `times` times (nil: always).
+    public func inject(errno: Int32, file: ControlFile? = nil, cgroup: String? = nil, times: Int? = nil) {
+        state.withLock { $0.injected.append(Injected(file: file, cgroup: cgroup, errno: errno, times: times)) }
+    }
+
+    public func clearInjections() {
+        state.withLock { $0.injected.removeAll() }
+    }
+
+    /// Every successful write, as (absolute file path, value), in order.
+    public var writes: [(String, String)] { state.withLock { $0.writes } }
+
+    public func clearWrites() {
+        state.withLock { $0.writes.removeAll() }
+    }
+
+    // MARK: The kernel's side
+
+    func injectedErrno(_ s: inout State, file: ControlFile?, cgroup: CgroupPath) -> Int32? {
+        for i in s.injected.indices {
+            let inj = s.injected[i]
+            if let f = inj.file, f != file { continue }
+            if let c = inj.cgroup, c != cgroup.description { continue }
+            if let t = inj.times {
+                if t <= 0 { continue }
+                s.injected[i].times = t - 1
+            }
+            return inj.errno
+        }
+        return nil
+    }
+
+    func abs(_ c: CgroupPath, _ f: ControlFile? = nil) -> String {
+        (c.isRoot ? mountPoint : mountPoint + c.description) + (f.map { "/" + $0.rawValue } ?? "")
+    }
+
+    func read(_ file: ControlFile, _ c: CgroupPath) throws(CgroupError) -> String {
+        let result: Result<String, CgroupError> = state.withLock { s in
+            if let e = injectedErrno(&s, file: file, cgroup: c) { return .failure(CgroupError(.read, path: self.abs(c, file), errno: e)) }
+            guard let node = s.nodes[c] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
+            switch file {
+            case .procs:
+                let pids = s.processes.values.filter { $0.cgroup == c.description }.map(\.pid).sorted()
+                return .success(pids.map { "\($0)\n" }.joined())
+            case .controllers: return .success(node.controllers.joined(separator: " ") + "\n")
+            case .subtreeControl: return .success(node.subtreeControl.joined(separator: " ") + "\n")
+            default:
+                guard let text = node.files[file] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
+                return .success(text)
+            }
+        }
+        return try result.get()
+    }
+
+    func write(_ value: String, _ file: ControlFile, _ c: CgroupPath) throws(CgroupError) {
+        let result: Result<Void, CgroupError> = state.withLock { s in
+            let fail = { (e: Int32) in Result<Void, CgroupError>.failure(CgroupError(.write, path: self.abs(c, file), value: value, errno: e)) }
+            if let e = injectedErrno(&s, file: file, cgroup: c) { return fail(e) }
+            guard let node = s.nodes[c] else { return fail(ENOENT) }
+            switch file {
+            case .procs:
+                guard let pid = Int32(value) else { return fail(EINVAL) }
+                guard s.processes[pid] != nil else { return fail(ESRCH) }
+                if !c.isRoot && !node.subtreeControl.isEmpty { return fail(EBUSY) }
+                s.processes[pid]!.cgroup = c.description
+            case .subtreeControl:
+                var enabled = node.subtreeControl
+                for token in value.split(separator: " ") {
+                    let name = String(token.dropFirst())
+                    guard token.first == "+" || token.first == "-", node.controllers.contains(name) else { return fail(ENOENT) }
+                    if token.first == "+" {
+                        let populated = s.processes.values.contains { $0.cgroup == c.description }
+                        if !c.isRoot && populated { return fail(EBUSY) }
+                        if !enabled.contains(name) { enabled.append(name) }
+                    } else {
+                        enabled.removeAll { $0 == name }
+                    }
+                }
+                s.nodes[c]!.subtreeControl = enabled
+            case .cpuWeight:
+                guard node.files[.cpuWeight] != nil else { return fail(ENOENT) }
+                guard let w = Int(value), (1...10000).contains(w) else { return fail(ERANGE) }
+                s.nodes[c]!.files[.cpuWeight] = value
+            case .ioWeight:
+                guard node.files[.ioWeight] != nil else { return fail(ENOENT) }
+                let parts = value.split(separator: " ")
+                guard parts.count == 2, parts[0] == "default", let w = Int(parts[1]), (1...10000).contains(w) else { return fail(ERANGE) }
+                s.nodes[c]!.files[.ioWeight] = value
+            default:
+                return fail(EACCES)
+            }
+            s.writes.append((self.abs(c, file), value))
+            return .success(())
+        }
+        try result.get()
+    }
+
+    func create(_ c: CgroupPath) throws(CgroupError) {
+        let result: Result<Void, CgroupError> = state.withLock { s in
+            if let e = injectedErrno(&s, file: nil, cgroup: c) { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: e)) }
+            if s.nodes[c] != nil { return .success(()) }
+            guard let parent = c.parent.flatMap({ s.nodes[$0] }) else { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: ENOENT)) }
+            s.nodes[c] = FakeKernel.newNode(parent: parent)
+            return .success(())
+        }
+        try result.get()
+    }
+
+    func remove(_ c: CgroupPath) throws(CgroupError) {
+        let result: Result<Void, CgroupError> = state.withLock { s in
+            if let e = injectedErrno(&s, file: nil, cgroup: c) { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: e)) }
+            guard s.nodes[c] != nil else { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: ENOENT)) }
+            let populated = s.processes.values.contains { $0.cgroup == c.description }
+            let hasChildren = s.nodes.keys.contains { $0.parent == c }
+            if populated || hasChildren { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: EBUSY)) }
+            s.nodes[c] = nil
+            return .success(())
+        }
+        try result.get()
+    }
+
+    func children(_ c: CgroupPath) throws(CgroupError) -> [String] {
+        let result: Result<[String], CgroupError> = state.withLock { s in
+            guard s.nodes[c] != nil else { return .failure(CgroupError(.open, path: self.abs(c), errno: ENOENT)) }
+            return .success(s.nodes.keys.filter { $0.parent == c }.map(\.name).sorted())
+        }
+        return try result.get()
+    }
+
+    func nodeExists(_ c: CgroupPath) -> Bool {
+        state.withLock { $0.nodes[c] != nil }
+    }
+
+    func scan() -> [ProcessInfo] {
+        state.withLock { $0.processes.values.sorted { $0.pid < $1.pid } }
+    }
+}
+
+public struct FakeCgroupFilesystem: CgroupFilesystem {
+    let kernel: FakeKernel
+    public var mountPoint: String { kernel.mountPoint }
+
+    public func read(_ file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) -> String { try kernel.read(file, cgroup) }
+    public func write(_ value: String, to file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) { try kernel.write(value, file, cgroup) }
+    public func create(_ cgroup: CgroupPath) throws(CgroupError) { try kernel.create(cgroup) }
+    public func remove(_ cgroup: CgroupPath) throws(CgroupError) { try kernel.remove(cgroup) }
+    public func exists(_ cgroup: CgroupPath) -> Bool { kernel.nodeExists(cgroup) }
+    public func children(of cgroup: CgroupPath) throws(CgroupError) -> [String] { try kernel.children(cgroup) }
+}
+
+public struct FakeProcessSource: ProcessSource {
+    let kernel: FakeKernel
+    public func scan() -> [ProcessInfo] { kernel.scan() }
+    public func process(_ pid: Int32) -> ProcessInfo? { kernel.process(pid) }
+    public func cgroup(of pid: Int32) -> String? { kernel.cgroupOf(pid) }
+}

@@ -1,0 +1,217 @@
+import ArgumentParser
+import FairshareAgent
+import FairshareCore
+import FairshareSystemd
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Fairshare: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fairshare",
+        abstract: "Proportional-share CPU and IO enforcement with cgroup v2.",
+        discussion: """
+            The agent (`fairshare run`, normally the fairshare.service unit) places processes \
+            into cgroups whose cpu.weight and io.weight carry the shares of the policy \
+            (/etc/fairshare/policy.toml) and reports through the systemd journal.
+            """,
+        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self]
+    )
+}
+
+struct SocketOption: ParsableArguments {
+    @Option(name: .long, help: "The agent's control socket.")
+    var socket: String = ControlClient.defaultPath
+}
+
+/// Prints "fairshare: error: ..." and exits 1.
+func fail(_ message: String) -> Never {
+    var stderr = StandardError()
+    print("fairshare: error: \(message)", to: &stderr)
+    exit(1)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        _ = string.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+func request(_ r: ControlRequest, socket: String) -> ControlResponse {
+    do {
+        return try ControlClient.send(r, to: socket)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    guard let data = try? encoder.encode(value) else { fail("cannot encode JSON") }
+    print(String(decoding: data, as: UTF8.self))
+}
+
+enum LogTarget: String, ExpressibleByArgument, CaseIterable {
+    case auto, journal, console
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the agent in the foreground (as the service does).")
+
+    @Option(name: .long, help: "The policy file.")
+    var policy: String = "/etc/fairshare/policy.toml"
+
+    @Option(name: .long, help: "Absolute path of the cgroup to manage (overrides cgroup_root in the policy).")
+    var cgroupRoot: String?
+
+    @Option(name: .long, help: "Sample and enforce period, e.g. 500ms, 2s (overrides interval in the policy).")
+    var interval: String?
+
+    @Option(name: .long, help: "Where log entries go: journal, console (standard error), or auto (the journal under systemd, else the console).")
+    var logTarget: LogTarget = .auto
+
+    @OptionGroup var socket: SocketOption
+
+    func validate() throws {
+        if let interval {
+            guard let d = DurationText.parse(interval), AgentSettings.intervalRange.contains(d) else {
+                throw ValidationError("--interval '\(interval)' is not a duration between 100ms and 60s (e.g. 500ms, 2s)")
+            }
+        }
+        if let cgroupRoot, !cgroupRoot.hasPrefix("/") {
+            throw ValidationError("--cgroup-root '\(cgroupRoot)' must be an absolute path such as /sys/fs/cgroup/fairshare")
+        }
+    }
+
+    func run() async throws {
+        let target = logTarget == .auto ? (getenv("INVOCATION_ID") != nil || getenv("JOURNAL_STREAM") != nil ? .journal : .console) : logTarget
+        LoggingSystem.bootstrap { _ in
+            target == .journal ? JournalLogHandler() as any LogHandler : ConsoleLogHandler() as any LogHandler
+        }
+        let logger = Logger(label: "fairshare")
+        let options = RunOptions(
+            policyPath: policy, cgroupRoot: cgroupRoot, interval: interval.flatMap(DurationText.parse), socketPath: socket.socket)
+        do {
+            try await AgentRunner.run(options, logger: logger)
+        } catch let error as StartupError {
+            logger.critical("\(error.description)", metadata: ["event": "error"])
+            if target == .journal { fail(error.description) }
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show each group's shares, weights, members, CPU usage and target.",
+        discussion: """
+            --json prints the agent's StatusReport: schema_version (1), agent {pid, started_at, \
+            uptime_seconds, cgroup_root, interval_seconds, cpus, ticks}, policy {path, loaded_at, \
+            last_reload {applied, at, error}}, groups [{name, shares, io_shares, cpu_weight, \
+            io_weight, members, cpu_usage_cpus, cpu_usage_pct, cpu_target_pct, usage_usec, \
+            nr_throttled, throttled_usec, io_read_bps, io_write_bps}]. Times are seconds since the \
+            epoch. Fields are never renamed or removed within a schema_version.
+            """
+    )
+
+    @Flag(name: .long, help: "Print the status as JSON (stable, see below).")
+    var json = false
+
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        let response = request(ControlRequest(command: .status), socket: socket.socket)
+        guard response.ok, let status = response.status else { fail(response.error ?? "the agent sent no status") }
+        if json {
+            printJSON(status)
+        } else {
+            print(StatusTable.render(status), terminator: "")
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a policy file and print the groups it defines.",
+        discussion: "Exits 0 if the policy is valid, 1 with each problem as file:line:column otherwise.")
+
+    @Argument(help: "The policy file.")
+    var policy: String = "/etc/fairshare/policy.toml"
+
+    func run() throws {
+        let text: String
+        do { text = try readTextFile(policy) } catch { fail("\(error)") }
+        do {
+            let p = try PolicyParser.parse(text, file: policy)
+            for w in p.warnings { print(w.description) }
+            print(StatusTable.renderPolicy(p), terminator: "")
+        } catch {
+            var stderr = StandardError()
+            print(error.description, to: &stderr)
+            let n = error.problems.count
+            print("\(policy): \(n) error\(n == 1 ? "" : "s"); the policy is not valid", to: &stderr)
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running agent to re-read its policy; say whether it was applied.",
+        discussion: "Exits 0 if the new policy is in force, 1 if it was rejected (the old one stays).")
+
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        let response = request(ControlRequest(command: .reload), socket: socket.socket)
+        if response.ok {
+            print("policy reloaded and applied")
+        } else if let r = response.reload, !r.applied {
+            var stderr = StandardError()
+            print("policy rejected; the agent keeps the policy it had:\n\(r.error ?? "")", to: &stderr)
+            throw ExitCode(1)
+        } else {
+            fail(response.error ?? "reload failed")
+        }
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Say which group a process falls in and which keys matched.")
+
+    @Argument(help: "The process ID.")
+    var pid: Int32
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var socket: SocketOption
+
+    func validate() throws {
+        guard pid > 0 else { throw ValidationError("PID must be a positive number, got \(pid)") }
+    }
+
+    func run() throws {
+        let response = request(ControlRequest(command: .explain, pid: pid), socket: socket.socket)
+        guard response.ok, let e = response.explain else { fail(response.error ?? "no answer") }
+        if json {
+            printJSON(e)
+            return
+        }
+        print("process   \(e.pid) (\(e.comm)), uid \(e.uid), gid \(e.gid)")
+        print("exe       \(e.exe ?? "-")")
+        print("cgroup    \(e.cgroup)" + (e.originCgroup.map { " (came from \($0))" } ?? ""))
+        print("group     \(e.group ?? "none")")
+        print("why       \(e.reason ?? "-")")
+        for k in e.matchedKeys { print("matched   \(k)") }
+    }
+}

@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""Host-side checker for the VM enforcement scenario (scenario-enforce.sh).
+
+Reads the guest's console log, parses the FSRESULT lines and the FSJSON/FSTEXT
+blocks, and asserts the acceptance criteria of issue 2. On failure it prints
+every check and every measurement, then exits 1. On success the last line is
+`vm-enforce: N passed, 0 failed`.
+
+Usage: check-enforce.py CONSOLE_LOG [--standin] [--label NAME]
+  --standin  the log comes from scenario-standin.sh (no agent): only the
+             kernel-side checks (placement, usage, weights, restore, journal).
+Python 3 standard library only.
+"""
+
+import argparse
+import json
+import re
+import sys
+
+GROUPS = ["low", "mid", "high"]
+SHARES = {"low": 1, "mid": 2, "high": 5}
+SHARES_RELOADED = {"low": 5, "mid": 2, "high": 1}
+BURNER_GROUP = {"burn_a": "low", "burn_b": "mid", "burn_c": "high"}
+CGROUP_ROOT = "/sys/fs/cgroup/fairshare"
+EVENTS = ["started", "policy_loaded", "group_created", "moved", "summary", "policy_rejected", "stopping"]
+
+USAGE_TOLERANCE = 0.10  # relative, measured cpu.stat fractions vs shares
+STATUS_USAGE_TOLERANCE = 0.25  # relative, the agent's own per-interval figures
+RELOAD_SLACK_S = 0.5  # emulation slack on top of two intervals
+
+ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[a-zA-Z])")
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+class Log:
+    def __init__(self, text):
+        self.results = {}  # key -> [[values...], ...] in order of appearance
+        self.blocks = {}  # name -> (kind, [lines])
+        self.done = False
+        self.lines = 0
+        current = None
+        for raw in text.splitlines():
+            self.lines += 1
+            line = ANSI.sub("", raw).replace("\r", "")
+            if current is not None:
+                kind, name, body = current
+                if line.strip() == f"FS{kind}-END":
+                    self.blocks[name] = (kind, body)
+                    current = None
+                else:
+                    body.append(line)
+                continue
+            m = re.search(r"FS(JSON|TEXT)-BEGIN (\S+)\s*$", line)
+            if m:
+                current = (m.group(1), m.group(2), [])
+                continue
+            i = line.find("FSRESULT ")
+            if i >= 0:
+                parts = line[i:].split()
+                if len(parts) >= 2:
+                    self.results.setdefault(parts[1], []).append(parts[2:])
+                continue
+            if line.strip() == "FSDONE":
+                self.done = True
+        if current is not None:  # truncated log: keep what there is
+            self.blocks[current[1]] = (current[0], current[2])
+
+    def all(self, key):
+        return self.results.get(key, [])
+
+    def one(self, key, default=None):
+        """The value(s) of the last KEY line, joined by spaces."""
+        rows = self.results.get(key)
+        return " ".join(rows[-1]) if rows else default
+
+    def num(self, key):
+        try:
+            return float(self.one(key))
+        except (TypeError, ValueError):
+            return None
+
+    def text(self, name):
+        b = self.blocks.get(name)
+        return "\n".join(b[1]) if b else None
+
+    def json(self, name):
+        """(document, error): one JSON document from a FSJSON block."""
+        b = self.blocks.get(name)
+        if b is None:
+            return None, "no output block"
+        body = "\n".join(b[1]).strip()
+        if not body:
+            return None, "empty output"
+        try:
+            return json.loads(body), None
+        except ValueError as e:
+            return None, f"not JSON ({e}): {body[:200]!r}"
+
+    def json_lines(self, name):
+        b = self.blocks.get(name)
+        if b is None:
+            return None, "no output block"
+        docs, bad = [], 0
+        for line in b[1]:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                docs.append(json.loads(line))
+            except ValueError:
+                bad += 1
+        return docs, (f"{bad} unparsable lines" if bad else None)
+
+
+def as_int(s):
+    try:
+        return int(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def field(entry, name):
+    """A journal JSON field as a string (binary fields come as byte arrays)."""
+    v = entry.get(name)
+    if isinstance(v, list):
+        if v and all(isinstance(x, int) for x in v):
+            return bytes(v).decode("utf-8", "replace")
+        return str(v[0]) if v else None
+    return v
+
+
+def weights_match(w, shares):
+    """cpu.weight values proportional to the shares, one unit of rounding allowed."""
+    if any(w.get(g) is None for g in GROUPS) or not w[GROUPS[0]]:
+        return False
+    base, sb = w[GROUPS[0]], shares[GROUPS[0]]
+    return all(abs(w[g] - base * shares[g] / sb) <= 1 + shares[g] / sb for g in GROUPS)
+
+
+def fmt(x, nd=3):
+    return f"{x:.{nd}f}" if isinstance(x, float) else str(x)
+
+
+# --- checks --------------------------------------------------------------------------------
+
+class Checker:
+    def __init__(self):
+        self.checks = []  # (section, name, ok, measured, expected)
+
+    def check(self, section, name, ok, measured, expected):
+        self.checks.append((section, name, bool(ok), str(measured), str(expected)))
+        return ok
+
+    @property
+    def failed(self):
+        return [c for c in self.checks if not c[2]]
+
+
+def check_boot(c, log):
+    c.check("boot", "guest ran to completion", log.done and log.one("scenario_exit") == "0",
+            f"FSDONE={'yes' if log.done else 'no'} scenario_exit={log.one('scenario_exit')} lines={log.lines}",
+            "FSDONE, scenario_exit 0")
+    ctl = (log.one("cgroup_controllers") or "").split()
+    c.check("boot", "cgroup2 offers cpu and io", "cpu" in ctl and "io" in ctl, " ".join(ctl) or "none", "cpu io")
+
+
+def check_placement(c, log):
+    burners = log.all("burner")
+    names = sorted(b[0] for b in burners if b)
+    start = {r[0]: " ".join(r[1:]) for r in log.all("burner_start_cgroup") if r}
+    c.check("placement", "9 burners started in /origin",
+            names == sorted(list(BURNER_GROUP) * 3) and len(start) == 9
+            and all(v == "/origin" for v in start.values()),
+            f"{len(burners)} burners, cgroups {sorted(set(start.values()))}", "3 each of burn_a/b/c in /origin")
+    c.check("placement", "agent ready (status answers, all placed)", log.one("ready") == "yes",
+            f"ready={log.one('ready')} after {log.one('ready_s')} s", "ready within 30 s")
+    placed = log.all("placed")
+    wrong = [f"{r[0]}:{r[1]}->{' '.join(r[2:])}" for r in placed
+             if len(r) < 3 or r[2] != f"/fairshare/{BURNER_GROUP.get(r[0])}"]
+    c.check("placement", "every burner in its group cgroup", placed and not wrong,
+            "all placed" if placed and not wrong else (", ".join(wrong) or "no data"),
+            "burn_a->/fairshare/low, burn_b->mid, burn_c->high")
+
+
+def usage_table(log):
+    usage = {r[0]: as_int(r[1]) for r in log.all("usage") if len(r) >= 2}
+    weight = {r[0]: as_int(r[1]) for r in log.all("cpu_weight") if len(r) >= 2}
+    return usage, weight
+
+
+def check_usage(c, log):
+    usage, weight = usage_table(log)
+    total = sum(v for v in usage.values() if v) if usage and all(usage.get(g) is not None for g in GROUPS) else None
+    sb = sum(SHARES.values())
+    for g in GROUPS:
+        want = SHARES[g] / sb
+        frac = usage[g] / total if total else None
+        c.check("usage", f"{g} CPU fraction ~ {SHARES[g]}/{sb}",
+                frac is not None and abs(frac - want) <= USAGE_TOLERANCE * want,
+                f"{fmt(frac)} ({usage.get(g)} us)" if frac is not None else f"usage {usage.get(g)}",
+                f"{want:.3f} +/-{USAGE_TOLERANCE:.0%}")
+    for g in GROUPS[1:]:
+        ratio = SHARES[g] / SHARES["low"]
+        w, wl = weight.get(g), weight.get("low")
+        ok = w is not None and wl and abs(w - wl * ratio) <= 1 + ratio
+        c.check("usage", f"cpu.weight {g}/low == {ratio:g}", ok,
+                f"{w}/{wl} = {fmt(w / wl) if w is not None and wl else '?'}", f"{ratio:g} (+/- rounding)")
+
+
+def status_groups(doc):
+    try:
+        return {g["name"]: g for g in doc["groups"]}
+    except (TypeError, KeyError):
+        return {}
+
+
+def check_status(c, log, interval):
+    doc, err = log.json("status_1")
+    ok = c.check("status", "status --json answers with JSON", doc is not None and log.one("status_1_exit") == "0",
+                 err or f"exit {log.one('status_1_exit')}", "exit 0, a JSON object")
+    if not ok:
+        doc = {}
+    c.check("status", "schema_version == 1", doc.get("schema_version") == 1, doc.get("schema_version"), 1)
+    groups = status_groups(doc)
+    c.check("status", "groups low, mid, high", sorted(groups) == sorted(GROUPS) and len(doc.get("groups", [])) == 3,
+            [g.get("name") for g in doc.get("groups", [])], GROUPS)
+    c.check("status", "shares 1/2/5", all(groups.get(g, {}).get("shares") == SHARES[g] for g in GROUPS),
+            {g: groups.get(g, {}).get("shares") for g in GROUPS}, SHARES)
+    c.check("status", "3 members each", all(groups.get(g, {}).get("members") == 3 for g in GROUPS),
+            {g: groups.get(g, {}).get("members") for g in GROUPS}, 3)
+    sb = sum(SHARES.values())
+    targets = {g: groups.get(g, {}).get("cpu_target_pct") for g in GROUPS}
+    c.check("status", "cpu_target_pct 12.5/25/62.5",
+            all(isinstance(targets[g], (int, float)) and abs(targets[g] - 100 * SHARES[g] / sb) <= 0.5 for g in GROUPS),
+            targets, {g: 100 * SHARES[g] / sb for g in GROUPS})
+    # Usage per interval is noisy: average the snapshots.
+    samples = {g: [] for g in GROUPS}
+    for name in ("status_1", "status_2", "status_3"):
+        d, _ = log.json(name)
+        for g, e in status_groups(d).items():
+            if g in samples and isinstance(e.get("cpu_usage_pct"), (int, float)):
+                samples[g].append(e["cpu_usage_pct"])
+    means = {g: (sum(v) / len(v) if v else None) for g, v in samples.items()}
+    c.check("status", f"cpu_usage_pct follows target (+/-{STATUS_USAGE_TOLERANCE:.0%}, mean of snapshots)",
+            all(means[g] is not None and abs(means[g] - 100 * SHARES[g] / sb) <= STATUS_USAGE_TOLERANCE * 100 * SHARES[g] / sb
+                for g in GROUPS),
+            {g: [round(x, 1) for x in samples[g]] for g in GROUPS}, {g: 100 * SHARES[g] / sb for g in GROUPS})
+    _, weight = usage_table(log)
+    c.check("status", "cpu_weight in status == cpu.weight files",
+            all(groups.get(g, {}).get("cpu_weight") == weight.get(g) for g in GROUPS),
+            {g: groups.get(g, {}).get("cpu_weight") for g in GROUPS}, weight)
+    agent = doc.get("agent") or {}
+    c.check("status", "agent.cgroup_root", agent.get("cgroup_root") == CGROUP_ROOT, agent.get("cgroup_root"), CGROUP_ROOT)
+    c.check("status", "agent.interval_seconds", agent.get("interval_seconds") == interval,
+            agent.get("interval_seconds"), interval)
+
+
+def check_reload(c, log, interval, standin):
+    c.check("reload", "SIGHUP: cpu.weight follows 5:2:1", log.one("reload_matched") == "yes",
+            f"matched={log.one('reload_matched')} weights {log.one('reload_weights', '?')}", "5:2:1")
+    lat = log.num("reload_latency_s")
+    limit = 2 * interval + RELOAD_SLACK_S
+    c.check("reload", "reload latency <= 2 intervals", lat is not None and log.one("reload_matched") == "yes" and lat <= limit,
+            f"{lat} s", f"<= {limit} s")
+    if standin:
+        return
+    doc, err = log.json("status_after_reload")
+    lr = ((doc or {}).get("policy") or {}).get("last_reload") or {}
+    groups = status_groups(doc)
+    c.check("reload", "status: last_reload applied, shares 5/2/1",
+            lr.get("applied") is True and all(groups.get(g, {}).get("shares") == SHARES_RELOADED[g] for g in GROUPS),
+            err or f"last_reload={lr} shares={ {g: groups.get(g, {}).get('shares') for g in GROUPS} }",
+            "applied=true, low=5 mid=2 high=1")
+
+
+def check_bad_reload(c, log):
+    before, after = log.one("bad_weights_before"), log.one("bad_weights_after")
+    c.check("bad policy", "cpu.weight unchanged after bad SIGHUP", before is not None and before == after,
+            f"before {before}, after {after}", "equal")
+    c.check("bad policy", "agent alive after bad SIGHUP", log.one("bad_agent_alive") == "yes",
+            log.one("bad_agent_alive"), "yes")
+    doc, err = log.json("status_after_bad_reload")
+    lr = ((doc or {}).get("policy") or {}).get("last_reload") or {}
+    groups = status_groups(doc)
+    c.check("bad policy", "status: last_reload.applied false with an error",
+            lr.get("applied") is False and isinstance(lr.get("error"), str) and lr["error"].strip() != "",
+            err or f"last_reload={lr}", "applied=false, error non-empty")
+    c.check("bad policy", "old policy kept (shares 5/2/1)",
+            all(groups.get(g, {}).get("shares") == SHARES_RELOADED[g] for g in GROUPS),
+            {g: groups.get(g, {}).get("shares") for g in GROUPS}, SHARES_RELOADED)
+    out = (log.text("bad_reload_cli") or "").strip()
+    c.check("bad policy", "`fairshare reload` exits 1 and says why",
+            log.one("bad_reload_cli_exit") == "1" and out != "",
+            f"exit {log.one('bad_reload_cli_exit')}: {out[:160]!r}", "exit 1, a message")
+    for name, path in (("bad_check", "policy.toml"), ("syntax_check", "syntax.toml")):
+        out = (log.text(name) or "").strip()
+        c.check("bad policy", f"`fairshare check` {path}: exit 1, file:line:column",
+                log.one(f"{name}_exit") == "1" and re.search(re.escape(path) + r":\d+:\d+", out),
+                f"exit {log.one(f'{name}_exit')}: {out[:160]!r}", f"exit 1, {path}:L:C")
+
+
+def check_stop(c, log, standin):
+    stop_exit, stop_s, killed = log.one("stop_exit"), log.num("stop_s"), log.one("stop_killed")
+    c.check("stop", "SIGTERM: agent exits 0 within 15 s", stop_exit == "0" and killed == "no",
+            f"exit {stop_exit} after {stop_s} s, killed={killed}", "exit 0, not killed")
+    rows = log.all("after_stop")
+    dead = [f"{r[0]}:{r[1]}" for r in rows if len(r) < 3 or r[2] != "alive"]
+    c.check("stop", "every burner still alive", len(rows) == 9 and not dead,
+            f"{len(rows)} burners, dead: {dead}" if dead or len(rows) != 9 else "9 alive", "9 alive")
+    away = [f"{r[0]}:{r[1]}->{' '.join(r[3:])}" for r in rows if len(r) < 4 or r[3] != "/origin"]
+    c.check("stop", "every burner back in /origin", len(rows) == 9 and not away,
+            ", ".join(away) or ("all in /origin" if rows else "no data"), "0::/origin")
+    dirs = {r[0]: r[1] for r in log.all("group_dir_after_stop") if len(r) >= 2}
+    c.check("stop", "group cgroups removed", len(dirs) == 3 and all(v == "gone" for v in dirs.values()),
+            dirs or "no data", "low, mid, high gone")
+
+
+def check_journal(c, log):
+    image = log.one("image_journald")
+    started = log.one("journald")
+    if image != "yes":
+        return "journald not in the image: journal checks skipped"
+    if not c.check("journal", "journald started in the guest", started == "yes", started, "yes"):
+        return None
+    entries, err = log.json_lines("journal")
+    entries = entries or []
+    c.check("journal", "entries with SYSLOG_IDENTIFIER=fairshare", len(entries) > 0 and not err,
+            f"{len(entries)} entries" + (f", {err}" if err else ""), "> 0")
+    by_event = {}
+    for e in entries:
+        by_event.setdefault(field(e, "FAIRSHARE_EVENT"), []).append(e)
+    counts = {k: len(v) for k, v in by_event.items()}
+    for ev in EVENTS:
+        c.check("journal", f"event {ev}", ev in by_event, counts.get(ev, 0), ">= 1")
+    prios = sorted({field(e, "PRIORITY") for e in by_event.get("policy_rejected", [])})
+    c.check("journal", "policy_rejected has PRIORITY 3", prios == ["3"], prios, ["3"])
+    ids = {ev: sorted({field(e, "MESSAGE_ID") or "" for e in es}) for ev, es in by_event.items()}
+    bad = {ev: v for ev, v in ids.items() if len(v) != 1 or v[0] == ""}
+    c.check("journal", "MESSAGE_ID present, one per event type", entries and not bad,
+            bad or "consistent", "one non-empty MESSAGE_ID per FAIRSHARE_EVENT")
+    uniq = [v[0] for v in ids.values() if len(v) == 1]
+    c.check("journal", "MESSAGE_IDs differ between event types", len(uniq) == len(set(uniq)) and uniq,
+            ids, "distinct")
+    gc = sorted({field(e, "FAIRSHARE_GROUP") or "" for e in by_event.get("group_created", [])})
+    c.check("journal", "group_created carries FAIRSHARE_GROUP", set(GROUPS) <= set(gc) and "" not in gc, gc, GROUPS)
+    return None
+
+
+# --- report --------------------------------------------------------------------------------
+
+def summary_lines(log):
+    out = []
+    usage, weight = usage_table(log)
+    total = sum(v for v in usage.values() if v) if usage else 0
+    out.append(f"boot: kernel {log.one('kernel')}, /init at {log.one('boot_uptime')} s, "
+               f"scenario ended at {log.one('end_uptime')} s; agent ready after {log.one('ready_s')} s")
+    io = {r[0]: " ".join(r[1:]) for r in log.all("io_weight") if r}
+    for g in GROUPS:
+        u = usage.get(g)
+        frac = f"{u / total:.3f}" if u is not None and total else "?"
+        out.append(f"  {g:5} usage {u} us  fraction {frac}  cpu.weight {weight.get(g)}  io.weight {io.get(g, '?')}")
+    out.append(f"  window {log.one('usage_window_s')} s, all of {CGROUP_ROOT}: {log.one('usage_root')} us")
+    out.append(f"reload: matched={log.one('reload_matched')} in {log.one('reload_latency_s')} s, "
+               f"weights {log.one('reload_weights', '?')}")
+    out.append(f"stop: exit {log.one('stop_exit')} after {log.one('stop_s')} s")
+    return out
+
+
+def print_failure(c, log, path):
+    print(f"=== FAILED: {len(c.failed)} of {len(c.checks)} checks; console log: {path}")
+    w = max(len(x[1]) for x in c.checks)
+    section = None
+    for sec, name, ok, measured, expected in c.checks:
+        if sec != section:
+            print(f"--- {sec}")
+            section = sec
+        print(f"  {'ok  ' if ok else 'FAIL'} {name:<{w}}  measured: {measured}  expected: {expected}")
+    print("=== summary")
+    for line in summary_lines(log):
+        print(line)
+    print("=== every FSRESULT")
+    for key, rows in log.results.items():
+        for r in rows:
+            print(f"  {key} {' '.join(r)}")
+    for name, (kind, body) in log.blocks.items():
+        if name.startswith("journal") and kind == "JSON":
+            continue  # raw JSON lines are in the console log; the text form is printed
+        print(f"=== {kind.lower()} {name}")
+        for line in body[-80:]:
+            print(f"  {line}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("log")
+    ap.add_argument("--standin", action="store_true")
+    ap.add_argument("--label", default=None)
+    args = ap.parse_args()
+    label = args.label or ("vm-standin" if args.standin else "vm-enforce")
+
+    try:
+        with open(args.log, encoding="utf-8", errors="replace") as f:
+            log = Log(f.read())
+    except OSError as e:
+        print(f"{label}: cannot read {args.log}: {e}")
+        print(f"{label}: 0 passed, 1 failed")
+        return 1
+
+    c = Checker()
+    if not log.results:
+        c.check("boot", "guest printed results", False, f"no FSRESULT lines in {log.lines} lines", "FSRESULT lines")
+    else:
+        interval = log.num("interval_s") or 1.0
+        check_boot(c, log)
+        check_placement(c, log)
+        check_usage(c, log)
+        if not args.standin:
+            check_status(c, log, interval)
+        check_reload(c, log, interval, args.standin)
+        if not args.standin:
+            check_bad_reload(c, log)
+        check_stop(c, log, args.standin)
+        note = check_journal(c, log)
+        if note:
+            print(f"{label}: note: {note}")
+
+    passed = len(c.checks) - len(c.failed)
+    if c.failed:
+        print_failure(c, log, args.log)
+    else:
+        for line in summary_lines(log):
+            print(line)
+    print(f"{label}: {passed} passed, {len(c.failed)} failed")
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+# Real-kernel tests: a qemu guest with cgroup v2 (this host mounts cgroup v1 hybrid).
+# Included by the main Makefile. Targets:
+#   vm-kernel   install qemu/busybox/cpio if missing, cache the Debian cloud kernel
+#   release-bin the static fairshare binary the guest runs
+#   vm-test     the enforcement acceptance test (issue 2): build, boot, check
+#   vm-standin  the same harness with the agent's work done by a shell script
+#   demo        a readable demo of usage following shares
+# Variables: FAIRSHARE_BIN (binary for the guest), VM_BIN_DEP (set empty to
+# skip the swift build), VM_CACHE, VM_TIMEOUT, VM_VERBOSE=1 (show the console).
+
+VM_REPO       := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+VM_DIR        := $(VM_REPO)/Tests/vm
+VM_CACHE      ?= $(VM_REPO)/.build-vm
+VM_TIMEOUT    ?= 300
+VM_VERBOSE    ?=
+RELEASE_SCRATCH ?= $(VM_REPO)/.build-release
+FAIRSHARE_BIN ?= $(RELEASE_SCRATCH)/release/fairshare
+VM_BIN_DEP    ?= release-bin
+
+export FAIRSHARE_VM_CACHE := $(VM_CACHE)
+
+# Console output goes to the log file; VM_VERBOSE=1 also shows it.
+vm_console = $(if $(VM_VERBOSE),,>/dev/null)
+
+# vm_boot NAME SCENARIO CHECK_ARGS BINARY [EXTRA...]: build, boot, check; fail if
+# any step fails (qemu timeout, a silent guest, a failed assertion).
+define vm_boot
+	@mkdir -p $(VM_CACHE)
+	$(VM_DIR)/build-initramfs.sh $(4) $(VM_DIR)/$(2) $(VM_CACHE)/$(1).cpio.gz $(5)
+	@echo "booting the $(1) guest (console log: $(VM_CACHE)/$(1).log)"
+	@rc=0; FAIRSHARE_VM_LOG=$(VM_CACHE)/$(1).log \
+	    $(VM_DIR)/run-vm.sh $(VM_CACHE)/$(1).cpio.gz $(VM_TIMEOUT) $(vm_console) || rc=$$?; \
+	crc=0; python3 $(VM_DIR)/check-enforce.py $(3) $(VM_CACHE)/$(1).log || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "$(1): the virtual machine failed (exit $$rc)"; fi; \
+	[ $$rc = 0 ] && [ $$crc = 0 ]
+endef
+
+.PHONY: release-bin vm-kernel vm-test vm-standin demo
+
+release-bin:
+	cd $(VM_REPO) && swift build -c release --static-swift-stdlib --scratch-path $(RELEASE_SCRATCH)
+
+vm-kernel:
+	$(VM_DIR)/fetch-kernel.sh
+
+vm-test: $(VM_BIN_DEP) vm-kernel
+	$(call vm_boot,enforce,scenario-enforce.sh,,$(FAIRSHARE_BIN))
+
+$(VM_CACHE)/journal-send: $(VM_DIR)/journal-send.c
+	@mkdir -p $(VM_CACHE)
+	gcc -O2 -Wall -o $@ $< -lsystemd
+
+vm-standin: vm-kernel $(VM_CACHE)/journal-send
+	$(call vm_boot,standin,scenario-standin.sh,--standin,none,$(VM_CACHE)/journal-send)
+
+demo: $(VM_BIN_DEP) vm-kernel
+	$(VM_DIR)/demo.sh $(FAIRSHARE_BIN) $(VM_CACHE)
