@@ -19,7 +19,7 @@ public enum Trigger: Sendable, Equatable {
 /// -> report (journal, status, sd_notify). One pass at a time: the actor serialises ticks,
 /// reloads and status requests.
 public actor Agent {
-    public let env: AgentEnvironment
+    public nonisolated let env: AgentEnvironment
     public let policyPath: String
     let logger: Logger
     /// Command-line overrides that win over the policy file.

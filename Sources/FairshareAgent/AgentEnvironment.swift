@@ -67,6 +67,12 @@ public struct SystemClock: AgentClock {
 public struct FileReadError: Error, CustomStringConvertible {
     public var path: String
     public var errno: Int32
+
+    public init(path: String, errno: Int32) {
+        self.path = path
+        self.errno = errno
+    }
+
     public var description: String { "cannot read \(path): \(String(cString: strerror(errno)))" }
 }
 

@@ -12,7 +12,6 @@ import Glibc
 /// errno injection for anything else.
 public final class FakeKernel: Sendable {
     struct Node {
-        var controllers: [String]
         var subtreeControl: [String] = []
         var files: [ControlFile: String] = [:]
     }
@@ -21,11 +20,14 @@ public final class FakeKernel: Sendable {
         public var file: ControlFile?
         public var cgroup: String?
         public var errno: Int32
+        /// Only this kind of operation fails; nil = any.
+        public var operation: CgroupError.Operation?
         /// How many times it fails before the operation works; nil = always.
         public var times: Int?
     }
 
     struct State {
+        var rootControllers: [String]
         var nodes: [CgroupPath: Node] = [:]
         var processes: [Int32: ProcessInfo] = [:]
         var injected: [Injected] = []
@@ -37,8 +39,8 @@ public final class FakeKernel: Sendable {
 
     public init(mountPoint: String = "/sys/fs/cgroup", controllers: [String] = ["cpuset", "cpu", "io", "memory", "pids"]) {
         self.mountPoint = mountPoint
-        var s = State()
-        var root = Node(controllers: controllers)
+        var s = State(rootControllers: controllers)
+        var root = FakeKernel.newNode()
         root.files[.cpusEffective] = "0-1"
         s.nodes[.root] = root
         state = Mutex(s)
@@ -56,26 +58,34 @@ public final class FakeKernel: Sendable {
             var chain: [CgroupPath] = []
             var c: CgroupPath? = p
             while let x = c, s.nodes[x] == nil { chain.insert(x, at: 0); c = x.parent }
-            for x in chain {
-                let parent = s.nodes[x.parent!]!
-                s.nodes[x] = FakeKernel.newNode(parent: parent)
-            }
+            for x in chain { s.nodes[x] = FakeKernel.newNode() }
             if !enable.isEmpty { s.nodes[p]!.subtreeControl = enable }
         }
     }
 
-    static func newNode(parent: Node) -> Node {
-        var n = Node(controllers: parent.subtreeControl)
-        n.files[.cpuStat] = "usage_usec 0\nuser_usec 0\nsystem_usec 0\n"
-        if n.controllers.contains("cpu") {
-            n.files[.cpuWeight] = "100"
-            n.files[.cpuStat]! += "nr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"
-        }
-        if n.controllers.contains("io") {
-            n.files[.ioWeight] = "default 100"
-            n.files[.ioStat] = ""
-        }
+    static func newNode() -> Node {
+        var n = Node()
+        n.files[.cpuStat] = "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"
+        n.files[.cpuWeight] = "100"
+        n.files[.ioWeight] = "default 100"
+        n.files[.ioStat] = ""
         return n
+    }
+
+    /// As in the kernel, a cgroup's controllers are its parent's subtree_control, and a
+    /// controller's files exist only while it is enabled.
+    static func controllers(_ s: State, _ c: CgroupPath) -> [String] {
+        guard let parent = c.parent else { return s.rootControllers }
+        return s.nodes[parent]?.subtreeControl ?? []
+    }
+
+    static func fileExists(_ s: State, _ file: ControlFile, _ c: CgroupPath) -> Bool {
+        switch file {
+        case .cpuWeight: !c.isRoot && controllers(s, c).contains("cpu")
+        case .ioWeight, .ioStat: !c.isRoot && controllers(s, c).contains("io")
+        case .cpusEffective: c.isRoot || controllers(s, c).contains("cpuset")
+        default: true
+        }
     }
 
     public func spawn(_ p: ProcessInfo) {
@@ -116,8 +126,8 @@ public final class FakeKernel: Sendable {
     }
 
     /// Makes an operation on `file` (of `cgroup`, if given) fail with `errno`, `times` times (nil: always).
-    public func inject(errno: Int32, file: ControlFile? = nil, cgroup: String? = nil, times: Int? = nil) {
-        state.withLock { $0.injected.append(Injected(file: file, cgroup: cgroup, errno: errno, times: times)) }
+    public func inject(errno: Int32, file: ControlFile? = nil, cgroup: String? = nil, operation: CgroupError.Operation? = nil, times: Int? = nil) {
+        state.withLock { $0.injected.append(Injected(file: file, cgroup: cgroup, errno: errno, operation: operation, times: times)) }
     }
 
     public func clearInjections() {
@@ -133,9 +143,10 @@ public final class FakeKernel: Sendable {
 
     // MARK: The kernel's side
 
-    func injectedErrno(_ s: inout State, file: ControlFile?, cgroup: CgroupPath) -> Int32? {
+    func injectedErrno(_ s: inout State, _ op: CgroupError.Operation, file: ControlFile?, cgroup: CgroupPath) -> Int32? {
         for i in s.injected.indices {
             let inj = s.injected[i]
+            if let o = inj.operation, o != op { continue }
             if let f = inj.file, f != file { continue }
             if let c = inj.cgroup, c != cgroup.description { continue }
             if let t = inj.times {
@@ -153,16 +164,16 @@ public final class FakeKernel: Sendable {
 
     func read(_ file: ControlFile, _ c: CgroupPath) throws(CgroupError) -> String {
         let result: Result<String, CgroupError> = state.withLock { s in
-            if let e = injectedErrno(&s, file: file, cgroup: c) { return .failure(CgroupError(.read, path: self.abs(c, file), errno: e)) }
+            if let e = injectedErrno(&s, .read, file: file, cgroup: c) { return .failure(CgroupError(.read, path: self.abs(c, file), errno: e)) }
             guard let node = s.nodes[c] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
             switch file {
             case .procs:
                 let pids = s.processes.values.filter { $0.cgroup == c.description }.map(\.pid).sorted()
                 return .success(pids.map { "\($0)\n" }.joined())
-            case .controllers: return .success(node.controllers.joined(separator: " ") + "\n")
+            case .controllers: return .success(FakeKernel.controllers(s, c).joined(separator: " ") + "\n")
             case .subtreeControl: return .success(node.subtreeControl.joined(separator: " ") + "\n")
             default:
-                guard let text = node.files[file] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
+                guard FakeKernel.fileExists(s, file, c), let text = node.files[file] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
                 return .success(text)
             }
         }
@@ -172,8 +183,9 @@ public final class FakeKernel: Sendable {
     func write(_ value: String, _ file: ControlFile, _ c: CgroupPath) throws(CgroupError) {
         let result: Result<Void, CgroupError> = state.withLock { s in
             let fail = { (e: Int32) in Result<Void, CgroupError>.failure(CgroupError(.write, path: self.abs(c, file), value: value, errno: e)) }
-            if let e = injectedErrno(&s, file: file, cgroup: c) { return fail(e) }
+            if let e = injectedErrno(&s, .write, file: file, cgroup: c) { return fail(e) }
             guard let node = s.nodes[c] else { return fail(ENOENT) }
+            guard FakeKernel.fileExists(s, file, c) else { return fail(ENOENT) }
             switch file {
             case .procs:
                 guard let pid = Int32(value) else { return fail(EINVAL) }
@@ -184,7 +196,7 @@ public final class FakeKernel: Sendable {
                 var enabled = node.subtreeControl
                 for token in value.split(separator: " ") {
                     let name = String(token.dropFirst())
-                    guard token.first == "+" || token.first == "-", node.controllers.contains(name) else { return fail(ENOENT) }
+                    guard token.first == "+" || token.first == "-", FakeKernel.controllers(s, c).contains(name) else { return fail(ENOENT) }
                     if token.first == "+" {
                         let populated = s.processes.values.contains { $0.cgroup == c.description }
                         if !c.isRoot && populated { return fail(EBUSY) }
@@ -195,11 +207,9 @@ public final class FakeKernel: Sendable {
                 }
                 s.nodes[c]!.subtreeControl = enabled
             case .cpuWeight:
-                guard node.files[.cpuWeight] != nil else { return fail(ENOENT) }
                 guard let w = Int(value), (1...10000).contains(w) else { return fail(ERANGE) }
                 s.nodes[c]!.files[.cpuWeight] = value
             case .ioWeight:
-                guard node.files[.ioWeight] != nil else { return fail(ENOENT) }
                 let parts = value.split(separator: " ")
                 guard parts.count == 2, parts[0] == "default", let w = Int(parts[1]), (1...10000).contains(w) else { return fail(ERANGE) }
                 s.nodes[c]!.files[.ioWeight] = value
@@ -214,10 +224,10 @@ public final class FakeKernel: Sendable {
 
     func create(_ c: CgroupPath) throws(CgroupError) {
         let result: Result<Void, CgroupError> = state.withLock { s in
-            if let e = injectedErrno(&s, file: nil, cgroup: c) { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: e)) }
+            if let e = injectedErrno(&s, .mkdir, file: nil, cgroup: c) { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: e)) }
             if s.nodes[c] != nil { return .success(()) }
-            guard let parent = c.parent.flatMap({ s.nodes[$0] }) else { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: ENOENT)) }
-            s.nodes[c] = FakeKernel.newNode(parent: parent)
+            guard c.parent.flatMap({ s.nodes[$0] }) != nil else { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: ENOENT)) }
+            s.nodes[c] = FakeKernel.newNode()
             return .success(())
         }
         try result.get()
@@ -225,7 +235,7 @@ public final class FakeKernel: Sendable {
 
     func remove(_ c: CgroupPath) throws(CgroupError) {
         let result: Result<Void, CgroupError> = state.withLock { s in
-            if let e = injectedErrno(&s, file: nil, cgroup: c) { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: e)) }
+            if let e = injectedErrno(&s, .rmdir, file: nil, cgroup: c) { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: e)) }
             guard s.nodes[c] != nil else { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: ENOENT)) }
             let populated = s.processes.values.contains { $0.cgroup == c.description }
             let hasChildren = s.nodes.keys.contains { $0.parent == c }

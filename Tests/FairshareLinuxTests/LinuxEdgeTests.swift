@@ -1,0 +1,118 @@
+import FairshareCore
+import FairshareLinux
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fake cgroupfs tree in a temp dir, built from a small description: the real file code reads
+/// and writes it.
+final class TempTree {
+    let path: String
+
+    init(_ files: [String: String]) throws {
+        var template = Array("/tmp/fairshare-test-XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw CgroupError(.mkdir, path: "/tmp", errno: errno) }
+        path = String(cString: p)
+        for (rel, content) in files {
+            let full = path + "/" + rel
+            var dir = ""
+            for comp in full.split(separator: "/").dropLast() {
+                dir += "/" + comp
+                mkdir(dir, 0o755)
+            }
+            let f = fopen(full, "w")!
+            let bytes = Array(content.utf8)
+            fwrite(bytes, 1, bytes.count, f)
+            fclose(f)
+        }
+    }
+
+    func read(_ rel: String) -> String? {
+        guard let f = fopen(path + "/" + rel, "r") else { return nil }
+        defer { fclose(f) }
+        var out = ""
+        var buf = [CChar](repeating: 0, count: 4096)
+        while fgets(&buf, 4096, f) != nil { out += String(cString: buf) }
+        return out
+    }
+
+    deinit {
+        _ = system("rm -rf '\(path)'")
+    }
+}
+
+@Suite struct LinuxCgroupFilesystemTests {
+    @Test func readsAndWritesBeneathTheMount() throws {
+        let t = try TempTree(["fairshare/low/cpu.weight": "100\n", "fairshare/low/cpu.stat": "usage_usec 5\nuser_usec 4\nsystem_usec 1\n"])
+        let fs = LinuxCgroupFilesystem(mountPoint: t.path)
+        let low = CgroupPath("/fairshare/low")!
+        try fs.write("2000", to: .cpuWeight, of: low)
+        #expect(t.read("fairshare/low/cpu.weight")?.hasPrefix("2000") == true)
+        #expect(try CPUStat.parse(fs.read(.cpuStat, of: low)).usageUsec == 5)
+        #expect(try fs.children(of: CgroupPath("/fairshare")!) == ["low"])
+        #expect(fs.exists(low) && !fs.exists(CgroupPath("/fairshare/high")!))
+    }
+
+    @Test func writeNeverCreatesAFileAndTheErrorSaysWhere() throws {
+        let t = try TempTree(["fairshare/low/cpu.weight": "100\n"])
+        let fs = LinuxCgroupFilesystem(mountPoint: t.path)
+        #expect {
+            try fs.write("1", to: .ioWeight, of: CgroupPath("/fairshare/low")!)
+        } throws: { error in
+            let e = error as! CgroupError
+            return e.kind == .gone && e.path == t.path + "/fairshare/low/io.weight" && e.value == "1"
+                && "\(e)".contains("writing '1' to \(t.path)/fairshare/low/io.weight: No such file or directory")
+        }
+        #expect(t.read("fairshare/low/io.weight") == nil)
+    }
+
+    @Test func createIsIdempotentAndRemoveReportsErrors() throws {
+        let t = try TempTree(["fairshare/.keep": ""])
+        let fs = LinuxCgroupFilesystem(mountPoint: t.path)
+        let g = CgroupPath("/fairshare/batch")!
+        try fs.create(g)
+        try fs.create(g)
+        #expect(fs.exists(g))
+        try fs.remove(g)
+        #expect(!fs.exists(g))
+        #expect { try fs.remove(g) } throws: { ($0 as? CgroupError)?.kind == .gone }
+        #expect { try fs.read(.cpuStat, of: g) } throws: { ($0 as? CgroupError)?.operation == .read }
+    }
+}
+
+@Suite struct LinuxProcessSourceTests {
+    @Test func readsAFakeProcTree() throws {
+        let t = try TempTree([
+            "100/stat": "100 (burn_a) R 1 100 100 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 4242 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            "100/status": "Name:\tburn_a\nUid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n",
+            "100/cgroup": "0::/origin\n",
+            "100/cmdline": "burn_a\u{0}30\u{0}",
+            // A process that vanished half-way: stat is there, status is not.
+            "101/stat": "101 (gone) R 1 101 101 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 1 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            "self/stat": "not a pid",
+        ])
+        let src = LinuxProcessSource(procRoot: t.path)
+        let all = src.scan()
+        #expect(all.map(\.pid) == [100])
+        let p = try #require(all.first)
+        #expect(p.comm == "burn_a" && p.uid == 1001 && p.gid == 50 && p.startTime == 4242)
+        #expect(p.argv == ["burn_a", "30"])
+        #expect(p.cgroup == "/origin")
+        #expect(p.exe == nil)
+        #expect(src.process(101) == nil)
+        #expect(src.cgroup(of: 100) == "/origin")
+    }
+
+    @Test func readsTheRealProcOfThisHost() throws {
+        let me = try #require(LinuxProcessSource().process(getpid()))
+        #expect(me.pid == getpid())
+        #expect(me.uid == getuid())
+        #expect(me.exe?.hasPrefix("/") == true)
+        #expect(!me.isKernelThread)
+        let all = LinuxProcessSource().scan()
+        #expect(all.contains { $0.pid == getpid() })
+        #expect(all.contains { $0.pid == 1 })
+    }
+}
