@@ -46,10 +46,10 @@ public enum AgentRunner {
         let mountPoint: String
         let root: CgroupPath
         let selfCgroup: String
+        let setting = options.cgroupRoot.map(CgroupRootSetting.path) ?? policy.agent.cgroupRoot
         do {
             mountPoint = try CgroupEnvironment.mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
             selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
-            let setting = options.cgroupRoot.map(CgroupRootSetting.path) ?? policy.agent.cgroupRoot
             root = try CgroupEnvironment.root(setting: setting, mountPoint: mountPoint, selfCgroup: selfCgroup)
         } catch {
             throw StartupError(description: "\(error)")
@@ -60,7 +60,8 @@ public enum AgentRunner {
         })
         let pid = getpid()
         do {
-            for note in try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(selfCgroup)) {
+            // A delegated root's ancestors belong to systemd: never write them.
+            for note in try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(selfCgroup), configureAncestors: setting != .auto) {
                 logger.info("\(note)", metadata: ["event": "setup"])
             }
         } catch {

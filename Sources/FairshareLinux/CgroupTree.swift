@@ -35,26 +35,39 @@ public struct CgroupTree: Sendable {
 
     // MARK: Setup
 
-    /// Makes the root usable: creates it if missing, enables cpu and io from the mount down to it,
-    /// and moves the agent out of the root into its leaf first if it lives there.
-    public func prepare(agentPID: Int32, agentCgroup: CgroupPath?) throws(CgroupSetupError) -> [String] {
+    /// Makes the root usable and moves the agent out of the root into its leaf if it lives there.
+    ///
+    /// - Parameter configureAncestors: true for a root the admin named: it is created if missing
+    ///   and cpu and io are enabled from the mount down to it. False for a delegated root
+    ///   (systemd's Delegate=yes): the cgroups above belong to systemd and are never written;
+    ///   the controllers must already be delegated.
+    public func prepare(agentPID: Int32, agentCgroup: CgroupPath?, configureAncestors: Bool = true) throws(CgroupSetupError) -> [String] {
         var notes: [String] = []
         let top = try controllers(of: .root)
         let missing = CgroupTree.requiredControllers.filter { !top.contains($0) }
         if !missing.isEmpty {
             throw .controllersUnavailable(mountPoint: fs.mountPoint, missing: missing, available: top)
         }
-        // Enable the controllers on every ancestor, top-down, so the root may have them.
-        var chain: [CgroupPath] = []
-        var p: CgroupPath? = root.parent
-        while let c = p { chain.insert(c, at: 0); p = c.parent }
-        for ancestor in chain {
-            if !fs.exists(ancestor) { try wrap("creating \(fs.absolutePath(ancestor))") { () throws(CgroupError) in try fs.create(ancestor) } }
-            try enableControllers(in: ancestor, notes: &notes)
-        }
-        if !fs.exists(root) {
-            try wrap("creating the cgroup root") { () throws(CgroupError) in try fs.create(root) }
-            notes.append("created \(rootAbsolutePath)")
+        if configureAncestors {
+            // Enable the controllers on every ancestor, top-down, so the root may have them.
+            var chain: [CgroupPath] = []
+            var p: CgroupPath? = root.parent
+            while let c = p { chain.insert(c, at: 0); p = c.parent }
+            for ancestor in chain {
+                if !fs.exists(ancestor) { try wrap("creating \(fs.absolutePath(ancestor))") { () throws(CgroupError) in try fs.create(ancestor) } }
+                try enableControllers(in: ancestor, notes: &notes)
+            }
+            if !fs.exists(root) {
+                try wrap("creating the cgroup root") { () throws(CgroupError) in try fs.create(root) }
+                notes.append("created \(rootAbsolutePath)")
+            }
+        } else {
+            guard fs.exists(root) else { throw .failed("the delegated cgroup root", CgroupError(.open, path: rootAbsolutePath, errno: ENOENT)) }
+            let delegated = try controllers(of: root)
+            let absent = CgroupTree.requiredControllers.filter { !delegated.contains($0) }
+            if !absent.isEmpty {
+                throw .notDelegated(root: rootAbsolutePath, missing: absent, available: delegated)
+            }
         }
         if agentCgroup == root {
             let leaf = root.appending(CgroupTree.agentLeafName)!
@@ -217,6 +230,7 @@ public enum CgroupSetupError: Error, Sendable, CustomStringConvertible {
     case controllersUnavailable(mountPoint: String, missing: [String], available: [String])
     case rootOutsideMount(root: String, mountPoint: String)
     case autoRootUnavailable(selfCgroup: String)
+    case notDelegated(root: String, missing: [String], available: [String])
     case cannotEnableControllers(CgroupError, hint: String?)
     case failed(String, CgroupError)
 
@@ -232,6 +246,8 @@ public enum CgroupSetupError: Error, Sendable, CustomStringConvertible {
             return "cgroup root \(root) is not beneath the cgroup2 mount \(mount)"
         case .autoRootUnavailable(let own):
             return "cgroup_root = \"auto\" needs a delegated cgroup (run under systemd with Delegate=yes); this process is in \(own). Set cgroup_root in the policy or pass --cgroup-root"
+        case .notDelegated(let root, let missing, let available):
+            return "the \(missing.joined(separator: " and ")) controller\(missing.count == 1 ? " is" : "s are") not delegated to \(root) (controllers: \(available.isEmpty ? "none" : available.joined(separator: " "))): the service needs Delegate=yes, or set cgroup_root to a cgroup the agent may manage"
         case .cannotEnableControllers(let e, let hint):
             return "cannot enable controllers: \(e)" + (hint.map { ": \($0)" } ?? "")
         case .failed(let what, let e):

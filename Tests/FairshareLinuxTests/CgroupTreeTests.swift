@@ -198,3 +198,33 @@ import Glibc
         #expect(throws: CgroupSetupError.self) { try CgroupEnvironment.mountPoint(mountinfo: "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n") }
     }
 }
+
+@Suite struct DelegatedRootTests {
+    @Test func delegatedRootNeverWritesAboveItself() throws {
+        let k = FakeKernel()
+        k.makeCgroup("/system.slice/fairshare.service")
+        k.makeCgroup("/", enable: ["cpu", "io"])
+        k.makeCgroup("/system.slice", enable: ["cpu", "io"])
+        k.spawn(ProcessInfo(pid: 50, comm: "fairshare", cgroup: "/system.slice/fairshare.service"))
+        k.clearWrites()
+        let tree = CgroupTree(fs: k.filesystem, root: CgroupPath("/system.slice/fairshare.service")!, pause: { _ in })
+        _ = try tree.prepare(agentPID: 50, agentCgroup: CgroupPath("/system.slice/fairshare.service"), configureAncestors: false)
+        let outside = k.writes.map(\.0).filter { !$0.hasPrefix("/sys/fs/cgroup/system.slice/fairshare.service/") }
+        #expect(outside.isEmpty, "wrote outside the delegated subtree: \(outside)")
+        #expect(k.cgroupOf(50) == "/system.slice/fairshare.service/_agent")
+    }
+
+    @Test func missingDelegationIsExplained() {
+        let k = FakeKernel()
+        k.makeCgroup("/", enable: ["memory"])
+        k.makeCgroup("/system.slice/fairshare.service")
+        k.makeCgroup("/system.slice", enable: ["memory"])
+        let tree = CgroupTree(fs: k.filesystem, root: CgroupPath("/system.slice/fairshare.service")!, pause: { _ in })
+        #expect {
+            try tree.prepare(agentPID: 50, agentCgroup: CgroupPath("/system.slice/fairshare.service"), configureAncestors: false)
+        } throws: { error in
+            "\(error)".contains("the cpu and io controllers are not delegated to /sys/fs/cgroup/system.slice/fairshare.service (controllers: memory): the service needs Delegate=yes")
+        }
+        #expect(k.subtreeControl(of: "/system.slice") == ["memory"])
+    }
+}

@@ -1,0 +1,35 @@
+# Fairshare: build, test, demo. `make test` is what CI runs (.ci/run); it installs what it needs.
+SHELL := /bin/bash
+SWIFT ?= swift
+DEBUG_BIN := .build/debug/fairshare
+
+.PHONY: all deps build unit-test smoke test clean
+
+all: build
+
+# System packages the build and the tests need (Debian). Installed only when missing.
+APT_PACKAGES := libsystemd-dev pkg-config qemu-system-x86 busybox-static cpio gcc
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 \
+	      || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+unit-test: deps
+	$(SWIFT) test
+
+# The built CLI on this host, as an admin would first meet it.
+smoke: build
+	Tests/smoke.sh $(DEBUG_BIN)
+
+test: unit-test smoke vm-test
+
+clean:
+	rm -rf .build .build-release .build-vm
+
+include mk/vm.mk

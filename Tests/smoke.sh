@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The CLI on this host, the way an admin first meets it: checking policies, asking a stopped
+# agent for status, and starting the agent on a host without cgroup v2 controllers.
+set -uo pipefail
+bin=${1:?usage: smoke.sh FAIRSHARE_BINARY}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+# expect NAME WANT_EXIT PATTERN -- CMD...: the command exits WANT_EXIT and its output matches PATTERN.
+expect() {
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    if [[ $rc == "$want" ]] && grep -Eq -- "$pattern" <<<"$out"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        printf 'FAIL %s: exit %s (wanted %s), output:\n%s\n(wanted it to match: %s)\n' "$name" "$rc" "$want" "$out" "$pattern"
+    fi
+}
+
+for f in "$repo"/config/policy.toml "$repo"/config/examples/*.toml; do
+    expect "check $(basename "$f")" 0 'valid' -- "$bin" check "$f"
+done
+
+cat >"$tmp/bad.toml" <<'TOML'
+[[group]]
+name = "batch"
+shares = 0
+TOML
+expect "check rejects shares = 0" 1 "bad.toml:3:[0-9]+: error: .*shares" -- "$bin" check "$tmp/bad.toml"
+expect "check names a missing file" 1 "cannot read $tmp/missing.toml" -- "$bin" check "$tmp/missing.toml"
+expect "status without an agent" 1 'agent is not running' -- "$bin" status --socket "$tmp/none.sock"
+expect "reload without an agent" 1 'agent is not running' -- "$bin" reload --socket "$tmp/none.sock"
+expect "explain rejects a bad pid" 64 'PID must be a positive number|Error' -- "$bin" explain -- -5
+expect "run rejects a bad interval" 64 "interval '5 parsecs'" -- "$bin" run --interval '5 parsecs'
+
+# This machine kind mounts cgroup v1 hybrid: the agent must refuse at once, and say why.
+if [[ -d /sys/fs/cgroup/unified ]] && ! grep -qw cpu /sys/fs/cgroup/unified/cgroup.controllers; then
+    expect "run on a cgroup v1 hybrid host" 1 'cgroup v2 with cpu/io controllers not available at /sys/fs/cgroup/unified.*hybrid' -- \
+        "$bin" run --policy "$repo/config/policy.toml" --cgroup-root /sys/fs/cgroup/unified/fairshare-smoke \
+        --log-target console --socket "$tmp/agent.sock"
+    [[ ! -e /sys/fs/cgroup/unified/fairshare-smoke ]] && passed=$((passed + 1)) || {
+        failed=$((failed + 1)); echo "FAIL: the refused agent left /sys/fs/cgroup/unified/fairshare-smoke behind"; }
+fi
+
+echo "smoke: $passed passed, $failed failed"
+[[ $failed == 0 ]]
