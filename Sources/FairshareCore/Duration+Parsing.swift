@@ -9,7 +9,10 @@ public enum DurationText {
             guard let value = Double(number), value.isFinite, value >= 0, !number.isEmpty,
                 number.allSatisfy({ $0.isNumber || $0 == "." })
             else { continue }
-            return .milliseconds(Int64((value * seconds * 1000).rounded()))
+            // Int64(_:) traps on a value it can not hold ("99999999999999999h").
+            let ms = (value * seconds * 1000).rounded()
+            guard ms < Double(Int64.max) else { return nil }
+            return .milliseconds(Int64(ms))
         }
         return nil
     }

@@ -28,7 +28,7 @@ enum StatusTable {
             [g.name.rawValue, String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!),
              fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), describe(g.match)]
         }
-        out += table([["GROUP", "SHARES", "IO_SHARES", "CPU.W", "MAX%", "MATCH"]] + rows)
+        out += table([["GROUP", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "MATCH"]] + rows)
         return out
     }
 

@@ -1,0 +1,396 @@
+import TOMLKit
+
+/// Turns the text of a policy file into a validated `Policy`.
+///
+/// Pure: the caller reads the file. Every problem found is reported (not just the first), each
+/// with the file, line and column of the offending key and a message that says what is wrong
+/// and what is expected. Only a TOML syntax error stops the parse early.
+public enum PolicyParser {
+    /// Parses and validates a whole policy. Never crashes on any input; collects ALL problems it can find.
+    public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
+        if let (position, scalar) = firstUnsafeScalar(in: text) {
+            let message =
+                scalar == "\0"
+                ? "the file contains a NUL byte; a policy must be UTF-8 text"
+                : "the file contains \(scalar.codePoint), a Unicode line break; replace it with a newline (\\n) or a space"
+            throw PolicyError(problems: [.init(location: SourceLocation(file: file, line: position.line, column: position.column), message: message)])
+        }
+        let index = PolicySourceIndex(scanning: text)
+        if let trap = index.tomlTrap {
+            throw PolicyError(problems: [
+                .init(location: SourceLocation(file: file, line: trap.position.line, column: trap.position.column), message: "invalid TOML: \(trap.message)")
+            ])
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            let begin = error.source.begin
+            throw PolicyError(problems: [
+                .init(
+                    location: SourceLocation(file: file, line: max(begin.line, 1), column: max(begin.column, 1)),
+                    message: "invalid TOML: \(error.description)")
+            ])
+        } catch {
+            throw PolicyError(problems: [
+                .init(location: SourceLocation(file: file, line: 1, column: 1), message: "invalid TOML: \(error)")
+            ])
+        }
+
+        var validator = PolicyValidator(file: file, index: index)
+        let policy = validator.validate(root)
+        if !validator.problems.isEmpty {
+            throw PolicyError(problems: validator.problems)
+        }
+        return policy
+    }
+
+    /// Characters TOMLKit can not be given. It hands the text to toml++ as a C string, which would
+    /// silently end at a NUL. toml++ 3.4 counts NEL, LS and PS as whitespace that may not start a
+    /// value, but does not check for them where an array element starts (it asserts instead);
+    /// they have no place in a policy, so they are refused anywhere.
+    private static func firstUnsafeScalar(in text: String) -> (PolicySourceIndex.Position, Unicode.Scalar)? {
+        let unsafe: Set<Unicode.Scalar> = ["\0", "\u{85}", "\u{2028}", "\u{2029}"]
+        guard text.unicodeScalars.contains(where: unsafe.contains) else { return nil }
+        var position = PolicySourceIndex.Position.start
+        for (n, c) in text.unicodeScalars.enumerated() {
+            if unsafe.contains(c) { return (position, c) }
+            if c == "\n" {
+                position.line += 1
+                position.column = 1
+            } else if !(n == 0 && c == "\u{FEFF}") {
+                position.column += 1
+            }
+        }
+        return nil
+    }
+}
+
+extension Unicode.Scalar {
+    /// `'x'`, or an escape such as `'\n'` for a control character.
+    var escapedForMessage: String {
+        "'" + escaped(asASCII: false) + "'"
+    }
+
+    /// "U+2028"
+    var codePoint: String {
+        let hex = String(value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+}
+
+/// The keys a policy may use, in the order the documentation lists them.
+enum PolicyKeys {
+    static let topLevel = ["agent", "group"]
+    static let agent = ["interval", "report_interval", "cgroup_root"]
+    static let group = ["name", "shares", "io_shares", "match"]
+    static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup"]
+}
+
+/// Walks a parsed TOML document, builds the `Policy` and collects problems and warnings,
+/// locating each through the source index.
+struct PolicyValidator {
+    typealias Path = PolicySourceIndex.Path
+    typealias Position = PolicySourceIndex.Position
+
+    let file: String
+    let index: PolicySourceIndex
+    private var found: [(position: Position, message: String)] = []
+    private var cautions: [(position: Position, message: String)] = []
+
+    init(file: String, index: PolicySourceIndex) {
+        self.file = file
+        self.index = index
+    }
+
+    /// Problems in source order.
+    var problems: [PolicyError.Problem] {
+        Self.inSourceOrder(found).map { .init(location: location($0.position), message: $0.message) }
+    }
+
+    /// Warnings in source order.
+    var warnings: [PolicyWarning] {
+        Self.inSourceOrder(cautions).map { .init(location: location($0.position), message: $0.message) }
+    }
+
+    mutating func validate(_ root: TOMLTable) -> Policy {
+        for position in index.nulEscapes {
+            error(at: position, "\\u0000 (NUL) is not allowed in a policy string or key; remove it")
+        }
+        checkTopLevelKeys(root)
+        let agent = agentSettings(root["agent"])
+        let groups = groupPolicies(root["group"])
+        return Policy(agent: agent, groups: groups, sourcePath: file, warnings: warnings)
+    }
+
+    // MARK: Reporting
+
+    mutating func error(at position: Position, _ message: String) {
+        found.append((position, message))
+    }
+
+    mutating func error(at path: Path, _ message: String) {
+        error(at: index.locate(path), message)
+    }
+
+    mutating func warn(at position: Position, _ message: String) {
+        cautions.append((position, message))
+    }
+
+    private func location(_ p: Position) -> SourceLocation {
+        SourceLocation(file: file, line: p.line, column: p.column)
+    }
+
+    private static func inSourceOrder(_ items: [(position: Position, message: String)]) -> [(position: Position, message: String)] {
+        items.enumerated()
+            .sorted { a, b in a.element.position != b.element.position ? a.element.position < b.element.position : a.offset < b.offset }
+            .map(\.element)
+    }
+
+    /// Reports every key of `table` not in `known`, suggesting the closest known key.
+    mutating func checkKeys(_ table: TOMLTable, at path: Path, in label: String, known: [String]) {
+        for key in table.keys where !known.contains(key) {
+            var message = "unknown key '\(key)' in \(label)"
+            if let suggestion = KeySuggestion.closest(to: key, in: known) {
+                message += "; did you mean '\(suggestion)'?"
+            } else {
+                message += "; expected one of: \(known.joined(separator: ", "))"
+            }
+            error(at: path + [.key(key)], message)
+        }
+    }
+
+    // MARK: Top level
+
+    private mutating func checkTopLevelKeys(_ root: TOMLTable) {
+        for key in root.keys where !PolicyKeys.topLevel.contains(key) {
+            guard let value = root[key] else { continue }
+            let isTable = value.table.map { !$0.inline } ?? false
+            let isArrayOfTables = value.array.map { a in !a.isEmpty && (0..<a.count).allSatisfy { a[$0].table?.inline == false } } ?? false
+            var message: String
+            if isTable {
+                message = "unknown table [\(key)]"
+            } else if isArrayOfTables {
+                message = "unknown table [[\(key)]]"
+            } else {
+                message = "unknown top-level key '\(key)'"
+            }
+            if PolicyKeys.agent.contains(key) {
+                message += "; '\(key)' belongs in the [agent] table"
+            } else if PolicyKeys.group.contains(key) {
+                message += "; '\(key)' belongs in a [[group]] table"
+            } else if let suggestion = KeySuggestion.closest(to: key, in: PolicyKeys.topLevel) {
+                message += suggestion == "agent" ? "; did you mean [agent]?" : "; did you mean [[group]]?"
+            } else {
+                message += "; expected only an [agent] table and [[group]] tables"
+            }
+            error(at: [.key(key)], message)
+        }
+    }
+
+    // MARK: [agent]
+
+    private mutating func agentSettings(_ value: TOMLValueConvertible?) -> AgentSettings {
+        var settings = AgentSettings()
+        guard let value else { return settings }
+        let path: Path = [.key("agent")]
+        guard let table = value.table else {
+            if value.type == .array {
+                error(at: path, "[[agent]] must be a single table; write [agent] once")
+            } else {
+                error(at: path, "agent must be a table ([agent]), got \(Self.describe(value))")
+            }
+            return settings
+        }
+        checkKeys(table, at: path, in: "[agent]", known: PolicyKeys.agent)
+
+        var intervalIsValid = true
+        if let v = table["interval"] {
+            if let d = duration(v, key: "interval", in: path, range: AgentSettings.intervalRange) {
+                settings.interval = d
+            } else {
+                intervalIsValid = false
+            }
+        }
+        if let v = table["report_interval"], let d = duration(v, key: "report_interval", in: path, range: nil) {
+            if intervalIsValid && d < settings.interval {
+                error(
+                    at: path + [.key("report_interval")],
+                    "report_interval (\(DurationText.format(d))) is shorter than interval (\(DurationText.format(settings.interval))); expected report_interval >= interval")
+            } else {
+                settings.reportInterval = d
+            }
+        }
+        if let v = table["cgroup_root"] {
+            let keyPath = path + [.key("cgroup_root")]
+            if let s = v.string {
+                switch Self.cgroupRoot(s) {
+                case .success(let root): settings.cgroupRoot = root
+                case .failure(let problem): error(at: keyPath, problem.message)
+                }
+            } else {
+                error(at: keyPath, "cgroup_root must be a string (\"auto\" or a path beneath /sys/fs/cgroup), got \(Self.describe(v))")
+            }
+        }
+        return settings
+    }
+
+    private mutating func duration(_ value: TOMLValueConvertible, key: String, in table: Path, range: ClosedRange<Duration>?) -> Duration? {
+        let path = table + [.key(key)]
+        guard let text = value.string else {
+            error(at: path, "\(key) must be a duration string like \"2s\" or \"500ms\", got \(Self.describe(value))")
+            return nil
+        }
+        guard let d = DurationText.parse(text) else {
+            error(at: path, "invalid duration '\(text)' for \(key); expected a number and a unit (ms, s, m or h), e.g. \"2s\" or \"500ms\"")
+            return nil
+        }
+        if let range, !range.contains(d) {
+            error(
+                at: path,
+                "\(key) '\(text)' is out of range; expected \(DurationText.format(range.lowerBound))..\(DurationText.format(range.upperBound))")
+            return nil
+        }
+        return d
+    }
+
+    struct CgroupRootProblem: Error {
+        var message: String
+    }
+
+    /// "auto", or a plain absolute path on the cgroup2 mount; a trailing `/` is dropped.
+    static func cgroupRoot(_ text: String) -> Result<CgroupRootSetting, CgroupRootProblem> {
+        if text == "auto" { return .success(.auto) }
+        let mount = "/sys/fs/cgroup"
+        let expected = "expected \"auto\" or an absolute path beneath \(mount), e.g. \"\(mount)/fairshare\""
+        guard text == mount || text.hasPrefix(mount + "/") else {
+            return .failure(.init(message: "invalid cgroup_root '\(text)'; \(expected)"))
+        }
+        guard !text.contains("//") else {
+            return .failure(.init(message: "cgroup_root '\(text)' contains '//'; \(expected)"))
+        }
+        let components = text.split(separator: "/", omittingEmptySubsequences: true)
+        guard !components.contains(where: { $0 == "." || $0 == ".." }) else {
+            return .failure(.init(message: "cgroup_root '\(text)' contains a '.' or '..' component; \(expected)"))
+        }
+        var path = text
+        if path.hasSuffix("/") { path.removeLast() }
+        return .success(.path(path))
+    }
+
+    // MARK: [[group]]
+
+    private mutating func groupPolicies(_ value: TOMLValueConvertible?) -> [GroupPolicy] {
+        let path: Path = [.key("group")]
+        let noGroups = "no [[group]] tables, so the agent manages no processes; add a [[group]] with name, shares and a [group.match] table"
+        guard let value else {
+            warn(at: .start, noGroups)
+            return []
+        }
+        var tables: [(table: TOMLTable, path: Path)] = []
+        if let table = value.table {
+            error(
+                at: path,
+                "[group] is a single table, but groups are an array of tables; write [[group]] (double brackets) before each group")
+            tables = [(table, path)]
+        } else if let array = value.array {
+            if array.isEmpty { warn(at: index.locate(path), noGroups) }
+            for i in 0..<array.count {
+                let element = array[i]
+                if let table = element.table {
+                    tables.append((table, path + [.index(i)]))
+                } else {
+                    error(at: path + [.index(i)], "each group must be a table ([[group]] or { name = ..., shares = ... }), got \(Self.describe(element))")
+                }
+            }
+        } else {
+            error(at: path, "group must be an array of tables ([[group]]), got \(Self.describe(value))")
+        }
+
+        var firstLineOfName: [String: Int] = [:]
+        var groups: [GroupPolicy] = []
+        for (n, entry) in tables.enumerated() {
+            if let group = groupPolicy(entry.table, at: entry.path, number: n + 1, firstLineOfName: &firstLineOfName) {
+                groups.append(group)
+            }
+        }
+        return groups
+    }
+
+    private mutating func groupPolicy(_ table: TOMLTable, at path: Path, number: Int, firstLineOfName: inout [String: Int]) -> GroupPolicy? {
+        let header = index.locate(path)
+        let rawName = table["name"]?.string
+        let label = rawName.map { $0.isEmpty ? "[[group]] #\(number)" : "[[group]] '\($0)'" } ?? "[[group]] #\(number)"
+        checkKeys(table, at: path, in: label, known: PolicyKeys.group)
+
+        var name: GroupName?
+        let nameRule = "1..63 lowercase letters, digits, '_' or '-', starting with a letter"
+        if let v = table["name"] {
+            let namePath = path + [.key("name")]
+            if let s = v.string {
+                if let valid = GroupName(s) {
+                    if let firstLine = firstLineOfName[s] {
+                        error(at: namePath, "duplicate group name '\(s)'; the [[group]] on line \(firstLine) already uses it; expected each group name to be unique")
+                    } else {
+                        firstLineOfName[s] = header.line
+                        name = valid
+                    }
+                } else {
+                    error(at: namePath, "invalid group name '\(s)'; expected \(nameRule) (it becomes a cgroup directory name)")
+                }
+            } else {
+                error(at: namePath, "name must be a string like \"batch\", got \(Self.describe(v))")
+            }
+        } else {
+            error(at: header, "\(label) has no name; expected name = \"...\" (\(nameRule))")
+        }
+
+        var shares: Shares?
+        if let v = table["shares"] {
+            shares = self.shares(v, key: "shares", at: path + [.key("shares")])
+        } else {
+            error(at: header, "\(label) has no shares; expected shares = N, an integer \(Shares.range.lowerBound)..\(Shares.range.upperBound) (100 is the kernel's default weight)")
+        }
+        var ioShares: Shares?
+        var ioSharesAreValid = true
+        if let v = table["io_shares"] {
+            ioShares = self.shares(v, key: "io_shares", at: path + [.key("io_shares")])
+            ioSharesAreValid = ioShares != nil
+        }
+
+        let match = matchRule(table["match"], at: path + [.key("match")], group: label, header: header)
+
+        guard let name, let shares, ioSharesAreValid else { return nil }
+        return GroupPolicy(name: name, shares: shares, ioShares: ioShares, match: match, line: header.line)
+    }
+
+    private mutating func shares(_ value: TOMLValueConvertible, key: String, at path: Path) -> Shares? {
+        let expected = "\(key) must be an integer \(Shares.range.lowerBound)..\(Shares.range.upperBound)"
+        guard let n = value.int else {
+            error(at: path, "\(expected), got \(Self.describe(value))")
+            return nil
+        }
+        guard let shares = Shares(n) else {
+            error(at: path, "\(expected), got \(n)")
+            return nil
+        }
+        return shares
+    }
+
+    // MARK: Describing values
+
+    /// "a string", "an integer", ...: for "got ..." in messages.
+    static func describe(_ value: TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string: "a string"
+        case .int: "an integer"
+        case .double: "a floating-point number"
+        case .bool: "a boolean"
+        case .array: "an array"
+        case .table: value.table?.inline == true ? "an inline table" : "a table"
+        case .date: "a date"
+        case .time: "a time"
+        case .dateTime: "a date-time"
+        }
+    }
+}
