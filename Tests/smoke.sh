@@ -43,6 +43,8 @@ if [[ -d /sys/fs/cgroup/unified ]] && ! grep -qw cpu /sys/fs/cgroup/unified/cgro
     expect "run on a cgroup v1 hybrid host" 1 'cgroup v2 with cpu/io controllers not available at /sys/fs/cgroup/unified.*hybrid' -- \
         "$bin" run --policy "$repo/config/policy.toml" --cgroup-root /sys/fs/cgroup/unified/fairshare-smoke \
         --log-target console --socket "$tmp/agent.sock"
+    expect "run with cgroup_root = auto on a hybrid host" 1 'not available at /sys/fs/cgroup/unified.*hybrid' -- \
+        "$bin" run --policy "$repo/config/policy.toml" --log-target console --socket "$tmp/agent.sock"
     [[ ! -e /sys/fs/cgroup/unified/fairshare-smoke ]] && passed=$((passed + 1)) || {
         failed=$((failed + 1)); echo "FAIL: the refused agent left /sys/fs/cgroup/unified/fairshare-smoke behind"; }
 fi

@@ -49,6 +49,7 @@ public enum AgentRunner {
         let setting = options.cgroupRoot.map(CgroupRootSetting.path) ?? policy.agent.cgroupRoot
         do {
             mountPoint = try CgroupEnvironment.mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
+            try CgroupTree.checkControllersAvailable(LinuxCgroupFilesystem(mountPoint: mountPoint))
             selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
             root = try CgroupEnvironment.root(setting: setting, mountPoint: mountPoint, selfCgroup: selfCgroup)
         } catch {

@@ -43,11 +43,7 @@ public struct CgroupTree: Sendable {
     ///   the controllers must already be delegated.
     public func prepare(agentPID: Int32, agentCgroup: CgroupPath?, configureAncestors: Bool = true) throws(CgroupSetupError) -> [String] {
         var notes: [String] = []
-        let top = try controllers(of: .root)
-        let missing = CgroupTree.requiredControllers.filter { !top.contains($0) }
-        if !missing.isEmpty {
-            throw .controllersUnavailable(mountPoint: fs.mountPoint, missing: missing, available: top)
-        }
+        try CgroupTree.checkControllersAvailable(fs)
         if configureAncestors {
             // Enable the controllers on every ancestor, top-down, so the root may have them.
             var chain: [CgroupPath] = []
@@ -83,6 +79,18 @@ public struct CgroupTree: Sendable {
             try? fs.write("10000", to: .cpuWeight, of: agentLeaf)
         }
         return notes
+    }
+
+    /// Fails unless the hierarchy's root offers cpu and io (on a v1 hybrid host they are bound
+    /// to v1 hierarchies and the unified mount offers almost nothing).
+    public static func checkControllersAvailable(_ fs: any CgroupFilesystem) throws(CgroupSetupError) {
+        let text: String
+        do { text = try fs.read(.controllers, of: .root) } catch { throw .failed("reading controllers", error) }
+        let top = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        let missing = requiredControllers.filter { !top.contains($0) }
+        if !missing.isEmpty {
+            throw .controllersUnavailable(mountPoint: fs.mountPoint, missing: missing, available: top)
+        }
     }
 
     public var agentLeaf: CgroupPath { root.appending(CgroupTree.agentLeafName)! }
