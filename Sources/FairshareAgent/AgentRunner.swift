@@ -35,6 +35,9 @@ public struct StartupError: Error, CustomStringConvertible {
 /// Wires the real edges to the agent and runs it as a service until SIGTERM or SIGINT.
 public enum AgentRunner {
     public static func run(_ options: RunOptions, logger: Logger) async throws {
+        // SIGHUP's default action ends the process: ignore it until the reload handler is in
+        // place, so an early `systemctl reload` can not kill the agent.
+        signal(SIGHUP, SIG_IGN)
         let notifier = SystemdNotifier()
         let text: String
         do { text = try readTextFile(options.policyPath) } catch { throw StartupError(description: "\(error)") }
@@ -124,6 +127,8 @@ public struct AgentService: Service {
     public func run() async throws {
         let (triggers, input) = AsyncStream<Trigger>.makeStream(bufferingPolicy: .bufferingNewest(16))
         let agent = self.agent
+        // Trap SIGHUP before the first pass (and READY=1), so no reload request is lost.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {
@@ -134,7 +139,7 @@ public struct AgentService: Service {
                     }
                 }
                 tasks.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    for await _ in hangups {
                         input.yield(.reload)
                     }
                 }

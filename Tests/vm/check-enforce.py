@@ -338,10 +338,12 @@ def check_journal(c, log):
     ids = {ev: sorted({field(e, "MESSAGE_ID") or "" for e in es}) for ev, es in by_event.items()}
     bad = {ev: v for ev, v in ids.items() if len(v) != 1 or v[0] == ""}
     c.check("journal", "MESSAGE_ID present, one per event type", entries and not bad,
-            bad or "consistent", "one non-empty MESSAGE_ID per FAIRSHARE_EVENT")
-    uniq = [v[0] for v in ids.values() if len(v) == 1]
+            {ev: (v if v != [""] else "missing") for ev, v in bad.items()} or "consistent",
+            "one non-empty MESSAGE_ID per FAIRSHARE_EVENT")
+    # Missing IDs are the check above's business; here only the ones given.
+    uniq = [v[0] for v in ids.values() if len(v) == 1 and v[0]]
     c.check("journal", "MESSAGE_IDs differ between event types", len(uniq) == len(set(uniq)) and uniq,
-            ids, "distinct")
+            "distinct" if len(uniq) == len(set(uniq)) else ids, "distinct")
     gc = sorted({field(e, "FAIRSHARE_GROUP") or "" for e in by_event.get("group_created", [])})
     c.check("journal", "group_created carries FAIRSHARE_GROUP", set(GROUPS) <= set(gc) and "" not in gc, gc, GROUPS)
     return None

@@ -12,7 +12,7 @@ mkdir -p "$cache"
 FAIRSHARE_VM_BURNERS="compile-job web-server video-call" FAIRSHARE_VM_JOURNALD=0 \
     "$here/build-initramfs.sh" "$1" "$here/scenario-demo.sh" "$cache/demo.cpio.gz" 2>/dev/null
 
-echo "Booting a 2-CPU virtual machine with a real cgroup v2 kernel (emulated: about a minute)..."
+echo "Booting a 2-CPU virtual machine with a real cgroup v2 kernel (emulated: about 40 s)..."
 status=$cache/demo.status
 rm -f "$status"
 # Console noise (firmware, kernel, FSRESULT lines) stays in the log file.

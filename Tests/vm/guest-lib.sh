@@ -79,6 +79,11 @@ usage_of() {
         echo missing
 }
 
+# ticks_of PID: CPU time used so far by PID, in clock ticks (utime + stime).
+ticks_of() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # read_file FILE: its first line, "missing" when absent.
 read_file() {
     head -n 1 "$1" 2>/dev/null || echo missing

@@ -37,10 +37,11 @@ show_split() {
 echo
 echo "=== Fairshare demo ==================================================="
 echo "A virtual machine with 2 CPUs runs 9 programs that each want a whole CPU:"
-echo "3 x compile-job (batch work), 3 x web-server, 3 x video-call (interactive)."
+echo "3 x compile-job (batch work), 3 x web-server, 3 x video-call (interactive),"
+echo "all started in the cgroup /apps."
 echo
 : >/tmp/burners
-start_burners $CG/origin compile-job web-server video-call
+start_burners $CG/apps compile-job web-server video-call
 
 echo "1) Without Fairshare the kernel splits the CPU evenly between the 9 processes,"
 echo "   so each kind gets about a third, whatever its importance:"

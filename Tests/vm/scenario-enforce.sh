@@ -43,7 +43,8 @@ weights() { # the three cpu.weight values, low mid high
 # shares, allowing one unit of integer rounding on each weight.
 ratio_ok() {
     echo "$1" | awk -v a="$2" -v b="$3" -v c="$4" '
-        function near(w, s, base, sb) { return (w - base * s / sb) ^ 2 <= (1 + s / sb) ^ 2 }
+        # No ^ here: busybox-static awk is built without math support.
+        function near(w, s, base, sb) { d = w - base * s / sb; t = 1 + s / sb; return d * d <= t * t }
         $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && $1 > 0 {
             ok = near($2, b, $1, a) && near($3, c, $1, a)
         }
@@ -112,11 +113,18 @@ sleep 2
 # --- e. CPU use over 10 s --------------------------------------------------------
 for g in $GROUPS; do eval "u0_$g=\$(usage_of $ROOT/$g)"; done
 ur0=$(usage_of $ROOT)
+# Per process too (diagnostics): how each burner and the agent fared.
+while read -r name pid; do echo "$pid $(ticks_of "$pid")"; done </tmp/burners >/tmp/ticks0
+ta0=$(ticks_of "$AGENT")
 t0=$(now)
 sleep 10
 for g in $GROUPS; do eval "u1_$g=\$(usage_of $ROOT/$g)"; done
 ur1=$(usage_of $ROOT)
 r usage_window_s "$(elapsed "$t0")"
+r agent_cpu_ticks $(($(ticks_of "$AGENT") - ta0))
+while read -r pid t; do
+    r burner_cpu_ticks "$pid" $(($(ticks_of "$pid") - t))
+done </tmp/ticks0
 for g in $GROUPS; do
     eval "a=\$u0_$g b=\$u1_$g"
     if [ "$a" = missing ] || [ "$b" = missing ]; then r usage "$g" missing; else r usage "$g" $((b - a)); fi
