@@ -79,7 +79,7 @@ public actor Agent {
 
     public func tick() {
         guard !stopped else { return }
-        let processes = env.processes.scan()
+        let processes = env.processes.scan(details: ProcessDetails(for: policy))
         let existing = existingGroups()
         let actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing)
         perform(actions)
@@ -323,7 +323,7 @@ public actor Agent {
         guard !stopped else { return }
         stopped = true
         env.notifier.notify("STOPPING=1")
-        let actions = enforcer.planRelease(processes: env.processes.scan(), existingGroups: existingGroups())
+        let actions = enforcer.planRelease(processes: env.processes.scan(details: []), existingGroups: existingGroups())
         perform(actions)
         let left = existingGroups()
         log(.notice, "stopping", left.isEmpty

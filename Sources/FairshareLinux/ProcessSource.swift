@@ -9,11 +9,31 @@ import Glibc
 /// event-driven one can sit behind the same protocol.
 public protocol ProcessSource: Sendable {
     /// Every process readable right now. Processes that vanish during the scan are skipped.
-    func scan() -> [ProcessInfo]
+    /// Only the optional attributes in `details` are read (each costs syscalls per process).
+    func scan(details: ProcessDetails) -> [ProcessInfo]
     /// One process, or nil if it does not exist (or vanished while being read).
     func process(_ pid: Int32) -> ProcessInfo?
     /// The process's current cgroup v2 path, or nil if it is gone.
     func cgroup(of pid: Int32) -> String?
+}
+
+/// Optional process attributes: read only when some rule of the policy looks at them.
+public struct ProcessDetails: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// /proc/PID/exe
+    public static let exe = ProcessDetails(rawValue: 1)
+    /// /proc/PID/cmdline
+    public static let argv = ProcessDetails(rawValue: 2)
+    public static let all: ProcessDetails = [.exe, .argv]
+
+    /// What a policy's rules need.
+    public init(for policy: Policy) {
+        self = []
+        if policy.groups.contains(where: { !$0.match.exe.isEmpty }) { insert(.exe) }
+        if policy.groups.contains(where: { !$0.match.cmdline.isEmpty }) { insert(.argv) }
+    }
 }
 
 /// Reads /proc (or a copy of its layout under another root, for tests).
@@ -24,7 +44,7 @@ public struct LinuxProcessSource: ProcessSource {
         self.procRoot = procRoot
     }
 
-    public func scan() -> [ProcessInfo] {
+    public func scan(details: ProcessDetails) -> [ProcessInfo] {
         guard let dir = opendir(procRoot) else { return [] }
         defer { closedir(dir) }
         var pids: [Int32] = []
@@ -34,22 +54,30 @@ public struct LinuxProcessSource: ProcessSource {
             }
             if let pid = Int32(name), pid > 0 { pids.append(pid) }
         }
-        return pids.sorted().compactMap(process)
+        return pids.sorted().compactMap { process($0, details: details) }
     }
 
     public func process(_ pid: Int32) -> ProcessInfo? {
+        process(pid, details: .all)
+    }
+
+    func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? {
         let base = "\(procRoot)/\(pid)"
         // stat, status and cgroup are required; a failure means the process is gone (or hidden).
-        guard let statText = try? readWholeFile(base + "/stat"), let stat = ProcFormat.parseStat(statText),
-            let statusText = try? readWholeFile(base + "/status"), let ids = ProcFormat.parseStatusIDs(statusText),
+        guard let statText = try? readWholeFile(base + "/stat"), let stat = ProcFormat.parseStat(statText) else { return nil }
+        if stat.isKernelThread {
+            // Never moved: the rest would be read for nothing (most of a small machine's pids).
+            return ProcessInfo(pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, comm: stat.comm, cgroup: "/", isKernelThread: true)
+        }
+        guard let statusText = try? readWholeFile(base + "/status"), let ids = ProcFormat.parseStatusIDs(statusText),
             let cgroupText = try? readWholeFile(base + "/cgroup")
         else { return nil }
-        let cmdline = (try? readWholeFileBytes(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? []
+        let cmdline = details.contains(.argv) ? (try? readWholeFileBytes(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? [] : []
         return ProcessInfo(
             pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, uid: ids.uid, gid: ids.gid,
-            comm: stat.comm, exe: readLink(base + "/exe"), argv: cmdline,
+            comm: stat.comm, exe: details.contains(.exe) ? readLink(base + "/exe") : nil, argv: cmdline,
             cgroup: ProcFormat.parseCgroupV2Path(cgroupText) ?? "/",
-            isKernelThread: stat.isKernelThread
+            isKernelThread: false
         )
     }
 

@@ -277,7 +277,7 @@ public struct FakeCgroupFilesystem: CgroupFilesystem {
 
 public struct FakeProcessSource: ProcessSource {
     let kernel: FakeKernel
-    public func scan() -> [ProcessInfo] { kernel.scan() }
+    public func scan(details: ProcessDetails) -> [ProcessInfo] { kernel.scan() }
     public func process(_ pid: Int32) -> ProcessInfo? { kernel.process(pid) }
     public func cgroup(of pid: Int32) -> String? { kernel.cgroupOf(pid) }
 }

@@ -94,7 +94,7 @@ final class TempTree {
             "self/stat": "not a pid",
         ])
         let src = LinuxProcessSource(procRoot: t.path)
-        let all = src.scan()
+        let all = src.scan(details: .all)
         #expect(all.map(\.pid) == [100])
         let p = try #require(all.first)
         #expect(p.comm == "burn_a" && p.uid == 1001 && p.gid == 50 && p.startTime == 4242)
@@ -111,7 +111,8 @@ final class TempTree {
         #expect(me.uid == getuid())
         #expect(me.exe?.hasPrefix("/") == true)
         #expect(!me.isKernelThread)
-        let all = LinuxProcessSource().scan()
+        let all = LinuxProcessSource().scan(details: [])
+        #expect(all.allSatisfy { $0.exe == nil && $0.argv.isEmpty }, "details not asked for are not read")
         #expect(all.contains { $0.pid == getpid() })
         #expect(all.contains { $0.pid == 1 })
     }
