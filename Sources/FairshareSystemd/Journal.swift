@@ -45,6 +45,8 @@ public enum JournalVocabulary {
         "error": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d09",
         "restored": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0a",
         "warning": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0b",
+        "setup": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0c",
+        "weights": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0d",
     ]
 
     /// syslog priority for a swift-log level.

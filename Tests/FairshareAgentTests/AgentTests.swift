@@ -368,6 +368,8 @@ let threeGroups = """
         #expect(h.kernel.cgroupOf(10) == "/origin")
         #expect(h.journal.events("started").count == 1)
         #expect(h.journal.events("policy_loaded").count == 2)
+        let withoutID = h.journal.all.filter { !$0.contains { $0.0 == "MESSAGE_ID" } }
+        #expect(withoutID.isEmpty, "every entry carries a MESSAGE_ID: \(withoutID)")
     }
 }
 

@@ -34,7 +34,8 @@ final class Sink: JournalSink {
         for id in ids {
             #expect(id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
         }
-        for event in ["started", "policy_loaded", "policy_rejected", "group_created", "group_removed", "moved", "summary", "stopping", "error"] {
+        for event in ["started", "setup", "policy_loaded", "policy_rejected", "group_created", "group_removed", "weights", "moved",
+                      "restored", "summary", "stopping", "warning", "error"] {
             #expect(JournalVocabulary.messageIDs[event] != nil, "\(event) has no MESSAGE_ID")
         }
     }

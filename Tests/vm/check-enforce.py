@@ -242,10 +242,19 @@ def check_status(c, log, interval):
             if g in samples and isinstance(e.get("cpu_usage_pct"), (int, float)):
                 samples[g].append(e["cpu_usage_pct"])
     means = {g: (sum(v) / len(v) if v else None) for g, v in samples.items()}
-    c.check("status", f"cpu_usage_pct follows target (+/-{STATUS_USAGE_TOLERANCE:.0%}, mean of snapshots)",
-            all(means[g] is not None and abs(means[g] - 100 * SHARES[g] / sb) <= STATUS_USAGE_TOLERANCE * 100 * SHARES[g] / sb
+    # Compared as fractions of the groups' total: under emulation the status CLI
+    # itself costs ~0.5 CPU-s while the agent measures, which lowers all absolute
+    # figures alike. The absolute sum only has to be sane.
+    total = sum(m for m in means.values() if m is not None)
+    fracs = {g: (means[g] / total if means[g] is not None and total else None) for g in GROUPS}
+    c.check("status", f"cpu_usage_pct split follows target (+/-{STATUS_USAGE_TOLERANCE:.0%}, mean of snapshots)",
+            all(fracs[g] is not None and abs(fracs[g] - SHARES[g] / sb) <= STATUS_USAGE_TOLERANCE * SHARES[g] / sb
                 for g in GROUPS),
-            {g: [round(x, 1) for x in samples[g]] for g in GROUPS}, {g: 100 * SHARES[g] / sb for g in GROUPS})
+            f"fractions { {g: (round(f, 3) if f is not None else None) for g, f in fracs.items()} } "
+            f"from cpu_usage_pct { {g: [round(x, 1) for x in samples[g]] for g in GROUPS} }",
+            {g: SHARES[g] / sb for g in GROUPS})
+    c.check("status", "cpu_usage_pct sum plausible (burners saturate the machine)", 40 <= total <= 105,
+            f"{total:.1f}%", "40..105%")
     _, weight = usage_table(log)
     c.check("status", "cpu_weight in status == cpu.weight files",
             all(groups.get(g, {}).get("cpu_weight") == weight.get(g) for g in GROUPS),
@@ -363,6 +372,18 @@ def summary_lines(log):
         frac = f"{u / total:.3f}" if u is not None and total else "?"
         out.append(f"  {g:5} usage {u} us  fraction {frac}  cpu.weight {weight.get(g)}  io.weight {io.get(g, '?')}")
     out.append(f"  window {log.one('usage_window_s')} s, all of {CGROUP_ROOT}: {log.one('usage_root')} us")
+    ticks = log.num("agent_cpu_ticks")
+    window = log.num("usage_window_s")
+    if ticks is not None and window:
+        out.append(f"  the agent itself used {ticks / 100:.2f} CPU-s in that window "
+                   f"({ticks / 100 / (2 * window):.1%} of the 2 vCPUs)")
+    per = {}
+    names = {r[1]: r[0] for r in log.all("burner") if len(r) >= 2}
+    for r in log.all("burner_cpu_ticks"):
+        if len(r) >= 2:
+            per.setdefault(names.get(r[0], "?"), []).append(r[1])
+    if per:
+        out.append("  per burner (ticks): " + ", ".join(f"{n} {' '.join(v)}" for n, v in sorted(per.items())))
     out.append(f"reload: matched={log.one('reload_matched')} in {log.one('reload_latency_s')} s, "
                f"weights {log.one('reload_weights', '?')}")
     out.append(f"stop: exit {log.one('stop_exit')} after {log.one('stop_s')} s")

@@ -95,6 +95,9 @@ for n in 1 2 3; do
     [ $n = 3 ] || sleep 4
 done
 echo
+echo "   CPU% is of the whole machine; the groups do not reach 100% together because"
+echo "   the agent and the status command also need CPU, a lot of it under emulation."
+echo
 echo "   Measured from /proc over 4 s, with Fairshare:"
 show_split 4
 echo
