@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build unit-test smoke test clean
+.PHONY: all deps build unit-test smoke test bench clean
 
 all: build
 
@@ -28,6 +28,10 @@ smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
 test: unit-test smoke vm-test
+
+# Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
+bench: deps
+	$(SWIFT) run -c release fairshare-bench
 
 clean:
 	rm -rf .build .build-release .build-vm

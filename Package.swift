@@ -60,6 +60,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `make bench`: figures for the agent's per-pass cost.
+        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux"]),
         // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
         // a clock, a notifier and a journal that record what they were given.
         .target(

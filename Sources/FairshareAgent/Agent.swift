@@ -104,6 +104,10 @@ public actor Agent {
             default: alreadyReported = false
             }
             enforcer.record(action, outcome)
+            switch action {
+            case .move(let id, _, _, _, _), .restore(let id, _, _, _): env.processes.invalidate(id.pid)
+            default: break
+            }
             report(action, outcome, alreadyReported: alreadyReported)
         }
     }

@@ -72,7 +72,7 @@ public enum AgentRunner {
             throw StartupError(description: "\(error)")
         }
         let env = AgentEnvironment(
-            cgroups: tree, processes: LinuxProcessSource(), clock: SystemClock(), notifier: notifier,
+            cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
             readFile: { try readTextFile($0) }, agentPID: pid,
             capacityCPUs: tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         )

@@ -106,32 +106,84 @@ public enum ProcFormat {
     }
 
     /// /proc/PID/stat. comm sits in parentheses and may itself hold spaces and ')', so the
-    /// fields are counted from the last ')'.
+    /// fields are counted from the last ')'. Works on bytes: it runs for every process on
+    /// every pass, and Character-level String work costs ten times as much here.
     public static func parseStat(_ text: String) -> Stat? {
-        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") , open < close else { return nil }
-        let comm = String(text[text.index(after: open)..<close])
-        let rest = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-        // rest[0] = state (field 3), rest[1] = ppid (4), rest[6] = flags (9), rest[19] = starttime (22).
-        guard rest.count > 19, let state = rest[0].first, let ppid = Int32(rest[1]), let flags = UInt32(rest[6]),
-            let start = UInt64(rest[19])
-        else { return nil }
-        return Stat(comm: comm, state: state, parentPID: ppid, flags: flags, startTime: start)
+        var text = text
+        return text.withUTF8 { parseStat(bytes: $0) }
+    }
+
+    public static func parseStat(bytes b: UnsafeBufferPointer<UInt8>) -> Stat? {
+        guard let open = b.firstIndex(of: UInt8(ascii: "(")), let close = b.lastIndex(of: UInt8(ascii: ")")), open < close else {
+            return nil
+        }
+        let comm = String(decoding: UnsafeBufferPointer(rebasing: b[(open + 1)..<close]), as: UTF8.self)
+        // Fields after ")": 3 state, 4 ppid, 9 flags, 22 starttime (1-based, as in proc(5)).
+        var field = 2
+        var i = close + 1
+        var state: UInt8 = 0
+        var ppid: UInt64?
+        var flags: UInt64?
+        var start: UInt64?
+        while i < b.count {
+            while i < b.count && b[i] == UInt8(ascii: " ") { i += 1 }
+            guard i < b.count, b[i] != UInt8(ascii: "\n") else { break }
+            field += 1
+            let tokenStart = i
+            while i < b.count && b[i] != UInt8(ascii: " ") && b[i] != UInt8(ascii: "\n") { i += 1 }
+            switch field {
+            case 3: state = b[tokenStart]
+            case 4: ppid = number(b, tokenStart, i)
+            case 9: flags = number(b, tokenStart, i)
+            case 22: start = number(b, tokenStart, i)
+            default: break
+            }
+            if field == 22 { break }
+        }
+        guard state != 0, let ppid, ppid <= UInt64(Int32.max), let flags, flags <= UInt64(UInt32.max), let start else { return nil }
+        return Stat(comm: comm, state: Character(Unicode.Scalar(state)), parentPID: Int32(ppid), flags: UInt32(flags), startTime: start)
+    }
+
+    /// A decimal number in b[from..<to], or nil for anything else (including overflow).
+    static func number(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt64? {
+        guard from < to else { return nil }
+        var n: UInt64 = 0
+        for i in from..<to {
+            let d = b[i] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { return nil }
+            n = a
+        }
+        return n
     }
 
     /// Real uid and gid: the first number on the "Uid:" and "Gid:" lines of /proc/PID/status.
     public static func parseStatusIDs(_ text: String) -> (uid: UInt32, gid: UInt32)? {
-        var uid: UInt32?
-        var gid: UInt32?
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("Uid:") {
-                uid = line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap { UInt32($0) }
-            } else if line.hasPrefix("Gid:") {
-                gid = line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap { UInt32($0) }
+        var text = text
+        return text.withUTF8 { b -> (uid: UInt32, gid: UInt32)? in
+            var uid: UInt64?
+            var gid: UInt64?
+            var lineStart = 0
+            while lineStart < b.count && (uid == nil || gid == nil) {
+                var lineEnd = lineStart
+                while lineEnd < b.count && b[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                if lineEnd - lineStart > 4 && b[lineStart + 1] == UInt8(ascii: "i") && b[lineStart + 2] == UInt8(ascii: "d")
+                    && b[lineStart + 3] == UInt8(ascii: ":")
+                {
+                    var i = lineStart + 4
+                    while i < lineEnd && (b[i] == UInt8(ascii: "\t") || b[i] == UInt8(ascii: " ")) { i += 1 }
+                    var j = i
+                    while j < lineEnd && b[j] != UInt8(ascii: "\t") && b[j] != UInt8(ascii: " ") { j += 1 }
+                    if b[lineStart] == UInt8(ascii: "U") { uid = number(b, i, j) }
+                    if b[lineStart] == UInt8(ascii: "G") { gid = number(b, i, j) }
+                }
+                lineStart = lineEnd + 1
             }
-            if uid != nil && gid != nil { break }
+            guard let uid, let gid, uid <= UInt64(UInt32.max), gid <= UInt64(UInt32.max) else { return nil }
+            return (UInt32(uid), UInt32(gid))
         }
-        guard let uid, let gid else { return nil }
-        return (uid, gid)
     }
 
     /// The unified hierarchy's path: the "0::" line of /proc/PID/cgroup. On a v1 or hybrid host

@@ -1,5 +1,6 @@
 import FairshareCore
 import SystemPackage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -15,6 +16,12 @@ public protocol ProcessSource: Sendable {
     func process(_ pid: Int32) -> ProcessInfo?
     /// The process's current cgroup v2 path, or nil if it is gone.
     func cgroup(of pid: Int32) -> String?
+    /// Whatever is remembered of the process is stale (the agent just moved it).
+    func invalidate(_ pid: Int32)
+}
+
+extension ProcessSource {
+    public func invalidate(_ pid: Int32) {}
 }
 
 /// Optional process attributes: read only when some rule of the policy looks at them.
@@ -45,6 +52,11 @@ public struct LinuxProcessSource: ProcessSource {
     }
 
     public func scan(details: ProcessDetails) -> [ProcessInfo] {
+        listPIDs().compactMap { process($0, details: details) }
+    }
+
+    /// The numeric entries of /proc, in order.
+    func listPIDs() -> [Int32] {
         guard let dir = opendir(procRoot) else { return [] }
         defer { closedir(dir) }
         var pids: [Int32] = []
@@ -54,7 +66,11 @@ public struct LinuxProcessSource: ProcessSource {
             }
             if let pid = Int32(name), pid > 0 { pids.append(pid) }
         }
-        return pids.sorted().compactMap { process($0, details: details) }
+        return pids.sorted()
+    }
+
+    func readStat(_ pid: Int32) -> ProcFormat.Stat? {
+        (try? readWholeFile("\(procRoot)/\(pid)/stat", shortReadIsEOF: true)).flatMap(ProcFormat.parseStat)
     }
 
     public func process(_ pid: Int32) -> ProcessInfo? {
@@ -62,15 +78,18 @@ public struct LinuxProcessSource: ProcessSource {
     }
 
     func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? {
+        readStat(pid).flatMap { process(pid, stat: $0, details: details) }
+    }
+
+    func process(_ pid: Int32, stat: ProcFormat.Stat, details: ProcessDetails) -> ProcessInfo? {
         let base = "\(procRoot)/\(pid)"
         // stat, status and cgroup are required; a failure means the process is gone (or hidden).
-        guard let statText = try? readWholeFile(base + "/stat"), let stat = ProcFormat.parseStat(statText) else { return nil }
         if stat.isKernelThread {
             // Never moved: the rest would be read for nothing (most of a small machine's pids).
             return ProcessInfo(pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, comm: stat.comm, cgroup: "/", isKernelThread: true)
         }
-        guard let statusText = try? readWholeFile(base + "/status"), let ids = ProcFormat.parseStatusIDs(statusText),
-            let cgroupText = try? readWholeFile(base + "/cgroup")
+        guard let statusText = try? readWholeFile(base + "/status", shortReadIsEOF: true), let ids = ProcFormat.parseStatusIDs(statusText),
+            let cgroupText = try? readWholeFile(base + "/cgroup", shortReadIsEOF: true)
         else { return nil }
         let cmdline = details.contains(.argv) ? (try? readWholeFileBytes(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? [] : []
         return ProcessInfo(
@@ -137,5 +156,58 @@ public enum CgroupEnvironment {
             }
             return path
         }
+    }
+}
+
+/// A /proc scan that remembers what it read. A process already seen, with the same start time
+/// and name, costs one read of /proc/PID/stat per pass instead of three to five files; every
+/// `fullRefreshEvery` passes everything is read again, to catch what changes without an exec
+/// (a daemon's setuid, a move by another tool). The agent invalidates what it moves itself.
+public final class IncrementalProcessSource: ProcessSource {
+    private struct Cache {
+        var known: [Int32: ProcessInfo] = [:]
+        var details: ProcessDetails = []
+        var pass = 0
+    }
+
+    let base: LinuxProcessSource
+    public let fullRefreshEvery: Int
+    private let cache = Mutex(Cache())
+
+    public init(base: LinuxProcessSource = LinuxProcessSource(), fullRefreshEvery: Int = 10) {
+        self.base = base
+        self.fullRefreshEvery = max(1, fullRefreshEvery)
+    }
+
+    public func scan(details: ProcessDetails) -> [ProcessInfo] {
+        cache.withLock { c in
+            c.pass += 1
+            let full = c.pass % fullRefreshEvery == 0 || c.details != details
+            c.details = details
+            var seen: [Int32: ProcessInfo] = [:]
+            var out: [ProcessInfo] = []
+            for pid in base.listPIDs() {
+                guard let stat = base.readStat(pid) else { continue }
+                var info: ProcessInfo
+                if !full, let old = c.known[pid], old.startTime == stat.startTime, old.comm == stat.comm {
+                    info = old
+                    info.parentPID = stat.parentPID
+                } else {
+                    guard let fresh = base.process(pid, stat: stat, details: details) else { continue }
+                    info = fresh
+                }
+                seen[pid] = info
+                out.append(info)
+            }
+            c.known = seen
+            return out
+        }
+    }
+
+    public func process(_ pid: Int32) -> ProcessInfo? { base.process(pid) }
+    public func cgroup(of pid: Int32) -> String? { base.cgroup(of: pid) }
+
+    public func invalidate(_ pid: Int32) {
+        _ = cache.withLock { $0.known.removeValue(forKey: pid) }
     }
 }

@@ -117,3 +117,44 @@ final class TempTree {
         #expect(all.contains { $0.pid == 1 })
     }
 }
+
+@Suite struct IncrementalProcessSourceTests {
+    static func stat(_ pid: Int, _ comm: String, start: Int) -> String {
+        "\(pid) (\(comm)) R 1 \(pid) \(pid) 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 \(start) 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+    }
+
+    func write(_ t: TempTree, _ rel: String, _ content: String) {
+        let f = fopen(t.path + "/" + rel, "w")!
+        fputs(content, f)
+        fclose(f)
+    }
+
+    @Test func rereadsOnlyWhatChangedAndEverythingEveryNthPass() throws {
+        let t = try TempTree([
+            "100/stat": Self.stat(100, "sshd", start: 10),
+            "100/status": "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+            "100/cgroup": "0::/system.slice/ssh.service\n",
+        ])
+        let src = IncrementalProcessSource(base: LinuxProcessSource(procRoot: t.path), fullRefreshEvery: 3)
+        #expect(src.scan(details: []).first?.uid == 0)          // pass 1: read in full
+        // setuid without exec: only /proc/PID/status changes. Remembered until the full refresh.
+        write(t, "100/status", "Uid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n")
+        #expect(src.scan(details: []).first?.uid == 0)          // pass 2: stat unchanged, cached
+        #expect(src.scan(details: []).first?.uid == 1001)       // pass 3: full refresh
+        // exec: the name changes, so it is read again at once.
+        write(t, "100/stat", Self.stat(100, "bash", start: 10))
+        write(t, "100/cgroup", "0::/user.slice\n")
+        let p = try #require(src.scan(details: []).first)
+        #expect(p.comm == "bash" && p.cgroup == "/user.slice")
+        // Moved by the agent: invalidated, read again next pass.
+        write(t, "100/cgroup", "0::/fairshare/batch\n")
+        src.invalidate(100)
+        #expect(src.scan(details: []).first?.cgroup == "/fairshare/batch")
+        // A new process with a recycled pid (another start time) is never taken for the old one.
+        write(t, "100/stat", Self.stat(100, "bash", start: 99))
+        write(t, "100/cgroup", "0::/origin\n")
+        #expect(src.scan(details: []).first?.cgroup == "/origin")
+        // Asking for more details reads everything again.
+        #expect(src.scan(details: .argv).first?.argv == [])
+    }
+}
