@@ -61,7 +61,7 @@ let package = Package(
             ]
         ),
         // `make bench`: figures for the agent's per-pass cost.
-        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux"]),
+        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport"]),
         // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
         // a clock, a notifier and a journal that record what they were given.
         .target(

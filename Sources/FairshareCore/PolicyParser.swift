@@ -8,61 +8,27 @@ import TOMLKit
 public enum PolicyParser {
     /// Parses and validates a whole policy. Never crashes on any input; collects ALL problems it can find.
     public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
-        if let (position, scalar) = firstUnsafeScalar(in: text) {
-            let message =
-                scalar == "\0"
-                ? "the file contains a NUL byte; a policy must be UTF-8 text"
-                : "the file contains \(scalar.codePoint), a Unicode line break; replace it with a newline (\\n) or a space"
-            throw PolicyError(problems: [.init(location: SourceLocation(file: file, line: position.line, column: position.column), message: message)])
+        func syntaxError(line: Int, column: Int, _ message: String) -> PolicyError {
+            PolicyError(problems: [.init(location: SourceLocation(file: file, line: max(line, 1), column: max(column, 1)), message: message)])
         }
         let index = PolicySourceIndex(scanning: text)
         if let trap = index.tomlTrap {
-            throw PolicyError(problems: [
-                .init(location: SourceLocation(file: file, line: trap.position.line, column: trap.position.column), message: "invalid TOML: \(trap.message)")
-            ])
+            throw syntaxError(line: trap.position.line, column: trap.position.column, trap.message)
         }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            let begin = error.source.begin
-            throw PolicyError(problems: [
-                .init(
-                    location: SourceLocation(file: file, line: max(begin.line, 1), column: max(begin.column, 1)),
-                    message: "invalid TOML: \(error.description)")
-            ])
+            throw syntaxError(line: error.source.begin.line, column: error.source.begin.column, "invalid TOML: \(error.description)")
         } catch {
-            throw PolicyError(problems: [
-                .init(location: SourceLocation(file: file, line: 1, column: 1), message: "invalid TOML: \(error)")
-            ])
+            throw syntaxError(line: 1, column: 1, "invalid TOML: \(error)")
         }
 
         var validator = PolicyValidator(file: file, index: index)
         let policy = validator.validate(root)
-        if !validator.problems.isEmpty {
-            throw PolicyError(problems: validator.problems)
-        }
+        let problems = validator.problems
+        guard problems.isEmpty else { throw PolicyError(problems: problems) }
         return policy
-    }
-
-    /// Characters TOMLKit can not be given. It hands the text to toml++ as a C string, which would
-    /// silently end at a NUL. toml++ 3.4 counts NEL, LS and PS as whitespace that may not start a
-    /// value, but does not check for them where an array element starts (it asserts instead);
-    /// they have no place in a policy, so they are refused anywhere.
-    private static func firstUnsafeScalar(in text: String) -> (PolicySourceIndex.Position, Unicode.Scalar)? {
-        let unsafe: Set<Unicode.Scalar> = ["\0", "\u{85}", "\u{2028}", "\u{2029}"]
-        guard text.unicodeScalars.contains(where: unsafe.contains) else { return nil }
-        var position = PolicySourceIndex.Position.start
-        for (n, c) in text.unicodeScalars.enumerated() {
-            if unsafe.contains(c) { return (position, c) }
-            if c == "\n" {
-                position.line += 1
-                position.column = 1
-            } else if !(n == 0 && c == "\u{FEFF}") {
-                position.column += 1
-            }
-        }
-        return nil
     }
 }
 
@@ -95,8 +61,8 @@ struct PolicyValidator {
 
     let file: String
     let index: PolicySourceIndex
-    private var found: [(position: Position, message: String)] = []
-    private var cautions: [(position: Position, message: String)] = []
+    private var reportedProblems: [(position: Position, message: String)] = []
+    private var reportedWarnings: [(position: Position, message: String)] = []
 
     init(file: String, index: PolicySourceIndex) {
         self.file = file
@@ -105,12 +71,12 @@ struct PolicyValidator {
 
     /// Problems in source order.
     var problems: [PolicyError.Problem] {
-        Self.inSourceOrder(found).map { .init(location: location($0.position), message: $0.message) }
+        Self.inSourceOrder(reportedProblems).map { .init(location: location($0.position), message: $0.message) }
     }
 
     /// Warnings in source order.
     var warnings: [PolicyWarning] {
-        Self.inSourceOrder(cautions).map { .init(location: location($0.position), message: $0.message) }
+        Self.inSourceOrder(reportedWarnings).map { .init(location: location($0.position), message: $0.message) }
     }
 
     mutating func validate(_ root: TOMLTable) -> Policy {
@@ -126,7 +92,7 @@ struct PolicyValidator {
     // MARK: Reporting
 
     mutating func error(at position: Position, _ message: String) {
-        found.append((position, message))
+        reportedProblems.append((position, message))
     }
 
     mutating func error(at path: Path, _ message: String) {
@@ -134,7 +100,7 @@ struct PolicyValidator {
     }
 
     mutating func warn(at position: Position, _ message: String) {
-        cautions.append((position, message))
+        reportedWarnings.append((position, message))
     }
 
     private func location(_ p: Position) -> SourceLocation {

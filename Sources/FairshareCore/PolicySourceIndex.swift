@@ -1,23 +1,17 @@
 /// Where table headers, keys and array elements sit in a policy's source text.
 ///
 /// TOMLKit's values carry no source positions, so the parser asks this index instead. It is a
-/// small scan of text that TOMLKit has already accepted: it follows headers (`[agent]`,
-/// the n-th `[[group]]`, `[group.match]`), keys (bare, quoted and dotted), inline tables and
-/// arrays, and skips comments and strings, so a `[[group]]` inside a multi-line string is not
-/// a header. Columns count Unicode scalars, as toml++ does in its syntax errors.
+/// small scan of the text that follows headers (`[agent]`, the n-th `[[group]]`,
+/// `[group.match]`), keys (bare, quoted and dotted), inline tables and arrays, and skips
+/// comments and strings, so a `[[group]]` inside a multi-line string is not a header. The same
+/// scan finds the few invalid texts TOMLKit must not be given (`tomlTrap`). Columns count
+/// Unicode scalars, as toml++ does in its syntax errors.
 struct PolicySourceIndex {
     /// One step of a path into the document: a key, or an element of an array
     /// (the n-th `[[group]]` is element n of `group`).
-    enum PathComponent: Hashable, CustomStringConvertible {
+    enum PathComponent: Hashable {
         case key(String)
         case index(Int)
-
-        var description: String {
-            switch self {
-            case .key(let k): k
-            case .index(let i): "[\(i)]"
-            }
-        }
     }
 
     typealias Path = [PathComponent]
@@ -39,11 +33,14 @@ struct PolicySourceIndex {
     /// `\u0000` escapes in basic strings and quoted keys: toml++ accepts them, TOMLKit cuts the
     /// string there, so the parser rejects them.
     private(set) var nulEscapes: [Position] = []
-    /// The first place where toml++ 3.4 (inside TOMLKit) would trip over invalid text instead of
-    /// reporting it: a table header with no name after its `[` (`[` at the end of a line, `[=`),
-    /// or an array element starting with `}`. toml++ only asserts that these can not happen: its
-    /// debug build aborts, its release build assumes them away. The parser reports them itself,
-    /// before TOMLKit sees the text.
+    /// The first thing TOMLKit must not be given, with the message to report instead.
+    ///
+    /// A NUL: TOMLKit hands the text to toml++ as a C string, which would silently end there.
+    /// And text where toml++ 3.4 asserts, instead of checking, that something can not happen (its
+    /// debug build aborts, its release build assumes it away): a table header with no name after
+    /// its `[` (`[` at the end of a line, `[=`), an array element starting with `}`, NEL (U+0085),
+    /// LS or PS (U+2028, U+2029) where a value starts, a date whose time does not start with two
+    /// digits (`1979-05-27T:`). NEL, LS and PS have no place in a policy and are refused anywhere.
     private(set) var tomlTrap: (position: Position, message: String)?
 
     /// Scans `text`, which may be invalid TOML: the scan then still ends, and the positions are
@@ -64,8 +61,7 @@ struct PolicySourceIndex {
     /// (a table only implied by `[group.match]`); else the nearest ancestor; else the file's start.
     func locate(_ path: Path) -> Position {
         if let p = headers[path] ?? entries[path] { return p }
-        let beneath = (headers.keys.filter { $0.starts(with: path) }.compactMap { headers[$0] }
-            + entries.keys.filter { $0.starts(with: path) }.compactMap { entries[$0] })
+        let beneath = headers.merging(entries) { header, _ in header }.filter { $0.key.starts(with: path) }.values
         if let first = beneath.min() { return first }
         var ancestor = path
         while !ancestor.isEmpty {
@@ -109,6 +105,11 @@ extension PolicySourceIndex {
 
         private mutating func advance() {
             guard i < chars.count else { return }
+            if chars[i] == "\0" {
+                noteTrap("the file contains a NUL byte; a policy must be UTF-8 text")
+            } else if chars[i] == "\u{85}" || chars[i] == "\u{2028}" || chars[i] == "\u{2029}" {
+                noteTrap("the file contains \(chars[i].codePoint), a Unicode line break; replace it with a newline (\\n) or a space")
+            }
             if chars[i] == "\n" {
                 line += 1
                 column = 1
@@ -122,8 +123,8 @@ extension PolicySourceIndex {
             for _ in 0..<n { advance() }
         }
 
-        private mutating func noteTrap(_ message: String) {
-            if tomlTrap == nil { tomlTrap = (position, message) }
+        private mutating func noteTrap(_ message: String, at start: Position? = nil) {
+            if tomlTrap == nil { tomlTrap = (start ?? position, message) }
         }
 
         private mutating func skipSpaces() {
@@ -176,7 +177,7 @@ extension PolicySourceIndex {
             let hadSpace = peek() == " " || peek() == "\t"
             skipSpaces()
             if let c = peek(), !(Scanner.isBareKeyChar(c) || c == "\"" || c == "'" || c == "]" || (c == "[" && !isArray && hadSpace)) {
-                noteTrap("expected a table name after '[', saw \(c.escapedForMessage)")
+                noteTrap("invalid TOML: expected a table name after '[', saw \(c.escapedForMessage)")
             }
             guard let keys = scanKey(), !keys.isEmpty else { return nil }
             let parent = resolve(Array(keys.dropLast()))
@@ -251,12 +252,21 @@ extension PolicySourceIndex {
             }
         }
 
-        /// `YYYY-MM-DDT` not followed by a digit: toml++ asserts that a time follows.
-        private static func isDateWithoutTime(_ t: [Unicode.Scalar]) -> Bool {
-            guard t.count >= 11 else { return false }
-            let digits = [0, 1, 2, 3, 5, 6, 8, 9]
-            return digits.allSatisfy { ("0"..."9").contains(t[$0]) } && t[4] == "-" && t[7] == "-" && (t[10] == "T" || t[10] == "t")
-                && !(t.count > 11 && ("0"..."9").contains(t[11]))
+        /// A date whose time does not start with two digits: `1979-05-27T:` or `1979-05-27 1#`.
+        /// Never valid TOML, and toml++ asserts, rather than checks, that the time's digits are
+        /// there. `token` is the value up to the first space; `next` are the three scalars after it.
+        /// The date shape is as loose as toml++'s own guesses (digits and '-'; it skips '_' when
+        /// guessing the type of `YYYY-MM-DD HH:MM:SS` but not when reading `YYYY-MM-DDTHH:MM:SS`).
+        private static func isDateWithBrokenTime(_ token: [Unicode.Scalar], then next: Unicode.Scalar?...) -> Bool {
+            func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { ("0"..."9").contains($0) } ?? false }
+            func looksLikeDate(_ c: [Unicode.Scalar]) -> Bool {
+                c.count >= 10 && isDigit(c[0]) && c[4] == "-" && c[7] == "-" && c[..<10].allSatisfy { isDigit($0) || $0 == "-" }
+            }
+            let withoutUnderscores = token.filter { $0 != "_" }
+            if withoutUnderscores.count == 10 && looksLikeDate(withoutUnderscores) && next[0] == " " && isDigit(next[1]) && !isDigit(next[2]) {
+                return true
+            }
+            return token.count > 10 && looksLikeDate(token) && (token[10] == "T" || token[10] == "t") && !(token.count > 11 && isDigit(token[11]))
         }
 
         private static func isBareKeyChar(_ c: Unicode.Scalar) -> Bool {
@@ -297,7 +307,7 @@ extension PolicySourceIndex {
                         advance()
                         continue
                     }
-                    if d == "}" { noteTrap("expected a value or ']' in the array, saw '}'") }
+                    if d == "}" { noteTrap("invalid TOML: expected a value or ']' in the array, saw '}'") }
                     let before = i
                     let element = path + [.index(n)]
                     if entries[element] == nil { entries[element] = position }
@@ -330,8 +340,8 @@ extension PolicySourceIndex {
                     token.append(d)
                     advance()
                 }
-                if Scanner.isDateWithoutTime(token) {
-                    if tomlTrap == nil { tomlTrap = (start, "expected a time (HH:MM:SS) after the 'T' of a date-time") }
+                if Scanner.isDateWithBrokenTime(token, then: peek(), peek(1), peek(2)) {
+                    noteTrap("invalid TOML: expected a time (HH:MM:SS) after the date", at: start)
                 }
             }
         }

@@ -1,5 +1,8 @@
 import FairshareCore
 import FairshareLinux
+import FairshareAgent
+import FairshareTestSupport
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -89,3 +92,21 @@ measure("parse stat text only", runs: 200) {
     for t in statTexts { _ = ProcFormat.parseStat(t) }
     return statTexts.count
 }
+
+// A whole agent pass: the real /proc, an in-memory cgroup tree (this host has no cgroup v2).
+let kernel = FakeKernel()
+let tree = CgroupTree(fs: kernel.filesystem, root: CgroupPath("/fairshare")!, pause: { _ in })
+_ = try! tree.prepare(agentPID: getpid(), agentCgroup: CgroupPath("/"))
+let agent = Agent(
+    policy: policy, policyPath: "bench.toml",
+    env: AgentEnvironment(cgroups: tree, processes: IncrementalProcessSource(), clock: ManualClock(), notifier: RecordingNotifier(),
+                          readFile: { _ in "" }, agentPID: getpid(), capacityCPUs: 2),
+    logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+await agent.tick()
+var passTimes: [Double] = []
+for _ in 0..<50 {
+    let t0 = now()
+    await agent.tick()
+    passTimes.append(Double(now() - t0) / 1e6)
+}
+print("agent pass (real /proc, in-memory cgroups)".padding(toLength: 44, withPad: " ", startingAt: 0) + " median \(format3(median(passTimes))) ms  min \(format3(passTimes.min()!)) ms")
