@@ -38,6 +38,7 @@ public enum AgentRunner {
         // SIGHUP's default action ends the process: ignore it until the reload handler is in
         // place, so an early `systemctl reload` can not kill the agent.
         signal(SIGHUP, SIG_IGN)
+        BackgroundScheduling.apply(logger: logger)
         let notifier = SystemdNotifier()
         let text: String
         do { text = try readTextFile(options.policyPath) } catch { throw StartupError(description: "\(error)") }
@@ -148,6 +149,30 @@ public struct AgentService: Service {
             }
         } onGracefulShutdown: {
             input.yield(.shutdown)
+        }
+    }
+}
+
+/// The agent runs under SCHED_BATCH: it keeps its fair share of CPU, but its periodic wakeups
+/// do not preempt the workloads it manages (each preemption perturbs the kernel's placement of
+/// their tasks, which is visible in the very shares the agent is there to enforce).
+enum BackgroundScheduling {
+    static let schedBatch: Int32 = 3  // SCHED_BATCH, include/uapi/linux/sched.h (needs _GNU_SOURCE in C)
+
+    static func apply(logger: Logger) {
+        // A policy is per thread and inherited by threads created later: set it on every
+        // thread that exists already.
+        guard let dir = opendir("/proc/self/task") else { return }
+        defer { closedir(dir) }
+        var param = sched_param(sched_priority: 0)
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let tid = Int32(name) else { continue }
+            if sched_setscheduler(tid, schedBatch, &param) != 0 {
+                logger.warning("cannot set SCHED_BATCH on thread \(tid): \(String(cString: strerror(errno)))", metadata: ["event": "warning"])
+            }
         }
     }
 }

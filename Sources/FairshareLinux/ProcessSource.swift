@@ -160,7 +160,8 @@ public enum CgroupEnvironment {
 }
 
 /// A /proc scan that remembers what it read. A process already seen, with the same start time
-/// and name, costs one read of /proc/PID/stat per pass instead of three to five files; every
+/// and name, costs one read of /proc/PID/stat per pass instead of three to five files, a
+/// kernel thread already seen costs nothing; every
 /// `fullRefreshEvery` passes everything is read again, to catch what changes without an exec
 /// (a daemon's setuid, a move by another tool). The agent invalidates what it moves itself.
 public final class IncrementalProcessSource: ProcessSource {
@@ -187,6 +188,13 @@ public final class IncrementalProcessSource: ProcessSource {
             var seen: [Int32: ProcessInfo] = [:]
             var out: [ProcessInfo] = []
             for pid in base.listPIDs() {
+                if !full, let old = c.known[pid], old.isKernelThread {
+                    // Kernel threads never turn into user processes; a recycled pid is caught
+                    // at the next full refresh. On a small machine they are most of /proc.
+                    seen[pid] = old
+                    out.append(old)
+                    continue
+                }
                 guard let stat = base.readStat(pid) else { continue }
                 var info: ProcessInfo
                 if !full, let old = c.known[pid], old.startTime == stat.startTime, old.comm == stat.comm {

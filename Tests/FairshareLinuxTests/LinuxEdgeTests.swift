@@ -131,6 +131,7 @@ final class TempTree {
 
     @Test func rereadsOnlyWhatChangedAndEverythingEveryNthPass() throws {
         let t = try TempTree([
+            "2/.keep": "",
             "100/stat": Self.stat(100, "sshd", start: 10),
             "100/status": "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
             "100/cgroup": "0::/system.slice/ssh.service\n",
@@ -154,7 +155,13 @@ final class TempTree {
         write(t, "100/stat", Self.stat(100, "bash", start: 99))
         write(t, "100/cgroup", "0::/origin\n")
         #expect(src.scan(details: []).first?.cgroup == "/origin")
+        // A kernel thread seen once is not read again until the full refresh.
+        write(t, "2/stat", "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 14 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
+        #expect(src.scan(details: []).first?.isKernelThread == true)
+        write(t, "2/stat", "garbage")
+        #expect(src.scan(details: []).first?.comm == "kthreadd", "not read again")
         // Asking for more details reads everything again.
-        #expect(src.scan(details: .argv).first?.argv == [])
+        let all = src.scan(details: .argv)
+        #expect(all.map(\.pid) == [100], "the full read sees the garbage stat: pid 2 is dropped")
     }
 }

@@ -50,7 +50,12 @@ capture_json() {
     return 0
 }
 
-# start_burners CGROUP NAME...: start 3 copies of each burner NAME inside
+# Busy processes per group: more than the 2 vCPUs, and an even number so each group's tasks
+# can spread evenly over both CPUs (with 3, one CPU always holds two of a group's tasks and
+# the kernel's per-CPU split of group weights makes the result depend on task placement).
+BURNERS_PER_GROUP=${BURNERS_PER_GROUP:-3}
+
+# start_burners CGROUP NAME...: start BURNERS_PER_GROUP copies of each burner NAME inside
 # CGROUP (created if needed); appends "NAME PID" lines to /tmp/burners.
 start_burners() {
     _cg=$1
@@ -60,7 +65,9 @@ start_burners() {
     sh -c '
         echo $$ >"$0/cgroup.procs" || exit 1
         for n in "$@"; do
-            for i in 1 2 3; do
+            i=0
+            while [ $i -lt '"$BURNERS_PER_GROUP"' ]; do
+                i=$((i + 1))
                 "$n" </dev/null >/dev/null 2>&1 &
                 echo "$n $!"
             done

@@ -7,7 +7,7 @@ set -u
 ROOT=$CG/fairshare
 POLICY=/etc/fairshare/policy.toml
 GROUPS="low mid high"
-INTERVAL=1
+INTERVAL=2
 
 write_policy() { # write_policy LOW MID HIGH: the shares of each group
     cat >"$POLICY" <<EOF
@@ -62,6 +62,7 @@ finish() { # print what the agent and journald said, then leave
 
 # --- a. burners in /sys/fs/cgroup/origin --------------------------------------
 : >/tmp/burners
+r burners_per_group $BURNERS_PER_GROUP
 start_burners $CG/origin burn_a burn_b burn_c
 while read -r name pid; do
     r burner "$name" "$pid"
