@@ -93,12 +93,14 @@ import Testing
     }
 
     @Test(arguments: [
-        ([1, 2, 5], [2000, 4000, 10000]),
-        ([100, 300], [3300, 9900]),
-        ([400, 100, 200], [10000, 2500, 5000]),
+        ([1, 2, 5], [100, 200, 500]),
+        ([100, 300], [100, 300]),
+        ([400, 100, 200], [400, 100, 200]),
         ([10000, 1], [10000, 1]),
-        ([7], [9996]),
+        ([7], [105]),
         ([3, 7, 9999], [3, 7, 9999]),
+        ([1, 1000], [10, 10000]),
+        ([30, 45], [120, 180]),
     ])
     func ratiosAreKeptExactly(shares: [Int], weights: [Int]) {
         let w = WeightMapping.weights(for: names(shares))
@@ -123,6 +125,9 @@ import Testing
                 #expect(WeightMapping.weightRange.contains(weight))
                 #expect(weight == s * k)
             }
+            // The smallest weight sits at 100 or above, unless the range stops the factor first.
+            let smallest = shares.min()! * k
+            #expect(smallest >= 100 || k == max(1, 10000 / shares.max()!), "shares \(shares) -> factor \(k)")
         }
     }
 }
