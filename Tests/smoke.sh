@@ -33,6 +33,10 @@ shares = 0
 TOML
 expect "check rejects shares = 0" 1 "bad.toml:3:[0-9]+: error: .*shares" -- "$bin" check "$tmp/bad.toml"
 expect "check names a missing file" 1 "cannot read $tmp/missing.toml" -- "$bin" check "$tmp/missing.toml"
+expect "run refuses an invalid policy" 1 "invalid policy, not starting" -- \
+    "$bin" run --policy "$tmp/bad.toml" --log-target console --socket "$tmp/agent.sock"
+expect "run names file:line:column of the problem" 1 "bad.toml:3:[0-9]+: error: shares" -- \
+    "$bin" run --policy "$tmp/bad.toml" --log-target console --socket "$tmp/agent.sock"
 expect "status without an agent" 1 'agent is not running' -- "$bin" status --socket "$tmp/none.sock"
 expect "reload without an agent" 1 'agent is not running' -- "$bin" reload --socket "$tmp/none.sock"
 expect "explain rejects a bad pid" 64 'PID must be a positive number|Error' -- "$bin" explain -- -5

@@ -98,7 +98,8 @@ public enum AgentRunner {
         try await group.run()
     }
 
-    static func handle(_ request: ControlRequest, peer: PeerCredentials, agent: Agent) async -> ControlResponse {
+    /// One control request. Anyone who may open the socket may read; only root may reload.
+    public static func handle(_ request: ControlRequest, peer: PeerCredentials, agent: Agent) async -> ControlResponse {
         switch request.command {
         case .status:
             return ControlResponse(ok: true, status: await agent.status())
