@@ -4,7 +4,7 @@ import FairshareCore
 enum StatusTable {
     static func render(_ s: StatusReport) -> String {
         var out = "fairshare: pid \(s.agent.pid), up \(duration(s.agent.uptimeSeconds)), root \(s.agent.cgroupRoot), \(fmt(s.agent.cpus, 0)) CPUs, every \(fmt(s.agent.intervalSeconds, 1))s\n"
-        out += "policy:    \(s.policy.path)"
+        out += "policy:    \(s.policy.path), loaded \(duration(s.agent.startedAt + s.agent.uptimeSeconds - s.policy.loadedAt)) ago"
         if let r = s.policy.lastReload, !r.applied {
             out += " (last reload REJECTED: \(r.error?.split(separator: "\n").first.map(String.init) ?? "")"
             out += ")"

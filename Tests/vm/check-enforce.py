@@ -221,6 +221,20 @@ def status_groups(doc):
         return {}
 
 
+def check_explain(c, log):
+    doc, err = log.json("explain_low")
+    doc = doc or {}
+    c.check("explain", "explain names group low and the comm key",
+            doc.get("group") == "low" and any(k.startswith("comm burn_a") for k in doc.get("matched_keys", []))
+            and doc.get("origin_cgroup") == "/origin" and doc.get("cgroup") == "/fairshare/low",
+            err or doc, "group low, matched 'comm burn_a ~ burn_a', origin /origin")
+    agent, err = log.json("explain_agent")
+    agent = agent or {}
+    c.check("explain", "explain says the agent is never moved",
+            agent.get("group") is None and "the agent itself" in (agent.get("reason") or ""),
+            err or agent, "no group, reason 'never moved: the agent itself'")
+
+
 def check_status(c, log, interval):
     doc, err = log.json("status_1")
     ok = c.check("status", "status --json answers with JSON", doc is not None and log.one("status_1_exit") == "0",
@@ -447,6 +461,7 @@ def main():
         check_usage(c, log)
         if not args.standin:
             check_status(c, log, interval)
+            check_explain(c, log)
         check_reload(c, log, interval, args.standin)
         if not args.standin:
             check_bad_reload(c, log)

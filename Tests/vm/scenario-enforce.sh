@@ -143,6 +143,11 @@ for i in 1 2 3; do
     [ $i = 3 ] || sleep 1
 done
 capture status_table fairshare status
+# explain: one burner of each group, and the agent itself.
+while read -r name pid; do
+    case "$name" in burn_a) capture_json "explain_low" fairshare explain --json "$pid" ;; esac
+done </tmp/burners
+capture_json "explain_agent" fairshare explain --json "$AGENT"
 
 # --- g. reload with inverted shares ----------------------------------------------
 write_policy 5 2 1
