@@ -55,7 +55,7 @@ func request(_ r: ControlRequest, socket: String) -> ControlResponse {
 
 func printJSON<T: Encodable>(_ value: T) {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     guard let data = try? encoder.encode(value) else { fail("cannot encode JSON") }
     print(String(decoding: data, as: UTF8.self))
 }
