@@ -27,13 +27,17 @@ public struct AgentSettings: Sendable, Equatable {
     /// Period of the journal summary entry.
     public var reportInterval: Duration
     public var cgroupRoot: CgroupRootSetting
+    /// How effective weights follow history: not at all (`instant`), or by decayed usage.
+    public var fairness: FairnessMode
 
     public static let intervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(60)
 
-    public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto) {
+    public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto,
+                fairness: FairnessMode = .instant) {
         self.interval = interval
         self.reportInterval = reportInterval
         self.cgroupRoot = cgroupRoot
+        self.fairness = fairness
     }
 }
 
@@ -51,21 +55,93 @@ public enum CgroupRootSetting: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// `[agent] fairness`: `instant` (default) uses the shares as they are; `decayed` multiplies each
+/// group's weight by a factor from its exponentially decayed past usage against its entitlement,
+/// bounded so that no two hungry groups' weights depart from their shares' ratio by more than
+/// `maxBoost` (the anti-starvation rule: credit is capped).
+public enum FairnessMode: Sendable, Equatable, CustomStringConvertible {
+    case instant
+    case decayed(halfLife: Duration, maxBoost: Double)
+
+    public static let defaultHalfLife: Duration = .seconds(600)
+    public static let defaultMaxBoost = 4.0
+    public static let maxBoostRange: ClosedRange<Double> = 1...100
+    public static let halfLifeRange: ClosedRange<Duration> = .seconds(1) ... .seconds(7 * 24 * 3600)
+
+    public var description: String {
+        switch self {
+        case .instant: "instant"
+        case .decayed(let h, let b): "decayed (half_life \(DurationText.format(h)), max_boost \(b))"
+        }
+    }
+}
+
+/// CPU capacity as a number of CPUs (`"1.5"`) or a percentage of the root's capacity (`"25%"`).
+public enum CPUAmount: Sendable, Equatable, CustomStringConvertible {
+    case cpus(Double)
+    case percent(Double)
+
+    /// "2", "1.5", "0.25", "25%", "12.5%". Nil for anything else, negative or non-finite values,
+    /// and percentages above 100.
+    public static func parse(_ text: String) -> CPUAmount? {
+        let t = text.trimmingSpaces()
+        if t.hasSuffix("%") {
+            let number = t.dropLast()
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number), v.isFinite,
+                v > 0, v <= 100
+            else { return nil }
+            return .percent(v)
+        }
+        guard !t.isEmpty, t.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(t), v.isFinite, v > 0 else { return nil }
+        return .cpus(v)
+    }
+
+    /// In CPUs, for a root with `capacity` CPUs.
+    public func cpus(capacity: Double) -> Double {
+        switch self {
+        case .cpus(let c): c
+        case .percent(let p): capacity * p / 100
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .cpus(let c): c == c.rounded() ? String(Int(c)) : String(c)
+        case .percent(let p): (p == p.rounded() ? String(Int(p)) : String(p)) + "%"
+        }
+    }
+}
+
 /// One `[[group]]` entry.
 public struct GroupPolicy: Sendable, Equatable {
     public var name: GroupName
     public var shares: Shares
     public var ioShares: Shares
     public var match: MatchRule
+    /// `min`: guaranteed CPU whenever the group wants it.
+    public var floor: CPUAmount?
+    /// `max`: ceiling, enforced through cpu.max.
+    public var ceiling: CPUAmount?
+    /// `borrow = true`: the ceiling gives way while other groups leave capacity unused.
+    public var borrow: Bool
+    /// `burst`: how far a borrowing group may go; nil = the whole capacity.
+    public var burst: CPUAmount?
     /// 1-based line of the `[[group]]` header in the source, for messages.
     public var line: Int
 
-    public init(name: GroupName, shares: Shares, ioShares: Shares? = nil, match: MatchRule, line: Int = 0) {
+    public init(
+        name: GroupName, shares: Shares, ioShares: Shares? = nil, match: MatchRule, line: Int = 0,
+        floor: CPUAmount? = nil, ceiling: CPUAmount? = nil, borrow: Bool = false, burst: CPUAmount? = nil
+    ) {
         self.name = name
         self.shares = shares
         self.ioShares = ioShares ?? shares
         self.match = match
         self.line = line
+        self.floor = floor
+        self.ceiling = ceiling
+        self.borrow = borrow
+        self.burst = burst
     }
 }
 
