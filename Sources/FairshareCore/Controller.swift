@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The decide step of redistribution: from one interval's observations, each group's demand,
+/// its allocation (Allocator), and the values that carry it into the kernel: an effective
+/// cpu.weight (shares x fairness factor, raised where a floor needs it) and cpu.max (the
+/// ceiling, raised while borrowing). Pure; the agent and the fluid simulator both drive it.
+public struct Controller: Sendable {
+    /// What was seen of a group over the last interval.
+    public struct Observation: Sendable, Equatable {
+        public var group: GroupName
+        /// CPUs used on average over the interval.
+        public var usage: Double
+        /// nr_throttled grew: cpu.max stopped it.
+        public var throttled: Bool
+        /// Share of the interval in which some task of the group waited for a CPU (0...1), from
+        /// the growth of cpu.pressure's "some total"; nil where PSI is not available.
+        public var pressure: Double?
+        public var hasMembers: Bool
+
+        public init(group: GroupName, usage: Double, throttled: Bool = false, pressure: Double? = nil, hasMembers: Bool = true) {
+            self.group = group
+            self.usage = usage
+            self.throttled = throttled
+            self.pressure = pressure
+            self.hasMembers = hasMembers
+        }
+    }
+
+    public struct GroupDecision: Sendable, Equatable {
+        public var group: GroupName
+        public var hungry: Bool
+        /// Why it counts as hungry or satisfied, for `fairshare status`.
+        public var demandReason: String
+        public var share: Allocator.Share
+        /// The fairness factor applied to the shares (1 with fairness = "instant").
+        public var factor: Double
+        public var cpuWeight: Int
+        /// cpu.max quota in CPUs; nil = "max" (no limit).
+        public var cpuMax: Double?
+        /// Why the weight is what it is.
+        public var weightReason: String
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var groups: [GroupDecision]
+        public var idle: Double
+
+        public func decision(for g: GroupName) -> GroupDecision? { groups.first { $0.group == g } }
+    }
+
+    /// Hungry when some task waited for a CPU in more than this share of the interval.
+    public static let pressureThreshold = 0.10
+    /// Hungry when using at least this share of what cpu.max allowed.
+    public static let atAllowance = 0.9
+    /// cpu.max period (the kernel default) and the smallest quota the kernel accepts.
+    public static let periodUsec = 100_000
+    public static let minQuotaUsec = 1_000
+
+    public private(set) var ledger = FairnessLedger()
+    /// cpu.max quota in force per group (CPUs), to judge "at its allowance".
+    public private(set) var allowed: [GroupName: Double] = [:]
+
+    public init() {}
+
+    public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double) -> Decision {
+        let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
+        // Fairness: decayed usage against entitlement, per group with members.
+        if case .decayed(let halfLife, _) = policy.agent.fairness {
+            let members = policy.groups.filter { obs[$0.name]?.hasMembers == true }
+            let total = members.reduce(0) { $0 + $1.shares.value }
+            var entitlement: [GroupName: Double] = [:]
+            for g in members { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
+            ledger.record(usage: obs.mapValues(\.usage), entitlement: entitlement, interval: interval, halfLife: halfLife.seconds)
+        }
+
+        var demands: [GroupName: (Double, Bool, String)] = [:]
+        var claims: [Allocator.Claim] = []
+        for g in policy.groups {
+            let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
+            let d = demand(o, allowance: allowed[g.name])
+            demands[g.name] = d
+            let factor = fairnessFactor(g.name, policy: policy)
+            let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
+            let burst = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
+            claims.append(Allocator.Claim(group: g.name, weight: Double(g.shares.value) * factor, floor: g.floor?.cpus(capacity: capacity) ?? 0,
+                                          ceiling: ceiling, burst: burst, demand: d.0))
+        }
+        let result = Allocator.allocate(claims, capacity: capacity)
+
+        // Weights: shares x factor, a floor-held group raised to floor / level, then one common
+        // scale into 1...10000 (the same whole-factor idea as WeightMapping, kept exact where
+        // nothing is boosted).
+        let k = Double(WeightMapping.factor(for: policy.groups.map(\.shares)))
+        var raw: [Double] = []
+        var reasons: [String] = []
+        for (i, g) in policy.groups.enumerated() {
+            let share = result.shares[i]
+            var w = claims[i].weight
+            var why = claims[i].weight == Double(g.shares.value) ? "shares" : "shares x fairness factor \(fmt(claims[i].weight / Double(g.shares.value)))"
+            if share.limit == .floor, result.level > 0, result.level.isFinite {
+                let needed = share.allocation / result.level
+                if needed > w {
+                    w = needed
+                    why = "raised to hold its floor of \(fmt(share.allocation)) CPUs"
+                }
+            }
+            raw.append(w * k)
+            reasons.append(why)
+        }
+        let top = raw.max() ?? 1
+        let scale = top > Double(WeightMapping.weightRange.upperBound) ? Double(WeightMapping.weightRange.upperBound) / top : 1
+        var decisions: [GroupDecision] = []
+        for (i, g) in policy.groups.enumerated() {
+            let share = result.shares[i]
+            let weight = min(max(Int((raw[i] * scale).rounded()), 1), WeightMapping.weightRange.upperBound)
+            var quota: Double?
+            if g.ceiling != nil {
+                quota = max(claims[i].ceiling, share.borrowed > 0 ? share.allocation : 0)
+                if g.borrow { quota = min(quota!, claims[i].burst) }
+            }
+            allowed[g.name] = quota
+            let d = demands[g.name]!
+            decisions.append(GroupDecision(group: g.name, hungry: d.1, demandReason: d.2, share: share,
+                                           factor: claims[i].weight / Double(g.shares.value), cpuWeight: weight, cpuMax: quota,
+                                           weightReason: reasons[i]))
+        }
+        return Decision(groups: decisions, idle: result.idle)
+    }
+
+    /// Demand: a group that uses clearly less than it may is satisfied (demand = usage); one
+    /// that is throttled, waits for CPU, or runs at its allowance is hungry (unbounded demand:
+    /// the allocation then follows from shares, floors and ceilings).
+    func demand(_ o: Observation, allowance: Double?) -> (Double, Bool, String) {
+        guard o.hasMembers else { return (0, false, "no members") }
+        if o.throttled { return (.infinity, true, "throttled by cpu.max") }
+        if let p = o.pressure, p > Self.pressureThreshold { return (.infinity, true, "waiting for CPU \(Int((p * 100).rounded()))% of the time") }
+        if let a = allowance, o.usage >= a * Self.atAllowance { return (.infinity, true, "at its allowance") }
+        return (o.usage, false, "uses \(fmt(o.usage)) CPUs, wants no more")
+    }
+
+    func fairnessFactor(_ g: GroupName, policy: Policy) -> Double {
+        guard case .decayed(_, let maxBoost) = policy.agent.fairness else { return 1 }
+        return ledger.factor(for: g, maxBoost: maxBoost)
+    }
+
+    /// cpu.max text for a quota in CPUs ("max" for none).
+    public static func cpuMaxText(_ quota: Double?) -> String {
+        guard let q = quota, q.isFinite else { return "max \(periodUsec)" }
+        let usec = max(minQuotaUsec, Int((q * Double(periodUsec)).rounded()))
+        return "\(usec) \(periodUsec)"
+    }
+}
+
+/// Long-term fairness without starvation. Each group's usage and entitlement decay
+/// exponentially with the half-life; the factor is entitlement / usage, clamped to
+/// [1/sqrt(maxBoost), sqrt(maxBoost)]. So for any two groups the factors' ratio, and so the
+/// departure of their effective weights from their shares' ratio, is at most maxBoost however
+/// long one of them was idle: credit is capped.
+public struct FairnessLedger: Sendable, Equatable {
+    public private(set) var usage: [GroupName: Double] = [:]
+    public private(set) var entitlement: [GroupName: Double] = [:]
+    /// Keeps the ratio finite for groups that used nothing yet (CPUs).
+    public static let floorCPUs = 0.01
+
+    public init() {}
+
+    public mutating func record(usage now: [GroupName: Double], entitlement due: [GroupName: Double], interval: Double, halfLife: Double) {
+        let keep = pow2(-interval / halfLife)
+        for g in Set(usage.keys).union(now.keys).union(due.keys) {
+            usage[g] = keep * (usage[g] ?? 0) + (1 - keep) * (now[g] ?? 0)
+            entitlement[g] = keep * (entitlement[g] ?? 0) + (1 - keep) * (due[g] ?? 0)
+        }
+    }
+
+    public func factor(for g: GroupName, maxBoost: Double) -> Double {
+        factor(for: g, bound: maxBoost.squareRoot())
+    }
+
+    /// Without the clamp: the unbounded-credit rule, for the simulator's contrast only.
+    public func unboundedFactor(for g: GroupName) -> Double {
+        factor(for: g, bound: .infinity)
+    }
+
+    func factor(for g: GroupName, bound: Double) -> Double {
+        let e = (entitlement[g] ?? 0) + Self.floorCPUs
+        let u = (usage[g] ?? 0) + Self.floorCPUs
+        return min(max(e / u, 1 / bound), bound)
+    }
+}
+
+func pow2(_ x: Double) -> Double {
+    exp2(x)
+}
+
+func fmt(_ x: Double) -> String {
+    let n = Int((x * 100).rounded())
+    let frac = abs(n) % 100
+    return "\(n < 0 ? "-" : "")\(abs(n) / 100).\(frac < 10 ? "0" : "")\(frac)"
+}
