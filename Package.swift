@@ -62,6 +62,8 @@ let package = Package(
         ),
         // `make bench`: figures for the agent's per-pass cost.
         .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport"]),
+        // `make bench-fairness`: the redistribution and fairness scenarios, simulator column.
+        .executableTarget(name: "fairshare-fairness-bench", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
         // a clock, a notifier and a journal that record what they were given.
         .target(
@@ -69,6 +71,7 @@ let package = Package(
             dependencies: ["FairshareCore", "FairshareLinux", "FairshareSystemd", "FairshareAgent"]
         ),
         .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore"]),
+        .testTarget(name: "FairshareSimulationTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd"]),
         .testTarget(

@@ -1,0 +1,1 @@
+print("fairness bench: not yet")
