@@ -36,6 +36,8 @@ public actor Agent {
     private var lastSummaryAt: UInt64?
     private var groupsWithMembers: [GroupName: Int] = [:]
     private var stopped = false
+    private var controller = Controller()
+    private var lastDecision: Controller.Decision?
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
@@ -81,10 +83,12 @@ public actor Agent {
         guard !stopped else { return }
         let processes = env.processes.scan(details: ProcessDetails(for: policy))
         let existing = existingGroups()
-        let actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing)
+        let actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
+                                    weightOverrides: effectiveWeights())
         perform(actions)
         enforcer.forget(allBut: Set(processes.map(\.identity)))
         sample()
+        control()
         ticks += 1
         report()
     }
@@ -118,7 +122,9 @@ public actor Agent {
             switch action {
             case .createGroup(let g):
                 try tree.ensureGroup(g)
-            case .setWeights(let g, let cpu, let io):
+            case .setCPUMax(let g, let value):
+                try tree.setCPUMax(value, of: g)
+            case .setWeights(let g, let cpu, let io), .adjustWeights(let g, let cpu, let io):
                 try tree.setCPUWeight(cpu, of: g)
                 do {
                     try tree.setIOWeight(io, of: g)
@@ -160,6 +166,11 @@ public actor Agent {
             let shares = policy.group(named: g).map { String($0.shares.value) } ?? ""
             log(.info, "weights", "group \(g): cpu.weight \(cpu), io.weight \(io) (shares \(shares))",
                 ["group": .string(g.rawValue), "cpu_weight": .string(String(cpu)), "io_weight": .string(String(io)), "shares": .string(shares)])
+        case (.adjustWeights(let g, let cpu, let io), .done):
+            log(.debug, "weights", "group \(g): effective cpu.weight \(cpu), io.weight \(io)",
+                ["group": .string(g.rawValue), "cpu_weight": .string(String(cpu)), "io_weight": .string(String(io))])
+        case (.setCPUMax(let g, let value), .done):
+            log(.debug, "cpu_max", "group \(g): cpu.max \(value)", ["group": .string(g.rawValue), "cpu_max": .string(value)])
         case (.move(let id, let comm, let g, let origin, let keys), .done):
             log(.info, "moved", "moved \(comm)[\(id.pid)] from \(origin) to group \(g) (\(keys.map(\.description).joined(separator: "; ")))",
                 ["group": .string(g.rawValue), "pid": .string(String(id.pid)), "origin": .string(origin)])
@@ -185,12 +196,83 @@ public actor Agent {
     private func describe(_ action: Enforcer.Action) -> String {
         switch action {
         case .createGroup(let g): "creating group \(g)"
-        case .setWeights(let g, _, _): "setting weights of group \(g)"
+        case .setWeights(let g, _, _), .adjustWeights(let g, _, _): "setting weights of group \(g)"
+        case .setCPUMax(let g, let v): "setting cpu.max of group \(g) to '\(v)'"
         case .move(let id, let comm, let g, _, _): "moving \(comm)[\(id.pid)] to group \(g)"
         case .adopt(let id, let g, _, _): "adopting \(id.pid) in \(g)"
         case .restore(let id, let comm, _, let origin): "giving \(comm)[\(id.pid)] back to \(origin)"
         case .removeGroup(let g): "removing group \(g)"
         }
+    }
+
+    // MARK: Redistribution
+
+    /// Turns the interval's observations into allocations, effective weights and cpu.max
+    /// values (Controller, pure), writes what changed, and reports borrowing and floors.
+    private func control() {
+        let present = policy.groups.filter { sampler.rates[$0.name] != nil }
+        guard !present.isEmpty else { return }
+        let seconds = present.compactMap { sampler.rates[$0.name]?.seconds }.max() ?? interval.seconds
+        let observations = policy.groups.map { g -> Controller.Observation in
+            let r = sampler.rates[g.name] ?? .zero
+            return Controller.Observation(group: g.name, usage: r.cpus, throttled: r.throttledIncrease > 0, pressure: r.pressure,
+                                          hasMembers: (groupsWithMembers[g.name] ?? 0) > 0)
+        }
+        let decision = controller.decide(policy: policy, observations: observations, capacity: Double(max(env.capacityCPUs, 1)), interval: seconds)
+        var actions: [Enforcer.Action] = []
+        let existing = existingGroups()
+        for d in decision.groups where existing.contains(d.group) {
+            let cpuMax = Controller.cpuMaxText(d.cpuMax)
+            if enforcer.appliedCPUMax[d.group] != cpuMax { actions.append(.setCPUMax(d.group, cpuMax)) }
+            let io = ioWeight(for: d)
+            if let applied = enforcer.appliedWeights[d.group], applied != (d.cpuWeight, io) {
+                actions.append(.adjustWeights(d.group, cpu: d.cpuWeight, io: io))
+            }
+        }
+        perform(actions)
+        reportTransitions(from: lastDecision, to: decision)
+        lastDecision = decision
+    }
+
+    /// io.weight follows the fairness factor too (floors are CPU only).
+    private func ioWeight(for d: Controller.GroupDecision) -> Int {
+        guard let g = policy.group(named: d.group) else { return 100 }
+        let base = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))[d.group] ?? g.ioShares.value
+        return min(max(Int((Double(base) * d.factor).rounded()), 1), WeightMapping.weightRange.upperBound)
+    }
+
+    private func effectiveWeights() -> [GroupName: (cpu: Int, io: Int)] {
+        guard let last = lastDecision else { return [:] }
+        var out: [GroupName: (cpu: Int, io: Int)] = [:]
+        for d in last.groups where policy.group(named: d.group) != nil { out[d.group] = (d.cpuWeight, ioWeight(for: d)) }
+        return out
+    }
+
+    private func reportTransitions(from old: Controller.Decision?, to new: Controller.Decision) {
+        for d in new.groups {
+            let before = old?.decision(for: d.group)
+            let g = ["group": Logger.MetadataValue.string(d.group.rawValue)]
+            let wasBorrowing = (before?.share.borrowed ?? 0) > 0.005
+            let borrowing = d.share.borrowed > 0.005
+            if borrowing && !wasBorrowing {
+                log(.notice, "borrow_started", "group \(d.group) borrows idle capacity: allowed \(fmt2(d.cpuMax ?? 0)) CPUs, \(fmt2(d.share.borrowed)) above its max",
+                    g.merging(["borrowed_cpus": .string(fmt2(d.share.borrowed))]) { a, _ in a })
+            } else if !borrowing && wasBorrowing {
+                log(.notice, "borrow_stopped", "group \(d.group) stops borrowing: back to its max of \(fmt2(d.cpuMax ?? 0)) CPUs (\(d.demandReason) elsewhere)", g)
+            }
+            let atFloor = d.share.limit == .floor
+            if atFloor && before?.share.limit != .floor {
+                log(.notice, "floor_hit", "group \(d.group) is held at its floor of \(fmt2(d.share.allocation)) CPUs: cpu.weight raised to \(d.cpuWeight)", g)
+            } else if !atFloor && before?.share.limit == .floor {
+                log(.info, "floor_released", "group \(d.group) no longer needs its floor (\(d.share.limit.rawValue))", g)
+            }
+        }
+    }
+
+    private func fmt2(_ x: Double) -> String {
+        let n = Int((x * 100).rounded())
+        let frac = abs(n) % 100
+        return "\(n < 0 ? "-" : "")\(abs(n) / 100).\(frac < 10 ? "0" : "")\(frac)"
     }
 
     // MARK: Sampling and reporting
@@ -201,7 +283,10 @@ public actor Agent {
             do {
                 let cpu = try env.cgroups.cpuStat(of: g.name)
                 let io = try? env.cgroups.ioStat(of: g.name)
-                sampler.record(g.name, .init(cpu: cpu, io: io, at: now))
+                // PSI may be compiled out or disabled (psi=0): then demand goes by throttling
+                // and allowance alone.
+                let pressure = try? env.cgroups.pressure(of: g.name)
+                sampler.record(g.name, .init(cpu: cpu, io: io, pressure: pressure, at: now))
             } catch {
                 // Never report a read error as zero usage: drop the sample and say why.
                 sampler.forget(g.name)
@@ -257,7 +342,7 @@ public actor Agent {
             let rates = sampler.rates[g.name] ?? .zero
             let last = sampler.last[g.name]?.cpu ?? CPUStat()
             let applied = enforcer.appliedWeights[g.name]
-            return GroupStatus(
+            var status = GroupStatus(
                 name: g.name.rawValue, shares: g.shares.value, ioShares: g.ioShares.value,
                 cpuWeight: applied?.cpu ?? cpuWeights[g.name]!, ioWeight: applied?.io ?? ioWeights[g.name]!,
                 members: groupsWithMembers[g.name] ?? 0,
@@ -265,6 +350,15 @@ public actor Agent {
                 usageUsec: last.usageUsec, nrThrottled: last.nrThrottled, throttledUsec: last.throttledUsec,
                 ioReadBytesPerSecond: rates.ioReadBytesPerSecond, ioWriteBytesPerSecond: rates.ioWriteBytesPerSecond
             )
+            if let d = lastDecision?.decision(for: g.name) {
+                status.redistribution = GroupRedistribution(
+                    allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
+                    borrowedCPUs: d.share.borrowed, hungry: d.hungry, demand: d.demandReason, limit: d.share.limit.rawValue,
+                    pressurePercent: rates.pressure.map { $0 * 100 }, fairnessFactor: d.factor,
+                    cpuMax: enforcer.appliedCPUMax[g.name] ?? Controller.cpuMaxText(d.cpuMax), weightReason: d.weightReason,
+                    min: g.floor?.description, max: g.ceiling?.description, burst: g.burst?.description, borrow: g.borrow)
+            }
+            return status
         }
         let now = env.clock.wallSeconds()
         return StatusReport(

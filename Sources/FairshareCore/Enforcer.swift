@@ -22,6 +22,10 @@ public struct Enforcer: Sendable {
     public enum Action: Sendable, Equatable {
         case createGroup(GroupName)
         case setWeights(GroupName, cpu: Int, io: Int)
+        /// Effective weights from the controller (floors, fairness): recorded alike, reported quietly.
+        case adjustWeights(GroupName, cpu: Int, io: Int)
+        /// cpu.max ("QUOTA PERIOD" or "max PERIOD").
+        case setCPUMax(GroupName, String)
         case move(ProcessIdentity, comm: String, to: GroupName, origin: String, keys: [Classifier.MatchedKey])
         /// Adopt a process already inside a group without moving it.
         case adopt(ProcessIdentity, group: GroupName, origin: String, reason: Reason)
@@ -41,6 +45,10 @@ public struct Enforcer: Sendable {
     public private(set) var members: [ProcessIdentity: Membership] = [:]
     /// Weights last written successfully, so unchanged values are not written again.
     public private(set) var appliedWeights: [GroupName: (cpu: Int, io: Int)] = [:]
+    /// The kernel's cpu.max for a new cgroup.
+    public static let unlimitedCPUMax = "max 100000"
+    /// cpu.max last written successfully.
+    public private(set) var appliedCPUMax: [GroupName: String] = [:]
     /// Failures already reported, so a process that can not be moved is reported once.
     public private(set) var reportedFailures: Set<ProcessIdentity> = []
 
@@ -67,7 +75,10 @@ public struct Enforcer: Sendable {
 
     /// The actions for one pass. `existingGroups` are the child cgroups of the root that are
     /// valid group names (whatever their origin: a previous run may have left them).
-    public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Action] {
+    /// - Parameter weightOverrides: the controller's effective weights, which win over the
+    ///   shares' weights (so a pass never undoes a floor or a fairness factor).
+    public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
+                     weightOverrides: [GroupName: (cpu: Int, io: Int)] = [:]) -> [Action] {
         var actions: [Action] = []
         let wanted = Set(policy.groups.map(\.name))
 
@@ -77,7 +88,7 @@ public struct Enforcer: Sendable {
         let cpu = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.shares) }))
         let io = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))
         for g in policy.groups {
-            let desired = (cpu: cpu[g.name]!, io: io[g.name]!)
+            let desired = weightOverrides[g.name] ?? (cpu: cpu[g.name]!, io: io[g.name]!)
             if !existingGroups.contains(g.name) || appliedWeights[g.name].map({ $0 != desired }) ?? true {
                 actions.append(.setWeights(g.name, cpu: desired.cpu, io: desired.io))
             }
@@ -134,8 +145,13 @@ public struct Enforcer: Sendable {
     /// Takes note of what an action did.
     public mutating func record(_ action: Action, _ outcome: Outcome) {
         switch (action, outcome) {
-        case (.setWeights(let g, let cpu, let io), .done):
+        case (.setWeights(let g, let cpu, let io), .done), (.adjustWeights(let g, let cpu, let io), .done):
             appliedWeights[g] = (cpu, io)
+        case (.setCPUMax(let g, let value), .done):
+            appliedCPUMax[g] = value
+        case (.createGroup(let g), .done):
+            // A new cgroup starts without a limit; one found from an earlier run is written once.
+            appliedCPUMax[g] = Enforcer.unlimitedCPUMax
         case (.move(let id, _, let g, let origin, _), .done):
             members[id] = Membership(group: g, origin: origin, reason: .matched)
             reportedFailures.remove(id)
@@ -148,6 +164,7 @@ public struct Enforcer: Sendable {
             reportedFailures.insert(id)
         case (.removeGroup(let g), .done), (.removeGroup(let g), .gone):
             appliedWeights[g] = nil
+            appliedCPUMax[g] = nil
         default:
             break
         }

@@ -93,6 +93,29 @@ public struct IOStat: Sendable, Equatable {
     }
 }
 
+/// PSI, `cpu.pressure`: "some avg10=0.00 avg60=0.00 avg300=0.00 total=12345" (and a "full"
+/// line on newer kernels). Only the cumulative "some" stall time is kept: its growth over an
+/// interval is the share of that interval in which some task waited for a CPU, exact and
+/// immediate where avg10 lags by seconds.
+public struct PressureStat: Sendable, Equatable {
+    public var someTotalUsec: UInt64
+
+    public init(someTotalUsec: UInt64) {
+        self.someTotalUsec = someTotalUsec
+    }
+
+    public static func parse(_ text: String) throws(CPUStat.ParseError) -> PressureStat {
+        for line in text.split(separator: "\n") where line.hasPrefix("some ") {
+            for field in line.split(separator: " ") where field.hasPrefix("total=") {
+                guard let v = UInt64(field.dropFirst("total=".count)) else { throw .badLine(String(line)) }
+                return PressureStat(someTotalUsec: v)
+            }
+            throw .badLine(String(line))
+        }
+        throw .missingField("some")
+    }
+}
+
 public enum ProcFormat {
     public struct Stat: Sendable, Equatable {
         public var comm: String

@@ -106,6 +106,8 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public var throttledUsec: UInt64
     public var ioReadBytesPerSecond: Double
     public var ioWriteBytesPerSecond: Double
+    /// Redistribution (issue 3); nil before the first decision.
+    public var redistribution: GroupRedistribution?
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int, ioWeight: Int, members: Int,
@@ -127,6 +129,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         self.throttledUsec = throttledUsec
         self.ioReadBytesPerSecond = ioReadBytesPerSecond
         self.ioWriteBytesPerSecond = ioWriteBytesPerSecond
+        self.redistribution = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -142,5 +145,63 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case throttledUsec = "throttled_usec"
         case ioReadBytesPerSecond = "io_read_bps"
         case ioWriteBytesPerSecond = "io_write_bps"
+        case redistribution
+    }
+}
+
+/// The controller's view of a group for the last interval: what it was allotted and why.
+public struct GroupRedistribution: Codable, Sendable, Equatable {
+    /// CPUs the allocator gave the group, and the same as a percentage of the capacity.
+    public var allocationCPUs: Double
+    public var allocationPercent: Double
+    /// CPUs above its max, from idle capacity.
+    public var borrowedCPUs: Double
+    public var hungry: Bool
+    /// Why it counts as hungry or satisfied.
+    public var demand: String
+    /// What bounds its allocation: share, floor, demand, ceiling, borrowing, burst.
+    public var limit: String
+    /// Share of the interval in which some task waited for a CPU (percent); nil without PSI.
+    public var pressurePercent: Double?
+    public var fairnessFactor: Double
+    /// The cpu.max written ("max 100000" = no limit).
+    public var cpuMax: String
+    /// Why cpu.weight is what it is.
+    public var weightReason: String
+    /// Configured limits, as written in the policy (nil where not set).
+    public var min: String?
+    public var max: String?
+    public var burst: String?
+    public var borrow: Bool
+
+    public init(allocationCPUs: Double, allocationPercent: Double, borrowedCPUs: Double, hungry: Bool, demand: String, limit: String,
+                pressurePercent: Double?, fairnessFactor: Double, cpuMax: String, weightReason: String,
+                min: String?, max: String?, burst: String?, borrow: Bool) {
+        self.allocationCPUs = allocationCPUs
+        self.allocationPercent = allocationPercent
+        self.borrowedCPUs = borrowedCPUs
+        self.hungry = hungry
+        self.demand = demand
+        self.limit = limit
+        self.pressurePercent = pressurePercent
+        self.fairnessFactor = fairnessFactor
+        self.cpuMax = cpuMax
+        self.weightReason = weightReason
+        self.min = min
+        self.max = max
+        self.burst = burst
+        self.borrow = borrow
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case allocationCPUs = "allocation_cpus"
+        case allocationPercent = "allocation_pct"
+        case borrowedCPUs = "borrowed_cpus"
+        case hungry, demand, limit
+        case pressurePercent = "pressure_pct"
+        case fairnessFactor = "fairness_factor"
+        case cpuMax = "cpu_max"
+        case weightReason = "weight_reason"
+        case min, max, burst, borrow
     }
 }

@@ -4,12 +4,14 @@ public struct UsageSampler: Sendable {
     public struct Sample: Sendable, Equatable {
         public var cpu: CPUStat
         public var io: IOStat?
+        public var pressure: PressureStat?
         /// Monotonic clock, nanoseconds.
         public var at: UInt64
 
-        public init(cpu: CPUStat, io: IOStat?, at: UInt64) {
+        public init(cpu: CPUStat, io: IOStat?, pressure: PressureStat? = nil, at: UInt64) {
             self.cpu = cpu
             self.io = io
+            self.pressure = pressure
             self.at = at
         }
     }
@@ -20,8 +22,12 @@ public struct UsageSampler: Sendable {
         public var ioReadBytesPerSecond: Double
         public var ioWriteBytesPerSecond: Double
         public var throttledIncrease: UInt64
+        /// Share of the interval in which some task waited for a CPU (0...1); nil without PSI.
+        public var pressure: Double?
+        /// Seconds between the two samples.
+        public var seconds: Double
 
-        public static let zero = Rates(cpus: 0, ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0, throttledIncrease: 0)
+        public static let zero = Rates(cpus: 0, ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0, throttledIncrease: 0, pressure: nil, seconds: 0)
     }
 
     public private(set) var last: [GroupName: Sample] = [:]
@@ -47,7 +53,12 @@ public struct UsageSampler: Sendable {
             write = Double(now.writeBytes - before.writeBytes) / seconds
         }
         let throttled = sample.cpu.nrThrottled >= prev.cpu.nrThrottled ? sample.cpu.nrThrottled - prev.cpu.nrThrottled : 0
-        rates[group] = Rates(cpus: cpus, ioReadBytesPerSecond: read, ioWriteBytesPerSecond: write, throttledIncrease: throttled)
+        var pressure: Double?
+        if let now = sample.pressure, let before = prev.pressure, now.someTotalUsec >= before.someTotalUsec {
+            pressure = min(1, Double(now.someTotalUsec - before.someTotalUsec) / 1e6 / seconds)
+        }
+        rates[group] = Rates(cpus: cpus, ioReadBytesPerSecond: read, ioWriteBytesPerSecond: write, throttledIncrease: throttled,
+                             pressure: pressure, seconds: seconds)
     }
 
     public mutating func forget(_ group: GroupName) {

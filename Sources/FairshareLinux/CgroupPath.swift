@@ -57,6 +57,8 @@ public enum ControlFile: String, Sendable, CaseIterable {
     case events = "cgroup.events"
     case cpuWeight = "cpu.weight"
     case cpuStat = "cpu.stat"
+    case cpuMax = "cpu.max"
+    case cpuPressure = "cpu.pressure"
     case ioWeight = "io.weight"
     case ioStat = "io.stat"
     case cpusEffective = "cpuset.cpus.effective"

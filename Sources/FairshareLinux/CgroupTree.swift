@@ -142,6 +142,17 @@ public struct CgroupTree: Sendable {
         try fs.write("default \(weight)", to: .ioWeight, of: path(of: group))
     }
 
+    /// cpu.max: "QUOTA PERIOD" in microseconds, or "max PERIOD".
+    public func setCPUMax(_ value: String, of group: GroupName) throws(CgroupError) {
+        try fs.write(value, to: .cpuMax, of: path(of: group))
+    }
+
+    public func pressure(of group: GroupName) throws(CgroupStatError) -> PressureStat {
+        let text: String
+        do { text = try fs.read(.cpuPressure, of: path(of: group)) } catch { throw .io(error) }
+        do { return try PressureStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuPressure, of: path(of: group)), error) }
+    }
+
     public func cpuStat(of group: GroupName) throws(CgroupStatError) -> CPUStat {
         let text: String
         do { text = try fs.read(.cpuStat, of: path(of: group)) } catch { throw .io(error) }

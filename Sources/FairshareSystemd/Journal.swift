@@ -47,6 +47,11 @@ public enum JournalVocabulary {
         "warning": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0b",
         "setup": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0c",
         "weights": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0d",
+        "cpu_max": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0e",
+        "borrow_started": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d0f",
+        "borrow_stopped": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d10",
+        "floor_hit": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d11",
+        "floor_released": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d12",
     ]
 
     /// syslog priority for a swift-log level.

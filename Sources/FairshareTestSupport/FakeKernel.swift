@@ -67,6 +67,8 @@ public final class FakeKernel: Sendable {
         var n = Node()
         n.files[.cpuStat] = "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"
         n.files[.cpuWeight] = "100"
+        n.files[.cpuMax] = "max 100000"
+        n.files[.cpuPressure] = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
         n.files[.ioWeight] = "default 100"
         n.files[.ioStat] = ""
         return n
@@ -81,7 +83,7 @@ public final class FakeKernel: Sendable {
 
     static func fileExists(_ s: State, _ file: ControlFile, _ c: CgroupPath) -> Bool {
         switch file {
-        case .cpuWeight: !c.isRoot && controllers(s, c).contains("cpu")
+        case .cpuWeight, .cpuMax: !c.isRoot && controllers(s, c).contains("cpu")
         case .ioWeight, .ioStat: !c.isRoot && controllers(s, c).contains("io")
         case .cpusEffective: c.isRoot || controllers(s, c).contains("cpuset")
         default: true
@@ -122,6 +124,14 @@ public final class FakeKernel: Sendable {
         state.withLock { s in
             s.nodes[CgroupPath(path)!]!.files[.cpuStat] =
                 "usage_usec \(usageUsec)\nuser_usec \(usageUsec)\nsystem_usec 0\nnr_periods 0\nnr_throttled \(nrThrottled)\nthrottled_usec 0\n"
+        }
+    }
+
+    /// Sets the cumulative PSI "some" stall time of a cgroup.
+    public func setPressure(_ path: String, someTotalUsec: UInt64) {
+        state.withLock { s in
+            s.nodes[CgroupPath(path)!]!.files[.cpuPressure] =
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=\(someTotalUsec)\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
         }
     }
 
@@ -209,6 +219,12 @@ public final class FakeKernel: Sendable {
             case .cpuWeight:
                 guard let w = Int(value), (1...10000).contains(w) else { return fail(ERANGE) }
                 s.nodes[c]!.files[.cpuWeight] = value
+            case .cpuMax:
+                let parts = value.split(separator: " ")
+                guard parts.count == 2, parts[0] == "max" || Int(parts[0]).map({ $0 >= 1000 }) == true,
+                    let period = Int(parts[1]), (1000...1_000_000).contains(period)
+                else { return fail(EINVAL) }
+                s.nodes[c]!.files[.cpuMax] = value
             case .ioWeight:
                 let parts = value.split(separator: " ")
                 guard parts.count == 2, parts[0] == "default", let w = Int(parts[1]), (1...10000).contains(w) else { return fail(ERANGE) }

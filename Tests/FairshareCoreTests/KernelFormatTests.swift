@@ -42,6 +42,15 @@ import Testing
         #expect(throws: (any Error).self) { try IOStat.parse("8:0 rbytes=x\n") }
     }
 
+    @Test func cpuPressure() throws {
+        // 6.1 guest under load
+        let text = "some avg10=61.25 avg60=40.11 avg300=11.02 total=9472512\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+        #expect(try PressureStat.parse(text).someTotalUsec == 9472512)
+        #expect(try PressureStat.parse("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n").someTotalUsec == 0)
+        #expect(throws: (any Error).self) { try PressureStat.parse("full avg10=0.00 total=1\n") }
+        #expect(throws: (any Error).self) { try PressureStat.parse("some avg10=0.00 total=x\n") }
+    }
+
     @Test func procStatFromThisHost() throws {
         let text = "17309 (cat) R 17307 17307 1343 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 118846 3133440 382 18446744073709551615 94022028128256 94022028148137 140728685080624 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94022028164144 94022028165760 94022856540160 140728685087438 140728685087458 140728685087458 140728685088747 0\n"
         let s = try #require(ProcFormat.parseStat(text))
