@@ -262,3 +262,38 @@ func limitsBadPolicy(_ c: BadPolicyCase) {
         }
     }
 }
+
+// MARK: - Shipped policies
+
+@Test func multiUserServerExampleUsesLimitsAndDecayedFairness() throws {
+    let text = try String(contentsOf: configDirectory.appending(path: "examples/multi-user-server.toml"), encoding: .utf8)
+    let policy = try PolicyParser.parse(text, file: "multi-user-server.toml")
+    #expect(policy.agent.fairness == .decayed(halfLife: .seconds(1800), maxBoost: 4))
+    let batch = try #require(policy.group(named: GroupName("batch-jobs")!))
+    #expect(batch.ceiling == .percent(50))
+    #expect(batch.borrow)
+    #expect(batch.burst == .percent(90))
+    let admins = try #require(policy.group(named: GroupName("admins")!))
+    #expect(admins.floor == .cpus(1))
+}
+
+@Test(arguments: ["policy.toml", "examples/multi-user-server.toml", "examples/build-farm.toml", "examples/database-backups.toml"])
+func shippedPolicyFitsOneCPU(_ relativePath: String) throws {
+    let text = try String(contentsOf: configDirectory.appending(path: relativePath), encoding: .utf8)
+    let policy = try PolicyParser.parse(text, file: relativePath)
+    #expect(PolicyParser.capacityProblems(policy, capacity: 1).isEmpty)
+}
+
+/// The commented-out examples in the default policy are valid when uncommented.
+@Test func defaultPolicyCommentedExamplesAreValid() throws {
+    let text = try String(contentsOf: configDirectory.appending(path: "policy.toml"), encoding: .utf8)
+    let uncommented = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        line.hasPrefix("#") && line.dropFirst().first.map { $0.isLetter } == true && line.contains(" = ") ? String(line.dropFirst()) : String(line)
+    }.joined(separator: "\n")
+    #expect(uncommented != text)
+    let policy = try PolicyParser.parse(uncommented, file: "policy.toml")
+    #expect(policy.agent.fairness == .decayed(halfLife: .seconds(600), maxBoost: 4))
+    #expect(policy.group(named: GroupName("batch")!)?.burst == .percent(90))
+    #expect(policy.group(named: GroupName("interactive")!)?.floor == .cpus(1))
+    #expect(PolicyParser.capacityProblems(policy, capacity: 1).isEmpty)
+}
