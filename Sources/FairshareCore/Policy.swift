@@ -105,9 +105,11 @@ public enum CPUAmount: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
+        // Int(_:) traps beyond Int's range ("1e20" CPUs parses): only whole numbers well within it.
+        func number(_ x: Double) -> String { abs(x) < 1e15 && x == x.rounded() ? String(Int(x)) : String(x) }
         switch self {
-        case .cpus(let c): c == c.rounded() ? String(Int(c)) : String(c)
-        case .percent(let p): (p == p.rounded() ? String(Int(p)) : String(p)) + "%"
+        case .cpus(let c): return number(c)
+        case .percent(let p): return number(p) + "%"
         }
     }
 }

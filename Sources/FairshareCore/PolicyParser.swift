@@ -48,8 +48,8 @@ extension Unicode.Scalar {
 /// The keys a policy may use, in the order the documentation lists them.
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
-    static let agent = ["interval", "report_interval", "cgroup_root"]
-    static let group = ["name", "shares", "io_shares", "match"]
+    static let agent = ["interval", "report_interval", "cgroup_root", "fairness", "half_life", "max_boost"]
+    static let group = ["name", "shares", "io_shares", "min", "max", "borrow", "burst", "match"]
     static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup"]
 }
 
@@ -63,6 +63,8 @@ struct PolicyValidator {
     let index: PolicySourceIndex
     private var reportedProblems: [(position: Position, message: String)] = []
     private var reportedWarnings: [(position: Position, message: String)] = []
+    /// Every valid percentage `min`, in file order, for the check that they add up to at most 100%.
+    var percentFloors: [(percent: Double, position: Position, label: String)] = []
 
     init(file: String, index: PolicySourceIndex) {
         self.file = file
@@ -198,10 +200,11 @@ struct PolicyValidator {
                 error(at: keyPath, "cgroup_root must be a string (\"auto\" or a path beneath /sys/fs/cgroup), got \(Self.describe(v))")
             }
         }
+        settings.fairness = fairnessMode(table, at: path)
         return settings
     }
 
-    private mutating func duration(_ value: TOMLValueConvertible, key: String, in table: Path, range: ClosedRange<Duration>?) -> Duration? {
+    mutating func duration(_ value: TOMLValueConvertible, key: String, in table: Path, range: ClosedRange<Duration>?) -> Duration? {
         let path = table + [.key(key)]
         guard let text = value.string else {
             error(at: path, "\(key) must be a duration string like \"2s\" or \"500ms\", got \(Self.describe(value))")
@@ -280,6 +283,7 @@ struct PolicyValidator {
                 groups.append(group)
             }
         }
+        checkPercentFloorsSum()
         return groups
     }
 
@@ -324,10 +328,14 @@ struct PolicyValidator {
             ioSharesAreValid = ioShares != nil
         }
 
+        let limits = groupLimits(table, at: path, group: label)
+
         let match = matchRule(table["match"], at: path + [.key("match")], group: label, header: header)
 
-        guard let name, let shares, ioSharesAreValid else { return nil }
-        return GroupPolicy(name: name, shares: shares, ioShares: ioShares, match: match, line: header.line)
+        guard let name, let shares, ioSharesAreValid, limits.isValid else { return nil }
+        return GroupPolicy(
+            name: name, shares: shares, ioShares: ioShares, match: match, line: header.line,
+            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst)
     }
 
     private mutating func shares(_ value: TOMLValueConvertible, key: String, at path: Path) -> Shares? {

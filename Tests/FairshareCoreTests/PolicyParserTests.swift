@@ -283,7 +283,7 @@ let badPolicies: [BadPolicyCase] = [
 
     // [agent]
     BadPolicyCase(name: "agent: misspelt key", toml: "[agent]\nintervl = \"2s\"\n" + aGroup, line: 2, column: 1, message: "unknown key 'intervl' in [agent]; did you mean 'interval'?"),
-    BadPolicyCase(name: "agent: unknown key", toml: "[agent]\nthreads = 4\n" + aGroup, line: 2, column: 1, message: "unknown key 'threads' in [agent]; expected one of: interval, report_interval, cgroup_root"),
+    BadPolicyCase(name: "agent: unknown key", toml: "[agent]\nthreads = 4\n" + aGroup, line: 2, column: 1, message: "unknown key 'threads' in [agent]; expected one of: interval, report_interval, cgroup_root, fairness, half_life, max_boost"),
     BadPolicyCase(name: "agent: unknown sub-table", toml: "[agent]\n[agent.extra]\nx = 1\n" + aGroup, line: 2, column: 1, message: "unknown key 'extra' in [agent]"),
     BadPolicyCase(name: "interval: a number", toml: "[agent]\ninterval = 2\n" + aGroup, line: 2, column: 1, message: "interval must be a duration string like \"2s\" or \"500ms\", got an integer"),
     BadPolicyCase(name: "interval: not a duration", toml: "[agent]\ninterval = \"fast\"\n" + aGroup, line: 2, column: 1, message: "invalid duration 'fast' for interval; expected a number and a unit (ms, s, m or h)"),
@@ -311,7 +311,7 @@ let badPolicies: [BadPolicyCase] = [
         message: "unknown key 'share' in [[group]] 'batch'; did you mean 'shares'?"),
     BadPolicyCase(
         name: "group: unknown key", toml: "[[group]]\nname = \"batch\"\nshares = 1\npriority = 2\nmatch.comm = \"x\"\n", line: 4, column: 1,
-        message: "unknown key 'priority' in [[group]] 'batch'; expected one of: name, shares, io_shares, match"),
+        message: "unknown key 'priority' in [[group]] 'batch'; expected one of: name, shares, io_shares, min, max, borrow, burst, match"),
     BadPolicyCase(
         name: "group: unknown quoted key", toml: "[[group]]\nname = \"batch\"\nshares = 1\n  \"Name\" = \"x\"\nmatch.comm = \"x\"\n", line: 4, column: 3,
         message: "unknown key 'Name' in [[group]] 'batch'; did you mean 'name'?"),

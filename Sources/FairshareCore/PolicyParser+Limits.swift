@@ -1,0 +1,222 @@
+import TOMLKit
+
+/// `[[group]]` min, max, borrow and burst; `[agent]` fairness, half_life and max_boost. The checks
+/// that need the root's capacity are in `PolicyParser.capacityProblems`.
+extension PolicyValidator {
+    static let cpuAmountExample = "a number of CPUs like \"1.5\" (or 1.5) or a percentage of the root's capacity like \"25%\""
+
+    struct GroupLimits {
+        var floor: CPUAmount?
+        var ceiling: CPUAmount?
+        var borrow = false
+        var burst: CPUAmount?
+        var isValid = true
+    }
+
+    mutating func groupLimits(_ table: TOMLTable, at path: Path, group label: String) -> GroupLimits {
+        var limits = GroupLimits()
+        func amount(_ key: String) -> CPUAmount? {
+            guard let v = table[key] else { return nil }
+            let amount = cpuAmount(v, key: key, at: path + [.key(key)])
+            if amount == nil { limits.isValid = false }
+            return amount
+        }
+        limits.floor = amount("min")
+        limits.ceiling = amount("max")
+        limits.burst = amount("burst")
+
+        var borrowIsKnown = true
+        if let v = table["borrow"] {
+            if let b = v.bool {
+                limits.borrow = b
+            } else {
+                error(at: path + [.key("borrow")], "borrow must be true or false, got \(Self.describe(v))")
+                limits.isValid = false
+                borrowIsKnown = false
+            }
+        }
+        if limits.borrow && table["max"] == nil {
+            error(
+                at: path + [.key("borrow")],
+                "borrow = true in \(label) needs a max: borrowing lets the group use idle capacity above its max, and it has no max to go beyond; add max = \"...\" or remove borrow"
+            )
+            limits.isValid = false
+        }
+        if table["burst"] != nil && borrowIsKnown && !limits.borrow {
+            let why = table["borrow"] == nil ? "it has no borrow" : "its borrow is false"
+            error(
+                at: path + [.key("burst")],
+                "burst in \(label) applies only with borrow = true (it bounds how far a borrowing group may go above its max), but \(why); add borrow = true or remove burst"
+            )
+            limits.isValid = false
+        }
+
+        // Order within the group, when both amounts are in the same unit (mixed units need the
+        // capacity: capacityProblems).
+        if let floor = limits.floor, let ceiling = limits.ceiling, Self.sameUnitExceeds(floor, ceiling) {
+            error(
+                at: path + [.key("min")],
+                "min (\(Self.describeAmount(floor))) is larger than max (\(Self.describeAmount(ceiling))) in \(label); expected min <= max")
+            limits.isValid = false
+        }
+        if let ceiling = limits.ceiling, let burst = limits.burst, Self.sameUnitExceeds(ceiling, burst) {
+            error(
+                at: path + [.key("max")],
+                "max (\(Self.describeAmount(ceiling))) is larger than burst (\(Self.describeAmount(burst))) in \(label); expected max <= burst (burst is how far the group may borrow above max)"
+            )
+            limits.isValid = false
+        }
+
+        if case .percent(let p) = limits.floor {
+            percentFloors.append((p, index.locate(path + [.key("min")]), label))
+        }
+        return limits
+    }
+
+    /// A string for `CPUAmount.parse`, or a TOML integer or float as a number of CPUs.
+    mutating func cpuAmount(_ value: TOMLValueConvertible, key: String, at path: Path) -> CPUAmount? {
+        let positive = "\(key) must be more than zero"
+        if let n = value.int {
+            guard n > 0 else {
+                error(at: path, "\(positive), got \(n); expected \(Self.cpuAmountExample)")
+                return nil
+            }
+            return .cpus(Double(n))
+        }
+        if let d = value.double {
+            guard d.isFinite else {
+                error(at: path, "invalid CPU amount \(d) for \(key); expected \(Self.cpuAmountExample)")
+                return nil
+            }
+            guard d > 0 else {
+                error(at: path, "\(positive), got \(Self.formatNumber(d)); expected \(Self.cpuAmountExample)")
+                return nil
+            }
+            return .cpus(d)
+        }
+        guard let text = value.string else {
+            error(at: path, "\(key) must be \(Self.cpuAmountExample), got \(Self.describe(value))")
+            return nil
+        }
+        if let amount = CPUAmount.parse(text) { return amount }
+        // Why not: the number (with a sign, which CPUAmount.parse refuses) and its unit.
+        let t = text.trimmingSpaces()
+        let isPercent = t.hasSuffix("%")
+        let number = isPercent ? String(t.dropLast()) : t
+        if !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" }), let v = Double(number), v.isFinite {
+            if v <= 0 {
+                error(at: path, "\(positive), got '\(text)'; expected \(Self.cpuAmountExample)")
+                return nil
+            }
+            if isPercent && v > 100 {
+                error(
+                    at: path,
+                    "\(key) '\(text)' is more than 100% of the root's capacity; expected a percentage above 0% and at most 100%, or a number of CPUs like \"4\""
+                )
+                return nil
+            }
+        }
+        error(at: path, "invalid CPU amount '\(text)' for \(key); expected \(Self.cpuAmountExample)")
+        return nil
+    }
+
+    /// Across groups: percentages of one capacity can be added up without knowing it.
+    mutating func checkPercentFloorsSum() {
+        var sum = 0.0
+        for (n, floor) in percentFloors.enumerated() {
+            sum += floor.percent
+            guard sum > 100 + 1e-9 else { continue }
+            let terms = percentFloors[...n].map { "\($0.label) \(Self.formatNumber($0.percent))%" }.joined(separator: " + ")
+            error(
+                at: floor.position,
+                "the groups' percentage min add up to \(Self.formatNumber(sum))% with \(floor.label) (\(terms)); expected at most 100% of the root's capacity in all"
+            )
+            return
+        }
+    }
+
+    /// Both CPUs or both percent, and `a` larger than `b`.
+    static func sameUnitExceeds(_ a: CPUAmount, _ b: CPUAmount) -> Bool {
+        switch (a, b) {
+        case (.cpus(let x), .cpus(let y)), (.percent(let x), .percent(let y)): x > y
+        default: false
+        }
+    }
+
+    /// "1 CPU", "1.5 CPUs", "25%".
+    static func describeAmount(_ amount: CPUAmount) -> String {
+        switch amount {
+        case .cpus(let c): describeCPUs(c)
+        case .percent(let p): formatNumber(p) + "%"
+        }
+    }
+
+    static func describeCPUs(_ c: Double) -> String {
+        formatNumber(c) + (c == 1 ? " CPU" : " CPUs")
+    }
+
+    /// At most three decimals, no trailing zeros: 2, 1.5, 0.333. Never traps.
+    static func formatNumber(_ x: Double) -> String {
+        guard x.isFinite, abs(x) < 1e15 else { return String(x) }
+        let rounded = (x * 1000).rounded() / 1000
+        return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+    }
+
+    // MARK: [agent] fairness
+
+    mutating func fairnessMode(_ table: TOMLTable, at path: Path) -> FairnessMode {
+        let modes = ["instant", "decayed"]
+        /// nil: given but invalid, so whether half_life and max_boost belong is unknown.
+        var mode: String? = "instant"
+        let fairnessIsGiven = table["fairness"] != nil
+        if let v = table["fairness"] {
+            let keyPath = path + [.key("fairness")]
+            if let s = v.string {
+                if modes.contains(s) {
+                    mode = s
+                } else {
+                    var message = "unknown fairness '\(s)'; expected one of: \"instant\", \"decayed\""
+                    if let suggestion = KeySuggestion.closest(to: s, in: modes) { message += "; did you mean \"\(suggestion)\"?" }
+                    error(at: keyPath, message)
+                    mode = nil
+                }
+            } else {
+                error(at: keyPath, "fairness must be a string, \"instant\" or \"decayed\", got \(Self.describe(v))")
+                mode = nil
+            }
+        }
+
+        if mode == "instant" {
+            let why = fairnessIsGiven ? "but fairness is \"instant\"" : "and [agent] has no fairness (the default is \"instant\")"
+            for key in ["half_life", "max_boost"] where table[key] != nil {
+                error(at: path + [.key(key)], "\(key) applies only with fairness = \"decayed\", \(why); set fairness = \"decayed\" or remove \(key)")
+            }
+            return .instant
+        }
+
+        var halfLife = FairnessMode.defaultHalfLife
+        if let v = table["half_life"], let d = duration(v, key: "half_life", in: path, range: FairnessMode.halfLifeRange) {
+            halfLife = d
+        }
+        var maxBoost = FairnessMode.defaultMaxBoost
+        if let v = table["max_boost"], let b = self.maxBoost(v, at: path + [.key("max_boost")]) {
+            maxBoost = b
+        }
+        return mode == "decayed" ? .decayed(halfLife: halfLife, maxBoost: maxBoost) : .instant
+    }
+
+    private mutating func maxBoost(_ value: TOMLValueConvertible, at path: Path) -> Double? {
+        let range = FairnessMode.maxBoostRange
+        let expected = "expected a number \(Self.formatNumber(range.lowerBound))..\(Self.formatNumber(range.upperBound))"
+        guard let b = value.int.map(Double.init) ?? value.double else {
+            error(at: path, "max_boost must be a number, got \(Self.describe(value)); \(expected) (4 lets a group's weight move up to 4x from its shares)")
+            return nil
+        }
+        guard range.contains(b) else {
+            let shown = value.int.map(String.init) ?? Self.formatNumber(b)
+            error(at: path, "max_boost \(shown) is out of range; \(expected) (1 means no boost)")
+            return nil
+        }
+        return b
+    }
+}
