@@ -383,6 +383,8 @@ public actor Agent {
         do {
             let text = try env.readFile(policyPath)
             var next = try PolicyParser.parse(text, file: policyPath)
+            let problems = PolicyParser.capacityProblems(next, capacity: Double(max(env.capacityCPUs, 1)))
+            if !problems.isEmpty { throw PolicyError(problems: problems) }
             if next.agent.cgroupRoot != policy.agent.cgroupRoot {
                 log(.warning, "warning", "cgroup_root changed from \(policy.agent.cgroupRoot) to \(next.agent.cgroupRoot): it takes effect at the next start; keeping \(env.cgroups.rootAbsolutePath)", [:])
                 next.agent.cgroupRoot = policy.agent.cgroupRoot

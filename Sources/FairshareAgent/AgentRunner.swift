@@ -72,10 +72,15 @@ public enum AgentRunner {
         } catch {
             throw StartupError(description: "\(error)")
         }
+        let capacity = tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let problems = PolicyParser.capacityProblems(policy, capacity: Double(capacity))
+        if !problems.isEmpty {
+            throw StartupError(description: "invalid policy for this machine (\(capacity) CPUs), not starting:\n\(PolicyError(problems: problems))")
+        }
         let env = AgentEnvironment(
             cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
             readFile: { try readTextFile($0) }, agentPID: pid,
-            capacityCPUs: tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            capacityCPUs: capacity
         )
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)
 

@@ -150,8 +150,14 @@ struct Check: ParsableCommand {
     func run() throws {
         let text: String
         do { text = try readTextFile(policy) } catch { fail("\(error)") }
-        do {
+        do throws(PolicyError) {
             let p = try PolicyParser.parse(text, file: policy)
+            // Amounts in CPUs are checked against this machine (the agent checks its root's).
+            let cpus = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            let problems = PolicyParser.capacityProblems(p, capacity: cpus)
+            if !problems.isEmpty {
+                throw PolicyError(problems: problems.map { var q = $0; q.message += " (this machine has \(Int(cpus)) CPUs)"; return q })
+            }
             for w in p.warnings { print(w.description) }
             print(StatusTable.renderPolicy(p), terminator: "")
         } catch {

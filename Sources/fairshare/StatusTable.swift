@@ -10,26 +10,44 @@ enum StatusTable {
             out += ")"
         }
         out += "\n\n"
-        let header = ["GROUP", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "CPUS", "THROTTLED"]
+        let header = ["GROUP", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
         let rows = s.groups.map { g in
             [g.name, String(g.shares), String(g.cpuWeight), String(g.ioWeight), String(g.members),
-             fmt(g.cpuUsagePercent, 1), fmt(g.cpuTargetPercent, 1), fmt(g.cpuUsageCPUs, 2), "\(fmt(Double(g.throttledUsec) / 1e6, 1))s"]
+             fmt(g.cpuUsagePercent, 1), fmt(g.cpuTargetPercent, 1), g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-",
+             fmt(g.cpuUsageCPUs, 2), "\(fmt(Double(g.throttledUsec) / 1e6, 1))s", limitText(g)]
         }
         out += table([header] + rows)
         if s.groups.isEmpty { out += "(the policy defines no groups)\n" }
         return out
     }
 
+    /// What bounds the group now, and why its weight is what it is when that is not the shares.
+    static func limitText(_ g: GroupStatus) -> String {
+        guard let r = g.redistribution else { return "-" }
+        var text = r.limit + (r.hungry ? "" : " (\(r.demand))")
+        if r.borrowedCPUs > 0.005 { text += ", borrowing \(fmt(r.borrowedCPUs, 2)) CPUs" }
+        if r.weightReason != "shares" { text += "; weight: \(r.weightReason)" }
+        return text
+    }
+
     static func renderPolicy(_ p: Policy) -> String {
-        var out = "\(p.sourcePath): valid; \(p.groups.count) group(s), interval \(DurationText.format(p.agent.interval)), cgroup_root \(p.agent.cgroupRoot)\n"
+        var out = "\(p.sourcePath): valid; \(p.groups.count) group(s), interval \(DurationText.format(p.agent.interval)), cgroup_root \(p.agent.cgroupRoot), fairness \(p.agent.fairness)\n"
         let total = p.groups.reduce(0) { $0 + $1.shares.value }
         let cpuWeights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: p.groups.map { ($0.name, $0.shares) }))
         let rows = p.groups.map { g -> [String] in
             [g.name.rawValue, String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!),
-             fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), describe(g.match)]
+             fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
         }
-        out += table([["GROUP", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "MATCH"]] + rows)
+        out += table([["GROUP", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "LIMITS", "MATCH"]] + rows)
         return out
+    }
+
+    static func limits(_ g: GroupPolicy) -> String {
+        var parts: [String] = []
+        if let f = g.floor { parts.append("min \(f)") }
+        if let c = g.ceiling { parts.append("max \(c)") }
+        if g.borrow { parts.append("borrow to \(g.burst?.description ?? "100%")") }
+        return parts.isEmpty ? "-" : parts.joined(separator: ", ")
     }
 
     static func describe(_ m: MatchRule) -> String {
