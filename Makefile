@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build unit-test smoke test bench clean
+.PHONY: all deps build unit-test smoke test bench bench-fairness clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: unit-test smoke vm-test
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
 	$(SWIFT) run -c release fairshare-bench
+
+# The redistribution and fairness figures: the fluid simulator, and beside it the real kernel's
+# from the last `make vm-fairness` run (.build-vm/fairness-results.txt), if there is one.
+bench-fairness: deps
+	FAIRSHARE_VM_RESULTS=$(wildcard .build-vm/fairness-results.txt) $(SWIFT) run -c release fairshare-fairness-bench
 
 clean:
 	rm -rf .build .build-release .build-vm
