@@ -82,6 +82,7 @@ public enum AgentRunner {
             readFile: { try readTextFile($0) }, agentPID: pid,
             capacityCPUs: capacity
         )
+        warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)
 
         let server: ControlServer
@@ -101,6 +102,25 @@ public enum AgentRunner {
             logger: Logger(label: "fairshare.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))
         try await group.run()
+    }
+
+    /// io.weight is written for every group, but only io.cost or BFQ honour it: say so once
+    /// when neither is active, so nobody takes io_shares for enforced.
+    static func warnIfIOWeightIsInert(mountPoint: String, logger: Logger) {
+        let cost = IOWeightSupport.costEnabledDevices(qos: (try? readTextFile(mountPoint + "/io.cost.qos")) ?? "")
+        var bfq: [String] = []
+        if let dir = opendir("/sys/block") {
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name.hasPrefix(".") { continue }
+                if IOWeightSupport.isBFQ(scheduler: (try? readTextFile("/sys/block/\(name)/queue/scheduler")) ?? "") { bfq.append(name) }
+            }
+        }
+        if cost.isEmpty && bfq.isEmpty {
+            logger.warning("io_shares have no effect on this machine: io.weight needs the io.cost controller (enable=1 in \(mountPoint)/io.cost.qos) or the BFQ scheduler on the devices; CPU shares are enforced as usual",
+                           metadata: ["event": "warning"])
+        }
     }
 
     /// One control request. Anyone who may open the socket may read; only root may reload.

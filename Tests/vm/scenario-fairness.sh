@@ -1,0 +1,311 @@
+#!/bin/sh
+# Redistribution scenarios (issue 3), run as /scenario.sh in the test guest by busybox sh.
+# It only measures and prints; Tests/vm/check-fairness.py asserts and computes the figures.
+# Needs the burner copies burn_a burn_b burn_c burn_d (FAIRSHARE_VM_BURNERS).
+#
+# Phases, each with a fresh agent (so no state carries over):
+#   1 share      low:mid:high = 1:2:5, all hungry, 20 s window
+#   2 redist     then the high group's burners are STOPped
+#   3 borrow     capped (max 0.5, borrow, burst 1.5) and owner (equal shares): owner idle,
+#                then CONT (give back), then STOP again (take)
+#   4 floor      small (shares 1, min 1) among heavy1..3 (shares 10 each)
+#   5 starve     A and B equal, fairness decayed (half_life 10s, max_boost 4): B idle 40 s,
+#                then both busy 40 s
+# A background sampler records, every 0.5 s, each group's usage_usec, cpu.max and cpu.weight
+# (builtins only, so it costs next to nothing); the checker turns it into per-second timelines.
+# Events are FSRESULT mark NAME UPTIME lines on the same clock (/proc/uptime).
+set -u
+. /lib/vm-lib.sh
+
+ROOT=$CG/fairshare
+POLICY=/etc/fairshare/policy.toml
+SAMPLES=/tmp/samples
+PHASE=0
+
+uptime_now() { read -r _up _rest </proc/uptime; echo "$_up"; }
+mark() { r mark "$1" "$(uptime_now)"; }
+
+# sampler DIR PERIOD: append "S UPTIME name:usage_usec:quota/period:weight ..." lines to $SAMPLES.
+sampler() {
+    while :; do
+        read -r _up _rest </proc/uptime
+        _line="S $_up"
+        for _d in "$1"/*/; do
+            [ -f "${_d}cpu.stat" ] || continue
+            _n=${_d%/}
+            _n=${_n##*/}
+            _u=x _q=x _p=x _w=x
+            read -r _k _u _rest 2>/dev/null <"${_d}cpu.stat"
+            read -r _q _p 2>/dev/null <"${_d}cpu.max"
+            read -r _w 2>/dev/null <"${_d}cpu.weight"
+            _line="$_line $_n:$_u:$_q/$_p:$_w"
+        done
+        echo "$_line" >>"$SAMPLES"
+        sleep "$2"
+    done
+}
+
+# flush_samples NAME: print what the sampler wrote so far as text block NAME.
+flush_samples() {
+    rm -f $SAMPLES.out
+    [ ! -f $SAMPLES ] || mv $SAMPLES $SAMPLES.out
+    block TEXT "$1" $SAMPLES.out
+}
+
+# sig_burners SIGNAL NAME...: signal every burner called NAME (from /tmp/burners).
+sig_burners() {
+    _sig=$1
+    shift
+    for _n in "$@"; do
+        while read -r _bn _bp; do
+            [ "$_bn" = "$_n" ] && kill "-$_sig" "$_bp" 2>/dev/null
+        done </tmp/burners
+    done
+    return 0
+}
+
+agent_alive() { [ -n "${AGENT:-}" ] && alive "$AGENT"; }
+
+# start_agent: run fairshare with $POLICY, wait until every burner sits in the group its
+# name maps to (MAP: "burn_a:low burn_b:mid ..."), then print ready_PHASE.
+start_agent() {
+    PHASE=$1
+    MAP=$2
+    block TEXT "policy_$PHASE" $POLICY
+    capture "check_$PHASE" fairshare check $POLICY
+    _t0=$(now)
+    fairshare run --policy $POLICY --cgroup-root $ROOT --log-target $TARGET >/tmp/agent-$PHASE.out 2>&1 &
+    AGENT=$!
+    r "agent_pid_$PHASE" $AGENT
+    _ready=no
+    while [ "$(elapsed "$_t0" | cut -d. -f1)" -lt 30 ] && agent_alive; do
+        _ok=yes
+        while read -r _bn _bp; do
+            _want=
+            for _m in $MAP; do [ "${_m%%:*}" = "$_bn" ] && _want=/fairshare/${_m#*:}; done
+            [ "$(cgroup_of "$_bp")" = "$_want" ] || { _ok=no; break; }
+        done </tmp/burners
+        if [ $_ok = yes ]; then
+            _ready=yes
+            break
+        fi
+        sleep 0.5
+    done
+    r "ready_$PHASE" $_ready
+    r "ready_s_$PHASE" "$(elapsed "$_t0")"
+    mark "ready_$PHASE"
+    if ! agent_alive; then
+        r "agent_died_$PHASE" yes
+        wait "$AGENT"
+        r "agent_exit_$PHASE" $?
+        block TEXT "agent_output_$PHASE" /tmp/agent-$PHASE.out
+        AGENT=
+        return 1
+    fi
+    [ $_ready = yes ]
+}
+
+# end_phase: kill the phase's burners, stop the agent, print its output and the samples.
+end_phase() {
+    sig_burners KILL burn_a burn_b burn_c burn_d
+    if agent_alive; then
+        stop_with_timeout "$AGENT" 15 >/tmp/stop.out
+        r "stop_$PHASE" $(sed 's/^FSRESULT //' /tmp/stop.out | tr '\n' ' ')
+    else
+        r "agent_dead_at_end_$PHASE" yes
+    fi
+    AGENT=
+    block TEXT "agent_output_$PHASE" /tmp/agent-$PHASE.out
+    flush_samples "samples_$PHASE"
+    : >/tmp/burners
+    # A stopped agent removes its groups; give the kernel a moment to settle.
+    sleep 1
+}
+
+finish() {
+    [ -z "${AGENT:-}" ] || ! alive "$AGENT" || kill -KILL "$AGENT" 2>/dev/null
+    sig_burners KILL burn_a burn_b burn_c burn_d
+    flush_samples samples_end
+    dump_journal journal fairshare
+    [ -z "${JPID:-}" ] || block TEXT journald_output /tmp/journald.out
+    [ -z "${SAMPLER:-}" ] || kill "$SAMPLER" 2>/dev/null
+    exit 0
+}
+
+# --- setup ----------------------------------------------------------------------------
+start_journald
+if [ -n "$JPID" ]; then TARGET=journal; else TARGET=console; fi
+r log_target $TARGET
+r burners_per_group $BURNERS_PER_GROUP
+r capacity_cpus "$(nproc)"
+r psi "$(head -n 1 /proc/pressure/cpu 2>/dev/null || echo missing)"
+mkdir -p /etc/fairshare
+: >/tmp/burners
+sampler $ROOT 0.5 2>/dev/null &
+SAMPLER=$!
+mark scenario_start
+
+# --- 1. share accuracy, 2. redistribution ------------------------------------------------
+cat >$POLICY <<'EOF'
+[agent]
+interval = "1s"
+
+[[group]]
+name = "low"
+shares = 1
+[group.match]
+comm = ["burn_a"]
+
+[[group]]
+name = "mid"
+shares = 2
+[group.match]
+comm = ["burn_b"]
+
+[[group]]
+name = "high"
+shares = 5
+[group.match]
+comm = ["burn_c"]
+EOF
+r interval_s_1 1
+start_burners $CG/origin burn_a burn_b burn_c
+if start_agent 1 "burn_a:low burn_b:mid burn_c:high"; then
+    sleep 5
+    mark share_start
+    sleep 20
+    mark share_end
+    capture_json status_share fairshare status --json
+    sleep 2
+    sig_burners STOP burn_c
+    mark redist_stop
+    sleep 8
+    mark redist_end
+    capture_json status_redist fairshare status --json
+fi
+end_phase
+
+# --- 3. borrowing -----------------------------------------------------------------------
+cat >$POLICY <<'EOF'
+[agent]
+interval = "1s"
+
+[[group]]
+name = "capped"
+shares = 1
+max = "0.5"
+borrow = true
+burst = "1.5"
+[group.match]
+comm = ["burn_a"]
+
+[[group]]
+name = "owner"
+shares = 1
+[group.match]
+comm = ["burn_b"]
+EOF
+r interval_s_3 1
+start_burners $CG/origin burn_a burn_b
+sig_burners STOP burn_b
+if start_agent 3 "burn_a:capped burn_b:owner"; then
+    # a. owner idle from the start: capped borrows.
+    sleep 5
+    mark borrow_idle_end
+    capture_json status_borrowing fairshare status --json
+    sleep 1
+    # b. the owner wants its capacity back.
+    sig_burners CONT burn_b
+    mark borrow_cont
+    sleep 8
+    mark borrow_cont_end
+    capture_json status_gaveback fairshare status --json
+    sleep 1
+    # c. the owner goes idle again: capped takes the idle capacity.
+    sig_burners STOP burn_b
+    mark borrow_stop
+    sleep 7
+    mark borrow_stop_end
+fi
+end_phase
+
+# --- 4. floors ------------------------------------------------------------------------------
+cat >$POLICY <<'EOF'
+[agent]
+interval = "1s"
+
+[[group]]
+name = "small"
+shares = 1
+min = "1"
+[group.match]
+comm = ["burn_a"]
+
+[[group]]
+name = "heavy1"
+shares = 10
+[group.match]
+comm = ["burn_b"]
+
+[[group]]
+name = "heavy2"
+shares = 10
+[group.match]
+comm = ["burn_c"]
+
+[[group]]
+name = "heavy3"
+shares = 10
+[group.match]
+comm = ["burn_d"]
+EOF
+r interval_s_4 1
+start_burners $CG/origin burn_a burn_b burn_c burn_d
+if start_agent 4 "burn_a:small burn_b:heavy1 burn_c:heavy2 burn_d:heavy3"; then
+    sleep 5
+    mark floor_start
+    sleep 10
+    mark floor_end
+    capture_json status_floor fairshare status --json
+fi
+end_phase
+
+# --- 5. starvation (decayed fairness) ------------------------------------------------------
+cat >$POLICY <<'EOF'
+[agent]
+interval = "1s"
+fairness = "decayed"
+half_life = "10s"
+max_boost = 4
+
+[[group]]
+name = "A"
+shares = 1
+[group.match]
+comm = ["burn_a"]
+
+[[group]]
+name = "B"
+shares = 1
+[group.match]
+comm = ["burn_b"]
+EOF
+r interval_s_5 1
+r half_life_s_5 10
+r max_boost_5 4
+start_burners $CG/origin burn_a burn_b
+sig_burners STOP burn_b
+if start_agent 5 "burn_a:A burn_b:B"; then
+    mark starve_idle_start
+    sleep 38
+    capture_json status_starve_idle fairshare status --json
+    sleep 1
+    sig_burners CONT burn_b
+    mark starve_return
+    sleep 40
+    mark starve_end
+    capture_json status_starve_end fairshare status --json
+fi
+end_phase
+
+finish
