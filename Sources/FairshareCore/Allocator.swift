@@ -102,12 +102,14 @@ public enum Allocator {
             let limit: Limit
             if borrowed > epsilon {
                 limit = a >= c.burst - epsilon ? .burst : (a >= c.demand - epsilon ? .demand : .borrowing)
+            } else if base[i] > epsilon && a <= base[i] + epsilon && c.weight * level < base[i] - epsilon {
+                // Held up by its floor (even if that is all it wants: without the floor it would
+                // get less).
+                limit = .floor
             } else if a >= c.demand - epsilon {
                 limit = .demand
             } else if a >= c.ceiling - epsilon {
                 limit = .ceiling
-            } else if base[i] > epsilon && a <= base[i] + epsilon && c.weight * level < base[i] - epsilon {
-                limit = .floor
             } else {
                 limit = .share
             }

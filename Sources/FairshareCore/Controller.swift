@@ -101,12 +101,12 @@ public struct Controller: Sendable {
             let share = result.shares[i]
             var w = claims[i].weight
             var why = claims[i].weight == Double(g.shares.value) ? "shares" : "shares x fairness factor \(fmt(claims[i].weight / Double(g.shares.value)))"
-            if share.limit == .floor, result.level > 0, result.level.isFinite {
-                let needed = share.allocation / result.level
-                if needed > w {
-                    w = needed
-                    why = "raised to hold its floor of \(fmt(share.allocation)) CPUs"
-                }
+            // Held above its weighted share by its floor, hungry or not: a group that wants a
+            // little less than its floor is satisfied only because of the raise, so the raise
+            // must stay while it holds (the fluid simulator found the oscillation otherwise).
+            if claims[i].floor > 0, result.level > 0, result.level.isFinite, share.allocation > w * result.level + 1e-9 {
+                w = share.allocation / result.level
+                why = "raised to hold its floor (\(fmt(share.allocation)) CPUs)"
             }
             raw.append(w * k)
             reasons.append(why)

@@ -1,0 +1,53 @@
+import FairshareCore
+import Testing
+
+@Suite struct ControllerTests {
+    let small = GroupName("small")!
+    let big = GroupName("big")!
+
+    var policy: Policy {
+        Policy(groups: [
+            GroupPolicy(name: small, shares: Shares(1)!, match: MatchRule(), floor: .cpus(1)),
+            GroupPolicy(name: big, shares: Shares(10)!, match: MatchRule()),
+        ])
+    }
+
+    @Test func aSatisfiedGroupBelowItsFloorKeepsItsRaisedWeight() {
+        var c = Controller()
+        // Hungry at first: raised to its floor.
+        let first = c.decide(policy: policy, observations: [
+            .init(group: small, usage: 0.18, pressure: 0.9), .init(group: big, usage: 1.82, pressure: 0.9),
+        ], capacity: 2, interval: 2)
+        let raised = first.decision(for: small)!.cpuWeight
+        #expect(raised > 100 && first.decision(for: small)?.share.limit == .floor)
+        // Now it gets 0.9 CPU, all it wants (no waiting): the raise must stay, or the next
+        // interval squeezes it back to 2/11 of the machine.
+        let second = c.decide(policy: policy, observations: [
+            .init(group: small, usage: 0.9, pressure: 0.0), .init(group: big, usage: 1.1, pressure: 0.9),
+        ], capacity: 2, interval: 2)
+        let d = second.decision(for: small)!
+        #expect(!d.hungry && d.share.limit == .floor && abs(d.share.allocation - 0.9) < 1e-9)
+        // 0.9 of 2 CPUs against weight 1000 needs 0.9 / 1.1 x 1000.
+        #expect(abs(Double(d.cpuWeight) - 900.0 / 1.1) <= 1, "weight \(d.cpuWeight)")
+    }
+
+    @Test func cpuMaxText() {
+        #expect(Controller.cpuMaxText(nil) == "max 100000")
+        #expect(Controller.cpuMaxText(0.5) == "50000 100000")
+        #expect(Controller.cpuMaxText(0.001) == "1000 100000", "never below the kernel's 1 ms minimum")
+        #expect(Controller.cpuMaxText(.infinity) == "max 100000")
+    }
+
+    @Test func fairnessBoundHoldsHoweverLongTheIdleStretch() {
+        var ledger = FairnessLedger()
+        let a = GroupName("a")!, b = GroupName("b")!
+        for _ in 0..<10_000 {
+            ledger.record(usage: [a: 2, b: 0], entitlement: [a: 1, b: 1], interval: 1, halfLife: 10)
+        }
+        for boost in [1.0, 2, 4, 16] {
+            let ratio = ledger.factor(for: b, maxBoost: boost) / ledger.factor(for: a, maxBoost: boost)
+            #expect(ratio <= boost * (1 + 1e-12), "max_boost \(boost): ratio \(ratio)")
+        }
+        #expect(ledger.unboundedFactor(for: b) / ledger.unboundedFactor(for: a) > 100, "without the cap the credit runs away")
+    }
+}
