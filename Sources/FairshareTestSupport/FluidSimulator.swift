@@ -79,12 +79,20 @@ public struct FluidSimulator: Sendable {
     public private(set) var groups: [Group]
 
     static let epsilon = 1e-9
+    /// The last step's demands and outcomes, reused while nothing changes.
+    var demand: [Double]
+    var throttling: [Bool]
+    var waiting: [Bool]
+    var settingsChanged = true
 
     public init(cpus: Double, step: Double = 0.01, groups: [(GroupName, DemandTrace)], weight: Int = WeightMapping.kernelDefaultWeight) {
         precondition(cpus > 0 && step > 0)
         self.cpus = cpus
         self.step = step
         self.groups = groups.map { Group(name: $0.0, trace: $0.1, weight: weight, quota: nil) }
+        demand = Array(repeating: -1, count: groups.count)
+        throttling = Array(repeating: false, count: groups.count)
+        waiting = Array(repeating: false, count: groups.count)
     }
 
     func index(of g: GroupName) -> Int {
@@ -97,17 +105,23 @@ public struct FluidSimulator: Sendable {
 
     /// Writes cpu.weight (clamped to 1...10000 as the kernel would refuse anything else).
     public mutating func setWeight(_ w: Int, for g: GroupName) {
-        groups[index(of: g)].weight = min(max(w, WeightMapping.weightRange.lowerBound), WeightMapping.weightRange.upperBound)
+        let i = index(of: g)
+        let clamped = min(max(w, WeightMapping.weightRange.lowerBound), WeightMapping.weightRange.upperBound)
+        if groups[i].weight != clamped { settingsChanged = true }
+        groups[i].weight = clamped
     }
 
     /// Writes cpu.max; the quota is rounded to whole microseconds per 100 ms period, no less
     /// than the kernel's minimum, as `Controller.cpuMaxText` writes it.
     public mutating func setQuota(_ q: Double?, for g: GroupName) {
-        groups[index(of: g)].quota = q.flatMap { q in
+        let i = index(of: g)
+        let rounded = q.flatMap { q -> Double? in
             guard q.isFinite else { return nil }
             let usec = max(Controller.minQuotaUsec, Int((q * Double(Controller.periodUsec)).rounded()))
             return Double(usec) / Double(Controller.periodUsec)
         }
+        if groups[i].quota != rounded { settingsChanged = true }
+        groups[i].quota = rounded
     }
 
     /// The time at which traces are read for the step just taken: its midpoint, so a change
@@ -123,22 +137,36 @@ public struct FluidSimulator: Sendable {
         for _ in 0..<n { advance() }
     }
 
-    /// One step: demands at the step's midpoint, water-filling, counters.
+    /// One step: demands at the step's midpoint, water-filling, counters. The water-filling is
+    /// redone only when a demand, weight or quota changed since the last step.
     public mutating func advance() {
         let t = (Double(steps) + 0.5) * step
-        let demand = groups.map { max(0, $0.trace.at(t) ?? 0) }
-        let caps = groups.indices.map { i in min(demand[i], groups[i].quota ?? .infinity, cpus) }
-        let alloc = Self.waterFill(capacity: cpus, weights: groups.map { Double($0.weight) }, caps: caps)
+        var changed = settingsChanged
         for i in groups.indices {
-            let a = alloc[i]
-            groups[i].allocation = a
-            groups[i].counters.usage += a * step
+            let d = max(0, groups[i].trace.at(t) ?? 0)
+            if d != demand[i] {
+                demand[i] = d
+                changed = true
+            }
+        }
+        if changed {
+            let caps = groups.indices.map { i in min(demand[i], groups[i].quota ?? .infinity, cpus) }
+            let alloc = Self.waterFill(capacity: cpus, weights: groups.map { Double($0.weight) }, caps: caps)
+            for i in groups.indices {
+                groups[i].allocation = alloc[i]
+                throttling[i] = groups[i].quota.map { q in q < min(demand[i], cpus) - Self.epsilon && alloc[i] >= q - Self.epsilon } ?? false
+                waiting[i] = demand[i] > alloc[i] + Self.epsilon
+            }
+            settingsChanged = false
+        }
+        for i in groups.indices {
+            groups[i].counters.usage += groups[i].allocation * step
             groups[i].counters.demanded += demand[i] * step
-            if let q = groups[i].quota, q < min(demand[i], cpus) - Self.epsilon, a >= q - Self.epsilon {
+            if throttling[i] {
                 groups[i].counters.nrThrottled += 1
                 groups[i].counters.throttledTime += step
             }
-            if demand[i] > a + Self.epsilon { groups[i].counters.pressureTime += step }
+            if waiting[i] { groups[i].counters.pressureTime += step }
         }
         steps += 1
     }

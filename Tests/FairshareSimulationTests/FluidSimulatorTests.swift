@@ -77,6 +77,8 @@ import Testing
         var sim = FluidSimulator(cpus: 2, groups: [(a, .constant(2)), (b, .constant(1))])
         let elapsed = clock.measure { sim.run(for: 3600) }
         #expect(abs(sim.now - 3600) < 1e-6)
-        #expect(elapsed < .seconds(5), "an hour of simulated time took \(elapsed)")
+        #expect(abs(sim.counters(of: a).usage - 3600) < 1e-6 && abs(sim.counters(of: b).usage - 3600) < 1e-6)
+        // A loose bound: a debug build on a busy 2-core machine (the release bench prints the real figure).
+        #expect(elapsed < .seconds(10), "an hour of simulated time took \(elapsed)")
     }
 }
