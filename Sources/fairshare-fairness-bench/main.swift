@@ -1,1 +1,103 @@
-print("fairness bench: not yet")
+// `make bench-fairness`: the redistribution and fairness measures of issue 3, one row each,
+// from the fluid simulator (with the real controller) and, side by side, from the real-kernel
+// VM (2 vCPUs).
+//
+// The kernel column is read from the file named by FAIRSHARE_VM_RESULTS, if set: one measure a
+// line, `KEY VALUE`, blank lines and lines starting with `#` ignored; a key missing from the
+// file shows `-`. The keys (units as in the table):
+//
+//   share_max_error_points      share accuracy, groups 1:2:5 all hungry for 20 s: max |achieved - target|, percentage points
+//   share_jain                  the same run: weighted Jain's index
+//   redistribution_intervals    a group goes idle: intervals until the hungry ones use its capacity split by shares
+//   borrow_take_intervals       owner goes idle: intervals until the capped borrower uses the idle capacity
+//   borrow_giveback_intervals   owner hungry again: intervals until the borrower is back at its ceiling
+//   floor_cpus                  min = "1", 1 share against four groups of 10 shares, all hungry: CPUs obtained
+//   starvation_a_min_percent    decayed fairness, max_boost 4: A's smallest part of the contested capacity, percent
+//   starvation_b_first_percent  the same run: B's part in the first interval after its return, percent
+//   starvation_settle_intervals the same run: intervals until the split is within 2 points of 50/50
+//   unbounded_a_min_percent     the same scenario with unbounded credit: A's smallest part, percent
+//   unbounded_starved_intervals the same run: intervals in which A got less than 19% (20% less a point)
+
+import FairshareTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `KEY VALUE` lines; nil when the variable is unset, the file unreadable entries skipped.
+func readVMResults() -> [String: String]? {
+    guard let path = getenv("FAIRSHARE_VM_RESULTS").map({ String(cString: $0) }), !path.isEmpty else { return nil }
+    guard let file = fopen(path, "r") else {
+        print("fairshare-fairness-bench: cannot read FAIRSHARE_VM_RESULTS=\(path): \(String(cString: strerror(errno)))")
+        return nil
+    }
+    defer { fclose(file) }
+    var results: [String: String] = [:]
+    var line: UnsafeMutablePointer<CChar>?
+    var capacity = 0
+    while getline(&line, &capacity, file) > 0 {
+        let text = String(cString: line!)
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+        guard fields.count >= 2, !fields[0].hasPrefix("#") else { continue }
+        results[String(fields[0])] = String(fields[1])
+    }
+    free(line)
+    return results
+}
+
+func fixed(_ x: Double, _ digits: Int) -> String {
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let n = Int((abs(x) * p).rounded())
+    let whole = n / Int(p)
+    let frac = String(n % Int(p))
+    let sign = x < 0 && n != 0 ? "-" : ""
+    return digits == 0 ? sign + String(whole) : sign + "\(whole)." + String(repeating: "0", count: digits - frac.count) + frac
+}
+
+func intervals(_ k: Int?) -> String { k.map(String.init) ?? "never" }
+
+let start = ContinuousClock.now
+let accuracy = SimScenarios.shareAccuracy()
+let redistribution = SimScenarios.redistribution()
+let borrowing = SimScenarios.borrowing()
+let floor = SimScenarios.floor()
+let starvation = SimScenarios.starvation()
+let unbounded = SimScenarios.starvation(credit: .unbounded)
+let elapsed = ContinuousClock.now - start
+
+let vm = readVMResults()
+let rows: [(measure: String, key: String, simulator: String, goal: String)] = [
+    ("share accuracy: max error (points)", "share_max_error_points", fixed(accuracy.maxErrorPoints, 2), "<= 2 kernel, <= 0.5 simulator"),
+    ("share accuracy: weighted Jain's index", "share_jain", fixed(accuracy.jain, 4), ">= 0.99"),
+    ("redistribution delay (intervals)", "redistribution_intervals", intervals(redistribution.delay), "<= 1"),
+    ("borrow: take idle capacity (intervals)", "borrow_take_intervals", intervals(borrowing.takeDelay), "<= 2"),
+    ("borrow: give back (intervals)", "borrow_giveback_intervals", intervals(borrowing.giveBackDelay), "<= 2"),
+    ("floor min=1: CPUs obtained", "floor_cpus", fixed(floor.minimum, 3), ">= 0.95"),
+    ("starvation: A's min share of contested (%)", "starvation_a_min_percent", fixed(starvation.aMinPercent, 1), ">= 20"),
+    ("starvation: B's share on return (%)", "starvation_b_first_percent", fixed(starvation.bFirstPercent, 1), "> 55 (correction visible)"),
+    ("starvation: intervals to 50/50 +-2 points", "starvation_settle_intervals", intervals(starvation.settleIntervals),
+     "a few half-lives (<= \(Int(5 * starvation.halfLife / SimScenarios.interval)))"),
+    ("unbounded credit: A's min share (%)", "unbounded_a_min_percent", fixed(unbounded.aMinPercent, 1), "contrast: starves (< 5)"),
+    ("unbounded credit: intervals A below 19%", "unbounded_starved_intervals", String(unbounded.aBelowBoundIntervals),
+     "contrast (capped: \(starvation.aBelowBoundIntervals))"),
+]
+
+let headers = ("measure", "simulator", "kernel (VM)", "goal")
+let w0 = max(headers.0.count, rows.map(\.measure.count).max()!)
+let w1 = max(headers.1.count, rows.map(\.simulator.count).max()!)
+let kernelValues = rows.map { vm?[$0.key] ?? "-" }
+let w2 = max(headers.2.count, kernelValues.map(\.count).max()!)
+func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+print("\(pad(headers.0, w0))  \(pad(headers.1, w1))  \(pad(headers.2, w2))  \(headers.3)")
+print(String(repeating: "-", count: w0 + w1 + w2 + 6 + rows.map(\.goal.count).max()!))
+for (row, kernel) in zip(rows, kernelValues) {
+    print("\(pad(row.measure, w0))  \(pad(row.simulator, w1))  \(pad(kernel, w2))  \(row.goal)")
+}
+print("")
+print("simulator: 2 CPUs, interval \(fixed(SimScenarios.interval, 0)) s, 10 ms fluid steps; starvation: half_life \(fixed(starvation.halfLife, 0)) s, "
+    + "max_boost \(fixed(starvation.maxBoost, 0)), B idle 20 half-lives; settles in \(starvation.settleHalfLives.map { fixed($0, 2) } ?? "-") half-lives; "
+    + "all scenarios \(elapsed) wall time")
+if vm == nil { print("kernel column: set FAIRSHARE_VM_RESULTS to a file of `KEY VALUE` lines (keys at the top of main.swift)") }

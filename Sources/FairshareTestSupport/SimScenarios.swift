@@ -1,0 +1,194 @@
+import FairshareCore
+
+/// The fairness scenarios of issue 3, run on the fluid simulator with the real controller,
+/// each reduced to the figures the tests assert and `make bench-fairness` prints. Changes of
+/// demand fall on interval boundaries, so "within k intervals" counts whole intervals of the
+/// agent: 1 = the first interval after the change.
+public enum SimScenarios {
+    public static let cpus = 2.0
+    public static let interval = 2.0
+
+    static func name(_ s: String) -> GroupName { GroupName(s)! }
+
+    static func group(_ n: String, shares: Int, min: String? = nil, max: String? = nil, borrow: Bool = false, burst: String? = nil) -> GroupPolicy {
+        GroupPolicy(name: name(n), shares: Shares(shares)!, match: MatchRule(), floor: min.flatMap(CPUAmount.parse),
+                    ceiling: max.flatMap(CPUAmount.parse), borrow: borrow, burst: burst.flatMap(CPUAmount.parse))
+    }
+
+    static func policy(_ groups: [GroupPolicy], fairness: FairnessMode = .instant) -> Policy {
+        Policy(agent: AgentSettings(interval: .milliseconds(Int64(interval * 1000)), fairness: fairness), groups: groups)
+    }
+
+    /// The first interval index (1-based, counted from the first interval that starts at or after
+    /// `from`) from which `holds` is true for every interval up to `to` (exclusive); nil if never.
+    static func settled(_ timeline: [SimAgent.Interval], from: Double, to: Double = .infinity, _ holds: (SimAgent.Interval) -> Bool) -> Int? {
+        let phase = timeline.filter { $0.start >= from - 1e-9 && $0.end <= to + 1e-9 }
+        guard !phase.isEmpty else { return nil }
+        var first: Int?
+        for (k, iv) in phase.enumerated() {
+            if holds(iv) {
+                if first == nil { first = k + 1 }
+            } else {
+                first = nil
+            }
+        }
+        return first
+    }
+
+    // MARK: Share accuracy
+
+    public struct ShareAccuracy: Sendable {
+        public var shares: [Int]
+        /// Percent of the capacity, per group.
+        public var targets: [Double]
+        public var achieved: [Double]
+        public var maxErrorPoints: Double
+        public var jain: Double
+    }
+
+    /// Weighted Jain's index: (sum x)^2 / (n sum x^2) with x_i = achieved_i / share_i.
+    public static func weightedJain(achieved: [Double], shares: [Double]) -> Double {
+        let x = zip(achieved, shares).map { $0 / $1 }
+        let sum = x.reduce(0, +)
+        let squares = x.reduce(0) { $0 + $1 * $1 }
+        return squares > 0 ? sum * sum / (Double(x.count) * squares) : 0
+    }
+
+    /// Groups with the given shares, all hungry (each could use every CPU) for `seconds`.
+    public static func shareAccuracy(shares: [Int] = [1, 2, 5], seconds: Double = 20) -> ShareAccuracy {
+        let groups = shares.enumerated().map { group("g\($0.offset)", shares: $0.element) }
+        var agent = SimAgent(policy: policy(groups), cpus: cpus, traces: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, .constant(cpus)) }))
+        agent.run(for: seconds)
+        let total = Double(shares.reduce(0, +))
+        let targets = shares.map { Double($0) / total * 100 }
+        let achieved = groups.map { agent.simulator.counters(of: $0.name).usage / (agent.simulator.now * cpus) * 100 }
+        let maxError = zip(achieved, targets).map { abs($0 - $1) }.max() ?? 0
+        return ShareAccuracy(shares: shares, targets: targets, achieved: achieved, maxErrorPoints: maxError,
+                             jain: weightedJain(achieved: achieved, shares: targets))
+    }
+
+    // MARK: Redistribution
+
+    public struct Redistribution: Sendable {
+        /// Intervals until the others use the capacity split by their shares (and keep doing so).
+        public var delay: Int?
+        /// In the first interval after the change: CPUs the others used, and the split's
+        /// distance from their shares' ratio (points of the part of the larger one).
+        public var firstIntervalUsed: Double
+        public var firstIntervalSplitError: Double
+        public var timeline: [SimAgent.Interval]
+    }
+
+    /// Shares 1:2:5, all hungry; at `idleAt` the 5-share group goes idle (keeps its members).
+    public static func redistribution(idleAt: Double = 10, seconds: Double = 20) -> Redistribution {
+        let groups = [group("a", shares: 1), group("b", shares: 2), group("c", shares: 5)]
+        let traces: [GroupName: DemandTrace] = [
+            name("a"): .constant(cpus), name("b"): .constant(cpus), name("c"): .phases(cpus, [(idleAt, 0)]),
+        ]
+        var agent = SimAgent(policy: policy(groups), cpus: cpus, traces: traces)
+        agent.run(for: seconds)
+        let a = name("a"), b = name("b")
+        func splitError(_ iv: SimAgent.Interval) -> Double { abs(iv.part(of: b, among: [a, b]) - 2.0 / 3.0) * 100 }
+        func used(_ iv: SimAgent.Interval) -> Double { iv.usage(a) + iv.usage(b) }
+        let delay = settled(agent.timeline, from: idleAt) { used($0) >= cpus * 0.98 && splitError($0) <= 2 }
+        let first = agent.timeline.first { $0.start >= idleAt - 1e-9 }!
+        return Redistribution(delay: delay, firstIntervalUsed: used(first), firstIntervalSplitError: splitError(first), timeline: agent.timeline)
+    }
+
+    // MARK: Borrowing
+
+    public struct Borrowing: Sendable {
+        public var ceiling: Double
+        /// Intervals until the capped group uses the idle capacity (>= 95% of what the owner
+        /// leaves), and keeps using it while the owner is idle.
+        public var takeDelay: Int?
+        /// Intervals until, with the owner hungry again, the capped group is back at its ceiling
+        /// (+0.02 CPU) and the owner has the rest (-0.02 CPU), and stays so.
+        public var giveBackDelay: Int?
+        /// Largest usage of the capped group while both were hungry, after the give-back.
+        public var maxCappedAfterGiveBack: Double
+        public var timeline: [SimAgent.Interval]
+    }
+
+    /// An owner and a borrower (max = 0.5 CPU, borrow = true, default burst), equal shares, both
+    /// hungry; the owner is idle from `idleAt` to `backAt` (keeping its members).
+    public static func borrowing(idleAt: Double = 10, backAt: Double = 30, seconds: Double = 50) -> Borrowing {
+        let ceiling = 0.5
+        let groups = [group("owner", shares: 100), group("capped", shares: 100, max: "0.5", borrow: true)]
+        let owner = name("owner"), capped = name("capped")
+        let traces: [GroupName: DemandTrace] = [owner: .phases(cpus, [(idleAt, 0), (backAt, cpus)]), capped: .constant(cpus)]
+        var agent = SimAgent(policy: policy(groups), cpus: cpus, traces: traces)
+        agent.run(for: seconds)
+        let take = settled(agent.timeline, from: idleAt, to: backAt) { $0.usage(capped) >= 0.95 * (cpus - $0.usage(owner)) }
+        let back: (SimAgent.Interval) -> Bool = { $0.usage(capped) <= ceiling + 0.02 && $0.usage(owner) >= cpus - ceiling - 0.02 }
+        let give = settled(agent.timeline, from: backAt, back)
+        let after = agent.timeline.filter { $0.start >= backAt - 1e-9 }.dropFirst(give.map { $0 - 1 } ?? 0)
+        return Borrowing(ceiling: ceiling, takeDelay: take, giveBackDelay: give,
+                         maxCappedAfterGiveBack: after.map { $0.usage(capped) }.max() ?? 0, timeline: agent.timeline)
+    }
+
+    // MARK: Floors
+
+    public struct Floor: Sendable {
+        public var floor: Double
+        /// CPUs the floor group used: the smallest interval from the second interval on (the
+        /// first runs on the initial weights, before any decision), and the mean over those.
+        public var minimum: Double
+        public var mean: Double
+        /// What it would get by its shares alone.
+        public var byShares: Double
+        public var timeline: [SimAgent.Interval]
+    }
+
+    /// A group with min = "1" and 1 share against four groups of 10 shares, all hungry.
+    public static func floor(seconds: Double = 20) -> Floor {
+        var groups = [group("small", shares: 1, min: "1")]
+        for i in 0..<4 { groups.append(group("heavy\(i)", shares: 10)) }
+        var agent = SimAgent(policy: policy(groups), cpus: cpus, traces: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, .constant(cpus)) }))
+        agent.run(for: seconds)
+        let small = name("small")
+        let settledUsage = agent.timeline.dropFirst().map { $0.usage(small) }
+        return Floor(floor: 1, minimum: settledUsage.min() ?? 0, mean: settledUsage.reduce(0, +) / Double(max(settledUsage.count, 1)),
+                     byShares: cpus / 41, timeline: agent.timeline)
+    }
+
+    // MARK: Starvation
+
+    public struct Starvation: Sendable {
+        public var halfLife: Double
+        public var maxBoost: Double
+        public var credit: SimAgent.CreditRule
+        /// B's part of the contested capacity (percent) in the first interval after it returns.
+        public var bFirstPercent: Double
+        /// A's smallest part of the contested capacity (percent) over the intervals after B returns.
+        public var aMinPercent: Double
+        /// Intervals after B's return until the split is within 2 points of 50/50 and stays so.
+        public var settleIntervals: Int?
+        /// Intervals after B's return in which A got less than 1/(1+max_boost) of the contested
+        /// capacity (less one point for the interval's discreteness).
+        public var aBelowBoundIntervals: Int
+        public var timeline: [SimAgent.Interval]
+
+        public var settleHalfLives: Double? { settleIntervals.map { Double($0) * SimScenarios.interval / halfLife } }
+    }
+
+    /// A and B, equal shares, fairness = decayed: A busy throughout, B idle (with members) for
+    /// `idleHalfLives` half-lives, then busy for `afterHalfLives`.
+    public static func starvation(credit: SimAgent.CreditRule = .capped, halfLife: Double = 60, maxBoost: Double = 4,
+                                  idleHalfLives: Double = 20, afterHalfLives: Double = 10) -> Starvation {
+        let fairness = FairnessMode.decayed(halfLife: .milliseconds(Int64(halfLife * 1000)), maxBoost: maxBoost)
+        let a = name("a"), b = name("b")
+        let returnAt = idleHalfLives * halfLife
+        let traces: [GroupName: DemandTrace] = [a: .constant(cpus), b: .phases(0, [(returnAt, cpus)])]
+        var agent = SimAgent(policy: policy([group("a", shares: 100), group("b", shares: 100)], fairness: fairness), cpus: cpus,
+                             traces: traces, credit: credit)
+        agent.run(for: returnAt + afterHalfLives * halfLife)
+        let after = agent.timeline.filter { $0.start >= returnAt - 1e-9 }
+        let aParts = after.map { $0.part(of: a, among: [a, b]) * 100 }
+        let settle = settled(agent.timeline, from: returnAt) { abs($0.part(of: a, among: [a, b]) * 100 - 50) <= 2 }
+        let bound = 100 / (1 + maxBoost) - 1
+        return Starvation(halfLife: halfLife, maxBoost: maxBoost, credit: credit, bFirstPercent: 100 - (aParts.first ?? 0),
+                          aMinPercent: aParts.min() ?? 0, settleIntervals: settle, aBelowBoundIntervals: aParts.filter { $0 < bound }.count,
+                          timeline: agent.timeline)
+    }
+}
