@@ -57,12 +57,11 @@ import Testing
     }
 }
 
-/// Found with the simulator: a floor group that wants a little less than its floor is held up
-/// by its raised weight in one interval, counts as satisfied, loses the raise (its limit is
-/// then `.demand`, not `.floor`), is squeezed to its shares in the next, turns hungry, and so
-/// on: it gets its demand only every other interval. Marked as a known issue until the
-/// Controller keeps the raise for a satisfied group below its floor.
-@Suite struct KnownControllerIssues {
+/// Found with the simulator: a floor group that wants a little less than its floor was held up
+/// by its raised weight in one interval, counted as satisfied, lost the raise, was squeezed to
+/// its shares in the next, turned hungry, and so on: it got its demand only every other
+/// interval. The Controller now keeps the raise while the floor holds it above its share.
+@Suite struct FloorRegressionTests {
     @Test func floorHoldsWhileDemandIsBelowTheFloor() {
         let small = GroupName("small")!, big = GroupName("big")!
         let policy = Policy(groups: [
@@ -72,8 +71,6 @@ import Testing
         var agent = SimAgent(policy: policy, cpus: 2, traces: [small: .constant(0.9), big: .constant(2)])
         agent.run(for: 20)
         let usage = agent.timeline.dropFirst().map { $0.usage(small) }
-        withKnownIssue("Controller drops a floor group's raised weight once it is satisfied") {
-            #expect(usage.allSatisfy { $0 >= 0.9 - 0.01 }, "wants 0.9 CPU under a floor of 1, got per interval: \(usage)")
-        }
+        #expect(usage.allSatisfy { $0 >= 0.9 - 0.01 }, "wants 0.9 CPU under a floor of 1, got per interval: \(usage)")
     }
 }
