@@ -1,4 +1,4 @@
-import FairshareCore
+@testable import FairshareCore
 import Testing
 
 @Suite struct ControllerTests {
@@ -29,6 +29,35 @@ import Testing
         #expect(!d.hungry && d.share.limit == .floor && abs(d.share.allocation - 0.9) < 1e-9)
         // 0.9 of 2 CPUs against weight 1000 needs 0.9 / 1.1 x 1000.
         #expect(abs(Double(d.cpuWeight) - 900.0 / 1.1) <= 1, "weight \(d.cpuWeight)")
+    }
+
+    @Test(arguments: [
+        // (usage, throttled, pressure, allowance, members) -> hungry, demand
+        (0.3, false, 0.0 as Double?, nil as Double?, true, false, 0.3),
+        (0.3, true, 0.0, 0.5, true, true, Double.infinity),          // throttled by cpu.max
+        (0.3, false, 0.25, nil, true, true, .infinity),               // waits for CPU 25% of the time
+        (0.3, false, 0.05, nil, true, false, 0.3),                    // a little waiting is noise
+        (0.46, false, 0.0, 0.5, true, true, .infinity),               // at 92% of its allowance
+        (0.40, false, 0.0, 0.5, true, false, 0.4),                    // at 80%: satisfied
+        (1.2, false, nil, nil, true, false, 1.2),                     // no PSI: by throttling and allowance only
+        (0.0, false, 0.9, nil, false, false, 0.0),                    // no members: wants nothing
+    ])
+    func demand(usage: Double, throttled: Bool, pressure: Double?, allowance: Double?, members: Bool, hungry: Bool, demand: Double) {
+        let c = Controller()
+        let d = c.demand(.init(group: small, usage: usage, throttled: throttled, pressure: pressure, hasMembers: members), allowance: allowance)
+        #expect(d.1 == hungry, "\(d.2)")
+        #expect(d.0 == demand)
+    }
+
+    @Test func decayHalvesThePastEveryHalfLife() {
+        var ledger = FairnessLedger()
+        let a = GroupName("a")!
+        ledger.record(usage: [a: 2], entitlement: [a: 1], interval: 1e9, halfLife: 1)  // start from the present values
+        #expect(abs(ledger.usage[a]! - 2) < 1e-9)
+        for _ in 0..<10 { ledger.record(usage: [a: 0], entitlement: [a: 1], interval: 1, halfLife: 10) }
+        // Ten 1 s intervals at half-life 10 s: the old usage of 2 counts half.
+        #expect(abs(ledger.usage[a]! - 1) < 1e-9)
+        #expect(abs(ledger.entitlement[a]! - 1) < 1e-9)
     }
 
     @Test func cpuMaxText() {
