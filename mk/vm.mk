@@ -55,3 +55,24 @@ vm-standin: vm-kernel $(VM_CACHE)/journal-send
 
 demo: $(VM_BIN_DEP) vm-kernel
 	$(VM_DIR)/demo.sh $(FAIRSHARE_BIN) $(VM_CACHE)
+
+# --- issue 3: redistribution scenarios (scenario-fairness.sh, check-fairness.py) --------------
+# vm-fairness  shares, redistribution, borrowing, floors, starvation in one guest (~4 min);
+#              writes $(VM_CACHE)/fairness-results.txt (KEY VALUE lines for the benchmark table)
+VM_FAIRNESS_TIMEOUT ?= 600
+VM_FAIRNESS_BURNERS := burn_a burn_b burn_c burn_d
+
+.PHONY: vm-fairness
+
+vm-fairness: $(VM_BIN_DEP) vm-kernel
+	@mkdir -p $(VM_CACHE)
+	FAIRSHARE_VM_BURNERS="$(VM_FAIRNESS_BURNERS)" $(VM_DIR)/build-initramfs.sh $(FAIRSHARE_BIN) \
+	    $(VM_DIR)/scenario-fairness.sh $(VM_CACHE)/fairness.cpio.gz
+	@echo "booting the fairness guest (console log: $(VM_CACHE)/fairness.log)"
+	@rm -f $(VM_CACHE)/fairness-results.txt
+	@rc=0; FAIRSHARE_VM_LOG=$(VM_CACHE)/fairness.log \
+	    $(VM_DIR)/run-vm.sh $(VM_CACHE)/fairness.cpio.gz $(VM_FAIRNESS_TIMEOUT) $(vm_console) || rc=$$?; \
+	crc=0; python3 $(VM_DIR)/check-fairness.py $(VM_CACHE)/fairness.log \
+	    --results $(VM_CACHE)/fairness-results.txt || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "vm-fairness: the virtual machine failed (exit $$rc)"; fi; \
+	[ $$rc = 0 ] && [ $$crc = 0 ]

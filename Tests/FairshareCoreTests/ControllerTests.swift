@@ -60,6 +60,36 @@ import Testing
         #expect(abs(ledger.entitlement[a]! - 1) < 1e-9)
     }
 
+    @Test func aFloorTheKernelUnderDeliversIsCorrectedWithinBounds() {
+        var c = Controller()
+        let heavy = Policy(groups: [
+            GroupPolicy(name: small, shares: Shares(1)!, match: MatchRule(), floor: .cpus(1)),
+            GroupPolicy(name: big, shares: Shares(30)!, match: MatchRule()),
+        ])
+        var weights: [Int] = []
+        // The kernel keeps delivering 93% of the floor: the raise grows, interval by interval.
+        for _ in 0..<6 {
+            let d = c.decide(policy: heavy, observations: [
+                .init(group: small, usage: 0.93, pressure: 0.9), .init(group: big, usage: 1.07, pressure: 0.9),
+            ], capacity: 2, interval: 2)
+            weights.append(d.decision(for: small)!.cpuWeight)
+        }
+        #expect(weights[0] == weights.min(), "no correction before the raise was in force: \(weights)")
+        #expect(weights.last! > weights[0], "the raise grows while the floor is missed: \(weights)")
+        #expect(c.floorGain[small]! <= Controller.maxFloorGain)
+        // Once it gets its floor, the gain holds still.
+        let before = c.floorGain[small]!
+        _ = c.decide(policy: heavy, observations: [.init(group: small, usage: 1.0, pressure: 0.9), .init(group: big, usage: 1.0, pressure: 0.9)],
+                     capacity: 2, interval: 2)
+        #expect(c.floorGain[small] == before)
+        // Never beyond the bound, however badly the floor is missed.
+        for _ in 0..<50 {
+            _ = c.decide(policy: heavy, observations: [.init(group: small, usage: 0.2, pressure: 0.9), .init(group: big, usage: 1.8, pressure: 0.9)],
+                         capacity: 2, interval: 2)
+        }
+        #expect(c.floorGain[small] == Controller.maxFloorGain)
+    }
+
     @Test func cpuMaxText() {
         #expect(Controller.cpuMaxText(nil) == "max 100000")
         #expect(Controller.cpuMaxText(0.5) == "50000 100000")

@@ -9,7 +9,7 @@
 #   3 borrow     capped (max 0.5, borrow, burst 1.5) and owner (equal shares): owner idle,
 #                then CONT (give back), then STOP again (take)
 #   4 floor      small (shares 1, min 1) among heavy1..3 (shares 10 each)
-#   5 starve     A and B equal, fairness decayed (half_life 10s, max_boost 4): B idle 40 s,
+#   5 starve     a and b equal, fairness decayed (half_life 10s, max_boost 4): B idle 40 s,
 #                then both busy 40 s
 # A background sampler records, every 0.5 s, each group's usage_usec, cpu.max and cpu.weight
 # (builtins only, so it costs next to nothing); the checker turns it into per-second timelines.
@@ -40,6 +40,15 @@ sampler() {
             read -r _w 2>/dev/null <"${_d}cpu.weight"
             _line="$_line $_n:$_u:$_q/$_p:$_w"
         done
+        # The whole machine and the agent's root, to see where the rest of the CPU goes.
+        _u=x
+        read -r _k _u _rest 2>/dev/null <$CG/cpu.stat
+        _line="$_line _machine:$_u:x/x:x"
+        if [ -f "$1/cpu.stat" ]; then
+            _u=x
+            read -r _k _u _rest 2>/dev/null <"$1/cpu.stat"
+            _line="$_line _fairshare:$_u:x/x:x"
+        fi
         echo "$_line" >>"$SAMPLES"
         sleep "$2"
     done
@@ -65,6 +74,24 @@ sig_burners() {
 }
 
 agent_alive() { [ -n "${AGENT:-}" ] && alive "$AGENT"; }
+
+# wait_exec: wait (up to 5 s) until every burner in /tmp/burners runs under its own name. A
+# burner STOPped between fork and exec would keep the shell's comm and never match the policy.
+wait_exec() {
+    _i=0
+    while [ $_i -lt 50 ]; do
+        _ok=yes
+        while read -r _bn _bp; do
+            _c=
+            read -r _c 2>/dev/null <"/proc/$_bp/comm"
+            [ "$_c" = "$_bn" ] || { _ok=no; break; }
+        done </tmp/burners
+        [ $_ok = yes ] && return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    r wait_exec_timeout yes
+}
 
 # start_agent: run fairshare with $POLICY, wait until every burner sits in the group its
 # name maps to (MAP: "burn_a:low burn_b:mid ..."), then print ready_PHASE.
@@ -170,6 +197,7 @@ comm = ["burn_c"]
 EOF
 r interval_s_1 1
 start_burners $CG/origin burn_a burn_b burn_c
+wait_exec
 if start_agent 1 "burn_a:low burn_b:mid burn_c:high"; then
     sleep 5
     mark share_start
@@ -207,6 +235,7 @@ comm = ["burn_b"]
 EOF
 r interval_s_3 1
 start_burners $CG/origin burn_a burn_b
+wait_exec
 sig_burners STOP burn_b
 if start_agent 3 "burn_a:capped burn_b:owner"; then
     # a. owner idle from the start: capped borrows.
@@ -261,6 +290,7 @@ comm = ["burn_d"]
 EOF
 r interval_s_4 1
 start_burners $CG/origin burn_a burn_b burn_c burn_d
+wait_exec
 if start_agent 4 "burn_a:small burn_b:heavy1 burn_c:heavy2 burn_d:heavy3"; then
     sleep 5
     mark floor_start
@@ -279,13 +309,13 @@ half_life = "10s"
 max_boost = 4
 
 [[group]]
-name = "A"
+name = "a"
 shares = 1
 [group.match]
 comm = ["burn_a"]
 
 [[group]]
-name = "B"
+name = "b"
 shares = 1
 [group.match]
 comm = ["burn_b"]
@@ -294,8 +324,9 @@ r interval_s_5 1
 r half_life_s_5 10
 r max_boost_5 4
 start_burners $CG/origin burn_a burn_b
+wait_exec
 sig_burners STOP burn_b
-if start_agent 5 "burn_a:A burn_b:B"; then
+if start_agent 5 "burn_a:a burn_b:b"; then
     mark starve_idle_start
     sleep 38
     capture_json status_starve_idle fairshare status --json
