@@ -27,7 +27,7 @@ unit-test: deps
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
-test: unit-test smoke vm-test
+test: unit-test smoke vm-test vm-fairness
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
