@@ -67,8 +67,6 @@ extension Agent {
     }
 
     private func fmt2(_ x: Double) -> String {
-        let n = Int((x * 100).rounded())
-        let frac = abs(n) % 100
-        return "\(n < 0 ? "-" : "")\(abs(n) / 100).\(frac < 10 ? "0" : "")\(frac)"
+        FixedPoint.format(x, places: 2)
     }
 }

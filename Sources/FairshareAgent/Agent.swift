@@ -252,8 +252,7 @@ public actor Agent {
     }
 
     private func format(_ x: Double) -> String {
-        let tenths = (x * 10).rounded()
-        return "\(Int(tenths) / 10).\(abs(Int(tenths)) % 10)"
+        FixedPoint.format(x, places: 1)
     }
 
     private func statusLine() -> String {

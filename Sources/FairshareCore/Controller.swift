@@ -229,7 +229,5 @@ func pow2(_ x: Double) -> Double {
 }
 
 func fmt(_ x: Double) -> String {
-    let n = Int((x * 100).rounded())
-    let frac = abs(n) % 100
-    return "\(n < 0 ? "-" : "")\(abs(n) / 100).\(frac < 10 ? "0" : "")\(frac)"
+    FixedPoint.format(x, places: 2)
 }

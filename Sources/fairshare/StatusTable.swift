@@ -72,14 +72,7 @@ enum StatusTable {
     }
 
     static func fmt(_ x: Double, _ decimals: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let n = Int((x * scale).rounded())
-        if decimals == 0 { return String(n) }
-        let sign = n < 0 ? "-" : ""
-        let a = abs(n)
-        let frac = String(a % Int(scale))
-        return "\(sign)\(a / Int(scale)).\(String(repeating: "0", count: decimals - frac.count))\(frac)"
+        FixedPoint.format(x, places: decimals)
     }
 
     static func duration(_ s: Double) -> String {

@@ -110,3 +110,13 @@ import Testing
         #expect(ledger.unboundedFactor(for: b) / ledger.unboundedFactor(for: a) > 100, "without the cap the credit runs away")
     }
 }
+
+@Suite struct FixedPointTests {
+    @Test(arguments: [
+        (12.5, 1, "12.5"), (0.25, 2, "0.25"), (-0.5, 2, "-0.50"), (-0.04, 1, "0.0"), (3.0, 0, "3"), (0.005, 2, "0.01"),
+        (Double.infinity, 2, "-"), (Double.nan, 1, "-"), (1e300, 2, "-"),
+    ])
+    func format(x: Double, places: Int, text: String) {
+        #expect(FixedPoint.format(x, places: places) == text)
+    }
+}
