@@ -17,7 +17,7 @@ Figures and assertions (margins for a noisy emulated 2-vCPU machine; goals from 
             <= 0.65 CPUs in every 1-s window from the 3rd second on, cpu.max back to 50000;
             owner STOP: capped > 1.2 CPUs from the window starting 2 intervals later;
             borrow_started / borrow_stopped logged for capped
-  floor     small (min 1) among 3 x shares 10: >= 0.85 CPU over 10 s (goal 0.95: FLOOR_*),
+  floor     small (min 1) among 3 x shares 10: >= 0.95 CPU over 10 s (the issue's goal),
             floor_hit logged, status limit == "floor"
   starve    decayed, max_boost 4: b's share of the first 5 s after its return > 55%,
             a's minimum 1-s share >= 15% (goal 20%), effective weight ratio <= max_boost,
@@ -48,11 +48,10 @@ REDIST_RATIO_TOLERANCE = 0.15
 BORROW_TAKE_CPUS = 1.2
 BORROW_GIVEBACK_CPUS = 0.65  # 0.5 ceiling + 0.15 tolerance
 FLOOR_GOAL_CPUS = 0.95  # the issue's goal
-# What is asserted: the emulated kernel does not reach the goal. The agent raises small's weight
-# to exactly its floor's ratio of the nominal capacity (3000 against 3 x 1000), the kernel's
-# per-CPU split gives it ~48% of what the groups get, and the groups get ~1.93 of the 2 vCPUs
-# (less when the host steals time from the guest): measured 0.94, 0.84.
-FLOOR_ASSERT_CPUS = 0.85
+# Asserted at the goal: a weight of exactly the floor's ratio (3000 against 3 x 1000) bought only
+# 0.84-0.94 CPU here (the kernel's per-CPU split, and the groups get ~1.93 of the 2 vCPUs), so the
+# agent now corrects a floor's weight from what it delivers: measured 1.00.
+FLOOR_ASSERT_CPUS = FLOOR_GOAL_CPUS
 STARVE_B_FIRST5_PCT = 55.0
 STARVE_A_MIN_GOAL_PCT = 20.0
 STARVE_A_MIN_ASSERT_PCT = 15.0  # 1/(1+4) = 20% is the bound; 5 points for per-second noise
@@ -107,7 +106,15 @@ class Samples:
         return u0 + (u1 - u0) * (t - t0) / (t1 - t0)
 
     def cpus(self, g, a, b):
-        """Average CPUs used by group g over [a, b] (None if not covered)."""
+        """Average CPUs used by group g over [a, b] (None if not covered). A window edge up to
+        one sampling period (0.5 s) past the group's first or last sample is moved onto it: the
+        phase's marks and the sampler's ticks are not taken at the same instant."""
+        s = self.series.get(g)
+        if s:
+            if s[0][0] - 0.6 <= a < s[0][0]:
+                a = s[0][0]
+            if s[-1][0] < b <= s[-1][0] + 0.6:
+                b = s[-1][0]
         ua, ub = self.usage_at(g, a), self.usage_at(g, b)
         if ua is None or ub is None or b <= a:
             return None
