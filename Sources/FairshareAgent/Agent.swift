@@ -319,6 +319,9 @@ public actor Agent {
                 next.agent.cgroupRoot = policy.agent.cgroupRoot
             }
             policy = next
+            // The last decision's effective weights belong to the old shares: the new policy's
+            // weights apply (and are reported) at once, the controller adjusts from there.
+            lastDecision = nil
             classifier = Classifier(policy: next, agentPID: env.agentPID, resolveUser: env.resolveUser, resolveGroup: env.resolveGroup)
             policyLoadedAt = now
             outcome = ReloadOutcome(applied: true, at: now, error: nil)

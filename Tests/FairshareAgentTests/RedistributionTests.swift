@@ -187,3 +187,47 @@ import Testing
         #expect(await h.agent.policy.groups.map(\.name.rawValue) == ["low", "mid", "high"])
     }
 }
+
+@Suite struct ReloadAfterDecisionsTests {
+    @Test func newSharesApplyAtOnceEvenWhileAFloorWasRaised() async throws {
+        let h = try Harness(policy: """
+            [[group]]
+            name = "small"
+            shares = 1
+            min = "1"
+            [group.match]
+            comm = ["small"]
+
+            [[group]]
+            name = "big"
+            shares = 10
+            [group.match]
+            comm = ["big"]
+            """)
+        h.spawn(10, "small")
+        h.spawn(11, "big")
+        await h.agent.tick()
+        var totals: [String: (usage: UInt64, stall: UInt64, throttled: UInt64)] = [:]
+        await RedistributionTests().interval(h, ["small": (0.18, 0.9, false), "big": (1.82, 0.9, false)], totals: &totals)
+        #expect(h.weight("small") == h.weight("big"), "the floor raised small's weight")
+        // The admin drops the floor and changes the shares: the new weights are written in the
+        // reload's own pass and reported as policy weights, not left at the old raise.
+        h.rewrite("""
+            [[group]]
+            name = "small"
+            shares = 3
+            [group.match]
+            comm = ["small"]
+
+            [[group]]
+            name = "big"
+            shares = 1
+            [group.match]
+            comm = ["big"]
+            """)
+        let before = h.journal.events("weights").count
+        #expect(await h.agent.reload().applied)
+        #expect(h.weight("small") == "300" && h.weight("big") == "100")
+        #expect(h.journal.events("weights").count == before + 2)
+    }
+}
