@@ -3,6 +3,22 @@ import FairshareCore
 import FairshareTestSupport
 import Testing
 
+/// A group of 1 share with a floor of 1 CPU beside one of 10 shares.
+let smallFloorAmongBig = """
+    [[group]]
+    name = "small"
+    shares = 1
+    min = "1"
+    [group.match]
+    comm = ["small"]
+
+    [[group]]
+    name = "big"
+    shares = 10
+    [group.match]
+    comm = ["big"]
+    """
+
 /// The agent's redistribution on the in-memory kernel: the test plays the kernel's counters
 /// (usage, throttling, pressure) for each interval and checks what the agent writes.
 @Suite struct RedistributionTests {
@@ -42,20 +58,7 @@ import Testing
     }
 
     @Test func floorRaisesTheWeightAndIsJournaled() async throws {
-        let h = try Harness(policy: """
-            [[group]]
-            name = "small"
-            shares = 1
-            min = "1"
-            [group.match]
-            comm = ["small"]
-
-            [[group]]
-            name = "big"
-            shares = 10
-            [group.match]
-            comm = ["big"]
-            """)
+        let h = try Harness(policy: smallFloorAmongBig)
         h.spawn(10, "small")
         h.spawn(11, "big")
         await h.agent.tick()
@@ -190,20 +193,7 @@ import Testing
 
 @Suite struct ReloadAfterDecisionsTests {
     @Test func newSharesApplyAtOnceEvenWhileAFloorWasRaised() async throws {
-        let h = try Harness(policy: """
-            [[group]]
-            name = "small"
-            shares = 1
-            min = "1"
-            [group.match]
-            comm = ["small"]
-
-            [[group]]
-            name = "big"
-            shares = 10
-            [group.match]
-            comm = ["big"]
-            """)
+        let h = try Harness(policy: smallFloorAmongBig)
         h.spawn(10, "small")
         h.spawn(11, "big")
         await h.agent.tick()
