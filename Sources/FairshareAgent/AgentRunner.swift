@@ -108,14 +108,8 @@ public enum AgentRunner {
     /// when neither is active, so nobody takes io_shares for enforced.
     static func warnIfIOWeightIsInert(mountPoint: String, logger: Logger) {
         let cost = IOWeightSupport.costEnabledDevices(qos: (try? readTextFile(mountPoint + "/io.cost.qos")) ?? "")
-        var bfq: [String] = []
-        if let dir = opendir("/sys/block") {
-            defer { closedir(dir) }
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name.hasPrefix(".") { continue }
-                if IOWeightSupport.isBFQ(scheduler: (try? readTextFile("/sys/block/\(name)/queue/scheduler")) ?? "") { bfq.append(name) }
-            }
+        let bfq = (DirectoryEntries.read("/sys/block") ?? []).map(\.name).filter { device in
+            IOWeightSupport.isBFQ(scheduler: (try? readTextFile("/sys/block/\(device)/queue/scheduler")) ?? "")
         }
         if cost.isEmpty && bfq.isEmpty {
             logger.warning("io_shares have no effect on this machine: io.weight needs the io.cost controller (enable=1 in \(mountPoint)/io.cost.qos) or the BFQ scheduler on the devices; CPU shares are enforced as usual",
@@ -188,14 +182,8 @@ enum BackgroundScheduling {
     static func apply(logger: Logger) {
         // A policy is per thread and inherited by threads created later: set it on every
         // thread that exists already.
-        guard let dir = opendir("/proc/self/task") else { return }
-        defer { closedir(dir) }
         var param = sched_param(sched_priority: 0)
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let tid = Int32(name) else { continue }
+        for tid in (DirectoryEntries.read("/proc/self/task") ?? []).compactMap({ Int32($0.name) }) {
             if sched_setscheduler(tid, schedBatch, &param) != 0 {
                 logger.warning("cannot set SCHED_BATCH on thread \(tid): \(String(cString: strerror(errno)))", metadata: ["event": "warning"])
             }

@@ -86,17 +86,25 @@ public struct LinuxCgroupFilesystem: CgroupFilesystem {
 
     public func children(of cgroup: CgroupPath) throws(CgroupError) -> [String] {
         let path = absolutePath(cgroup)
-        guard let dir = opendir(path) else { throw CgroupError(.open, path: path, errno: errno) }
+        guard let entries = DirectoryEntries.read(path) else { throw CgroupError(.open, path: path, errno: errno) }
+        return entries.filter(\.isDirectory).map(\.name).sorted()
+    }
+}
+
+/// The one readdir(3) loop: a directory's entries, without "." and "..".
+public enum DirectoryEntries {
+    /// Nil when the directory can not be opened (errno says why).
+    public static func read(_ path: String) -> [(name: String, isDirectory: Bool)]? {
+        guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
-        var names: [String] = []
+        var entries: [(name: String, isDirectory: Bool)] = []
         while let entry = readdir(dir) {
-            guard entry.pointee.d_type == DT_DIR else { continue }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type == DT_DIR)) }
         }
-        return names.sorted()
+        return entries
     }
 }
 

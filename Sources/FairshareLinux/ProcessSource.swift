@@ -57,16 +57,7 @@ public struct LinuxProcessSource: ProcessSource {
 
     /// The numeric entries of /proc, in order.
     func listPIDs() -> [Int32] {
-        guard let dir = opendir(procRoot) else { return [] }
-        defer { closedir(dir) }
-        var pids: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let pid = Int32(name), pid > 0 { pids.append(pid) }
-        }
-        return pids.sorted()
+        (DirectoryEntries.read(procRoot) ?? []).compactMap { Int32($0.name) }.filter { $0 > 0 }.sorted()
     }
 
     func readStat(_ pid: Int32) -> ProcFormat.Stat? {
