@@ -13,6 +13,9 @@ public enum Trigger: Sendable, Equatable {
     case tick
     case reload
     case shutdown
+    /// Time to tell systemd the loop is alive (WATCHDOG=1): it travels the same queue as the
+    /// passes, so a stuck pass stops the pings and systemd restarts the agent.
+    case watchdog
 }
 
 /// The agent: observe (/proc, cgroup stats) -> decide (Enforcer, pure) -> act (cgroup writes)
@@ -38,6 +41,11 @@ public actor Agent {
     private var stopped = false
     var controller = Controller()
     var lastDecision: Controller.Decision?
+    /// The memberships last written to the origin store, so it is written only on change.
+    private var savedMembers: [ProcessIdentity: Enforcer.Membership] = [:]
+    private var originStoreFailed = false
+    /// Reload requests handled (applied or rejected): `fairshare reload --pid` waits for it to grow.
+    private var reloads = 0
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
@@ -50,6 +58,18 @@ public actor Agent {
         self.enforcer = Enforcer(root: env.cgroups.root.description)
         self.startedAt = env.clock.wallSeconds()
         self.policyLoadedAt = startedAt
+        if let store = env.origins {
+            do {
+                if let text = try store.load() {
+                    let recorded = try OriginLedger.decode(text)
+                    enforcer.seed(recorded)
+                    savedMembers = recorded
+                }
+            } catch {
+                // Without the ledger the origins of processes found in groups are inferred.
+                logger.warning("ignoring the origin ledger: \(error)", metadata: ["event": "warning"])
+            }
+        }
     }
 
     public var interval: Duration { intervalOverride ?? policy.agent.interval }
@@ -66,6 +86,7 @@ public actor Agent {
                 switch trigger {
                 case .tick: tick()
                 case .reload: _ = reload()
+                case .watchdog: env.notifier.notify("WATCHDOG=1")
                 case .shutdown:
                     shutdown()
                     return
@@ -87,6 +108,7 @@ public actor Agent {
                                     weightOverrides: effectiveWeights())
         perform(actions)
         enforcer.forget(allBut: Set(processes.map(\.identity)))
+        saveOrigins()
         sample()
         control()
         ticks += 1
@@ -113,6 +135,23 @@ public actor Agent {
             default: break
             }
             report(action, outcome, alreadyReported: alreadyReported)
+        }
+        saveOrigins()
+    }
+
+    /// Writes the origin ledger when the memberships changed since the last write.
+    private func saveOrigins() {
+        guard let store = env.origins, enforcer.members != savedMembers else { return }
+        do {
+            try store.save(OriginLedger.encode(enforcer.members))
+            savedMembers = enforcer.members
+            originStoreFailed = false
+        } catch {
+            // Reported once per failing spell, not every pass.
+            if !originStoreFailed {
+                log(.error, "error", "cannot record where processes came from (a restart after a crash would have to guess): \(error)", [:])
+            }
+            originStoreFailed = true
         }
     }
 
@@ -294,7 +333,7 @@ public actor Agent {
             agent: AgentStatus(
                 pid: env.agentPID, startedAt: startedAt, uptimeSeconds: now - startedAt,
                 cgroupRoot: env.cgroups.rootAbsolutePath, intervalSeconds: interval.seconds, cpus: capacity, ticks: ticks),
-            policy: PolicyStatus(path: policyPath, loadedAt: policyLoadedAt, lastReload: lastReload),
+            policy: PolicyStatus(path: policyPath, loadedAt: policyLoadedAt, lastReload: lastReload, reloads: reloads),
             groups: groups
         )
     }
@@ -306,6 +345,7 @@ public actor Agent {
     @discardableResult
     public func reload() -> ReloadOutcome {
         env.notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(env.clock.monotonicNanoseconds() / 1000)")
+        reloads += 1
         defer { env.notifier.notify("READY=1\nSTATUS=\(statusLine())") }
         let now = env.clock.wallSeconds()
         let outcome: ReloadOutcome

@@ -19,13 +19,16 @@ public struct AgentEnvironment: Sendable {
     public var agentPID: Int32
     /// CPUs available to the managed root.
     public var capacityCPUs: Int
+    /// Where each moved process came from, kept across restarts; nil keeps it in memory only.
+    public var origins: (any OriginStore)?
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
         readFile: @escaping @Sendable (String) throws -> String,
         resolveUser: @escaping @Sendable (String) -> UInt32? = AccountDatabase.uid(ofUser:),
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
-        agentPID: Int32, capacityCPUs: Int
+        agentPID: Int32, capacityCPUs: Int,
+        origins: (any OriginStore)? = nil
     ) {
         self.cgroups = cgroups
         self.processes = processes
@@ -36,6 +39,7 @@ public struct AgentEnvironment: Sendable {
         self.resolveGroup = resolveGroup
         self.agentPID = agentPID
         self.capacityCPUs = capacityCPUs
+        self.origins = origins
     }
 }
 

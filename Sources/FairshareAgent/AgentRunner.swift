@@ -27,6 +27,12 @@ public struct RunOptions: Sendable {
     }
 }
 
+/// The origin ledger sits beside the control socket (/run/fairshare/origins under systemd).
+public func originLedgerPath(socketPath: String) -> String {
+    let directory = socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    return (directory.isEmpty ? "." : directory) + "/origins"
+}
+
 /// A startup failure: the agent exits 1 with this message, having changed nothing it can not undo.
 public struct StartupError: Error, CustomStringConvertible {
     public var description: String
@@ -80,7 +86,8 @@ public enum AgentRunner {
         let env = AgentEnvironment(
             cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
             readFile: { try readTextFile($0) }, agentPID: pid,
-            capacityCPUs: capacity
+            capacityCPUs: capacity,
+            origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath))
         )
         warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)
@@ -140,9 +147,12 @@ public enum AgentRunner {
 /// everything back on graceful shutdown (SIGTERM, SIGINT).
 public struct AgentService: Service {
     let agent: Agent
+    /// systemd's WatchdogSec=, if set: the agent pings at a third of it.
+    let watchdog: Duration?
 
-    public init(agent: Agent) {
+    public init(agent: Agent, watchdog: Duration? = SystemdNotifier.watchdogInterval()) {
         self.agent = agent
+        self.watchdog = watchdog
     }
 
     public func run() async throws {
@@ -157,6 +167,14 @@ public struct AgentService: Service {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: await agent.interval)
                         input.yield(.tick)
+                    }
+                }
+                if let watchdog {
+                    tasks.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: watchdog / 3)
+                            input.yield(.watchdog)
+                        }
                     }
                 }
                 tasks.addTask {

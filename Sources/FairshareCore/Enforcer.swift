@@ -17,6 +17,12 @@ public struct Enforcer: Sendable {
         /// The cgroup the process came from (relative to the cgroup2 mount); where it goes back.
         public var origin: String
         public var reason: Reason
+
+        public init(group: GroupName, origin: String, reason: Reason) {
+            self.group = group
+            self.origin = origin
+            self.reason = reason
+        }
     }
 
     public enum Action: Sendable, Equatable {
@@ -54,6 +60,13 @@ public struct Enforcer: Sendable {
 
     public init(root: String) {
         self.root = root == "/" ? "" : root
+    }
+
+    /// Memberships recorded by an earlier run (the origin ledger): a restarted agent adopts its
+    /// processes where they are and knows where each goes back. Entries of processes that have
+    /// gone are dropped by the next `forget`.
+    public mutating func seed(_ recorded: [ProcessIdentity: Membership]) {
+        for (id, m) in recorded where members[id] == nil { members[id] = m }
     }
 
     /// The group a cgroup path belongs to, if it lies in one of the root's children.

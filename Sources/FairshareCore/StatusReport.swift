@@ -61,17 +61,22 @@ public struct PolicyStatus: Codable, Sendable, Equatable {
     public var loadedAt: Double
     /// The last reload attempt, if any: whether it was applied and, if not, why.
     public var lastReload: ReloadOutcome?
+    /// Reload requests handled since the start (applied or not). Optional: absent from agents
+    /// older than this field.
+    public var reloads: Int?
 
-    public init(path: String, loadedAt: Double, lastReload: ReloadOutcome?) {
+    public init(path: String, loadedAt: Double, lastReload: ReloadOutcome?, reloads: Int? = nil) {
         self.path = path
         self.loadedAt = loadedAt
         self.lastReload = lastReload
+        self.reloads = reloads
     }
 
     enum CodingKeys: String, CodingKey {
         case path
         case loadedAt = "loaded_at"
         case lastReload = "last_reload"
+        case reloads
     }
 }
 

@@ -95,6 +95,21 @@ public struct CgroupTree: Sendable {
 
     public var agentLeaf: CgroupPath { root.appending(CgroupTree.agentLeafName)! }
 
+    /// Where systemd puts a delegated unit's control processes (ExecReload=, ExecStopPost=).
+    public static let systemdControlLeafName = ".control"
+
+    /// Turns off every controller in the root's subtree_control, leaving the groups and their
+    /// processes in place. After a crash this makes the root a valid cgroup for processes again
+    /// (cgroup v2: no processes in a cgroup that enables controllers), so systemd can start the
+    /// next agent in it; that agent enables them again and re-applies the weights.
+    /// - Returns: the controllers turned off.
+    public func releaseControllers() throws(CgroupError) -> [String] {
+        let enabled = try fs.read(.subtreeControl, of: root).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        guard !enabled.isEmpty else { return [] }
+        try fs.write(enabled.map { "-" + $0 }.joined(separator: " "), to: .subtreeControl, of: root)
+        return enabled
+    }
+
     private func controllers(of cgroup: CgroupPath) throws(CgroupSetupError) -> [String] {
         let text = try wrap("reading controllers") { () throws(CgroupError) in try fs.read(.controllers, of: cgroup) }
         return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)

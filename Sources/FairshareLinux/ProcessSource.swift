@@ -135,6 +135,8 @@ public enum CgroupEnvironment {
             guard let own = CgroupPath(selfCgroup), !own.isRoot else { throw .autoRootUnavailable(selfCgroup: selfCgroup) }
             // Restarted agents find themselves in their own leaf: the root is its parent.
             if own.name == CgroupTree.agentLeafName, let parent = own.parent { return parent }
+            // systemd runs a delegated unit's ExecReload= and ExecStopPost= in its ".control" child.
+            if own.name == CgroupTree.systemdControlLeafName, let parent = own.parent { return parent }
             return own
         case .path(let absolute):
             let mount = mountPoint.hasSuffix("/") ? String(mountPoint.dropLast()) : mountPoint

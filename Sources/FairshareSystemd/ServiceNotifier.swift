@@ -13,3 +13,13 @@ public struct SystemdNotifier: ServiceNotifier {
         _ = sd_notify(0, state)
     }
 }
+
+extension SystemdNotifier {
+    /// How often systemd wants WATCHDOG=1 (WatchdogSec=), or nil when no watchdog is set for
+    /// this process (`sd_watchdog_enabled(3)`: it also checks WATCHDOG_PID).
+    public static func watchdogInterval() -> Duration? {
+        var usec: UInt64 = 0
+        guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
+        return .microseconds(Int64(usec))
+    }
+}

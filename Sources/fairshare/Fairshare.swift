@@ -23,7 +23,7 @@ struct Fairshare: AsyncParsableCommand {
             into cgroups whose cpu.weight and io.weight carry the shares of the policy \
             (/etc/fairshare/policy.toml) and reports through the systemd journal.
             """,
-        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self]
+        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, Recover.self]
     )
 }
 
@@ -64,6 +64,16 @@ enum LogTarget: String, ExpressibleByArgument, CaseIterable {
     case auto, journal, console
 }
 
+/// Sends log entries to the journal under systemd (auto), else to standard error.
+func bootstrapLogging(_ requested: LogTarget) -> LogTarget {
+    let target: LogTarget = requested == .auto
+        ? (getenv("INVOCATION_ID") != nil || getenv("JOURNAL_STREAM") != nil ? .journal : .console) : requested
+    LoggingSystem.bootstrap { _ in
+        target == .journal ? JournalLogHandler() as any LogHandler : ConsoleLogHandler() as any LogHandler
+    }
+    return target
+}
+
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the agent in the foreground (as the service does).")
 
@@ -93,10 +103,7 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = logTarget == .auto ? (getenv("INVOCATION_ID") != nil || getenv("JOURNAL_STREAM") != nil ? .journal : .console) : logTarget
-        LoggingSystem.bootstrap { _ in
-            target == .journal ? JournalLogHandler() as any LogHandler : ConsoleLogHandler() as any LogHandler
-        }
+        let target = bootstrapLogging(logTarget)
         let logger = Logger(label: "fairshare")
         let options = RunOptions(
             policyPath: policy, cgroupRoot: cgroupRoot, interval: interval.flatMap(DurationText.parse), socketPath: socket.socket)
@@ -173,22 +180,71 @@ struct Check: ParsableCommand {
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running agent to re-read its policy; say whether it was applied.",
-        discussion: "Exits 0 if the new policy is in force, 1 if it was rejected (the old one stays).")
+        discussion: """
+            Exits 0 if the new policy is in force, 1 if it was rejected (the old one stays). \
+            With --pid the request is SIGHUP to that process (the unit's ExecReload= passes \
+            $MAINPID), and the command waits until the agent has handled it.
+            """)
+
+    @Option(name: .long, help: "Send SIGHUP to this agent process and wait for the outcome, instead of asking over the socket.")
+    var pid: Int32?
+
+    @Option(name: .long, help: "With --pid: how long to wait for the agent, in seconds.")
+    var timeout: Double = 60
 
     @OptionGroup var socket: SocketOption
 
+    func validate() throws {
+        if let pid, pid <= 1 { throw ValidationError("--pid must name the agent's process (> 1), got \(pid)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive, got \(timeout)") }
+    }
+
     func run() throws {
-        let response = request(ControlRequest(command: .reload), socket: socket.socket)
-        if response.ok {
-            print("policy reloaded and applied")
-        } else if let r = response.reload, !r.applied {
-            var stderr = StandardError()
-            print("policy rejected; the agent keeps the policy it had:\n\(r.error ?? "")", to: &stderr)
-            throw ExitCode(1)
+        let outcome: ReloadOutcome
+        if let pid {
+            outcome = try reloadBySignal(pid: pid)
         } else {
-            fail(response.error ?? "reload failed")
+            let response = request(ControlRequest(command: .reload), socket: socket.socket)
+            guard let r = response.reload else { fail(response.error ?? "reload failed") }
+            outcome = r
+        }
+        if outcome.applied {
+            print("policy reloaded and applied")
+        } else {
+            var stderr = StandardError()
+            print("policy rejected; the agent keeps the policy it had:\n\(outcome.error ?? "")", to: &stderr)
+            throw ExitCode(1)
         }
     }
+
+    /// SIGHUP, then poll the status until the agent's reload count grows.
+    func reloadBySignal(pid: Int32) throws -> ReloadOutcome {
+        let before = status()
+        guard before.agent.pid == pid else {
+            fail("process \(pid) is not the agent answering on \(socket.socket) (that is pid \(before.agent.pid))")
+        }
+        let seen = before.policy.reloads ?? 0
+        guard kill(pid, SIGHUP) == 0 else { fail("cannot signal process \(pid): \(String(cString: strerror(errno)))") }
+        let deadline = Double(monotonicMilliseconds()) / 1000 + timeout
+        while Double(monotonicMilliseconds()) / 1000 < deadline {
+            usleep(50_000)
+            let now = status()
+            if (now.policy.reloads ?? 0) > seen, let outcome = now.policy.lastReload { return outcome }
+        }
+        fail("the agent (pid \(pid)) did not answer the reload within \(timeout) s")
+    }
+
+    func status() -> StatusReport {
+        let response = request(ControlRequest(command: .status), socket: socket.socket)
+        guard response.ok, let status = response.status else { fail(response.error ?? "the agent sent no status") }
+        return status
+    }
+}
+
+func monotonicMilliseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
 }
 
 struct Explain: ParsableCommand {

@@ -371,6 +371,24 @@ let threeGroups = """
         let withoutID = h.journal.all.filter { !$0.contains { $0.0 == "MESSAGE_ID" } }
         #expect(withoutID.isEmpty, "every entry carries a MESSAGE_ID: \(withoutID)")
     }
+
+    @Test func watchdogPingsTravelTheAgentsQueueAndReloadsAreCounted() async throws {
+        let h = try Harness(policy: threeGroups)
+        #expect(await h.agent.status().policy.reloads == 0)
+        let (stream, input) = AsyncStream<Trigger>.makeStream()
+        input.yield(.watchdog)
+        input.yield(.reload)
+        h.rewrite("not toml [")
+        input.yield(.reload)
+        input.yield(.watchdog)
+        input.finish()
+        await h.agent.run(triggers: stream)
+        #expect(h.notifier.all.filter { $0 == "WATCHDOG=1" }.count == 2)
+        let status = await h.agent.status()
+        // `fairshare reload --pid` waits for this count to grow, then reads last_reload.
+        #expect(status.policy.reloads == 2)
+        #expect(status.policy.lastReload?.applied == false)
+    }
 }
 
 @Suite struct ExplainTests {

@@ -1,0 +1,67 @@
+import FairshareCore
+import FairshareLinux
+import FairshareSystemd
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `fairshare recover` (the unit's ExecStopPost=) does once the agent has exited.
+///
+/// A clean stop leaves nothing to do: the agent gave every process back and removed its
+/// groups. After a crash (kill -9, a core dump, the watchdog) the groups are still populated
+/// and the delegated cgroup still enables controllers, which would keep systemd from starting
+/// the next agent in it (cgroup v2: no processes in a cgroup that enables controllers). Then
+/// the processes stay where they are and only the controllers are turned off, so the restarted
+/// agent adopts them (Restart=on-failure). Any other way out (the stop timed out, the agent
+/// failed to start, run by hand) gives every process back to where it came from.
+public enum Recovery {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Keep processes in their groups for the next agent (a restart follows).
+        case keep
+        /// Give every process back and remove the groups.
+        case handBack = "hand-back"
+    }
+
+    /// systemd's $SERVICE_RESULT for an agent that died abnormally and is restarted by
+    /// Restart=on-failure; anything else means nobody will adopt the groups.
+    public static func mode(serviceResult: String?) -> Mode {
+        switch serviceResult {
+        case "signal", "core-dump", "watchdog": .keep
+        default: .handBack
+        }
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var mode: Mode
+        /// Groups left populated (keep: all that had processes; hand-back: those that failed).
+        public var populatedGroups: [GroupName]
+        public var controllersReleased: [String]
+    }
+
+    /// Recovers the subtree at `tree.root`. `origins` is the agent's ledger.
+    public static func run(mode: Mode, tree: CgroupTree, processes: any ProcessSource, origins: any OriginStore,
+                           capacityCPUs: Int, logger: Logger) async throws(CgroupError) -> Outcome {
+        if mode == .handBack {
+            // The agent's own shutdown path, seeded from the ledger, with no groups wanted.
+            let env = AgentEnvironment(cgroups: tree, processes: processes, clock: SystemClock(), notifier: SilentNotifier(),
+                                       readFile: { try readTextFile($0) }, agentPID: getpid(), capacityCPUs: capacityCPUs,
+                                       origins: origins)
+            let agent = Agent(policy: Policy(groups: []), policyPath: "(recover)", env: env, logger: logger)
+            await agent.shutdown()
+            // The agent's empty leaf is no group: remove it too (ENOENT/EBUSY are fine).
+            try? tree.fs.remove(tree.agentLeaf)
+        }
+        let populated = (try? tree.fs.children(of: tree.root))?.compactMap(GroupName.init).filter { g in
+            !((try? tree.members(of: g)) ?? []).isEmpty
+        } ?? []
+        let released = populated.isEmpty && mode == .handBack ? [] : try tree.releaseControllers()
+        return Outcome(mode: mode, populatedGroups: populated.sorted(), controllersReleased: released)
+    }
+}
+
+/// sd_notify from ExecStopPost= would be ignored (NotifyAccess=main); say nothing.
+struct SilentNotifier: ServiceNotifier {
+    func notify(_ state: String) {}
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import FairshareAgent
+import FairshareCore
+import FairshareLinux
+import FairshareSystemd
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Recover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "After the agent has exited, make its cgroup subtree usable again (the unit's ExecStopPost=).",
+        discussion: """
+            Does nothing while an agent answers on the socket. After a crash ($SERVICE_RESULT \
+            signal, core-dump or watchdog) the processes stay in their groups and only the \
+            controllers are turned off, so systemd can start the next agent, which adopts them. \
+            Otherwise every process is given back to the cgroup it came from (recorded in \
+            /run/fairshare/origins) and the groups are removed. No process is killed.
+            """)
+
+    enum ModeChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, keep
+        case handBack = "hand-back"
+    }
+
+    @Option(name: .long, help: "auto (from $SERVICE_RESULT), keep (processes stay for the next agent) or hand-back.")
+    var mode: ModeChoice = .auto
+
+    @Option(name: .long, help: "Absolute path of the agent's cgroup root; by default the unit's own cgroup (this command runs in its .control child).")
+    var cgroupRoot: String?
+
+    @OptionGroup var socket: SocketOption
+
+    func validate() throws {
+        if let cgroupRoot, !cgroupRoot.hasPrefix("/") {
+            throw ValidationError("--cgroup-root '\(cgroupRoot)' must be an absolute path such as /sys/fs/cgroup/fairshare")
+        }
+    }
+
+    func run() async throws {
+        if let response = try? ControlClient.send(ControlRequest(command: .status), to: socket.socket, timeoutSeconds: 5),
+           response.ok, let status = response.status {
+            print("the agent (pid \(status.agent.pid)) is running; nothing to recover")
+            return
+        }
+        let chosen: Recovery.Mode = switch mode {
+        case .auto: Recovery.mode(serviceResult: getenv("SERVICE_RESULT").map { String(cString: $0) })
+        case .keep: .keep
+        case .handBack: .handBack
+        }
+        let mountPoint: String
+        let root: CgroupPath
+        do {
+            mountPoint = try CgroupEnvironment.mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
+            let selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
+            if cgroupRoot == nil && CgroupPath(selfCgroup)?.name != CgroupTree.systemdControlLeafName {
+                fail("not running as the unit's ExecStopPost= (own cgroup \(selfCgroup)); give --cgroup-root")
+            }
+            root = try CgroupEnvironment.root(setting: cgroupRoot.map(CgroupRootSetting.path) ?? .auto,
+                                              mountPoint: mountPoint, selfCgroup: selfCgroup)
+        } catch {
+            fail("\(error)")
+        }
+        let fs = LinuxCgroupFilesystem(mountPoint: mountPoint)
+        guard fs.exists(root) else {
+            print("nothing to recover: \(fs.absolutePath(root)) does not exist")
+            return
+        }
+        _ = bootstrapLogging(.auto)
+        let tree = CgroupTree(fs: fs, root: root, pause: { d in usleep(UInt32(d.milliseconds * 1000)) })
+        do {
+            let outcome = try await Recovery.run(
+                mode: chosen, tree: tree, processes: LinuxProcessSource(),
+                origins: FileOriginStore(path: originLedgerPath(socketPath: socket.socket)),
+                capacityCPUs: tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
+                logger: Logger(label: "fairshare.recover"))
+            let groups = outcome.populatedGroups.map(\.rawValue).joined(separator: ", ")
+            switch outcome.mode {
+            case .keep:
+                print("kept the processes of \(groups.isEmpty ? "no group" : groups) in place for the next agent; "
+                      + (outcome.controllersReleased.isEmpty ? "no controllers were enabled" : "turned off \(outcome.controllersReleased.joined(separator: " ")) in \(fs.absolutePath(root))"))
+            case .handBack:
+                print(outcome.populatedGroups.isEmpty
+                      ? "gave every process back and removed the groups of \(fs.absolutePath(root))"
+                      : "could not empty groups \(groups); their processes stay there (nothing was killed)")
+            }
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
