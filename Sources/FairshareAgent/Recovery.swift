@@ -43,6 +43,11 @@ public enum Recovery {
     /// Recovers the subtree at `tree.root`. `origins` is the agent's ledger.
     public static func run(mode: Mode, tree: CgroupTree, processes: any ProcessSource, origins: any OriginStore,
                            capacityCPUs: Int, logger: Logger) async throws(CgroupError) -> Outcome {
+        let groups = (try? tree.fs.children(of: tree.root))?.compactMap(GroupName.init) ?? []
+        if groups.isEmpty && mode == .handBack {
+            // A clean stop: the agent already gave everything back.
+            return Outcome(mode: mode, populatedGroups: [], controllersReleased: [])
+        }
         if mode == .handBack {
             // The agent's own shutdown path, seeded from the ledger, with no groups wanted.
             let env = AgentEnvironment(cgroups: tree, processes: processes, clock: SystemClock(), notifier: SilentNotifier(),

@@ -1,0 +1,225 @@
+#!/bin/bash
+# Issue 4 acceptance, as an admin would do it, on a machine with systemd as PID 1 (tier 2).
+# Runs as root inside the guest (fairshare-test.service). Needs in the environment:
+#   FAIRSHARE_DEB   the built package (a host path; the guest sees the host's files)
+#   FAIRSHARE_BURN  a static CPU burner (Tests/vm/burn.c)
+# Output, parsed by check-service.py:
+#   FSCHECK PASS|FAIL NAME DETAIL   one assertion
+#   FSRESULT KEY VALUE              one measurement
+#   FSTEXT-BEGIN NAME ... FSTEXT-END  evidence kept in the log
+#   FSDONE                          the scenario ran to its end
+set -u
+export SYSTEMD_PAGER= SYSTEMD_COLORS=0 LC_ALL=C.UTF-8
+CG=/sys/fs/cgroup
+SVC=$CG/fairshare.slice/fairshare.service
+POLICY=/etc/fairshare/policy.toml
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+check() { # NAME OK(0/1) DETAIL...
+    local name=$1 ok=$2; shift 2
+    if [ "$ok" = 0 ]; then echo "FSCHECK PASS $name $*"; else echo "FSCHECK FAIL $name $*"; fi
+}
+expect() { # NAME DETAIL -- CMD...: PASS when CMD succeeds
+    local name=$1 detail=$2; shift 3
+    if "$@" >/dev/null 2>&1; then check "$name" 0 "$detail"; else check "$name" 1 "$detail"; fi
+}
+r() { echo "FSRESULT $*"; }
+text() { # NAME CMD...
+    local name=$1; shift
+    echo "FSTEXT-BEGIN $name"; "$@" 2>&1 | sed 's/^FS/fs/'; echo "FSTEXT-END"
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+usage() { sed -n 's/^usage_usec //p' "$1/cpu.stat" 2>/dev/null || echo 0; }
+# wait_for SECONDS CMD...: poll every 0.2 s until CMD succeeds.
+wait_for() {
+    local limit=$1; shift
+    local end; end=$(awk -v n="$(now)" -v l="$limit" 'BEGIN { print n + l }')
+    until "$@" >/dev/null 2>&1; do
+        awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && return 1
+        sleep 0.2
+    done
+}
+mainpid() { systemctl show -p MainPID --value fairshare; }
+cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null; }
+# ratio A B: A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
+within() { # VALUE EXPECTED REL_TOL
+    awk -v v="$1" -v e="$2" -v t="$3" 'BEGIN { d = v - e; if (d < 0) d = -d; exit !(v != "inf" && d <= e * t) }'
+}
+write_policy() { # BATCH_SHARES INTERACTIVE_SHARES
+    cat >"$POLICY" <<EOF
+# written by scenario-service.sh
+[agent]
+interval = "1s"
+
+[[group]]
+name = "batch"
+shares = $1
+[group.match]
+comm = ["burn_batch"]
+
+[[group]]
+name = "interactive"
+shares = $2
+[group.match]
+comm = ["burn_inter"]
+
+[[group]]
+name = "database"
+shares = 3
+[group.match]
+units = ["fs-db.service"]
+EOF
+}
+
+echo "scenario-service: start at $(now) s since boot"
+r boot_seconds "$(now)"
+
+# --- install ---------------------------------------------------------------------------------
+[ -f "${FAIRSHARE_DEB:-}" ] || { check install 1 "no package at '${FAIRSHARE_DEB:-}'"; echo FSDONE; exit 1; }
+text dpkg-install dpkg -i "$FAIRSHARE_DEB"
+expect installed "dpkg -s fairshare says installed" -- sh -c 'dpkg -s fairshare | grep -q "Status: install ok installed"'
+expect not-started-by-install "the package leaves the service disabled and stopped" -- \
+    sh -c '! systemctl is-active -q fairshare && [ "$(systemctl is-enabled fairshare)" = disabled ]'
+expect group-created "the fairshare group exists" -- getent group fairshare
+expect catalog-installed "journalctl --update-catalog knows our MESSAGE_IDs" -- \
+    sh -c 'journalctl --list-catalog | grep -qi 5a1f0c7e2b7d4d8e9a63b0f4c2e81d03'
+text unit-verify systemd-analyze verify /lib/systemd/system/fairshare.service /lib/systemd/system/fairshare.slice
+text security systemd-analyze security --no-pager fairshare.service
+r exposure "$(systemd-analyze security fairshare.service 2>/dev/null | sed -n 's/.*Overall exposure level for fairshare.service: \([0-9.]*\).*/\1/p')"
+
+for n in burn_batch burn_inter burn_db burn_peer; do install -m 0755 "$FAIRSHARE_BURN" /usr/local/bin/$n; done
+useradd -m -G fairshare alice
+useradd -m bob
+
+# --- workloads: two burners per group; the unit group's and a peer's as services -------------
+write_policy 1 3
+/usr/local/bin/burn_batch & B1=$!
+/usr/local/bin/burn_batch & B2=$!
+/usr/local/bin/burn_inter & I1=$!
+/usr/local/bin/burn_inter & I2=$!
+JOBS="$B1 $B2 $I1 $I2"
+HOME_CG=$(cgroup_of "$B1")
+systemd-run -q --unit=fs-db -p Type=exec /bin/sh -c '/usr/local/bin/burn_db & /usr/local/bin/burn_db & wait'
+systemd-run -q --unit=fs-peer -p Type=exec /bin/sh -c '/usr/local/bin/burn_peer & /usr/local/bin/burn_peer & wait'
+DB_WEIGHT_BEFORE=$(cat $CG/system.slice/fs-db.service/cpu.weight)
+
+# --- enable --now ------------------------------------------------------------------------------
+T0=$(now)
+systemctl enable --now fairshare
+rc=$?
+r start_seconds "$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')"
+check enable-now "$([ $rc = 0 ] && systemctl is-active -q fairshare; echo $?)" "systemctl enable --now exit $rc, $(systemctl is-active fairshare)"
+STATUS_TEXT=$(systemctl show -p StatusText --value fairshare)
+check status-text "$([ -n "$STATUS_TEXT" ]; echo $?)" "StatusText=$STATUS_TEXT"
+r watchdog_usec "$(systemctl show -p WatchdogUSec --value fairshare)"
+expect enabled "systemctl is-enabled: enabled" -- sh -c '[ "$(systemctl is-enabled fairshare)" = enabled ]'
+PID1=$(mainpid)
+check agent-in-leaf "$([ "$(cgroup_of "$PID1")" = /fairshare.slice/fairshare.service/_agent ]; echo $?)" "agent pid $PID1 in $(cgroup_of "$PID1")"
+
+wait_for 10 sh -c "[ \"\$(cgroup_of $B1)\" = /fairshare.slice/fairshare.service/batch ] && grep -qx 300 $CG/system.slice/fs-db.service/cpu.weight"
+for p in $B1 $B2; do check "moved-batch-$p" "$([ "$(cgroup_of $p)" = /fairshare.slice/fairshare.service/batch ]; echo $?)" "$(cgroup_of $p)"; done
+for p in $I1 $I2; do check "moved-inter-$p" "$([ "$(cgroup_of $p)" = /fairshare.slice/fairshare.service/interactive ]; echo $?)" "$(cgroup_of $p)"; done
+check weights-agent "$([ "$(cat $SVC/batch/cpu.weight)" = 100 ] && [ "$(cat $SVC/interactive/cpu.weight)" = 300 ]; echo $?)" \
+    "batch $(cat $SVC/batch/cpu.weight) interactive $(cat $SVC/interactive/cpu.weight)"
+check unit-weight "$([ "$(systemctl show -p CPUWeight --value fs-db.service)" = 300 ] && [ "$(cat $CG/system.slice/fs-db.service/cpu.weight)" = 300 ]; echo $?)" \
+    "CPUWeight=$(systemctl show -p CPUWeight --value fs-db.service) cpu.weight=$(cat $CG/system.slice/fs-db.service/cpu.weight) (was $DB_WEIGHT_BEFORE)"
+DBPID=$(systemctl show -p MainPID --value fs-db.service)
+check unit-not-moved "$([ "$(cgroup_of "$DBPID")" = /system.slice/fs-db.service ]; echo $?)" "fs-db main $DBPID in $(cgroup_of "$DBPID")"
+
+# --- shares: agent-owned groups among themselves, the unit group against its peer ---------------
+sleep 3
+ub0=$(usage $SVC/batch); ui0=$(usage $SVC/interactive)
+ud0=$(usage $CG/system.slice/fs-db.service); up0=$(usage $CG/system.slice/fs-peer.service)
+sleep 10
+ub=$(( $(usage $SVC/batch) - ub0 )); ui=$(( $(usage $SVC/interactive) - ui0 ))
+ud=$(( $(usage $CG/system.slice/fs-db.service) - ud0 )); up=$(( $(usage $CG/system.slice/fs-peer.service) - up0 ))
+r usage_usec batch $ub interactive $ui database $ud peer $up
+R1=$(ratio $ui $ub); R2=$(ratio $ud $up)
+r share_ratio interactive_batch "$R1" database_peer "$R2"
+check share-agent-groups "$(within "$R1" 3 0.15; echo $?)" "interactive:batch = $R1 (shares 3:1)"
+check share-unit-group "$(within "$R2" 3 0.15; echo $?)" "database:peer = $R2 (CPUWeight 300:100)"
+
+fairshare status --json >/tmp/status.json 2>&1
+text status-root fairshare status
+check status-root "$(python3 - /tmp/status.json <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+g = {x["name"]: x for x in s["groups"]}
+ok = g["batch"].get("backing") == "agent" and g["database"].get("backing") == "unit"
+ok = ok and all(0 < x.get("machine_share_pct", 0) <= 100 for x in g.values())
+print(0 if ok else 1)
+EOF
+)" "status --json: backing and machine share for every group"
+text status-alice runuser -u alice -- fairshare status
+expect status-group-member "a member of the fairshare group reads status" -- runuser -u alice -- fairshare status
+expect reload-needs-root "a member of the fairshare group may not reload" -- sh -c '! runuser -u alice -- fairshare reload'
+expect status-other-user "a user outside the group is refused" -- sh -c '! runuser -u bob -- fairshare status'
+
+# --- reload: a changed policy applies; a broken one fails visibly and changes nothing ----------
+write_policy 3 1
+T0=$(now)
+systemctl reload fairshare; rc=$?
+r reload_seconds "$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')"
+check reload-applied "$([ $rc = 0 ] && [ "$(cat $SVC/batch/cpu.weight)" = 300 ] && [ "$(cat $SVC/interactive/cpu.weight)" = 100 ]; echo $?)" \
+    "exit $rc; batch $(cat $SVC/batch/cpu.weight) interactive $(cat $SVC/interactive/cpu.weight)"
+sed -i 's/^shares = 3$/shares = 0/' "$POLICY"
+systemctl reload fairshare >/tmp/reload.out 2>&1; rc=$?
+text reload-broken cat /tmp/reload.out
+check reload-broken-fails "$([ $rc != 0 ]; echo $?)" "systemctl reload exit $rc"
+check reload-broken-keeps "$(systemctl is-active -q fairshare && [ "$(cat $SVC/batch/cpu.weight)" = 300 ]; echo $?)" \
+    "$(systemctl is-active fairshare); batch weight $(cat $SVC/batch/cpu.weight)"
+write_policy 3 1
+
+# --- the journal ---------------------------------------------------------------------------------
+journalctl -u fairshare -o json --no-pager >/tmp/journal.json
+for ev in 01:started 02:policy_loaded 03:policy_rejected 06:moved 0d:weights; do
+    id=5a1f0c7e2b7d4d8e9a63b0f4c2e81d${ev%%:*}
+    expect "journal-${ev#*:}" "MESSAGE_ID $id in journalctl -u fairshare -o json" -- grep -q "\"MESSAGE_ID\":\"$id\"" /tmp/journal.json
+done
+expect journal-fields "FAIRSHARE_GROUP and FAIRSHARE_PID fields" -- sh -c 'grep -q "\"FAIRSHARE_GROUP\":\"batch\"" /tmp/journal.json && grep -q "\"FAIRSHARE_PID\"" /tmp/journal.json'
+expect journal-catalog "journalctl -x shows the catalog text" -- sh -c 'journalctl -u fairshare -x --no-pager | grep -q "rejected a new policy and keeps the old one"'
+
+# --- kill -9: systemd restarts it, nothing is lost ---------------------------------------------
+before=""
+for p in $JOBS; do before="$before $p:$(cgroup_of $p)"; done
+kill -9 "$PID1"
+wait_for 30 sh -c "[ \"\$(systemctl show -p MainPID --value fairshare)\" != $PID1 ] && [ \"\$(systemctl show -p MainPID --value fairshare)\" != 0 ] && systemctl is-active -q fairshare"
+PID2=$(mainpid)
+check restarted "$([ "$PID2" != "$PID1" ] && [ "$PID2" != 0 ] && systemctl is-active -q fairshare; echo $?)" \
+    "pid $PID1 -> $PID2, $(systemctl is-active fairshare), NRestarts=$(systemctl show -p NRestarts --value fairshare)"
+sleep 3
+lost=0; moved=""
+for entry in $before; do
+    p=${entry%%:*}; was=${entry#*:}
+    [ -d /proc/$p ] || lost=$((lost + 1))
+    [ "$(cgroup_of $p)" = "$was" ] || moved="$moved $p:$was->$(cgroup_of $p)"
+done
+check restart-nothing-lost "$([ $lost = 0 ]; echo $?)" "$lost of 4 burners gone"
+check restart-adopted-in-place "$([ -z "$moved" ]; echo $?)" "moved:${moved:- none}"
+check restart-weights "$([ "$(cat $SVC/batch/cpu.weight)" = 300 ] && [ "$(cat $SVC/interactive/cpu.weight)" = 100 ]; echo $?)" \
+    "batch $(cat $SVC/batch/cpu.weight) interactive $(cat $SVC/interactive/cpu.weight)"
+strays=$(for d in "$SVC"/*/; do n=$(basename "$d"); case $n in batch|interactive|_agent|.control) ;; *) [ -s "$d/cgroup.procs" ] && echo "$n";; esac; done)
+check restart-no-strays "$([ -z "$strays" ]; echo $?)" "populated cgroups the policy does not name: ${strays:-none}"
+text journal-restart journalctl -u fairshare --no-pager -n 30 -o short-monotonic
+
+# --- stop: every process alive and back where it was --------------------------------------------
+sleep 30  # past WatchdogSec=30 since the restart: a missing ping would show as a second restart
+expect watchdog-pings "no restart but the kill -9 (NRestarts=1)" -- sh -c '[ "$(systemctl show -p NRestarts --value fairshare)" = 1 ]'
+systemctl stop fairshare; rc=$?
+lost=0; away=""
+for p in $JOBS; do
+    [ -d /proc/$p ] || lost=$((lost + 1))
+    [ "$(cgroup_of $p)" = "$HOME_CG" ] || away="$away $p:$(cgroup_of $p)"
+done
+check stop-clean "$([ $rc = 0 ] && ! systemctl is-failed -q fairshare; echo $?)" "exit $rc, $(systemctl is-active fairshare)"
+check stop-nothing-lost "$([ $lost = 0 ]; echo $?)" "$lost of 4 burners gone"
+check stop-given-back "$([ -z "$away" ]; echo $?)" "not back in $HOME_CG:${away:- none}"
+check stop-groups-removed "$([ ! -d $SVC/batch ]; echo $?)" "$(ls $SVC 2>&1 | tr '\n' ' ')"
+check stop-unit-weight-restored "$([ "$(cat $CG/system.slice/fs-db.service/cpu.weight)" = "$DB_WEIGHT_BEFORE" ]; echo $?)" \
+    "fs-db cpu.weight $(cat $CG/system.slice/fs-db.service/cpu.weight), before $DB_WEIGHT_BEFORE"
+expect stop-db-alive "the unit group's service still runs" -- systemctl is-active -q fs-db.service
+
+kill $JOBS 2>/dev/null
+systemctl stop fs-db fs-peer 2>/dev/null
+echo FSDONE
