@@ -23,6 +23,7 @@ struct Fairshare: AsyncParsableCommand {
             into cgroups whose cpu.weight and io.weight carry the shares of the policy \
             (/etc/fairshare/policy.toml) and reports through the systemd journal.
             """,
+        version: fairshareVersion,
         subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, Recover.self]
     )
 }
