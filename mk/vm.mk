@@ -38,7 +38,8 @@ endef
 .PHONY: release-bin vm-kernel vm-test vm-standin demo
 
 release-bin:
-	cd $(VM_REPO) && swift build -c release --static-swift-stdlib --scratch-path $(RELEASE_SCRATCH)
+	# -z now: full RELRO (bind-now), as Debian hardening expects of a daemon.
+	cd $(VM_REPO) && swift build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --scratch-path $(RELEASE_SCRATCH)
 
 vm-kernel:
 	$(VM_DIR)/fetch-kernel.sh
