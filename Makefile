@@ -42,3 +42,4 @@ clean:
 	rm -rf .build .build-release .build-vm
 
 include mk/vm.mk
+include mk/systemd-vm.mk
