@@ -203,6 +203,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
+# The BIOS leaves the console mid-line; results must start their own lines.
+echo
 die() {
     echo "FSRESULT init_failed $*"
     echo FSDONE

@@ -16,6 +16,7 @@ r virtualization "$(systemd-detect-virt || true)"
 r cgroup_fs "$(stat -fc %T "$CG")"
 # systemd enables controllers lazily: cpu and io appear once some unit asks for them.
 r system_slice_subtree_control_at_boot "$(cat "$CG/system.slice/cgroup.subtree_control")"
+r cgroup_top "$(find "$CG" -mindepth 1 -maxdepth 1 -type d -printf '%f ')"
 r self_cgroup "$(sed -n 's/^0:://p' /proc/self/cgroup)"
 r hostname "$(hostname)"
 r machine_id "$(cat /etc/machine-id)"
