@@ -43,3 +43,4 @@ clean:
 
 include mk/vm.mk
 include mk/deb.mk
+include mk/systemd-vm.mk

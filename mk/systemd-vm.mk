@@ -1,0 +1,32 @@
+# Tier-2 real-kernel tests: a full systemd machine under qemu (Tests/vm/systemd/). The guest
+# boots the generic Debian kernel and the host's own root (read-only 9p + tmpfs overlay) with
+# systemd as PID 1, and runs a scenario script from this tree as fairshare-test.service.
+# Included by the main Makefile. Targets:
+#   vm-systemd-kernel  install qemu/busybox/cpio if missing, cache the generic kernel
+#   vm-systemd-boot    boot, run scenario-boot.sh, check-systemd.py (is the machine real?)
+# Variables: VM_CACHE (shared with mk/vm.mk), VM_SYSTEMD_TIMEOUT (s, default 300),
+# VM_SYSTEMD_ENV (KEY=VALUE pairs for the scenario), VM_VERBOSE=1 (show the console).
+# Other scenarios: Tests/vm/systemd/run-systemd-vm.sh SCENARIO LOG [TIMEOUT] [KEY=VALUE...],
+# then check-systemd.py --harness-only LOG (see Tests/vm/README.md).
+
+VM_SYSTEMD_DIR     := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)/Tests/vm/systemd
+VM_CACHE           ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)/.build-vm
+VM_SYSTEMD_TIMEOUT ?= 300
+VM_SYSTEMD_ENV     ?=
+VM_VERBOSE         ?=
+
+.PHONY: vm-systemd-kernel vm-systemd-boot
+
+vm-systemd-kernel:
+	FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/fetch-generic-kernel.sh
+
+# The console goes to the log file; VM_VERBOSE=1 also shows it. Both the boot and the
+# checker must pass; the checker runs either way, so a failed boot still says why.
+vm-systemd-boot: vm-systemd-kernel
+	@echo "booting the systemd guest (console log: $(VM_CACHE)/systemd-boot.log)"
+	@rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
+	    $(VM_SYSTEMD_DIR)/scenario-boot.sh $(VM_CACHE)/systemd-boot.log $(VM_SYSTEMD_TIMEOUT) \
+	    $(VM_SYSTEMD_ENV) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
+	crc=0; python3 $(VM_SYSTEMD_DIR)/check-systemd.py $(VM_CACHE)/systemd-boot.log || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "vm-systemd-boot: the virtual machine failed (exit $$rc)"; fi; \
+	[ $$rc = 0 ] && [ $$crc = 0 ]
