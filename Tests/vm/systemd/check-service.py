@@ -2,7 +2,8 @@
 """Host-side checker for scenario-service.sh (issue 4 on a systemd machine).
 
 Reads the guest's console log: every FSCHECK line must say PASS, every required check must
-be there (a check that never ran is a failure, not a pass), and FSDONE must appear.
+be there (a check that never ran is a failure, not a pass), and FSSERVICE-DONE (the scenario's
+own last line) must appear.
 Prints each check, the FSRESULT measurements, and `vm-systemd: N passed, M failed`.
 Usage: check-service.py CONSOLE_LOG
 """
@@ -45,7 +46,7 @@ def main():
         i = line.find("FSRESULT ")
         if i >= 0:
             results.append(line[i + len("FSRESULT "):])
-        if line.strip().endswith("FSDONE"):
+        if line.strip().endswith("FSSERVICE-DONE"):
             done = True
     failed = [c for c in checks if c[1] != "PASS"]
     names = [c[0] for c in checks]
@@ -60,7 +61,7 @@ def main():
     for m in missing:
         print(f"  MISSING {m}: the check never ran")
     if not done:
-        print("  MISSING FSDONE: the scenario did not finish (timeout or crash; see the console log)")
+        print("  MISSING FSSERVICE-DONE: the scenario did not finish (timeout or crash; see the console log)")
     bad = len(failed) + len(missing) + (0 if done else 1)
     print(f"vm-systemd: {len(checks) - len(failed)} passed, {bad} failed")
     return 1 if bad else 0

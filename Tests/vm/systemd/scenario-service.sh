@@ -7,7 +7,7 @@
 #   FSCHECK PASS|FAIL NAME DETAIL   one assertion
 #   FSRESULT KEY VALUE              one measurement
 #   FSTEXT-BEGIN NAME ... FSTEXT-END  evidence kept in the log
-#   FSDONE                          the scenario ran to its end
+#   FSSERVICE-DONE                  the scenario ran to its end
 set -u
 export SYSTEMD_PAGER= SYSTEMD_COLORS=0 LC_ALL=C.UTF-8
 CG=/sys/fs/cgroup
@@ -76,7 +76,7 @@ echo "scenario-service: start at $(now) s since boot"
 r boot_seconds "$(now)"
 
 # --- install ---------------------------------------------------------------------------------
-[ -f "${FAIRSHARE_DEB:-}" ] || { check install 1 "no package at '${FAIRSHARE_DEB:-}'"; echo FSDONE; exit 1; }
+[ -f "${FAIRSHARE_DEB:-}" ] || { check install 1 "no package at '${FAIRSHARE_DEB:-}'"; echo FSSERVICE-DONE; exit 1; }
 text dpkg-install dpkg -i "$FAIRSHARE_DEB"
 expect installed "dpkg -s fairshare says installed" -- sh -c 'dpkg -s fairshare | grep -q "Status: install ok installed"'
 expect not-started-by-install "the package leaves the service disabled and stopped" -- \
@@ -222,4 +222,4 @@ expect stop-db-alive "the unit group's service still runs" -- systemctl is-activ
 
 kill $JOBS 2>/dev/null
 systemctl stop fs-db fs-peer 2>/dev/null
-echo FSDONE
+echo FSSERVICE-DONE
