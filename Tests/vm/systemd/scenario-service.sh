@@ -102,7 +102,9 @@ JOBS="$B1 $B2 $I1 $I2"
 HOME_CG=$(cgroup_of "$B1")
 systemd-run -q --unit=fs-db -p Type=exec /bin/sh -c '/usr/local/bin/burn_db & /usr/local/bin/burn_db & wait'
 systemd-run -q --unit=fs-peer -p Type=exec /bin/sh -c '/usr/local/bin/burn_peer & /usr/local/bin/burn_peer & wait'
-DB_WEIGHT_BEFORE=$(cat $CG/system.slice/fs-db.service/cpu.weight)
+# systemd enables cpu in system.slice only once some unit sets a weight: before the agent,
+# fs-db has no CPUWeight and possibly no cpu.weight file at all.
+DB_WEIGHT_BEFORE=$(systemctl show -p CPUWeight --value fs-db.service)
 
 # --- enable --now ------------------------------------------------------------------------------
 T0=$(now)
@@ -110,6 +112,7 @@ systemctl enable --now fairshare
 rc=$?
 r start_seconds "$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')"
 check enable-now "$([ $rc = 0 ] && systemctl is-active -q fairshare; echo $?)" "systemctl enable --now exit $rc, $(systemctl is-active fairshare)"
+systemctl is-active -q fairshare || text journal-start journalctl -u fairshare --no-pager -n 40
 STATUS_TEXT=$(systemctl show -p StatusText --value fairshare)
 check status-text "$([ -n "$STATUS_TEXT" ]; echo $?)" "StatusText=$STATUS_TEXT"
 r watchdog_usec "$(systemctl show -p WatchdogUSec --value fairshare)"
@@ -123,7 +126,7 @@ for p in $I1 $I2; do check "moved-inter-$p" "$([ "$(cgroup_of $p)" = /fairshare.
 check weights-agent "$([ "$(cat $SVC/batch/cpu.weight)" = 100 ] && [ "$(cat $SVC/interactive/cpu.weight)" = 300 ]; echo $?)" \
     "batch $(cat $SVC/batch/cpu.weight) interactive $(cat $SVC/interactive/cpu.weight)"
 check unit-weight "$([ "$(systemctl show -p CPUWeight --value fs-db.service)" = 300 ] && [ "$(cat $CG/system.slice/fs-db.service/cpu.weight)" = 300 ]; echo $?)" \
-    "CPUWeight=$(systemctl show -p CPUWeight --value fs-db.service) cpu.weight=$(cat $CG/system.slice/fs-db.service/cpu.weight) (was $DB_WEIGHT_BEFORE)"
+    "CPUWeight=$(systemctl show -p CPUWeight --value fs-db.service) cpu.weight=$(cat $CG/system.slice/fs-db.service/cpu.weight) (CPUWeight was $DB_WEIGHT_BEFORE)"
 DBPID=$(systemctl show -p MainPID --value fs-db.service)
 check unit-not-moved "$([ "$(cgroup_of "$DBPID")" = /system.slice/fs-db.service ]; echo $?)" "fs-db main $DBPID in $(cgroup_of "$DBPID")"
 
@@ -216,10 +219,12 @@ check stop-clean "$([ $rc = 0 ] && ! systemctl is-failed -q fairshare; echo $?)"
 check stop-nothing-lost "$([ $lost = 0 ]; echo $?)" "$lost of 4 burners gone"
 check stop-given-back "$([ -z "$away" ]; echo $?)" "not back in $HOME_CG:${away:- none}"
 check stop-groups-removed "$([ ! -d $SVC/batch ]; echo $?)" "$(ls $SVC 2>&1 | tr '\n' ' ')"
-check stop-unit-weight-restored "$([ "$(cat $CG/system.slice/fs-db.service/cpu.weight)" = "$DB_WEIGHT_BEFORE" ]; echo $?)" \
-    "fs-db cpu.weight $(cat $CG/system.slice/fs-db.service/cpu.weight), before $DB_WEIGHT_BEFORE"
+DB_WEIGHT_AFTER=$(systemctl show -p CPUWeight --value fs-db.service)
+check stop-unit-weight-restored "$([ "$DB_WEIGHT_AFTER" = "$DB_WEIGHT_BEFORE" ]; echo $?)" \
+    "fs-db CPUWeight $DB_WEIGHT_AFTER (cpu.weight $(cat $CG/system.slice/fs-db.service/cpu.weight 2>/dev/null)), before $DB_WEIGHT_BEFORE"
 expect stop-db-alive "the unit group's service still runs" -- systemctl is-active -q fs-db.service
 
+text journal-all journalctl -u fairshare --no-pager -o short-monotonic
 kill $JOBS 2>/dev/null
 systemctl stop fs-db fs-peer 2>/dev/null
 echo FSSERVICE-DONE
