@@ -69,7 +69,8 @@ extension Classifier.Compiled {
     /// The keys that matched, or nil when any given key fails (or no key is given).
     func match(_ p: ProcessInfo, originCgroup: String) -> [Classifier.MatchedKey]? {
         let m = policy.match
-        if m.isEmpty { return nil }
+        // An empty rule matches nothing; a unit-backed group's members are its units' processes.
+        if m.isEmpty || !m.units.isEmpty { return nil }
         var keys: [Classifier.MatchedKey] = []
         if !m.users.isEmpty {
             guard uids.contains(p.uid) else { return nil }
