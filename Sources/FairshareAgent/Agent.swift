@@ -26,7 +26,7 @@ public actor Agent {
     let intervalOverride: Duration?
 
     public private(set) var policy: Policy
-    private var classifier: Classifier
+    var classifier: Classifier
     var enforcer: Enforcer
     var sampler = UsageSampler()
     private var policyLoadedAt: Double
@@ -38,6 +38,16 @@ public actor Agent {
     private var stopped = false
     var controller = Controller()
     var lastDecision: Controller.Decision?
+    /// The running units of the unit-backed groups, as systemd listed them last.
+    var listedUnits: [UnitInfo] = []
+    /// False until systemd has listed the units of the policy's unit-backed groups: until then
+    /// no process is moved, so none is taken out of a unit the agent does not know yet.
+    var unitsKnown = false
+    /// The last listing error, reported once.
+    var unitListingFailure: String?
+    var unitCgroups = UnitCgroups.none
+    var unitBook = UnitWeightBook()
+    var hierarchy = HierarchySnapshot()
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
@@ -82,12 +92,19 @@ public actor Agent {
     public func tick() {
         guard !stopped else { return }
         let processes = env.processes.scan(details: ProcessDetails(for: policy))
+        refreshUnits()
         let existing = existingGroups()
-        let actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
+        var actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
                                     weightOverrides: effectiveWeights())
+        if !unitsKnown {
+            actions.removeAll { if case .move = $0 { true } else { false } }
+        }
         perform(actions)
         enforcer.forget(allBut: Set(processes.map(\.identity)))
+        applyUnitWeights()
         sample()
+        groupsWithMembers.merge(unitMemberCounts(processes)) { _, units in units }
+        refreshHierarchy()
         control()
         ticks += 1
         report()
@@ -209,7 +226,7 @@ public actor Agent {
 
     private func sample() {
         let now = env.clock.monotonicNanoseconds()
-        for g in policy.groups where env.cgroups.groupExists(g.name) {
+        for g in policy.agentGroups where env.cgroups.groupExists(g.name) {
             do {
                 let cpu = try env.cgroups.cpuStat(of: g.name)
                 let io = try? env.cgroups.ioStat(of: g.name)
@@ -223,6 +240,7 @@ public actor Agent {
                 log(.warning, "error", "cannot sample group \(g.name): \(error)", ["group": .string(g.name.rawValue)])
             }
         }
+        sampleUnits(at: now)
         groupsWithMembers = enforcer.memberCounts()
     }
 
@@ -239,7 +257,9 @@ public actor Agent {
         lastSummaryAt = now
         let s = status()
         let parts = s.groups.map { g in
-            "\(g.name) \(format(g.cpuUsagePercent))%/\(format(g.cpuTargetPercent))% (\(g.members) proc)"
+            g.backing == "unit"
+                ? "\(g.name) \(format(g.cpuUsagePercent))% (unit-backed, \(g.members) proc)"
+                : "\(g.name) \(format(g.cpuUsagePercent))%/\(format(g.cpuTargetPercent))% (\(g.members) proc)"
         }
         log(.info, "summary", "usage/target: " + (parts.isEmpty ? "no groups" : parts.joined(separator: ", ")), [
             "group": .array(s.groups.map { .string($0.name) }),
@@ -264,8 +284,8 @@ public actor Agent {
     /// The status report served to `fairshare status`.
     public func status() -> StatusReport {
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: groupsWithMembers)
-        let cpuWeights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.shares) }))
-        let ioWeights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))
+        let cpuWeights = policy.cpuWeights()
+        let ioWeights = policy.ioWeights()
         let capacity = Double(max(env.capacityCPUs, 1))
         let groups = policy.groups.map { g -> GroupStatus in
             let rates = sampler.rates[g.name] ?? .zero
@@ -279,6 +299,11 @@ public actor Agent {
                 usageUsec: last.usageUsec, nrThrottled: last.nrThrottled, throttledUsec: last.throttledUsec,
                 ioReadBytesPerSecond: rates.ioReadBytesPerSecond, ioWriteBytesPerSecond: rates.ioWriteBytesPerSecond
             )
+            status.backing = g.isUnitBacked ? "unit" : "agent"
+            if g.isUnitBacked {
+                status.units = unitCgroups.placements(of: g.name).map { UnitStatus(name: $0.unit, cgroup: $0.cgroup) }
+            }
+            status.machineSharePercent = machineSharePercent(g)
             if let d = lastDecision?.decision(for: g.name) {
                 status.redistribution = GroupRedistribution(
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
@@ -317,6 +342,11 @@ public actor Agent {
             if next.agent.cgroupRoot != policy.agent.cgroupRoot {
                 log(.warning, "warning", "cgroup_root changed from \(policy.agent.cgroupRoot) to \(next.agent.cgroupRoot): it takes effect at the next start; keeping \(env.cgroups.rootAbsolutePath)", [:])
                 next.agent.cgroupRoot = policy.agent.cgroupRoot
+            }
+            if Set(next.unitGroups.flatMap(\.match.units)) != Set(policy.unitGroups.flatMap(\.match.units)) {
+                // Units the old listing did not cover may now be unit-backed: none is moved
+                // until systemd has listed them.
+                unitsKnown = false
             }
             policy = next
             // The last decision's effective weights belong to the old shares: the new policy's
@@ -357,6 +387,7 @@ public actor Agent {
         env.notifier.notify("STOPPING=1")
         let actions = enforcer.planRelease(processes: env.processes.scan(details: []), existingGroups: existingGroups())
         perform(actions)
+        restoreUnits()
         let left = existingGroups()
         log(.notice, "stopping", left.isEmpty
             ? "fairshare stopping: every process given back, groups removed"
@@ -374,6 +405,9 @@ public actor Agent {
         switch verdict {
         case .exempt(let why):
             report.reason = "never moved: \(why)"
+        case .inUnit(let unit, let g):
+            report.group = g.rawValue
+            report.reason = "in unit \(unit) (group \(g)): not moved, the unit's weight is set through systemd"
         case .matched(let g, let keys):
             report.group = g.rawValue
             report.matchedKeys = keys.map(\.description)

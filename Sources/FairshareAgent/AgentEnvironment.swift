@@ -19,14 +19,17 @@ public struct AgentEnvironment: Sendable {
     public var agentPID: Int32
     /// CPUs available to the managed root.
     public var capacityCPUs: Int
+    /// systemd, for unit-backed groups (asked only when the policy has one).
+    public var units: any UnitManager
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
         readFile: @escaping @Sendable (String) throws -> String,
         resolveUser: @escaping @Sendable (String) -> UInt32? = AccountDatabase.uid(ofUser:),
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
-        agentPID: Int32, capacityCPUs: Int
+        agentPID: Int32, capacityCPUs: Int, units: any UnitManager = UnavailableUnitManager()
     ) {
+        self.units = units
         self.cgroups = cgroups
         self.processes = processes
         self.clock = clock

@@ -80,7 +80,7 @@ public enum AgentRunner {
         let env = AgentEnvironment(
             cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
             readFile: { try readTextFile($0) }, agentPID: pid,
-            capacityCPUs: capacity
+            capacityCPUs: capacity, units: SystemdUnitManager()
         )
         warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)

@@ -1,0 +1,161 @@
+import FairshareCore
+import FairshareLinux
+import FairshareSystemd
+import Logging
+
+extension Agent {
+    // MARK: Unit-backed groups
+
+    /// Observe: asks systemd which units of the unit-backed groups are running and where their
+    /// cgroups are, and hands that to the classifier (processes in there are never moved). Runs
+    /// every pass, before the enforcement plan: one ListUnitsByPatterns call (the units' cgroups
+    /// are cached by the manager), so a new user's user-1001.slice is weighted, and its
+    /// processes left alone, from the next pass on. When systemd can not be asked, the last
+    /// listing stays in force.
+    func refreshUnits() {
+        let patterns = Array(Set(policy.unitGroups.flatMap { $0.match.units.map(\.pattern) })).sorted()
+        if patterns.isEmpty {
+            listedUnits = []
+            unitsKnown = true
+        } else {
+            do throws(UnitError) {
+                listedUnits = try env.units.units(matching: patterns)
+                unitsKnown = true
+                if unitListingFailure != nil {
+                    log(.notice, "warning", "systemd answers again: \(listedUnits.count) unit(s) of unit-backed groups running", [:])
+                    unitListingFailure = nil
+                }
+            } catch {
+                if unitListingFailure != error.description {
+                    log(.error, "error", "cannot list the units of unit-backed groups (\(patterns.joined(separator: ", "))) through systemd: \(error); "
+                        + (unitsKnown ? "keeping the last listing" : "moving no process until systemd answers, so none is taken out of a unit"),
+                        ["method": .string(error.method)])
+                    unitListingFailure = error.description
+                }
+            }
+        }
+        let placements = UnitPlacement.assign(units: listedUnits.map { ($0.name, $0.controlGroup) }, policy: policy)
+        unitCgroups = UnitCgroups(placements: placements, excluded: env.cgroups.root.description)
+        classifier.units = unitCgroups
+    }
+
+    /// Act: weights for every running unit from its group's shares, on the same scale as the
+    /// agent's own groups; written only when they differ from what was applied last. Units that
+    /// left (stopped, or their group left the policy) get their own weights back.
+    func applyUnitWeights() {
+        let cpu = policy.cpuWeights()
+        let io = policy.ioWeights()
+        var weights: [GroupName: UnitWeights] = [:]
+        for g in policy.unitGroups { weights[g.name] = UnitWeights(cpu: cpu[g.name], io: io[g.name]) }
+
+        for unit in unitBook.unitsWithoutOriginal(unitCgroups.placements.map(\.unit)) {
+            do throws(UnitError) {
+                unitBook.noteOriginal(unit, try env.units.weights(of: unit))
+            } catch {
+                guard error.kind != .gone, !unitBook.failing.contains(unit) else { continue }
+                unitBook.noteFailure(unit)
+                log(.error, "error", "cannot read the weights of unit \(unit) through systemd, so they are not changed yet: \(error)",
+                    ["unit": .string(unit), "method": .string(error.method)])
+            }
+        }
+        perform(unitBook.plan(desired: unitCgroups.placements, weights: weights))
+    }
+
+    /// Shutdown: every unit the agent changed gets its own weights back, so stopping the agent
+    /// leaves systemd's configuration as it found it.
+    func restoreUnits() {
+        perform(unitBook.planRestoreAll())
+    }
+
+    func perform(_ actions: [UnitWeightBook.Action]) {
+        for action in actions {
+            let alreadyReported = unitBook.failing.contains(action.unit)
+            let outcome: UnitWeightBook.Outcome
+            do throws(UnitError) {
+                switch action {
+                case .set(let unit, _, let w), .restore(let unit, let w):
+                    try env.units.setWeights(w, of: unit)
+                }
+                outcome = .done
+            } catch {
+                outcome = error.kind == .gone ? .gone : .failed(error.description)
+            }
+            let original = unitBook.originals[action.unit]
+            unitBook.record(action, outcome)
+            report(action, outcome, original: original, alreadyReported: alreadyReported)
+        }
+    }
+
+    private func report(_ action: UnitWeightBook.Action, _ outcome: UnitWeightBook.Outcome, original: UnitWeights?, alreadyReported: Bool) {
+        switch (action, outcome) {
+        case (.set(let unit, let g, let w), .done):
+            let shares = policy.group(named: g).map { String($0.shares.value) } ?? ""
+            log(.info, "unit_weights",
+                "unit \(unit) (group \(g)): CPUWeight=\(w.cpu ?? 0), IOWeight=\(w.io ?? 0) through systemd (shares \(shares); the unit had \(original?.description ?? "?"))",
+                ["group": .string(g.rawValue), "unit": .string(unit), "cpu_weight": .string(String(w.cpu ?? 0)),
+                 "io_weight": .string(String(w.io ?? 0)), "shares": .string(shares)])
+        case (.restore(let unit, let w), .done):
+            log(.info, "unit_restored", "unit \(unit) has its own weights back: \(w)", ["unit": .string(unit)])
+        case (.restore(let unit, _), .gone):
+            log(.debug, "unit_restored", "unit \(unit) is gone: no weights to give back", ["unit": .string(unit)])
+        case (_, .failed(let why)):
+            guard !alreadyReported else { return }
+            var meta: Logger.Metadata = ["unit": .string(action.unit)]
+            let what: String
+            switch action {
+            case .set(let unit, let g, let w):
+                meta["group"] = .string(g.rawValue)
+                what = "setting \(w) on unit \(unit) (group \(g))"
+            case .restore(let unit, let w):
+                what = "giving unit \(unit) its own weights back (\(w))"
+            }
+            log(.error, "error", "\(what) through systemd failed, tried again next pass: \(why)", meta)
+        default:
+            break
+        }
+    }
+
+    /// Observe: each unit-backed group's usage, from its running units' own cgroups (read only).
+    /// A unit whose cgroup vanished simply drops out.
+    func sampleUnits(at now: UInt64) {
+        for g in policy.unitGroups {
+            var parts: [(key: String, sample: UsageSampler.Sample)] = []
+            for p in unitCgroups.placements(of: g.name) {
+                guard let path = CgroupPath(p.cgroup), let cpu = try? env.cgroups.cpuStat(at: path) else { continue }
+                let io = try? env.cgroups.ioStat(at: path)
+                let pressure = try? env.cgroups.pressure(at: path)
+                parts.append((p.unit, .init(cpu: cpu, io: io, pressure: pressure, at: now)))
+            }
+            sampler.record(g.name, parts: parts, at: now)
+        }
+    }
+
+    /// Processes per unit-backed group: those in its units' cgroups.
+    func unitMemberCounts(_ processes: [ProcessInfo]) -> [GroupName: Int] {
+        guard !unitCgroups.placements.isEmpty else { return [:] }
+        var counts: [GroupName: Int] = [:]
+        for p in processes where !p.isKernelThread {
+            if let u = unitCgroups.placement(containing: p.cgroup) { counts[u.group, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    /// Observe: weights and populated flags along the paths of every group's cgroups, for the
+    /// machine share in status. Costs one readdir per ancestor and two small reads per child.
+    func refreshHierarchy() {
+        var paths = policy.agentGroups.map { env.cgroups.path(of: $0.name) }
+        paths += unitCgroups.placements.compactMap { CgroupPath($0.cgroup) }
+        hierarchy = env.cgroups.hierarchySnapshot(around: paths)
+    }
+
+    /// The share of the machine (percent) that follows from the hierarchy, per group.
+    func machineSharePercent(_ g: GroupPolicy) -> Double? {
+        let fraction: Double?
+        if g.isUnitBacked {
+            fraction = MachineShare.fraction(ofAll: unitCgroups.placements(of: g.name).map(\.cgroup), in: hierarchy)
+        } else {
+            fraction = MachineShare.fraction(of: env.cgroups.path(of: g.name).description, in: hierarchy)
+        }
+        return fraction.map { $0 * 100 }
+    }
+}
