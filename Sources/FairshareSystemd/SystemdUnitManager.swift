@@ -12,7 +12,7 @@ import Glibc
 ///
 /// One connection, opened on first use: as root systemd's private socket (what systemctl uses as
 /// root; it needs no dbus-daemon), else the system bus. A call that finds the connection broken
-/// (systemd re-executed: EPIPE, ECONNRESET) reconnects and is tried once more.
+/// (systemd re-executed: EPIPE, ECONNRESET, Error.Disconnected) reconnects and is tried once more.
 public final class SystemdUnitManager: UnitManager {
     public static let destination = "org.freedesktop.systemd1"
     public static let managerPath = "/org/freedesktop/systemd1"
@@ -148,6 +148,8 @@ public final class SystemdUnitManager: UnitManager {
         c.cgroups = [:]
     }
 
+    static let disconnected = "org.freedesktop.DBus.Error.Disconnected"
+
     static func isBrokenConnection(_ errno: Int32) -> Bool {
         [ECONNRESET, EPIPE, ENOTCONN, ESHUTDOWN].contains(errno)
     }
@@ -179,12 +181,14 @@ public final class SystemdUnitManager: UnitManager {
             r = sd_bus_call(bus, message, timeoutUsec, &error, &reply)
             if r < 0 {
                 let name = error.name.map { String(cString: $0) }
-                if name == nil && isBrokenConnection(-r) {
+                // sd-bus reports a dropped connection as ECONNRESET with the error name
+                // org.freedesktop.DBus.Error.Disconnected (seen after daemon-reexec).
+                if isBrokenConnection(-r) || name == disconnected {
                     close(&c)
                     if attempt < 2 { continue }
                 }
                 let text = error.message.map { String(cString: $0) } ?? String(cString: strerror(-r))
-                throw UnitError(method: method, unit: unit, name: name, message: text, errno: name == nil ? -r : nil)
+                throw UnitError(method: method, unit: unit, name: name, message: text, errno: -r)
             }
             guard let answer = reply else { throw UnitError(method: method, unit: unit, message: "no reply") }
             defer { sd_bus_message_unref(answer) }

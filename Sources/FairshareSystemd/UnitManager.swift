@@ -63,6 +63,7 @@ public struct UnitError: Error, Sendable, Equatable, CustomStringConvertible {
         switch name {
         case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.DBus.Error.UnknownObject": return .gone
         case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": return .denied
+        case "org.freedesktop.DBus.Error.Disconnected": return .disconnected
         case nil:
             switch errno {
             case ECONNRESET, EPIPE, ENOTCONN, ESHUTDOWN, ECONNREFUSED, ENOENT: return .disconnected
@@ -75,7 +76,7 @@ public struct UnitError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let what = unit.map { "\(method) for \($0)" } ?? method
-        if let name { return "\(what): \(name): \(message)" }
+        if let name { return "\(what): \(name): \(message)" }  // the errno adds nothing to a D-Bus error
         return "\(what): \(message)" + (errno.map { " (errno \($0))" } ?? "")
     }
 }
