@@ -48,6 +48,9 @@ public actor Agent {
     var unitCgroups = UnitCgroups.none
     var unitBook = UnitWeightBook()
     var hierarchy = HierarchySnapshot()
+    var passesSinceHierarchy = 0
+    /// How often the machine share's snapshot of the hierarchy is read (see refreshHierarchy).
+    static let hierarchyEveryPasses = 5
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
@@ -349,6 +352,7 @@ public actor Agent {
                 unitsKnown = false
             }
             policy = next
+            passesSinceHierarchy = Self.hierarchyEveryPasses  // the new groups' shares at once
             // The last decision's effective weights belong to the old shares: the new policy's
             // weights apply (and are reported) at once, the controller adjusts from there.
             lastDecision = nil

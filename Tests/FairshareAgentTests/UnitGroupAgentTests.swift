@@ -261,6 +261,16 @@ func unitMachine(_ kernel: FakeKernel, _ units: FakeUnitManager) {
         // postgresql 200 against cron 100 within system.slice's third.
         #expect(abs((byName["db"]?.machineSharePercent ?? 0) - third * 200 / 300) < 1e-9)
         #expect(h.kernel.cgroupOf(Harness.agentPID) == "/fairshare/_agent")
+
+        // The snapshot is read every fifth pass: high gets a member, and its share falls to
+        // 500/800 of the third once the hierarchy is read again.
+        h.spawn(12, "burn_c")
+        await h.agent.tick()
+        let stale = await h.agent.status().groups.first { $0.name == "low" }?.machineSharePercent
+        #expect(abs((stale ?? 0) - third * 100 / 300) < 1e-9, "read on pass 1 and 6, not on pass 3")
+        for _ in 0..<3 { await h.agent.tick() }
+        let fresh = await h.agent.status().groups.first { $0.name == "low" }?.machineSharePercent
+        #expect(abs((fresh ?? 0) - third * 100 / 800) < 1e-9, "\(String(describing: fresh))")
     }
 }
 
