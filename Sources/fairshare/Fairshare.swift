@@ -23,7 +23,7 @@ struct Fairshare: AsyncParsableCommand {
             into cgroups whose cpu.weight and io.weight carry the shares of the policy \
             (/etc/fairshare/policy.toml) and reports through the systemd journal.
             """,
-        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self]
+        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, ProbeUnits.self]
     )
 }
 
@@ -118,8 +118,10 @@ struct Status: ParsableCommand {
             uptime_seconds, cgroup_root, interval_seconds, cpus, ticks}, policy {path, loaded_at, \
             last_reload {applied, at, error}}, groups [{name, shares, io_shares, cpu_weight, \
             io_weight, members, cpu_usage_cpus, cpu_usage_pct, cpu_target_pct, usage_usec, \
-            nr_throttled, throttled_usec, io_read_bps, io_write_bps}]. Times are seconds since the \
-            epoch. Fields are never renamed or removed within a schema_version.
+            nr_throttled, throttled_usec, io_read_bps, io_write_bps, redistribution, backing \
+            ("agent" or "unit"), units [{name, cgroup}] (unit-backed groups), machine_share_pct}]. \
+            Times are seconds since the epoch. Fields are never renamed or removed within a \
+            schema_version; the later ones are optional.
             """
     )
 
