@@ -13,6 +13,7 @@ extension Agent {
     /// processes left alone, from the next pass on. When systemd can not be asked, the last
     /// listing stays in force.
     func refreshUnits() {
+        systemdUnreachable = nil
         let patterns = Array(Set(policy.unitGroups.flatMap { $0.match.units.map(\.pattern) })).sorted()
         if patterns.isEmpty {
             listedUnits = []
@@ -26,6 +27,7 @@ extension Agent {
                     unitListingFailure = nil
                 }
             } catch {
+                if error.isUnreachable { systemdUnreachable = error.description }
                 if unitListingFailure != error.description {
                     log(.error, "error", "cannot list the units of unit-backed groups (\(patterns.joined(separator: ", "))) through systemd: \(error); "
                         + (unitsKnown ? "keeping the last listing" : "moving no process until systemd answers, so none is taken out of a unit"),
@@ -50,10 +52,11 @@ extension Agent {
         var weights: [GroupName: UnitWeights] = [:]
         for g in policy.unitGroups { weights[g.name] = UnitWeights(cpu: cpu[g.name], io: io[g.name]) }
 
-        for unit in unitBook.unitsWithoutOriginal(unitCgroups.placements.map(\.unit)) {
+        for unit in unitBook.unitsWithoutOriginal(unitCgroups.placements.map(\.unit)) where systemdUnreachable == nil {
             do throws(UnitError) {
                 unitBook.noteOriginal(unit, try env.units.weights(of: unit))
             } catch {
+                if error.isUnreachable { systemdUnreachable = error.description }
                 guard error.kind != .gone, !unitBook.failing.contains(unit) else { continue }
                 unitBook.noteFailure(unit)
                 log(.error, "error", "cannot read the weights of unit \(unit) through systemd, so they are not changed yet: \(error)",
@@ -66,11 +69,20 @@ extension Agent {
     /// Shutdown: every unit the agent changed gets its own weights back, so stopping the agent
     /// leaves systemd's configuration as it found it.
     func restoreUnits() {
+        systemdUnreachable = nil
         perform(unitBook.planRestoreAll())
+        if let why = systemdUnreachable, !unitBook.originals.isEmpty {
+            log(.error, "error", "units keep the weights the agent gave them, systemd can not be reached (\(why)): "
+                + unitBook.originals.keys.sorted().joined(separator: ", ")
+                + "; they are gone at the next reboot, or: systemctl set-property --runtime UNIT CPUWeight= IOWeight=", [:])
+        }
     }
 
+    /// Every call waits up to the bus timeout: once systemd does not answer (or the connection
+    /// is gone), the pass makes no further calls, so a hung systemd costs one timeout per pass
+    /// rather than one per unit (the watchdog allows 30 s).
     func perform(_ actions: [UnitWeightBook.Action]) {
-        for action in actions {
+        for action in actions where systemdUnreachable == nil {
             let alreadyReported = unitBook.failing.contains(action.unit)
             let outcome: UnitWeightBook.Outcome
             do throws(UnitError) {
@@ -80,6 +92,7 @@ extension Agent {
                 }
                 outcome = .done
             } catch {
+                if error.isUnreachable { systemdUnreachable = error.description }
                 outcome = error.kind == .gone ? .gone : .failed(error.description)
             }
             let original = unitBook.originals[action.unit]

@@ -49,6 +49,9 @@ public actor Agent {
     var unitBook = UnitWeightBook()
     var hierarchy = HierarchySnapshot()
     var passesSinceHierarchy = 0
+    /// Set in a pass once a call to systemd timed out or found no connection: no further calls
+    /// in that pass.
+    var systemdUnreachable: String?
     /// How often the machine share's snapshot of the hierarchy is read (see refreshHierarchy).
     static let hierarchyEveryPasses = 5
 

@@ -38,6 +38,8 @@ public struct UnitError: Error, Sendable, Equatable, CustomStringConvertible {
         case gone
         /// The connection broke (systemd re-executed, or is not there).
         case disconnected
+        /// systemd did not answer in time (busy, re-executing, or hung).
+        case timeout
         /// Permission: the agent is not root, or a policy denies it.
         case denied
         case other
@@ -64,15 +66,20 @@ public struct UnitError: Error, Sendable, Equatable, CustomStringConvertible {
         case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.DBus.Error.UnknownObject": return .gone
         case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": return .denied
         case "org.freedesktop.DBus.Error.Disconnected": return .disconnected
+        case "org.freedesktop.DBus.Error.Timeout", "org.freedesktop.DBus.Error.NoReply": return .timeout
         case nil:
             switch errno {
             case ECONNRESET, EPIPE, ENOTCONN, ESHUTDOWN, ECONNREFUSED, ENOENT: return .disconnected
+            case ETIMEDOUT: return .timeout
             case EACCES, EPERM: return .denied
             default: return .other
             }
         default: return .other
         }
     }
+
+    /// systemd can not be reached now: further calls would wait (or fail) the same way.
+    public var isUnreachable: Bool { kind == .disconnected || kind == .timeout }
 
     public var description: String {
         let what = unit.map { "\(method) for \($0)" } ?? method

@@ -173,7 +173,7 @@ func unitMachine(_ kernel: FakeKernel, _ units: FakeUnitManager) {
         let h = try Harness(policy: withUnits, setUp: unitMachine)
         h.units.addUnit("docker-1.scope", cgroup: "/system.slice/docker-1.scope")
         h.units.inject(method: "SetUnitProperties", unit: "postgresql.service", name: "org.freedesktop.DBus.Error.AccessDenied", message: "Access denied")
-        h.units.inject(method: "Get", unit: "docker-1.scope", name: "org.freedesktop.DBus.Error.NoReply", message: "timed out", times: 1)
+        h.units.inject(method: "Get", unit: "docker-1.scope", name: "org.freedesktop.DBus.Error.Failed", message: "Input/output error", times: 1)
         h.spawn(12, "burn_b")
         for _ in 0..<3 { await h.agent.tick() }
         #expect(h.kernel.cgroupOf(12) == "/fairshare/mid", "the agent's own groups work as before")
@@ -290,5 +290,28 @@ func unitMachine(_ kernel: FakeKernel, _ units: FakeUnitManager) {
         #expect(text.contains(#""machine_share_pct":12.5"#))
         #expect(text.contains(#""units":[{"cgroup":"/system.slice/a.service","name":"a.service"}]"#), "\(text)")
         #expect(!String(decoding: try encoder.encode(decoded), as: UTF8.self).contains("backing"), "absent, not null, when unknown")
+    }
+}
+
+@Suite struct UnitGroupUnreachableSystemdTests {
+    @Test func aTimeoutEndsThePassesCallsSoAHungSystemdCostsOneTimeout() async throws {
+        let h = try Harness(policy: withUnits) { kernel, units in
+            kernel.makeCgroup("/system.slice", enable: ["cpu", "io"])
+            for n in 1...3 { units.addUnit("docker-\(n).scope", cgroup: "/system.slice/docker-\(n).scope") }
+        }
+        h.units.inject(method: "Get", name: "org.freedesktop.DBus.Error.Timeout", message: "Connection timed out", times: 1)
+        await h.agent.tick()
+        #expect(h.units.calls.filter { if case .get = $0 { true } else { false } }.count == 1, "one timeout, then no more calls: \(h.units.calls)")
+        await h.agent.tick()
+        #expect(h.units.sets(of: "docker-3.scope") == [UnitWeights(cpu: 200, io: 300)], "next pass: all of them")
+
+        // At shutdown systemd hangs: the first restore times out, the rest is not tried, and the
+        // units left with the agent's weights are named.
+        h.units.inject(method: "SetUnitProperties", name: "org.freedesktop.DBus.Error.NoReply", message: "Did not receive a reply")
+        h.units.clearCalls()
+        await h.agent.shutdown()
+        #expect(h.units.calls.count == 1, "\(h.units.calls)")
+        let last = try #require(h.journal.events("error").last?["MESSAGE"]?.first)
+        #expect(last.contains("docker-1.scope, docker-2.scope, docker-3.scope"), "\(last)")
     }
 }
