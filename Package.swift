@@ -33,11 +33,12 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // The journal (as a swift-log handler) and sd_notify.
+        // The journal (as a swift-log handler), sd_notify, and units through systemd's D-Bus API.
         .target(
             name: "FairshareSystemd",
             dependencies: [
                 "CSystemd",
+                "FairshareCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

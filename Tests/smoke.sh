@@ -32,6 +32,24 @@ name = "batch"
 shares = 0
 TOML
 expect "check rejects shares = 0" 1 "bad.toml:3:[0-9]+: error: .*shares" -- "$bin" check "$tmp/bad.toml"
+cat >"$tmp/units.toml" <<'TOML'
+[[group]]
+name = "db"
+shares = 2
+[group.match]
+units = ["postgresql.service", "docker-*.scope"]
+TOML
+expect "check shows a unit-backed group" 0 'db +unit +2 +2 +100 .*units=postgresql.service,docker-\*.scope' -- "$bin" check "$tmp/units.toml"
+cat >"$tmp/badunits.toml" <<'TOML'
+[[group]]
+name = "db"
+shares = 2
+max = "1"
+[group.match]
+units = ["postgresql.servce"]
+TOML
+expect "check refuses max on a unit group" 1 "badunits.toml:4:1: error: max can not be set .*cpu.max" -- "$bin" check "$tmp/badunits.toml"
+expect "check suggests a unit's type" 1 "badunits.toml:6:10: error: .*did you mean 'postgresql.service'" -- "$bin" check "$tmp/badunits.toml"
 expect "check names a missing file" 1 "cannot read $tmp/missing.toml" -- "$bin" check "$tmp/missing.toml"
 expect "run refuses an invalid policy" 1 "invalid policy, not starting" -- \
     "$bin" run --policy "$tmp/bad.toml" --log-target console --socket "$tmp/agent.sock"

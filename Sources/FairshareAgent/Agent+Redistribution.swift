@@ -7,10 +7,11 @@ extension Agent {
     /// Turns the interval's observations into allocations, effective weights and cpu.max
     /// values (Controller, pure), writes what changed, and reports borrowing and floors.
     func control() {
-        let present = policy.groups.filter { sampler.rates[$0.name] != nil }
+        // Unit-backed groups take no part: systemd owns their cgroups (Controller.decide).
+        let present = policy.agentGroups.filter { sampler.rates[$0.name] != nil }
         guard !present.isEmpty else { return }
         let seconds = present.compactMap { sampler.rates[$0.name]?.seconds }.max() ?? interval.seconds
-        let observations = policy.groups.map { g -> Controller.Observation in
+        let observations = policy.agentGroups.map { g -> Controller.Observation in
             let r = sampler.rates[g.name] ?? .zero
             return Controller.Observation(group: g.name, usage: r.cpus, throttled: r.throttledIncrease > 0, pressure: r.pressure,
                                           hasMembers: (groupsWithMembers[g.name] ?? 0) > 0)
@@ -34,7 +35,7 @@ extension Agent {
     /// io.weight follows the fairness factor too (floors are CPU only).
     private func ioWeight(for d: Controller.GroupDecision) -> Int {
         guard let g = policy.group(named: d.group) else { return 100 }
-        let base = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))[d.group] ?? g.ioShares.value
+        let base = policy.ioWeights()[d.group] ?? g.ioShares.value
         return min(max(Int((Double(base) * d.factor).rounded()), 1), WeightMapping.weightRange.upperBound)
     }
 

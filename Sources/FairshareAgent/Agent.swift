@@ -29,7 +29,7 @@ public actor Agent {
     let intervalOverride: Duration?
 
     public private(set) var policy: Policy
-    private var classifier: Classifier
+    var classifier: Classifier
     var enforcer: Enforcer
     var sampler = UsageSampler()
     private var policyLoadedAt: Double
@@ -42,10 +42,26 @@ public actor Agent {
     var controller = Controller()
     var lastDecision: Controller.Decision?
     /// The memberships last written to the origin store, so it is written only on change.
-    private var savedMembers: [ProcessIdentity: Enforcer.Membership] = [:]
+    private var savedLedger = OriginLedger.Contents()
     private var originStoreFailed = false
     /// Reload requests handled (applied or rejected): `fairshare reload --pid` waits for it to grow.
     private var reloads = 0
+    /// The running units of the unit-backed groups, as systemd listed them last.
+    var listedUnits: [UnitInfo] = []
+    /// False until systemd has listed the units of the policy's unit-backed groups: until then
+    /// no process is moved, so none is taken out of a unit the agent does not know yet.
+    var unitsKnown = false
+    /// The last listing error, reported once.
+    var unitListingFailure: String?
+    var unitCgroups = UnitCgroups.none
+    var unitBook = UnitWeightBook()
+    var hierarchy = HierarchySnapshot()
+    var passesSinceHierarchy = 0
+    /// Set in a pass once a call to systemd timed out or found no connection: no further calls
+    /// in that pass.
+    var systemdUnreachable: String?
+    /// How often the machine share's snapshot of the hierarchy is read (see refreshHierarchy).
+    static let hierarchyEveryPasses = 5
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
@@ -62,8 +78,10 @@ public actor Agent {
             do {
                 if let text = try store.load() {
                     let recorded = try OriginLedger.decode(text)
-                    enforcer.seed(recorded)
-                    savedMembers = recorded
+                    enforcer.seed(recorded.members)
+                    // A unit's weights read now would be the ones the crashed agent gave it.
+                    for (unit, weights) in recorded.unitOriginals { unitBook.noteOriginal(unit, weights) }
+                    savedLedger = recorded
                 }
             } catch {
                 // Without the ledger the origins of processes found in groups are inferred.
@@ -103,13 +121,20 @@ public actor Agent {
     public func tick() {
         guard !stopped else { return }
         let processes = env.processes.scan(details: ProcessDetails(for: policy))
+        refreshUnits()
         let existing = existingGroups()
-        let actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
+        var actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
                                     weightOverrides: effectiveWeights())
+        if !unitsKnown {
+            actions.removeAll { if case .move = $0 { true } else { false } }
+        }
         perform(actions)
         enforcer.forget(allBut: Set(processes.map(\.identity)))
+        applyUnitWeights()
         saveOrigins()
         sample()
+        groupsWithMembers.merge(unitMemberCounts(processes)) { _, units in units }
+        refreshHierarchy()
         control()
         ticks += 1
         report()
@@ -140,11 +165,12 @@ public actor Agent {
     }
 
     /// Writes the origin ledger when the memberships changed since the last write.
-    private func saveOrigins() {
-        guard let store = env.origins, enforcer.members != savedMembers else { return }
+    func saveOrigins() {
+        let ledger = OriginLedger.Contents(members: enforcer.members, unitOriginals: unitBook.originals)
+        guard let store = env.origins, ledger != savedLedger else { return }
         do {
-            try store.save(OriginLedger.encode(enforcer.members))
-            savedMembers = enforcer.members
+            try store.save(OriginLedger.encode(ledger))
+            savedLedger = ledger
             originStoreFailed = false
         } catch {
             // Reported once per failing spell, not every pass.
@@ -248,7 +274,7 @@ public actor Agent {
 
     private func sample() {
         let now = env.clock.monotonicNanoseconds()
-        for g in policy.groups where env.cgroups.groupExists(g.name) {
+        for g in policy.agentGroups where env.cgroups.groupExists(g.name) {
             do {
                 let cpu = try env.cgroups.cpuStat(of: g.name)
                 let io = try? env.cgroups.ioStat(of: g.name)
@@ -262,6 +288,7 @@ public actor Agent {
                 log(.warning, "error", "cannot sample group \(g.name): \(error)", ["group": .string(g.name.rawValue)])
             }
         }
+        sampleUnits(at: now)
         groupsWithMembers = enforcer.memberCounts()
     }
 
@@ -278,7 +305,9 @@ public actor Agent {
         lastSummaryAt = now
         let s = status()
         let parts = s.groups.map { g in
-            "\(g.name) \(format(g.cpuUsagePercent))%/\(format(g.cpuTargetPercent))% (\(g.members) proc)"
+            g.backing == "unit"
+                ? "\(g.name) \(format(g.cpuUsagePercent))% (unit-backed, \(g.members) proc)"
+                : "\(g.name) \(format(g.cpuUsagePercent))%/\(format(g.cpuTargetPercent))% (\(g.members) proc)"
         }
         log(.info, "summary", "usage/target: " + (parts.isEmpty ? "no groups" : parts.joined(separator: ", ")), [
             "group": .array(s.groups.map { .string($0.name) }),
@@ -303,8 +332,8 @@ public actor Agent {
     /// The status report served to `fairshare status`.
     public func status() -> StatusReport {
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: groupsWithMembers)
-        let cpuWeights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.shares) }))
-        let ioWeights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))
+        let cpuWeights = policy.cpuWeights()
+        let ioWeights = policy.ioWeights()
         let capacity = Double(max(env.capacityCPUs, 1))
         let groups = policy.groups.map { g -> GroupStatus in
             let rates = sampler.rates[g.name] ?? .zero
@@ -318,6 +347,11 @@ public actor Agent {
                 usageUsec: last.usageUsec, nrThrottled: last.nrThrottled, throttledUsec: last.throttledUsec,
                 ioReadBytesPerSecond: rates.ioReadBytesPerSecond, ioWriteBytesPerSecond: rates.ioWriteBytesPerSecond
             )
+            status.backing = g.isUnitBacked ? "unit" : "agent"
+            if g.isUnitBacked {
+                status.units = unitCgroups.placements(of: g.name).map { UnitStatus(name: $0.unit, cgroup: $0.cgroup) }
+            }
+            status.machineSharePercent = machineSharePercent(g)
             if let d = lastDecision?.decision(for: g.name) {
                 status.redistribution = GroupRedistribution(
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
@@ -358,7 +392,13 @@ public actor Agent {
                 log(.warning, "warning", "cgroup_root changed from \(policy.agent.cgroupRoot) to \(next.agent.cgroupRoot): it takes effect at the next start; keeping \(env.cgroups.rootAbsolutePath)", [:])
                 next.agent.cgroupRoot = policy.agent.cgroupRoot
             }
+            if Set(next.unitGroups.flatMap(\.match.units)) != Set(policy.unitGroups.flatMap(\.match.units)) {
+                // Units the old listing did not cover may now be unit-backed: none is moved
+                // until systemd has listed them.
+                unitsKnown = false
+            }
             policy = next
+            passesSinceHierarchy = Self.hierarchyEveryPasses  // the new groups' shares at once
             // The last decision's effective weights belong to the old shares: the new policy's
             // weights apply (and are reported) at once, the controller adjusts from there.
             lastDecision = nil
@@ -397,6 +437,7 @@ public actor Agent {
         env.notifier.notify("STOPPING=1")
         let actions = enforcer.planRelease(processes: env.processes.scan(details: []), existingGroups: existingGroups())
         perform(actions)
+        restoreUnits()
         let left = existingGroups()
         log(.notice, "stopping", left.isEmpty
             ? "fairshare stopping: every process given back, groups removed"
@@ -414,6 +455,9 @@ public actor Agent {
         switch verdict {
         case .exempt(let why):
             report.reason = "never moved: \(why)"
+        case .inUnit(let unit, let g):
+            report.group = g.rawValue
+            report.reason = "in unit \(unit) (group \(g)): not moved, the unit's weight is set through systemd"
         case .matched(let g, let keys):
             report.group = g.rawValue
             report.matchedKeys = keys.map(\.description)

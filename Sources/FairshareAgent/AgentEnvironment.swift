@@ -21,6 +21,8 @@ public struct AgentEnvironment: Sendable {
     public var capacityCPUs: Int
     /// Where each moved process came from, kept across restarts; nil keeps it in memory only.
     public var origins: (any OriginStore)?
+    /// systemd, for unit-backed groups (asked only when the policy has one).
+    public var units: any UnitManager
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
@@ -28,8 +30,9 @@ public struct AgentEnvironment: Sendable {
         resolveUser: @escaping @Sendable (String) -> UInt32? = AccountDatabase.uid(ofUser:),
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
         agentPID: Int32, capacityCPUs: Int,
-        origins: (any OriginStore)? = nil
+        origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager()
     ) {
+        self.units = units
         self.cgroups = cgroups
         self.processes = processes
         self.clock = clock

@@ -87,7 +87,8 @@ public enum AgentRunner {
             cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
             readFile: { try readTextFile($0) }, agentPID: pid,
             capacityCPUs: capacity,
-            origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath))
+            origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath)),
+            units: SystemdUnitManager()
         )
         warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)

@@ -41,18 +41,22 @@ public enum Recovery {
     }
 
     /// Recovers the subtree at `tree.root`. `origins` is the agent's ledger.
+    /// - Parameter units: systemd, to give units their own weights back (hand-back).
     public static func run(mode: Mode, tree: CgroupTree, processes: any ProcessSource, origins: any OriginStore,
+                           units: any UnitManager = UnavailableUnitManager(),
                            capacityCPUs: Int, logger: Logger) async throws(CgroupError) -> Outcome {
         let groups = (try? tree.fs.children(of: tree.root))?.compactMap(GroupName.init) ?? []
-        if groups.isEmpty && mode == .handBack {
+        let changedUnits = ((try? origins.load()).flatMap { $0 }.flatMap { try? OriginLedger.decode($0) })?.unitOriginals ?? [:]
+        if groups.isEmpty && changedUnits.isEmpty && mode == .handBack {
             // A clean stop: the agent already gave everything back.
             return Outcome(mode: mode, populatedGroups: [], controllersReleased: [])
         }
         if mode == .handBack {
-            // The agent's own shutdown path, seeded from the ledger, with no groups wanted.
+            // The agent's own shutdown path, seeded from the ledger (processes and units), with
+            // no groups wanted.
             let env = AgentEnvironment(cgroups: tree, processes: processes, clock: SystemClock(), notifier: SilentNotifier(),
                                        readFile: { try readTextFile($0) }, agentPID: getpid(), capacityCPUs: capacityCPUs,
-                                       origins: origins)
+                                       origins: origins, units: units)
             let agent = Agent(policy: Policy(groups: []), policyPath: "(recover)", env: env, logger: logger)
             await agent.shutdown()
             // The agent's empty leaf is no group: remove it too (ENOENT/EBUSY are fine).

@@ -9,6 +9,9 @@ public struct Classifier: Sendable {
 
     public let groups: [Compiled]
     public let agentPID: Int32
+    /// The cgroups of the unit-backed groups' units, as systemd last reported them (the agent
+    /// refreshes this every pass): processes in there are never moved.
+    public var units: UnitCgroups = .none
 
     /// - Parameters:
     ///   - resolveUser / resolveGroup: name -> id; nil for a name that does not exist (matches nothing).
@@ -37,6 +40,9 @@ public struct Classifier: Sendable {
         /// Never moved: kernel threads, PID 1, the agent itself.
         case exempt(reason: String)
         case matched(group: GroupName, keys: [MatchedKey])
+        /// In the cgroup of a unit of a unit-backed group: never moved; the unit's weight is set
+        /// through systemd.
+        case inUnit(unit: String, group: GroupName)
         case unmatched
     }
 
@@ -56,6 +62,9 @@ public struct Classifier: Sendable {
         if p.isKernelThread { return .exempt(reason: "kernel thread") }
         if p.pid == 1 { return .exempt(reason: "PID 1") }
         if p.pid == agentPID { return .exempt(reason: "the agent itself") }
+        // Single writer: a unit's processes are systemd's to place, whatever another group's
+        // rule would say about them. (The agent's own subtree is excluded from the units.)
+        if let u = units.placement(containing: p.cgroup) { return .inUnit(unit: u.unit, group: u.group) }
         for g in groups {
             if let keys = g.match(p, originCgroup: originCgroup ?? p.cgroup) {
                 return .matched(group: g.policy.name, keys: keys)
@@ -69,7 +78,8 @@ extension Classifier.Compiled {
     /// The keys that matched, or nil when any given key fails (or no key is given).
     func match(_ p: ProcessInfo, originCgroup: String) -> [Classifier.MatchedKey]? {
         let m = policy.match
-        if m.isEmpty { return nil }
+        // An empty rule matches nothing; a unit-backed group's members are its units' processes.
+        if m.isEmpty || !m.units.isEmpty { return nil }
         var keys: [Classifier.MatchedKey] = []
         if !m.users.isEmpty {
             guard uids.contains(p.uid) else { return nil }

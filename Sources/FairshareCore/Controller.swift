@@ -74,11 +74,15 @@ public struct Controller: Sendable {
 
     public init() {}
 
+    /// Decides for the agent-owned groups. Unit-backed groups take no part: their cgroups are not
+    /// siblings of the agent's groups and the agent writes none of their files. They count only
+    /// for the common weight scale (WeightMapping's factor over all groups).
     public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double) -> Decision {
         let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
+        let groups = policy.agentGroups
         // Fairness: decayed usage against entitlement, per group with members.
         if case .decayed(let halfLife, _) = policy.agent.fairness {
-            let members = policy.groups.filter { obs[$0.name]?.hasMembers == true }
+            let members = groups.filter { obs[$0.name]?.hasMembers == true }
             let total = members.reduce(0) { $0 + $1.shares.value }
             var entitlement: [GroupName: Double] = [:]
             for g in members { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
@@ -87,7 +91,7 @@ public struct Controller: Sendable {
 
         var demands: [GroupName: (Double, Bool, String)] = [:]
         var claims: [Allocator.Claim] = []
-        for g in policy.groups {
+        for g in groups {
             let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
             let d = demand(o, allowance: allowed[g.name])
             demands[g.name] = d
@@ -105,7 +109,7 @@ public struct Controller: Sendable {
         let k = Double(WeightMapping.factor(for: policy.groups.map(\.shares)))
         var raw: [Double] = []
         var reasons: [String] = []
-        for (i, g) in policy.groups.enumerated() {
+        for (i, g) in groups.enumerated() {
             let share = result.shares[i]
             var w = claims[i].weight
             var why = claims[i].weight == Double(g.shares.value) ? "shares" : "shares x fairness factor \(fmt(claims[i].weight / Double(g.shares.value)))"
@@ -126,7 +130,7 @@ public struct Controller: Sendable {
         let top = raw.max() ?? 1
         let scale = top > Double(WeightMapping.weightRange.upperBound) ? Double(WeightMapping.weightRange.upperBound) / top : 1
         var decisions: [GroupDecision] = []
-        for (i, g) in policy.groups.enumerated() {
+        for (i, g) in groups.enumerated() {
             let share = result.shares[i]
             let weight = min(max(Int((raw[i] * scale).rounded()), 1), WeightMapping.weightRange.upperBound)
             var quota: Double?

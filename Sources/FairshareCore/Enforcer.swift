@@ -93,14 +93,17 @@ public struct Enforcer: Sendable {
     public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
                      weightOverrides: [GroupName: (cpu: Int, io: Int)] = [:]) -> [Action] {
         var actions: [Action] = []
-        let wanted = Set(policy.groups.map(\.name))
+        // Unit-backed groups have no cgroup of the agent's: systemd owns their units' cgroups.
+        let agentGroups = policy.agentGroups
+        let wanted = Set(agentGroups.map(\.name))
 
-        for g in policy.groups where !existingGroups.contains(g.name) {
+        for g in agentGroups where !existingGroups.contains(g.name) {
             actions.append(.createGroup(g.name))
         }
-        let cpu = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.shares) }))
-        let io = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.ioShares) }))
-        for g in policy.groups {
+        // One factor over every group, unit-backed ones included: one scale for all weights.
+        let cpu = policy.cpuWeights()
+        let io = policy.ioWeights()
+        for g in agentGroups {
             let desired = weightOverrides[g.name] ?? (cpu: cpu[g.name]!, io: io[g.name]!)
             if !existingGroups.contains(g.name) || appliedWeights[g.name].map({ $0 != desired }) ?? true {
                 actions.append(.setWeights(g.name, cpu: desired.cpu, io: desired.io))
@@ -125,7 +128,8 @@ public struct Enforcer: Sendable {
                 } else {
                     actions.append(.move(id, comm: p.comm, to: target, origin: origin, keys: keys))
                 }
-            case .unmatched, .exempt:
+            case .unmatched, .exempt, .inUnit:
+                // .inUnit is never inside a group: the agent's subtree is no unit's.
                 guard let here = currentGroup else { continue }
                 if !wanted.contains(here) || known?.reason == .matched {
                     // Its group left the policy, or it was moved by a rule that no longer holds.

@@ -196,18 +196,23 @@ public struct MatchRule: Sendable, Equatable {
     public var exe: [Glob]
     public var cmdline: [Pattern]
     public var cgroup: [Glob]
+    /// systemd units (names or globs) whose processes form the group where they are: a group with
+    /// `units` is unit-backed and has no other keys.
+    public var units: [UnitPattern]
 
-    public init(users: [IDRef] = [], groups: [IDRef] = [], comm: [String] = [], exe: [Glob] = [], cmdline: [Pattern] = [], cgroup: [Glob] = []) {
+    public init(users: [IDRef] = [], groups: [IDRef] = [], comm: [String] = [], exe: [Glob] = [], cmdline: [Pattern] = [], cgroup: [Glob] = [],
+                units: [UnitPattern] = []) {
         self.users = users
         self.groups = groups
         self.comm = comm
         self.exe = exe
         self.cmdline = cmdline
         self.cgroup = cgroup
+        self.units = units
     }
 
     public var isEmpty: Bool {
-        users.isEmpty && groups.isEmpty && comm.isEmpty && exe.isEmpty && cmdline.isEmpty && cgroup.isEmpty
+        users.isEmpty && groups.isEmpty && comm.isEmpty && exe.isEmpty && cmdline.isEmpty && cgroup.isEmpty && units.isEmpty
     }
 }
 

@@ -13,8 +13,25 @@ extension PolicyValidator {
         var isValid = true
     }
 
-    mutating func groupLimits(_ table: TOMLTable, at path: Path, group label: String) -> GroupLimits {
+    mutating func groupLimits(_ table: TOMLTable, at path: Path, group label: String, unitBacked: Bool = false) -> GroupLimits {
         var limits = GroupLimits()
+        if unitBacked {
+            // systemd owns a unit's cgroup: the agent sets CPUWeight/IOWeight through systemd and
+            // writes nothing itself, and unit groups take no part in redistribution.
+            let why: [String: String] = [
+                "min": "a floor works by raising the group's weight past its shares, and unit groups take no part in redistribution; remove min",
+                "max": "use the unit's own CPUQuota= for a ceiling, or remove max",
+                "borrow": "borrowing raises cpu.max while capacity is idle; remove borrow",
+                "burst": "burst bounds borrowing through cpu.max; remove burst",
+            ]
+            for key in ["min", "max", "borrow", "burst"] where table[key] != nil {
+                error(
+                    at: path + [.key(key)],
+                    "\(key) can not be set on \(label): it is unit-backed (units in its match table), and the agent never writes cpu.max or any other file of a cgroup systemd owns; \(why[key]!)")
+                limits.isValid = false
+            }
+            return limits
+        }
         func amount(_ key: String) -> CPUAmount? {
             guard let v = table[key] else { return nil }
             let amount = cpuAmount(v, key: key, at: path + [.key(key)])

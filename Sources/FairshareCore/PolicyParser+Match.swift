@@ -9,7 +9,7 @@ extension PolicyValidator {
     static let commMaxBytes = 15
 
     mutating func matchRule(_ value: TOMLValueConvertible?, at path: Path, group label: String, header: Position) -> MatchRule {
-        let keysHint = "add [group.match] with users, groups, comm, exe, cmdline or cgroup"
+        let keysHint = "add [group.match] with users, groups, comm, exe, cmdline, cgroup or units"
         guard let value else {
             warn(at: header, "\(label) has no [group.match] table, so it matches no process; \(keysHint)")
             return MatchRule()
@@ -59,7 +59,43 @@ extension PolicyValidator {
             }
             return glob(s, key: "cgroup", at: position, example: "/user.slice/*")
         }
+        rule.units = unitPatterns(table, at: path, group: label, line: header.line)
         return rule
+    }
+
+    /// `units`: systemd unit names or globs. A group with units is unit-backed: its processes stay
+    /// in their units, so no other match key can apply to it; and a unit named outright belongs to
+    /// one group only.
+    private mutating func unitPatterns(_ table: TOMLTable, at path: Path, group label: String, line: Int) -> [UnitPattern] {
+        guard table["units"] != nil else { return [] }
+        let others = PolicyKeys.match.filter { $0 != "units" && table[$0] != nil }
+        if !others.isEmpty {
+            let keys = others.joined(separator: ", ")
+            error(
+                at: path + [.key("units")],
+                "units can not be combined with \(keys) in \(label): a unit-backed group's processes stay in their units (the agent moves nothing into or out of them), so there is nothing for \(keys) to select; put \(others.count == 1 ? "that key" : "those keys") in a group of its own"
+            )
+        }
+        var seen: Set<String> = []
+        return strings(table, key: "units", at: path, expecting: "unit names or globs (strings)", entry: "a unit name such as \"postgresql.service\" or a glob such as \"docker-*.scope\"").compactMap { s, position in
+            if let problem = UnitPattern.problem(s) {
+                error(at: position, problem)
+                return nil
+            }
+            let unit = UnitPattern(s)!
+            guard !unit.isGlob else { return unit }
+            if seen.contains(s) {
+                error(at: position, "unit '\(s)' is listed twice in \(label); remove one")
+                return nil
+            }
+            seen.insert(s)
+            if let owner = unitOwners[s] {
+                error(at: position, "unit '\(s)' is already in \(owner.label) (line \(owner.line)); a unit can belong to one group only")
+                return nil
+            }
+            unitOwners[s] = (label, line)
+            return unit
+        }
     }
 
     private mutating func glob(_ s: String, key: String, at position: Position, example: String) -> Glob? {

@@ -50,7 +50,7 @@ enum PolicyKeys {
     static let topLevel = ["agent", "group"]
     static let agent = ["interval", "report_interval", "cgroup_root", "fairness", "half_life", "max_boost"]
     static let group = ["name", "shares", "io_shares", "min", "max", "borrow", "burst", "match"]
-    static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup"]
+    static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup", "units"]
 }
 
 /// Walks a parsed TOML document, builds the `Policy` and collects problems and warnings,
@@ -65,6 +65,8 @@ struct PolicyValidator {
     private var reportedWarnings: [(position: Position, message: String)] = []
     /// Every valid percentage `min`, in file order, for the check that they add up to at most 100%.
     var percentFloors: [(percent: Double, position: Position, label: String)] = []
+    /// The group that names each literal unit first, for the check that no unit is in two groups.
+    var unitOwners: [String: (label: String, line: Int)] = [:]
 
     init(file: String, index: PolicySourceIndex) {
         self.file = file
@@ -328,7 +330,9 @@ struct PolicyValidator {
             ioSharesAreValid = ioShares != nil
         }
 
-        let limits = groupLimits(table, at: path, group: label)
+        // A unit-backed group (units in its match table) can not have limits: see groupLimits.
+        let unitBacked = table["match"]?.table?["units"] != nil
+        let limits = groupLimits(table, at: path, group: label, unitBacked: unitBacked)
 
         let match = matchRule(table["match"], at: path + [.key("match")], group: label, header: header)
 

@@ -111,8 +111,16 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public var throttledUsec: UInt64
     public var ioReadBytesPerSecond: Double
     public var ioWriteBytesPerSecond: Double
-    /// Redistribution (issue 3); nil before the first decision.
+    /// Redistribution (issue 3); nil before the first decision and for unit-backed groups.
     public var redistribution: GroupRedistribution?
+    /// "agent": a cgroup of the agent's, processes moved into it; "unit": systemd units whose
+    /// CPUWeight/IOWeight the agent sets through systemd, processes left where they are.
+    public var backing: String?
+    /// For a unit-backed group: its units that are running, each with its cgroup.
+    public var units: [UnitStatus]?
+    /// The share of the whole machine (percent) that follows from the cgroup hierarchy if the
+    /// group and every populated cgroup beside it at every level were busy; nil when unknown.
+    public var machineSharePercent: Double?
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int, ioWeight: Int, members: Int,
@@ -151,6 +159,20 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case ioReadBytesPerSecond = "io_read_bps"
         case ioWriteBytesPerSecond = "io_write_bps"
         case redistribution
+        case backing, units
+        case machineSharePercent = "machine_share_pct"
+    }
+}
+
+/// A unit of a unit-backed group, in `fairshare status`.
+public struct UnitStatus: Codable, Sendable, Equatable {
+    public var name: String
+    /// Relative to the cgroup2 mount, e.g. "/system.slice/postgresql.service".
+    public var cgroup: String
+
+    public init(name: String, cgroup: String) {
+        self.name = name
+        self.cgroup = cgroup
     }
 }
 

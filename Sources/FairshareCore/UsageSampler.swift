@@ -32,18 +32,65 @@ public struct UsageSampler: Sendable {
 
     public private(set) var last: [GroupName: Sample] = [:]
     public private(set) var rates: [GroupName: Rates] = [:]
+    /// For groups measured over several cgroups (a unit-backed group's units): each part's last
+    /// sample, by part (unit name), and which parts each group had.
+    public private(set) var partLast: [String: Sample] = [:]
+    private var parts: [GroupName: Set<String>] = [:]
 
     public init() {}
 
     /// Records a sample; the group's rates are updated when there is an earlier one to compare.
     public mutating func record(_ group: GroupName, _ sample: Sample) {
         defer { last[group] = sample }
-        guard let prev = last[group], sample.at > prev.at,
-            sample.cpu.usageUsec >= prev.cpu.usageUsec  // a counter that went back: a new cgroup
-        else {
-            rates[group] = nil
-            return
+        rates[group] = last[group].flatMap { Self.rates(from: $0, to: sample) }
+    }
+
+    /// Records a group that is the sum of several cgroups (a unit glob group). Rates are taken
+    /// per part and then added up, so a unit that appears or vanishes between two samples never
+    /// shows as a jump in the group's counters; a part seen for the first time counts from its
+    /// next sample. Pressure is the largest of the parts' (the union waits at least that long).
+    /// `last` holds the parts' counters added up.
+    public mutating func record(_ group: GroupName, parts now: [(key: String, sample: Sample)], at: UInt64) {
+        var total: Rates?
+        var sum = Sample(cpu: CPUStat(), io: nil, pressure: nil, at: at)
+        for (key, sample) in now {
+            if let prev = partLast[key], let r = Self.rates(from: prev, to: sample) {
+                var t = total ?? Rates(cpus: 0, ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0, throttledIncrease: 0, pressure: nil, seconds: 0)
+                t.cpus += r.cpus
+                t.ioReadBytesPerSecond += r.ioReadBytesPerSecond
+                t.ioWriteBytesPerSecond += r.ioWriteBytesPerSecond
+                t.throttledIncrease += r.throttledIncrease
+                if let p = r.pressure { t.pressure = max(t.pressure ?? 0, p) }
+                t.seconds = max(t.seconds, r.seconds)
+                total = t
+            }
+            partLast[key] = sample
+            sum.cpu.usageUsec += sample.cpu.usageUsec
+            sum.cpu.userUsec += sample.cpu.userUsec
+            sum.cpu.systemUsec += sample.cpu.systemUsec
+            sum.cpu.nrPeriods += sample.cpu.nrPeriods
+            sum.cpu.nrThrottled += sample.cpu.nrThrottled
+            sum.cpu.throttledUsec += sample.cpu.throttledUsec
+            if let io = sample.io {
+                var s = sum.io ?? IOStat()
+                s.readBytes += io.readBytes
+                s.writeBytes += io.writeBytes
+                s.readIOs += io.readIOs
+                s.writeIOs += io.writeIOs
+                sum.io = s
+            }
         }
+        let keys = Set(now.map(\.key))
+        for gone in (parts[group] ?? []).subtracting(keys) { partLast[gone] = nil }
+        parts[group] = keys
+        rates[group] = total
+        last[group] = sum
+    }
+
+    /// The rates between two consecutive samples of one cgroup; nil when there is nothing to
+    /// compare (no time passed, or a counter went back: a new cgroup).
+    public static func rates(from prev: Sample, to sample: Sample) -> Rates? {
+        guard sample.at > prev.at, sample.cpu.usageUsec >= prev.cpu.usageUsec else { return nil }
         let seconds = Double(sample.at - prev.at) / 1e9
         let cpus = Double(sample.cpu.usageUsec - prev.cpu.usageUsec) / 1e6 / seconds
         var read = 0.0
@@ -57,24 +104,27 @@ public struct UsageSampler: Sendable {
         if let now = sample.pressure, let before = prev.pressure, now.someTotalUsec >= before.someTotalUsec {
             pressure = min(1, Double(now.someTotalUsec - before.someTotalUsec) / 1e6 / seconds)
         }
-        rates[group] = Rates(cpus: cpus, ioReadBytesPerSecond: read, ioWriteBytesPerSecond: write, throttledIncrease: throttled,
-                             pressure: pressure, seconds: seconds)
+        return Rates(cpus: cpus, ioReadBytesPerSecond: read, ioWriteBytesPerSecond: write, throttledIncrease: throttled,
+                     pressure: pressure, seconds: seconds)
     }
 
     public mutating func forget(_ group: GroupName) {
         last[group] = nil
         rates[group] = nil
+        for key in parts[group] ?? [] { partLast[key] = nil }
+        parts[group] = nil
     }
 
     /// Each group's target share of the capacity, in percent: its shares over the sum of the
     /// shares of the groups that have members (an empty group takes no part: weights are
     /// work-conserving).
+    /// Unit-backed groups get 0: they are not siblings of the agent's groups (see their machine share).
     public static func targetPercents(policy: Policy, memberCounts: [GroupName: Int]) -> [GroupName: Double] {
-        let active = policy.groups.filter { (memberCounts[$0.name] ?? 0) > 0 }
+        let active = policy.agentGroups.filter { (memberCounts[$0.name] ?? 0) > 0 }
         let total = active.reduce(0) { $0 + $1.shares.value }
         var out: [GroupName: Double] = [:]
         for g in policy.groups {
-            let isActive = (memberCounts[g.name] ?? 0) > 0
+            let isActive = !g.isUnitBacked && (memberCounts[g.name] ?? 0) > 0
             out[g.name] = isActive && total > 0 ? Double(g.shares.value) * 100 / Double(total) : 0
         }
         return out

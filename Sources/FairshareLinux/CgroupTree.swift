@@ -163,21 +163,58 @@ public struct CgroupTree: Sendable {
     }
 
     public func pressure(of group: GroupName) throws(CgroupStatError) -> PressureStat {
-        let text: String
-        do { text = try fs.read(.cpuPressure, of: path(of: group)) } catch { throw .io(error) }
-        do { return try PressureStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuPressure, of: path(of: group)), error) }
+        try pressure(at: path(of: group))
     }
 
     public func cpuStat(of group: GroupName) throws(CgroupStatError) -> CPUStat {
-        let text: String
-        do { text = try fs.read(.cpuStat, of: path(of: group)) } catch { throw .io(error) }
-        do { return try CPUStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuStat, of: path(of: group)), error) }
+        try cpuStat(at: path(of: group))
     }
 
     public func ioStat(of group: GroupName) throws(CgroupStatError) -> IOStat {
+        try ioStat(at: path(of: group))
+    }
+
+    // MARK: Reading any cgroup (a unit's: read only, never written)
+
+    public func pressure(at cgroup: CgroupPath) throws(CgroupStatError) -> PressureStat {
         let text: String
-        do { text = try fs.read(.ioStat, of: path(of: group)) } catch { throw .io(error) }
-        do { return try IOStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.ioStat, of: path(of: group)), error) }
+        do { text = try fs.read(.cpuPressure, of: cgroup) } catch { throw .io(error) }
+        do { return try PressureStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuPressure, of: cgroup), error) }
+    }
+
+    public func cpuStat(at cgroup: CgroupPath) throws(CgroupStatError) -> CPUStat {
+        let text: String
+        do { text = try fs.read(.cpuStat, of: cgroup) } catch { throw .io(error) }
+        do { return try CPUStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuStat, of: cgroup), error) }
+    }
+
+    public func ioStat(at cgroup: CgroupPath) throws(CgroupStatError) -> IOStat {
+        let text: String
+        do { text = try fs.read(.ioStat, of: cgroup) } catch { throw .io(error) }
+        do { return try IOStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.ioStat, of: cgroup), error) }
+    }
+
+    /// The weights and populated flags of every ancestor of `cgroups` up to the mount root and of
+    /// every child of those ancestors (the cgroups themselves among them): what MachineShare
+    /// needs. Reads only. A cgroup that vanishes while being read is simply absent.
+    public func hierarchySnapshot(around cgroups: [CgroupPath]) -> HierarchySnapshot {
+        var snapshot = HierarchySnapshot()
+        var listed: Set<CgroupPath> = []
+        for cgroup in cgroups {
+            var parent = cgroup.parent
+            while let p = parent {
+                if listed.insert(p).inserted, let names = try? fs.children(of: p) {
+                    for name in names {
+                        guard let child = p.appending(name) else { continue }
+                        let weight = (try? fs.read(.cpuWeight, of: child)).flatMap { Int($0.split(separator: "\n").first ?? "") }
+                        guard let events = try? fs.read(.events, of: child) else { continue }
+                        snapshot.nodes[child.description] = .init(weight: weight, populated: CgroupEvents.populated(events) ?? false)
+                    }
+                }
+                parent = p.parent
+            }
+        }
+        return snapshot
     }
 
     /// PIDs in a group's cgroup.procs.

@@ -52,6 +52,8 @@ public enum JournalVocabulary {
         "borrow_stopped": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d10",
         "floor_hit": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d11",
         "floor_released": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d12",
+        "unit_weights": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d13",
+        "unit_restored": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d14",
     ]
 
     /// syslog priority for a swift-log level.

@@ -135,6 +135,12 @@ public final class FakeKernel: Sendable {
         }
     }
 
+    /// Sets an interface file the way another writer (systemd) would: not recorded in `writes`,
+    /// which are the agent's.
+    public func setFile(_ file: ControlFile, of path: String, to value: String) {
+        state.withLock { s in s.nodes[CgroupPath(path)!]!.files[file] = value }
+    }
+
     /// Makes an operation on `file` (of `cgroup`, if given) fail with `errno`, `times` times (nil: always).
     public func inject(errno: Int32, file: ControlFile? = nil, cgroup: String? = nil, operation: CgroupError.Operation? = nil, times: Int? = nil) {
         state.withLock { $0.injected.append(Injected(file: file, cgroup: cgroup, errno: errno, operation: operation, times: times)) }
@@ -182,6 +188,10 @@ public final class FakeKernel: Sendable {
                 return .success(pids.map { "\($0)\n" }.joined())
             case .controllers: return .success(FakeKernel.controllers(s, c).joined(separator: " ") + "\n")
             case .subtreeControl: return .success(node.subtreeControl.joined(separator: " ") + "\n")
+            case .events:
+                // Populated: a process in the cgroup or in any cgroup beneath it.
+                let populated = s.processes.values.contains { CgroupPath($0.cgroup)?.isWithin(c) == true }
+                return .success("populated \(populated ? 1 : 0)\nfrozen 0\n")
             default:
                 guard FakeKernel.fileExists(s, file, c), let text = node.files[file] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
                 return .success(text)

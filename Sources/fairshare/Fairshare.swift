@@ -24,7 +24,7 @@ struct Fairshare: AsyncParsableCommand {
             (/etc/fairshare/policy.toml) and reports through the systemd journal.
             """,
         version: fairshareVersion,
-        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, Recover.self]
+        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, Recover.self, ProbeUnits.self]
     )
 }
 
@@ -126,8 +126,10 @@ struct Status: ParsableCommand {
             uptime_seconds, cgroup_root, interval_seconds, cpus, ticks}, policy {path, loaded_at, \
             last_reload {applied, at, error}}, groups [{name, shares, io_shares, cpu_weight, \
             io_weight, members, cpu_usage_cpus, cpu_usage_pct, cpu_target_pct, usage_usec, \
-            nr_throttled, throttled_usec, io_read_bps, io_write_bps}]. Times are seconds since the \
-            epoch. Fields are never renamed or removed within a schema_version.
+            nr_throttled, throttled_usec, io_read_bps, io_write_bps, redistribution, backing \
+            ("agent" or "unit"), units [{name, cgroup}] (unit-backed groups), machine_share_pct}]. \
+            Times are seconds since the epoch. Fields are never renamed or removed within a \
+            schema_version; the later ones are optional.
             """
     )
 

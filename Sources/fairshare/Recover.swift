@@ -74,6 +74,7 @@ struct Recover: AsyncParsableCommand {
             let outcome = try await Recovery.run(
                 mode: chosen, tree: tree, processes: LinuxProcessSource(),
                 origins: FileOriginStore(path: originLedgerPath(socketPath: socket.socket)),
+                units: SystemdUnitManager(),
                 capacityCPUs: tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
                 logger: Logger(label: "fairshare.recover"))
             let groups = outcome.populatedGroups.map(\.rawValue).joined(separator: ", ")

@@ -10,14 +10,24 @@ enum StatusTable {
             out += ")"
         }
         out += "\n\n"
-        let header = ["GROUP", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
+        let header = ["GROUP", "BACKING", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "MACHINE%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
         let rows = s.groups.map { g in
-            [g.name, String(g.shares), String(g.cpuWeight), String(g.ioWeight), String(g.members),
-             fmt(g.cpuUsagePercent, 1), fmt(g.cpuTargetPercent, 1), g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-",
-             fmt(g.cpuUsageCPUs, 2), "\(fmt(Double(g.throttledUsec) / 1e6, 1))s", limitText(g)]
+            let unit = g.backing == "unit"
+            return [g.name, g.backing ?? "-", String(g.shares), String(g.cpuWeight), String(g.ioWeight), String(g.members),
+                    fmt(g.cpuUsagePercent, 1), unit ? "-" : fmt(g.cpuTargetPercent, 1), g.machineSharePercent.map { fmt($0, 1) } ?? "-",
+                    g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-",
+                    fmt(g.cpuUsageCPUs, 2), "\(fmt(Double(g.throttledUsec) / 1e6, 1))s", limitText(g)]
         }
         out += table([header] + rows)
         if s.groups.isEmpty { out += "(the policy defines no groups)\n" }
+        let units = s.groups.flatMap { g in (g.units ?? []).map { [g.name, $0.name, $0.cgroup] } }
+        if s.groups.contains(where: { $0.backing == "unit" }) {
+            out += "\nunits of unit-backed groups (weights set through systemd; processes stay in their units):\n"
+            out += units.isEmpty ? "(none running)\n" : table([["GROUP", "UNIT", "CGROUP"]] + units)
+        }
+        if s.groups.contains(where: { $0.machineSharePercent != nil }) {
+            out += "\nMACHINE%: the share of the whole machine the cgroup hierarchy gives the group if it and every populated cgroup beside it, at every level, were busy.\n"
+        }
         return out
     }
 
@@ -32,13 +42,18 @@ enum StatusTable {
 
     static func renderPolicy(_ p: Policy) -> String {
         var out = "\(p.sourcePath): valid; \(p.groups.count) group(s), interval \(DurationText.format(p.agent.interval)), cgroup_root \(p.agent.cgroupRoot), fairness \(p.agent.fairness)\n"
-        let total = p.groups.reduce(0) { $0 + $1.shares.value }
-        let cpuWeights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: p.groups.map { ($0.name, $0.shares) }))
+        // SHARE% compares the agent's own groups, which are siblings; a unit's weight compares
+        // only among the unit's siblings in its slice.
+        let total = p.agentGroups.reduce(0) { $0 + $1.shares.value }
+        let cpuWeights = p.cpuWeights()
         let rows = p.groups.map { g -> [String] in
-            [g.name.rawValue, String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!),
-             fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
+            [g.name.rawValue, g.isUnitBacked ? "unit" : "agent", String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!),
+             g.isUnitBacked ? "-" : fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
         }
-        out += table([["GROUP", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "LIMITS", "MATCH"]] + rows)
+        out += table([["GROUP", "BACKING", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "LIMITS", "MATCH"]] + rows)
+        if !p.unitGroups.isEmpty {
+            out += "unit-backed groups: the agent sets their units' CPUWeight=/IOWeight= (the CPU.W column) through systemd at runtime and moves none of their processes; a unit's weight compares only among its siblings in its slice (100 = a unit without CPUWeight=)\n"
+        }
         return out
     }
 
@@ -58,6 +73,7 @@ enum StatusTable {
         if !m.exe.isEmpty { parts.append("exe=" + m.exe.map(\.pattern).joined(separator: ",")) }
         if !m.cmdline.isEmpty { parts.append("cmdline=" + m.cmdline.map(\.source).joined(separator: ",")) }
         if !m.cgroup.isEmpty { parts.append("cgroup=" + m.cgroup.map(\.pattern).joined(separator: ",")) }
+        if !m.units.isEmpty { parts.append("units=" + m.units.map(\.pattern).joined(separator: ",")) }
         return parts.isEmpty ? "(nothing)" : parts.joined(separator: " AND ")
     }
 

@@ -18,10 +18,14 @@ final class Harness: Sendable {
     let journal = RecordingJournal()
     let policyFile: PolicyFile
     let agent: Agent
+    /// systemd, for unit-backed groups.
+    let units: FakeUnitManager
     static let agentPID: Int32 = 4242
 
-    init(policy text: String, root: String = "/fairshare") throws {
+    init(policy text: String, root: String = "/fairshare", setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
         policyFile = PolicyFile(text)
+        units = FakeUnitManager(kernel: kernel)
+        setUp(kernel, units)
         kernel.makeCgroup("/origin")
         kernel.makeCgroup("/user.slice/user-1000.slice")
         let tree = CgroupTree(fs: kernel.filesystem, root: CgroupPath(root)!, pause: { _ in })
@@ -32,7 +36,7 @@ final class Harness: Sendable {
             cgroups: tree, processes: kernel.processSource, clock: clock, notifier: notifier,
             readFile: { _ in file.text },
             resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil },
-            agentPID: Harness.agentPID, capacityCPUs: 2)
+            agentPID: Harness.agentPID, capacityCPUs: 2, units: units)
         agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger())
     }
 

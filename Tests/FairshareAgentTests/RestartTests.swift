@@ -25,14 +25,18 @@ struct ServiceMachine {
     let kernel = FakeKernel()
     let store = MemoryOriginStore()
     let journal = RecordingJournal()
+    let units: FakeUnitManager
+    let policyText: String
     let policy: Policy
 
-    init() throws {
+    init(policy text: String = threeGroups) throws {
+        units = FakeUnitManager(kernel: kernel)
         kernel.makeCgroup("/fairshare.slice", enable: ["cpu", "io"])
         kernel.makeCgroup(Self.root)
         kernel.makeCgroup(Self.session)
         kernel.makeCgroup(Self.cron)
-        policy = try PolicyParser.parse(threeGroups, file: "/etc/fairshare/policy.toml")
+        policyText = text
+        policy = try PolicyParser.parse(text, file: "/etc/fairshare/policy.toml")
         spawn(10, "burn_a", in: Self.session, uid: 1000)
         spawn(11, "burn_b", in: Self.cron)
         spawn(12, "burn_c", in: Self.session, uid: 1000)
@@ -49,9 +53,10 @@ struct ServiceMachine {
     func startAgent(pid: Int32) throws -> Agent {
         spawn(pid, "fairshare", in: Self.root)
         _ = try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(Self.root), configureAncestors: false)
+        let text = policyText
         let env = AgentEnvironment(
             cgroups: tree, processes: kernel.processSource, clock: ManualClock(), notifier: RecordingNotifier(),
-            readFile: { _ in threeGroups }, agentPID: pid, capacityCPUs: 2, origins: store)
+            readFile: { _ in text }, agentPID: pid, capacityCPUs: 2, origins: store, units: units)
         return Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger())
     }
 
@@ -109,7 +114,51 @@ struct ServiceMachine {
         #expect(m.kernel.cgroupOf(20) == ServiceMachine.session, "a child born in a group goes where its parent came from")
         #expect(!m.kernel.exists(m.group("low")))
         let after = try #require(m.store.text.withLock { $0 })
-        #expect(try OriginLedger.decode(after).isEmpty)
+        #expect(try OriginLedger.decode(after) == OriginLedger.Contents())
+    }
+
+    @Test func unitsGetTheirOwnWeightsBackAfterACrashAndRestartNotTheCrashedAgents() async throws {
+        let m = try ServiceMachine(policy: threeGroups + """
+
+            [[group]]
+            name = "database"
+            shares = 3
+            [group.match]
+            units = ["postgresql.service"]
+            """)
+        m.units.addUnit("postgresql.service", cgroup: "/system.slice/postgresql.service", weights: UnitWeights(cpu: 250, io: nil))
+        let first = try m.startAgent(pid: 4242)
+        await first.tick()
+        #expect(m.units.unit("postgresql.service")?.weights == UnitWeights(cpu: 300, io: 300))
+        m.kernel.kill(4242)
+        _ = try await Recovery.run(mode: .keep, tree: m.tree, processes: m.kernel.processSource, origins: m.store,
+                                   units: m.units, capacityCPUs: 2, logger: m.journal.logger())
+        #expect(m.units.unit("postgresql.service")?.weights == UnitWeights(cpu: 300, io: 300), "keep mode left the units alone")
+
+        let second = try m.startAgent(pid: 4343)
+        await second.tick()
+        await second.shutdown()
+        #expect(m.units.unit("postgresql.service")?.weights == UnitWeights(cpu: 250, io: nil),
+                "the restarted agent took the crashed agent's weights for the unit's own")
+    }
+
+    @Test func handBackAfterACrashAlsoRestoresTheUnits() async throws {
+        let m = try ServiceMachine(policy: threeGroups + """
+
+            [[group]]
+            name = "database"
+            shares = 3
+            [group.match]
+            units = ["postgresql.service"]
+            """)
+        m.units.addUnit("postgresql.service", cgroup: "/system.slice/postgresql.service")
+        let agent = try m.startAgent(pid: 4242)
+        await agent.tick()
+        m.kernel.kill(4242)
+        _ = try await Recovery.run(mode: .handBack, tree: m.tree, processes: m.kernel.processSource, origins: m.store,
+                                   units: m.units, capacityCPUs: 2, logger: m.journal.logger())
+        #expect(m.units.unit("postgresql.service")?.weights == UnitWeights(cpu: nil, io: nil))
+        #expect(m.kernel.cgroupOf(11) == ServiceMachine.cron)
     }
 
     @Test func handBackAfterTheAgentIsGoneReturnsEveryProcessAndRemovesTheGroups() async throws {
@@ -150,11 +199,15 @@ struct ServiceMachine {
             ProcessIdentity(pid: 7, startTime: 99): .init(group: GroupName("build")!, origin: "/user.slice/a b.scope", reason: .matched),
             ProcessIdentity(pid: 8, startTime: 5): .init(group: GroupName("db")!, origin: "/", reason: .inherited),
         ]
-        #expect(try OriginLedger.decode(OriginLedger.encode(members)) == members)
+        let units = ["postgresql.service": UnitWeights(cpu: nil, io: nil), "user-1000.slice": UnitWeights(cpu: 250, io: nil)]
+        let contents = OriginLedger.Contents(members: members, unitOriginals: units)
+        #expect(try OriginLedger.decode(OriginLedger.encode(contents)) == contents)
         let bad: [String] = [
             "", "fairshare-origins 2\n", "fairshare-origins 1\n7\t99\tmatched\tbuild\n",
             "fairshare-origins 1\nx\t99\tmatched\tbuild\t/a\n", "fairshare-origins 1\n7\t99\tguessed\tbuild\t/a\n",
             "fairshare-origins 1\n7\t99\tmatched\t../etc\t/a\n", "fairshare-origins 1\n7\t99\tmatched\tbuild\trelative\n",
+            "fairshare-origins 1\nunit\tpg.service\t0\t-\n", "fairshare-origins 1\nunit\tpg-*.service\t100\t-\n",
+            "fairshare-origins 1\nunit\tpg.target\t100\t100\n", "fairshare-origins 1\nunit\tpg.service\t100\n",
         ]
         for text in bad {
             #expect(throws: OriginLedger.ParseError.self, "accepted \(text.debugDescription)") { try OriginLedger.decode(text) }
