@@ -27,7 +27,7 @@ unit-test: deps
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
-test: unit-test smoke vm-test vm-fairness
+test: unit-test smoke vm-test vm-fairness vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
