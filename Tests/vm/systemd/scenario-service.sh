@@ -134,14 +134,16 @@ check unit-not-moved "$([ "$(cgroup_of "$DBPID")" = /system.slice/fs-db.service 
 sleep 3
 ub0=$(usage $SVC/batch); ui0=$(usage $SVC/interactive)
 ud0=$(usage $CG/system.slice/fs-db.service); up0=$(usage $CG/system.slice/fs-peer.service)
-sleep 10
+sleep 15
 ub=$(( $(usage $SVC/batch) - ub0 )); ui=$(( $(usage $SVC/interactive) - ui0 ))
 ud=$(( $(usage $CG/system.slice/fs-db.service) - ud0 )); up=$(( $(usage $CG/system.slice/fs-peer.service) - up0 ))
 r usage_usec batch $ub interactive $ui database $ud peer $up
 R1=$(ratio $ui $ub); R2=$(ratio $ud $up)
 r share_ratio interactive_batch "$R1" database_peer "$R2"
-check share-agent-groups "$(within "$R1" 3 0.15; echo $?)" "interactive:batch = $R1 (shares 3:1)"
-check share-unit-group "$(within "$R2" 3 0.15; echo $?)" "database:peer = $R2 (CPUWeight 300:100)"
+# 20%: the kernel splits a group's weight per CPU from load averages, which under emulation
+# wanders over a 15 s window (share accuracy itself is measured by make vm-test/vm-fairness).
+check share-agent-groups "$(within "$R1" 3 0.20; echo $?)" "interactive:batch = $R1 (shares 3:1)"
+check share-unit-group "$(within "$R2" 3 0.20; echo $?)" "database:peer = $R2 (CPUWeight 300:100)"
 
 fairshare status --json >/tmp/status.json 2>&1
 text status-root fairshare status
@@ -160,6 +162,8 @@ expect reload-needs-root "a member of the fairshare group may not reload" -- sh 
 expect status-other-user "a user outside the group is refused" -- sh -c '! runuser -u bob -- fairshare status'
 
 # --- reload: a changed policy applies; a broken one fails visibly and changes nothing ----------
+T0=$(now); fairshare --version >/dev/null
+r cli_start_seconds "$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')"
 write_policy 3 1
 T0=$(now)
 systemctl reload fairshare; rc=$?
