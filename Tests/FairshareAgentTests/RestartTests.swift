@@ -63,6 +63,15 @@ struct ServiceMachine {
     func group(_ name: String) -> String { Self.root + "/" + name }
 }
 
+let threeGroupsAndADatabaseUnit = threeGroups + """
+
+    [[group]]
+    name = "database"
+    shares = 3
+    [group.match]
+    units = ["postgresql.service"]
+    """
+
 @Suite struct RestartAfterCrashTests {
     @Test func recoveryModeFollowsSystemdsServiceResult() {
         let table: [(String?, Recovery.Mode)] = [
@@ -118,14 +127,7 @@ struct ServiceMachine {
     }
 
     @Test func unitsGetTheirOwnWeightsBackAfterACrashAndRestartNotTheCrashedAgents() async throws {
-        let m = try ServiceMachine(policy: threeGroups + """
-
-            [[group]]
-            name = "database"
-            shares = 3
-            [group.match]
-            units = ["postgresql.service"]
-            """)
+        let m = try ServiceMachine(policy: threeGroupsAndADatabaseUnit)
         m.units.addUnit("postgresql.service", cgroup: "/system.slice/postgresql.service", weights: UnitWeights(cpu: 250, io: nil))
         let first = try m.startAgent(pid: 4242)
         await first.tick()
@@ -143,14 +145,7 @@ struct ServiceMachine {
     }
 
     @Test func handBackAfterACrashAlsoRestoresTheUnits() async throws {
-        let m = try ServiceMachine(policy: threeGroups + """
-
-            [[group]]
-            name = "database"
-            shares = 3
-            [group.match]
-            units = ["postgresql.service"]
-            """)
+        let m = try ServiceMachine(policy: threeGroupsAndADatabaseUnit)
         m.units.addUnit("postgresql.service", cgroup: "/system.slice/postgresql.service")
         let agent = try m.startAgent(pid: 4242)
         await agent.tick()

@@ -13,24 +13,10 @@ cache=${FAIRSHARE_VM_CACHE:-$repo/.build-vm}/generic
 log() { echo "fetch-generic-kernel: $*" >&2; }
 
 # --- host tools --------------------------------------------------------------
-missing=""
 # kmod: depmod for the extracted modules, and modprobe inside the guest (it runs the host's
 # userland), so systemd's modprobe@ units and a scenario's `modprobe bfq` work.
-for pkg in qemu-system-x86 busybox-static cpio kmod; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-        missing="$missing $pkg"
-    fi
-done
-if [ -n "$missing" ]; then
-    log "installing:$missing"
-    # Only refresh the package lists when the plain install fails (stale lists).
-    # shellcheck disable=SC2086
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2; then
-        apt-get update >&2
-        # shellcheck disable=SC2086
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2
-    fi
-fi
+. "$here/../host-packages.sh"
+install_missing qemu-system-x86 busybox-static cpio kmod
 
 # --- kernel ------------------------------------------------------------------
 mkdir -p "$cache"
