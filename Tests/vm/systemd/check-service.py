@@ -20,7 +20,7 @@ REQUIRED = [
     "journal-started", "journal-policy_loaded", "journal-policy_rejected", "journal-moved", "journal-weights",
     "journal-fields", "journal-catalog",
     "restarted", "restart-nothing-lost", "restart-adopted-in-place", "restart-weights", "restart-no-strays",
-    "watchdog-pings",
+    "watchdog-pings", "watchdog-restart", "watchdog-nothing-lost",
     "stop-clean", "stop-nothing-lost", "stop-given-back", "stop-groups-removed", "stop-unit-weight-restored",
     "stop-db-alive",
 ]

@@ -210,9 +210,26 @@ strays=$(for d in "$SVC"/*/; do n=$(basename "$d"); case $n in batch|interactive
 check restart-no-strays "$([ -z "$strays" ]; echo $?)" "populated cgroups the policy does not name: ${strays:-none}"
 text journal-restart journalctl -u fairshare --no-pager -n 30 -o short-monotonic
 
-# --- stop: every process alive and back where it was --------------------------------------------
+# --- the watchdog: pings keep a working agent alive; a stuck one is restarted, nothing lost ------
 sleep 30  # past WatchdogSec=30 since the restart: a missing ping would show as a second restart
 expect watchdog-pings "no restart but the kill -9 (NRestarts=1)" -- sh -c '[ "$(systemctl show -p NRestarts --value fairshare)" = 1 ]'
+T0=$(now)
+kill -STOP "$PID2"
+wait_for 120 sh -c "[ \"\$(systemctl show -p MainPID --value fairshare)\" != $PID2 ] && [ \"\$(systemctl show -p MainPID --value fairshare)\" != 0 ] && systemctl is-active -q fairshare"
+r watchdog_restart_seconds "$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')"
+PID3=$(mainpid)
+check watchdog-restart "$([ "$(systemctl show -p NRestarts --value fairshare)" = 2 ] && journalctl -u fairshare --no-pager | grep -q 'Watchdog timeout'; echo $?)" \
+    "stopped agent $PID2 -> $PID3, NRestarts=$(systemctl show -p NRestarts --value fairshare)"
+sleep 3
+lost=0; moved=""
+for entry in $before; do
+    p=${entry%%:*}; was=${entry#*:}
+    [ -d /proc/$p ] || lost=$((lost + 1))
+    [ "$(cgroup_of $p)" = "$was" ] || moved="$moved $p:$was->$(cgroup_of $p)"
+done
+check watchdog-nothing-lost "$([ $lost = 0 ] && [ -z "$moved" ]; echo $?)" "$lost of 4 burners gone; moved:${moved:- none}"
+
+# --- stop: every process alive and back where it was --------------------------------------------
 systemctl stop fairshare; rc=$?
 lost=0; away=""
 for p in $JOBS; do
