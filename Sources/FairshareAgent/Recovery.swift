@@ -38,6 +38,8 @@ public enum Recovery {
         /// Groups left populated (keep: all that had processes; hand-back: those that failed).
         public var populatedGroups: [GroupName]
         public var controllersReleased: [String]
+        /// False when there was nothing to recover (a clean stop left no group and no unit).
+        public var acted = true
     }
 
     /// Recovers the subtree at `tree.root`. `origins` is the agent's ledger.
@@ -49,7 +51,7 @@ public enum Recovery {
         let changedUnits = ((try? origins.load()).flatMap { $0 }.flatMap { try? OriginLedger.decode($0) })?.unitOriginals ?? [:]
         if groups.isEmpty && changedUnits.isEmpty && mode == .handBack {
             // A clean stop: the agent already gave everything back.
-            return Outcome(mode: mode, populatedGroups: [], controllersReleased: [])
+            return Outcome(mode: mode, populatedGroups: [], controllersReleased: [], acted: false)
         }
         if mode == .handBack {
             // The agent's own shutdown path, seeded from the ledger (processes and units), with

@@ -78,6 +78,10 @@ struct Recover: AsyncParsableCommand {
                 capacityCPUs: tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
                 logger: Logger(label: "fairshare.recover"))
             let groups = outcome.populatedGroups.map(\.rawValue).joined(separator: ", ")
+            guard outcome.acted else {
+                print("nothing to recover: the agent left no group and no unit behind")
+                return
+            }
             switch outcome.mode {
             case .keep:
                 print("kept the processes of \(groups.isEmpty ? "no group" : groups) in place for the next agent; "

@@ -164,6 +164,7 @@ let threeGroupsAndADatabaseUnit = threeGroups + """
         let outcome = try await Recovery.run(mode: .handBack, tree: m.tree, processes: m.kernel.processSource, origins: m.store,
                                              capacityCPUs: 2, logger: m.journal.logger())
         #expect(outcome.populatedGroups.isEmpty)
+        #expect(outcome.acted)
         #expect(m.kernel.cgroupOf(10) == ServiceMachine.session)
         #expect(m.kernel.cgroupOf(11) == ServiceMachine.cron)
         for name in ["low", "mid", "high", "_agent"] {
@@ -187,6 +188,17 @@ let threeGroupsAndADatabaseUnit = threeGroups + """
         #expect(m.kernel.cgroupOf(11) == m.group("mid"))
         #expect(m.kernel.subtreeControl(of: ServiceMachine.root).isEmpty)
         #expect(m.kernel.process(11) != nil)
+    }
+
+    @Test func afterACleanStopThereIsNothingToRecover() async throws {
+        let m = try ServiceMachine()
+        let agent = try m.startAgent(pid: 4242)
+        await agent.tick()
+        await agent.shutdown()
+        let outcome = try await Recovery.run(mode: .handBack, tree: m.tree, processes: m.kernel.processSource, origins: m.store,
+                                             capacityCPUs: 2, logger: m.journal.logger())
+        #expect(!outcome.acted)
+        #expect(m.journal.events("stopping").count == 1, "recover went through a second shutdown")
     }
 
     @Test func ledgerRoundTripsAndRejectsMalformedLines() throws {

@@ -39,9 +39,10 @@ def main():
         line = ANSI.sub("", raw).replace("\r", "")
         i = line.find("FSCHECK ")
         if i >= 0:
+            # FSCHECK VERDICT NAME DETAIL...
             parts = line[i:].split(None, 3)
             if len(parts) >= 3:
-                checks.append((parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+                checks.append((parts[2], parts[1], parts[3] if len(parts) > 3 else ""))
             continue
         i = line.find("FSRESULT ")
         if i >= 0:
