@@ -189,6 +189,17 @@ done
 expect journal-fields "FAIRSHARE_GROUP and FAIRSHARE_PID fields" -- sh -c 'grep -q "\"FAIRSHARE_GROUP\":\"batch\"" /tmp/journal.json && grep -q "\"FAIRSHARE_PID\"" /tmp/journal.json'
 expect journal-catalog "journalctl -x shows the catalog text" -- sh -c 'journalctl -u fairshare -x --no-pager | grep -q "rejected a new policy and keeps the old one"'
 
+# compare_with_before: sets lost (how many of the "PID:CGROUP" entries in $before are gone) and
+# moved (those no longer in the cgroup they were in).
+compare_with_before() {
+    lost=0; moved=""
+    for entry in $before; do
+        p=${entry%%:*}; was=${entry#*:}
+        [ -d /proc/$p ] || lost=$((lost + 1))
+        [ "$(cgroup_of $p)" = "$was" ] || moved="$moved $p:$was->$(cgroup_of $p)"
+    done
+}
+
 # --- kill -9: systemd restarts it, nothing is lost ---------------------------------------------
 before=""
 for p in $JOBS; do before="$before $p:$(cgroup_of $p)"; done
@@ -198,12 +209,7 @@ PID2=$(mainpid)
 check restarted "$([ "$PID2" != "$PID1" ] && [ "$PID2" != 0 ] && systemctl is-active -q fairshare; echo $?)" \
     "pid $PID1 -> $PID2, $(systemctl is-active fairshare), NRestarts=$(systemctl show -p NRestarts --value fairshare)"
 sleep 3
-lost=0; moved=""
-for entry in $before; do
-    p=${entry%%:*}; was=${entry#*:}
-    [ -d /proc/$p ] || lost=$((lost + 1))
-    [ "$(cgroup_of $p)" = "$was" ] || moved="$moved $p:$was->$(cgroup_of $p)"
-done
+compare_with_before
 check restart-nothing-lost "$([ $lost = 0 ]; echo $?)" "$lost of 4 burners gone"
 check restart-adopted-in-place "$([ -z "$moved" ]; echo $?)" "moved:${moved:- none}"
 check restart-weights "$([ "$(cat $SVC/batch/cpu.weight)" = 300 ] && [ "$(cat $SVC/interactive/cpu.weight)" = 100 ]; echo $?)" \
@@ -223,12 +229,7 @@ PID3=$(mainpid)
 check watchdog-restart "$([ "$(systemctl show -p NRestarts --value fairshare)" = 2 ] && journalctl -u fairshare --no-pager | grep -q 'Watchdog timeout'; echo $?)" \
     "stopped agent $PID2 -> $PID3, NRestarts=$(systemctl show -p NRestarts --value fairshare)"
 sleep 3
-lost=0; moved=""
-for entry in $before; do
-    p=${entry%%:*}; was=${entry#*:}
-    [ -d /proc/$p ] || lost=$((lost + 1))
-    [ "$(cgroup_of $p)" = "$was" ] || moved="$moved $p:$was->$(cgroup_of $p)"
-done
+compare_with_before
 check watchdog-nothing-lost "$([ $lost = 0 ] && [ -z "$moved" ]; echo $?)" "$lost of 4 burners gone; moved:${moved:- none}"
 
 # --- stop: every process alive and back where it was --------------------------------------------
