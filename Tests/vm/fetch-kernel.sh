@@ -30,16 +30,7 @@ if [ -n "${FAIRSHARE_VM_KERNEL_REFRESH:-}" ] || [ -z "$existing" ]; then
     ver=${pkg#linux-image-}
 
     if [ ! -f "$cache/root/boot/vmlinuz-$ver" ]; then
-        if ! ls "$cache/$pkg"_*.deb >/dev/null 2>&1; then
-            log "downloading $pkg"
-            (cd "$cache" && apt-get download "$pkg" >&2) || {
-                apt-get update >&2
-                (cd "$cache" && apt-get download "$pkg" >&2)
-            }
-        fi
-        deb=$(ls "$cache/$pkg"_*.deb | sort -V | tail -n 1)
-        log "extracting $(basename "$deb")"
-        dpkg -x "$deb" "$cache/root"
+        extract_package "$pkg" "$cache"
     fi
     existing=$cache/root/boot/vmlinuz-$ver
 fi

@@ -46,22 +46,7 @@ if [ -n "${FAIRSHARE_VM_KERNEL_REFRESH:-}" ] || [ -z "$existing" ]; then
     ver=${pkg#linux-image-}
 
     if [ ! -f "$cache/root/boot/vmlinuz-$ver" ]; then
-        if ! ls "$cache/$pkg"_*.deb >/dev/null 2>&1; then
-            log "downloading $pkg"
-            (cd "$cache" && apt-get download "$pkg" >&2) || {
-                apt-get update >&2
-                (cd "$cache" && apt-get download "$pkg" >&2)
-            }
-        fi
-        # shellcheck disable=SC2012 # apt's file names: no odd characters
-        deb=$(ls "$cache/$pkg"_*.deb | sort -V | tail -n 1)
-        log "extracting $(basename "$deb")"
-        # Into a scratch dir first: an interrupted extraction must not look cached.
-        rm -rf "$cache/root.tmp"
-        dpkg -x "$deb" "$cache/root.tmp"
-        mkdir -p "$cache/root"
-        cp -a "$cache/root.tmp/." "$cache/root/"
-        rm -rf "$cache/root.tmp"
+        extract_package "$pkg" "$cache"
     fi
     existing=$cache/root/boot/vmlinuz-$ver
 fi
