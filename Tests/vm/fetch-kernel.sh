@@ -11,6 +11,7 @@ cache=${FAIRSHARE_VM_CACHE:-$repo/.build-vm}/kernel
 log() { echo "fetch-kernel: $*" >&2; }
 
 # --- host tools --------------------------------------------------------------
+# shellcheck source=Tests/vm/host-packages.sh
 . "$here/host-packages.sh"
 install_missing qemu-system-x86 busybox-static cpio
 

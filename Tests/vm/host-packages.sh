@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the fetch scripts (POSIX sh). install_missing PKG... installs the Debian packages
 # that are not installed yet, quietly, refreshing the package lists only when the plain install
 # fails (stale lists). Needs a log function.

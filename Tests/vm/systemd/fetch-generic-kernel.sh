@@ -15,6 +15,7 @@ log() { echo "fetch-generic-kernel: $*" >&2; }
 # --- host tools --------------------------------------------------------------
 # kmod: depmod for the extracted modules, and modprobe inside the guest (it runs the host's
 # userland), so systemd's modprobe@ units and a scenario's `modprobe bfq` work.
+# shellcheck source=Tests/vm/host-packages.sh
 . "$here/../host-packages.sh"
 install_missing qemu-system-x86 busybox-static cpio kmod
 
