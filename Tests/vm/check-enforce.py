@@ -411,7 +411,14 @@ def summary_lines(log):
     return out
 
 
-def print_failure(c, log, path):
+def journal_json(name, kind):
+    """Raw journal JSON lines stay in the console log; their text form is printed."""
+    return name.startswith("journal") and kind == "JSON"
+
+
+def print_failure(c, log, path, summary=None, skip_block=journal_json, tail=80):
+    """Every check by section, the summary lines, every FSRESULT and the last `tail` lines of
+    each block that `skip_block(name, kind)` does not leave out. Shared by both tiers."""
     print(f"=== FAILED: {len(c.failed)} of {len(c.checks)} checks; console log: {path}")
     w = max(len(x[1]) for x in c.checks)
     section = None
@@ -420,18 +427,19 @@ def print_failure(c, log, path):
             print(f"--- {sec}")
             section = sec
         print(f"  {'ok  ' if ok else 'FAIL'} {name:<{w}}  measured: {measured}  expected: {expected}")
-    print("=== summary")
-    for line in summary_lines(log):
-        print(line)
+    if summary is not None:
+        print("=== summary")
+        for line in summary:
+            print(line)
     print("=== every FSRESULT")
     for key, rows in log.results.items():
         for r in rows:
             print(f"  {key} {' '.join(r)}")
     for name, (kind, body) in log.blocks.items():
-        if name.startswith("journal") and kind == "JSON":
-            continue  # raw JSON lines are in the console log; the text form is printed
+        if skip_block(name, kind):
+            continue
         print(f"=== {kind.lower()} {name}")
-        for line in body[-80:]:
+        for line in body[-tail:]:
             print(f"  {line}")
 
 
@@ -472,7 +480,7 @@ def main():
 
     passed = len(c.checks) - len(c.failed)
     if c.failed:
-        print_failure(c, log, args.log)
+        print_failure(c, log, args.log, summary=summary_lines(log))
     else:
         for line in summary_lines(log):
             print(line)

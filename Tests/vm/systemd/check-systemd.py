@@ -24,15 +24,16 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load_tier1_log():
-    """The tier-1 console parser (one parser for both tiers)."""
+def load_tier1():
+    """The tier-1 checker module: one console parser and one failure report for both tiers."""
     spec = importlib.util.spec_from_file_location("check_enforce", os.path.join(HERE, "..", "check-enforce.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.Log
+    return mod
 
 
-Log = load_tier1_log()
+_tier1 = load_tier1()
+Log = _tier1.Log
 
 
 def host_facts(text):
@@ -161,27 +162,6 @@ def timing_lines(log, host):
     return out
 
 
-def print_failure(c, log, path):
-    print(f"=== FAILED: {len(c.failed)} of {len(c.checks)} checks; console log: {path}")
-    w = max(len(x[1]) for x in c.checks)
-    section = None
-    for sec, name, ok, measured, expected in c.checks:
-        if sec != section:
-            print(f"--- {sec}")
-            section = sec
-        print(f"  {'ok  ' if ok else 'FAIL'} {name:<{w}}  measured: {measured}  expected: {expected}")
-    print("=== every FSRESULT")
-    for key, rows in log.results.items():
-        for r in rows:
-            print(f"  {key} {' '.join(r)}")
-    for name, (kind, body) in log.blocks.items():
-        if kind == "JSON":
-            continue  # raw JSON stays in the console log
-        print(f"=== {kind.lower()} {name}")
-        for line in body[-40:]:
-            print(f"  {line}")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log")
@@ -205,7 +185,8 @@ def main():
         check_boot(c, log)
 
     if c.failed:
-        print_failure(c, log, args.log)
+        # Every JSON block stays in the console log; 40 lines of each text block suffice here.
+        _tier1.print_failure(c, log, args.log, skip_block=lambda name, kind: kind == "JSON", tail=40)
     for line in timing_lines(log, host):
         print(line)
     print(f"{label}: {len(c.checks) - len(c.failed)} passed, {len(c.failed)} failed")
