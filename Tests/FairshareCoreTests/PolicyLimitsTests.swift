@@ -232,15 +232,7 @@ let limitsBadPolicies: [BadPolicyCase] = [
 
 @Test("bad limits and fairness report one problem, located, saying what is expected", arguments: limitsBadPolicies)
 func limitsBadPolicy(_ c: BadPolicyCase) {
-    do {
-        let policy = try PolicyParser.parse(c.toml, file: "bad.toml")
-        Issue.record("expected an error, parsed \(policy)")
-    } catch {
-        #expect(error.problems.count == 1, "\(error)")
-        let problem = error.problems.first
-        #expect(problem?.location == SourceLocation(file: "bad.toml", line: c.line, column: c.column), "\(error)")
-        #expect(problem?.message.contains(c.message) == true, "\(error)")
-    }
+    c.expectOneLocatedProblem()
 }
 
 @Test func everyLimitProblemOfAGroupIsReported() {

@@ -236,6 +236,19 @@ struct BadPolicyCase: Sendable, CustomTestStringConvertible {
     var column: Int
     var message: String
     var testDescription: String { name }
+
+    /// Parsing fails with exactly this one problem, at this line and column of "bad.toml".
+    func expectOneLocatedProblem() {
+        do {
+            let policy = try PolicyParser.parse(toml, file: "bad.toml")
+            Issue.record("expected an error, parsed \(policy)")
+        } catch {
+            #expect(error.problems.count == 1, "\(error)")
+            let problem = error.problems.first
+            #expect(problem?.location == SourceLocation(file: "bad.toml", line: line, column: column), "\(error)")
+            #expect(problem?.message.contains(message) == true, "\(error)")
+        }
+    }
 }
 
 /// Wraps match keys in a valid group whose `[group.match]` header is on line 4.
@@ -389,15 +402,7 @@ let badPolicies: [BadPolicyCase] = [
 
 @Test("bad policies report one problem, located, saying what is expected", arguments: badPolicies)
 func badPolicy(_ c: BadPolicyCase) {
-    do {
-        let policy = try PolicyParser.parse(c.toml, file: "bad.toml")
-        Issue.record("expected an error, parsed \(policy)")
-    } catch {
-        #expect(error.problems.count == 1, "\(error)")
-        let problem = error.problems.first
-        #expect(problem?.location == SourceLocation(file: "bad.toml", line: c.line, column: c.column), "\(error)")
-        #expect(problem?.message.contains(c.message) == true, "\(error)")
-    }
+    c.expectOneLocatedProblem()
 }
 
 @Test func everyProblemIsReportedInSourceOrder() {

@@ -109,15 +109,7 @@ let unitBadPolicies: [BadPolicyCase] = [
 
 @Test("bad unit-backed groups report one problem, located, saying what is expected", arguments: unitBadPolicies)
 func unitBadPolicy(_ c: BadPolicyCase) {
-    do {
-        let policy = try PolicyParser.parse(c.toml, file: "bad.toml")
-        Issue.record("expected an error, parsed \(policy)")
-    } catch {
-        #expect(error.problems.count == 1, "\(error)")
-        let problem = error.problems.first
-        #expect(problem?.location == SourceLocation(file: "bad.toml", line: c.line, column: c.column), "\(error)")
-        #expect(problem?.message.contains(c.message) == true, "\(error)")
-    }
+    c.expectOneLocatedProblem()
 }
 
 /// The commented unit-backed example in the default policy parses when its lines are taken in.
