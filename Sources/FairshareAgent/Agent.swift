@@ -46,6 +46,8 @@ public actor Agent {
     private var originStoreFailed = false
     /// Reload requests handled (applied or rejected): `fairshare reload --pid` waits for it to grow.
     private var reloads = 0
+    /// How long the recent passes took (status: last and median).
+    private var passTimes = PassTimes()
     /// The running units of the unit-backed groups, as systemd listed them last.
     var listedUnits: [UnitInfo] = []
     /// False until systemd has listed the units of the policy's unit-backed groups: until then
@@ -120,7 +122,10 @@ public actor Agent {
 
     public func tick() {
         guard !stopped else { return }
+        let started = env.clock.monotonicNanoseconds()
+        defer { passTimes.record(nanoseconds: env.clock.monotonicNanoseconds() - started) }
         let processes = env.processes.scan(details: ProcessDetails(for: policy))
+        enforcer.forgetStrays(processes)
         refreshUnits()
         let existing = existingGroups()
         var actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
@@ -146,7 +151,16 @@ public actor Agent {
         return Set(names.compactMap(GroupName.init))
     }
 
+    /// Carries out a pass's actions. Write-ahead: the origin of every process about to be moved
+    /// is in the ledger on disk before the first move, so a kill at any instruction leaves no
+    /// moved process with an unknown origin. When the ledger can not be written nothing is
+    /// moved (the rest of the pass still runs): a process left unmanaged loses nothing, one
+    /// moved without a record could be given back to the wrong place.
     func perform(_ actions: [Enforcer.Action]) {
+        var actions = actions
+        if actions.contains(where: \.isMove) && !recordIntents(enforcer.membersAfterMoves(actions)) {
+            actions.removeAll(where: \.isMove)
+        }
         for action in actions {
             let outcome = execute(action)
             let alreadyReported: Bool
@@ -166,18 +180,30 @@ public actor Agent {
 
     /// Writes the origin ledger when the memberships changed since the last write.
     func saveOrigins() {
-        let ledger = OriginLedger.Contents(members: enforcer.members, unitOriginals: unitBook.originals)
-        guard let store = env.origins, ledger != savedLedger else { return }
+        _ = writeLedger(members: enforcer.members, consequence: "a restart after a crash would have to guess")
+    }
+
+    /// Records, durably, the memberships the pass's moves will create; true when they are on disk
+    /// (or there is no store to write: tests and `recover` keep the ledger in memory only).
+    private func recordIntents(_ members: [ProcessIdentity: Enforcer.Membership]) -> Bool {
+        writeLedger(members: members, consequence: "not moving any process until it can")
+    }
+
+    private func writeLedger(members: [ProcessIdentity: Enforcer.Membership], consequence: String) -> Bool {
+        let ledger = OriginLedger.Contents(members: members, unitOriginals: unitBook.originals)
+        guard let store = env.origins, ledger != savedLedger else { return true }
         do {
             try store.save(OriginLedger.encode(ledger))
             savedLedger = ledger
             originStoreFailed = false
+            return true
         } catch {
             // Reported once per failing spell, not every pass.
             if !originStoreFailed {
-                log(.error, "error", "cannot record where processes came from (a restart after a crash would have to guess): \(error)", [:])
+                log(.error, "error", "cannot record where processes came from (\(consequence)): \(error)", [:])
             }
             originStoreFailed = true
+            return false
         }
     }
 
@@ -366,7 +392,8 @@ public actor Agent {
         return StatusReport(
             agent: AgentStatus(
                 pid: env.agentPID, startedAt: startedAt, uptimeSeconds: now - startedAt,
-                cgroupRoot: env.cgroups.rootAbsolutePath, intervalSeconds: interval.seconds, cpus: capacity, ticks: ticks),
+                cgroupRoot: env.cgroups.rootAbsolutePath, intervalSeconds: interval.seconds, cpus: capacity, ticks: ticks,
+                lastPassSeconds: passTimes.last, passSecondsMedian: passTimes.median),
             policy: PolicyStatus(path: policyPath, loadedAt: policyLoadedAt, lastReload: lastReload, reloads: reloads),
             groups: groups
         )

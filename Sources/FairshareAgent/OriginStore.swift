@@ -11,9 +11,11 @@ public protocol OriginStore: Sendable {
     func save(_ text: String) throws
 }
 
-/// A file, replaced atomically (write a temporary file, then rename), so a crash mid-write
-/// leaves the previous ledger intact. Under systemd it is /run/fairshare/origins, which
-/// RuntimeDirectoryPreserve=restart keeps across a restart after a crash.
+/// A file, replaced atomically and durably: the new text goes to a temporary file that is
+/// fsynced, renamed over the ledger, and the directory fsynced, so a crash or a kill at any
+/// instruction leaves either the previous ledger or the new one, whole. Under systemd it is
+/// /run/fairshare/origins, which RuntimeDirectoryPreserve=restart keeps across a restart after
+/// a crash. Mode 0600: where processes came from is nobody else's business.
 public struct FileOriginStore: OriginStore {
     public let path: String
 
@@ -31,22 +33,39 @@ public struct FileOriginStore: OriginStore {
 
     public func save(_ text: String) throws {
         let temporary = path + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw FileWriteError(path: temporary, errno: errno) }
+        func fail(_ e: Int32, _ at: String) -> FileWriteError {
+            close(fd)
+            return FileWriteError(path: at, errno: e)
+        }
+        // An older file may have had a wider mode: O_CREAT's mode applies only to new files.
+        guard fchmod(fd, 0o600) == 0 else { throw fail(errno, temporary) }
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let e = errno
-                close(fd)
-                throw FileWriteError(path: temporary, errno: e)
+                throw fail(errno, temporary)
             }
             written += n
         }
+        guard fsync(fd) == 0 else { throw fail(errno, temporary) }
         guard close(fd) == 0 else { throw FileWriteError(path: temporary, errno: errno) }
         guard rename(temporary, path) == 0 else { throw FileWriteError(path: path, errno: errno) }
+        syncDirectory(of: path)
+    }
+
+    /// Makes the rename itself durable. Best effort: the rename already happened, and a
+    /// directory that can not be opened (tmpfs never needs it) must not fail the write.
+    private func syncDirectory(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { return }
+        _ = fsync(dfd)
+        close(dfd)
     }
 }
 

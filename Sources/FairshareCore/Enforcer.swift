@@ -37,6 +37,10 @@ public struct Enforcer: Sendable {
         case adopt(ProcessIdentity, group: GroupName, origin: String, reason: Reason)
         case restore(ProcessIdentity, comm: String, from: GroupName, to: String)
         case removeGroup(GroupName)
+
+        public var isMove: Bool {
+            if case .move = self { true } else { false }
+        }
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -69,6 +73,28 @@ public struct Enforcer: Sendable {
         for (id, m) in recorded where members[id] == nil { members[id] = m }
     }
 
+    /// The memberships as they will be once every move in `actions` is done: what the origin
+    /// ledger must say *before* any of them is carried out (write-ahead). A crash between a move
+    /// and the next ledger write then never leaves a moved process whose origin is unrecorded; an
+    /// intent whose move never happened is dropped by `forgetStrays` once the process is seen
+    /// outside every group.
+    public func membersAfterMoves(_ actions: [Action]) -> [ProcessIdentity: Membership] {
+        var result = members
+        for case .move(let id, _, let g, let origin, _) in actions {
+            result[id] = Membership(group: g, origin: origin, reason: .matched)
+        }
+        return result
+    }
+
+    /// Forgets the memberships of processes observed outside every group: an intent recorded
+    /// before a move that failed or never ran (the agent died first), or a process given back
+    /// whose ledger entry a crash kept. Call with a scan taken before this pass's actions.
+    public mutating func forgetStrays(_ processes: [ProcessInfo]) {
+        for p in processes where members[p.identity] != nil && managedGroup(ofCgroup: p.cgroup) == nil {
+            members[p.identity] = nil
+        }
+    }
+
     /// The group a cgroup path belongs to, if it lies in one of the root's children.
     public func managedGroup(ofCgroup path: String) -> String? {
         let prefix = root + "/"
@@ -78,10 +104,20 @@ public struct Enforcer: Sendable {
         return String(name)
     }
 
-    /// Where a process of unknown origin found inside a group goes back to: its parent's
-    /// origin if the agent knows it, else the root's parent.
-    func inferredOrigin(for p: ProcessInfo, byPID: [Int32: Membership]) -> String {
-        if let parent = byPID[p.parentPID] { return parent.origin }
+    /// Where a process of unknown origin found inside a group goes back to: the origin of its
+    /// nearest known ancestor among those born in groups too (a grandchild born while no agent
+    /// ran goes where its grandparent came from), else the root's parent. The walk visits each
+    /// process at most once, so a pid cycle or a deep tree costs at most the number of processes.
+    func inferredOrigin(for p: ProcessInfo, byPID: [Int32: Membership], processes: [Int32: ProcessInfo]) -> String {
+        var visited: Set<Int32> = [p.pid]
+        var q = p
+        while true {
+            if let m = byPID[q.parentPID] { return m.origin }
+            guard let parent = processes[q.parentPID], visited.insert(parent.pid).inserted,
+                  managedGroup(ofCgroup: parent.cgroup) != nil
+            else { break }
+            q = parent
+        }
         let parentOfRoot = root.split(separator: "/").dropLast().joined(separator: "/")
         return "/" + parentOfRoot
     }
@@ -111,12 +147,14 @@ public struct Enforcer: Sendable {
         }
 
         let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         for p in processes {
             let id = p.identity
             let current = managedGroup(ofCgroup: p.cgroup)
             if current == CgroupTreeNames.agentLeaf { continue }
             let known = members[id]
-            let origin = known?.origin ?? (current != nil ? inferredOrigin(for: p, byPID: byPID) : p.cgroup)
+            // Outside every group the process's own cgroup is its origin, whatever was recorded.
+            let origin = current == nil ? p.cgroup : known?.origin ?? inferredOrigin(for: p, byPID: byPID, processes: processByPID)
             let currentGroup = current.flatMap(GroupName.init)
 
             switch classifier.classify(p, originCgroup: origin) {
@@ -149,10 +187,11 @@ public struct Enforcer: Sendable {
     /// The actions that give every managed process back and remove the groups (shutdown).
     public func planRelease(processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Action] {
         let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         var actions: [Action] = []
         for p in processes {
             guard let here = managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) else { continue }
-            let origin = members[p.identity]?.origin ?? inferredOrigin(for: p, byPID: byPID)
+            let origin = members[p.identity]?.origin ?? inferredOrigin(for: p, byPID: byPID, processes: processByPID)
             actions.append(.restore(p.identity, comm: p.comm, from: here, to: origin))
         }
         for g in existingGroups.sorted() { actions.append(.removeGroup(g)) }

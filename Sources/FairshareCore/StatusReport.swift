@@ -34,8 +34,15 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var cpus: Double
     /// Enforcement passes done so far.
     public var ticks: Int
+    /// Duration of the last pass, and the median of the last `PassTimes.window` passes (nil before
+    /// the first).
+    public var lastPassSeconds: Double?
+    public var passSecondsMedian: Double?
 
-    public init(pid: Int32, startedAt: Double, uptimeSeconds: Double, cgroupRoot: String, intervalSeconds: Double, cpus: Double, ticks: Int) {
+    public init(pid: Int32, startedAt: Double, uptimeSeconds: Double, cgroupRoot: String, intervalSeconds: Double, cpus: Double, ticks: Int,
+                lastPassSeconds: Double? = nil, passSecondsMedian: Double? = nil) {
+        self.lastPassSeconds = lastPassSeconds
+        self.passSecondsMedian = passSecondsMedian
         self.pid = pid
         self.startedAt = startedAt
         self.uptimeSeconds = uptimeSeconds
@@ -52,6 +59,37 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case cgroupRoot = "cgroup_root"
         case intervalSeconds = "interval_seconds"
         case cpus, ticks
+        case lastPassSeconds = "last_pass_seconds"
+        case passSecondsMedian = "pass_seconds_median"
+    }
+}
+
+/// The durations of the most recent passes, for status: bounded, whatever the uptime.
+public struct PassTimes: Sendable, Equatable {
+    public static let window = 32
+    private var recent: [Double] = []
+    private var next = 0
+
+    public init() {}
+
+    public mutating func record(nanoseconds: UInt64) {
+        let seconds = Double(nanoseconds) / 1e9
+        if recent.count < Self.window {
+            recent.append(seconds)
+        } else {
+            recent[next] = seconds
+        }
+        last = seconds
+        next = (next + 1) % Self.window
+    }
+
+    public private(set) var last: Double?
+
+    public var median: Double? {
+        guard !recent.isEmpty else { return nil }
+        let sorted = recent.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 }
 

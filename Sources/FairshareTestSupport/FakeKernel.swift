@@ -32,6 +32,10 @@ public final class FakeKernel: Sendable {
         var processes: [Int32: ProcessInfo] = [:]
         var injected: [Injected] = []
         var writes: [(String, String)] = []
+        /// Mutations (writes, mkdir, rmdir, ledger writes) that may still succeed; nil: no limit.
+        var effectsLeft: Int?
+        /// Mutations that succeeded so far.
+        var effects = 0
     }
 
     private let state: Mutex<State>
@@ -157,6 +161,36 @@ public final class FakeKernel: Sendable {
         state.withLock { $0.writes.removeAll() }
     }
 
+    /// Simulates a `kill -9` of the agent after its `n`-th effect from now: every later
+    /// mutation (cgroup write, mkdir, rmdir, and a ledger write that calls `takeEffect`) fails
+    /// with EIO and changes nothing, so the world stays as the dead agent left it.
+    public func die(afterEffects n: Int) {
+        state.withLock { $0.effectsLeft = n }
+    }
+
+    /// Lifts `die(afterEffects:)`: the next agent runs normally.
+    public func revive() {
+        state.withLock { $0.effectsLeft = nil }
+    }
+
+    /// Successful mutations so far (for enumerating every point a kill could come).
+    public var effects: Int { state.withLock { $0.effects } }
+
+    /// Counts an effect outside the kernel (an origin ledger write) against the same budget:
+    /// false when the agent is dead and the effect must not happen.
+    public func takeEffect() -> Bool {
+        state.withLock { Self.take(&$0) }
+    }
+
+    static func take(_ s: inout State) -> Bool {
+        if let left = s.effectsLeft {
+            guard left > 0 else { return false }
+            s.effectsLeft = left - 1
+        }
+        s.effects += 1
+        return true
+    }
+
     // MARK: The kernel's side
 
     func injectedErrno(_ s: inout State, _ op: CgroupError.Operation, file: ControlFile?, cgroup: CgroupPath) -> Int32? {
@@ -204,6 +238,7 @@ public final class FakeKernel: Sendable {
         let result: Result<Void, CgroupError> = state.withLock { s in
             let fail = { (e: Int32) in Result<Void, CgroupError>.failure(CgroupError(.write, path: self.abs(c, file), value: value, errno: e)) }
             if let e = injectedErrno(&s, .write, file: file, cgroup: c) { return fail(e) }
+            if s.effectsLeft == 0 { return fail(EIO) }
             guard let node = s.nodes[c] else { return fail(ENOENT) }
             guard FakeKernel.fileExists(s, file, c) else { return fail(ENOENT) }
             switch file {
@@ -243,6 +278,7 @@ public final class FakeKernel: Sendable {
                 return fail(EACCES)
             }
             s.writes.append((self.abs(c, file), value))
+            _ = FakeKernel.take(&s)
             return .success(())
         }
         try result.get()
@@ -253,6 +289,7 @@ public final class FakeKernel: Sendable {
             if let e = injectedErrno(&s, .mkdir, file: nil, cgroup: c) { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: e)) }
             if s.nodes[c] != nil { return .success(()) }
             guard c.parent.flatMap({ s.nodes[$0] }) != nil else { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: ENOENT)) }
+            guard FakeKernel.take(&s) else { return .failure(CgroupError(.mkdir, path: self.abs(c), errno: EIO)) }
             s.nodes[c] = FakeKernel.newNode()
             return .success(())
         }
@@ -266,6 +303,7 @@ public final class FakeKernel: Sendable {
             let populated = s.processes.values.contains { $0.cgroup == c.description }
             let hasChildren = s.nodes.keys.contains { $0.parent == c }
             if populated || hasChildren { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: EBUSY)) }
+            guard FakeKernel.take(&s) else { return .failure(CgroupError(.rmdir, path: self.abs(c), errno: EIO)) }
             s.nodes[c] = nil
             return .success(())
         }

@@ -123,7 +123,8 @@ struct Status: ParsableCommand {
         abstract: "Show each group's shares, weights, members, CPU usage and target.",
         discussion: """
             --json prints the agent's StatusReport: schema_version (1), agent {pid, started_at, \
-            uptime_seconds, cgroup_root, interval_seconds, cpus, ticks}, policy {path, loaded_at, \
+            uptime_seconds, cgroup_root, interval_seconds, cpus, ticks, last_pass_seconds, \
+            pass_seconds_median}, policy {path, loaded_at, \
             last_reload {applied, at, error}}, groups [{name, shares, io_shares, cpu_weight, \
             io_weight, members, cpu_usage_cpus, cpu_usage_pct, cpu_target_pct, usage_usec, \
             nr_throttled, throttled_usec, io_read_bps, io_write_bps, redistribution, backing \
