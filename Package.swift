@@ -12,13 +12,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Pure core: policy, classification, weights, stat parsers, status model. No I/O.
         .target(
             name: "FairshareCore",
-            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["CTOMLShim"]
+        ),
+        // toml++ (Debian's libtomlplusplus-dev, header-only) behind a C API that frees what it
+        // allocates; FairshareCore.TOMLDocument copies the parse into Swift values.
+        .target(
+            name: "CTOMLShim",
+            cxxSettings: [.unsafeFlags(["-fexceptions"])]
         ),
         // The kernel edge: cgroup v2 files and /proc, behind small protocols.
         .target(
@@ -79,5 +84,6 @@ let package = Package(
             name: "FairshareAgentTests",
             dependencies: ["FairshareAgent", "FairshareTestSupport"]
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

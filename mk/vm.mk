@@ -37,7 +37,7 @@ endef
 
 .PHONY: release-bin vm-kernel vm-test vm-standin demo
 
-release-bin:
+release-bin: deps
 	# -z now: full RELRO (bind-now), as Debian hardening expects of a daemon.
 	cd $(VM_REPO) && swift build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --scratch-path $(RELEASE_SCRATCH)
 

@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// `[[group]]` min, max, borrow and burst; `[agent]` fairness, half_life and max_boost. The checks
 /// that need the root's capacity are in `PolicyParser.capacityProblems`.
 extension PolicyValidator {

@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// `[group.match]`: users, groups, comm, exe, cmdline and cgroup. Each key takes a list or a
 /// single value (`comm = "bash"` is `comm = ["bash"]`).
 extension PolicyValidator {

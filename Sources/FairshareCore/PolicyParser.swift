@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// Turns the text of a policy file into a validated `Policy`.
 ///
 /// Pure: the caller reads the file. Every problem found is reported (not just the first), each
@@ -17,11 +15,9 @@ public enum PolicyParser {
         }
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw syntaxError(line: error.source.begin.line, column: error.source.begin.column, "invalid TOML: \(error.description)")
+            root = try TOMLDocument.parse(text)
         } catch {
-            throw syntaxError(line: 1, column: 1, "invalid TOML: \(error)")
+            throw syntaxError(line: error.line, column: error.column, "invalid TOML: \(error.message)")
         }
 
         var validator = PolicyValidator(file: file, index: index)
@@ -87,6 +83,8 @@ struct PolicyValidator {
         for position in index.nulEscapes {
             error(at: position, "\\u0000 (NUL) is not allowed in a policy string or key; remove it")
         }
+        // A key or value cut by a NUL would only bring confusing follow-up errors.
+        guard index.nulEscapes.isEmpty else { return Policy(groups: [], sourcePath: file) }
         checkTopLevelKeys(root)
         let agent = agentSettings(root["agent"])
         let groups = groupPolicies(root["group"])

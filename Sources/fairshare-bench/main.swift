@@ -3,6 +3,7 @@ import FairshareLinux
 import FairshareAgent
 import FairshareTestSupport
 import Logging
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
