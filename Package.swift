@@ -15,10 +15,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
+        // RE2 behind a plain C API (linear-time matching for cmdline patterns and globs).
+        .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
         // Pure core: policy, classification, weights, stat parsers, status model. No I/O.
         .target(
             name: "FairshareCore",
-            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["CRE2", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
         // The kernel edge: cgroup v2 files and /proc, behind small protocols.
         .target(
