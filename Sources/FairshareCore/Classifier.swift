@@ -98,7 +98,7 @@ extension Classifier.Compiled {
             keys.append(.init(key: "exe", pattern: hit.pattern, value: exe))
         }
         if !m.cmdline.isEmpty {
-            let line = p.argv.joined(separator: " ")
+            let line = p.matchedCommandLine
             guard let hit = m.cmdline.first(where: { $0.matches(line) }) else { return nil }
             keys.append(.init(key: "cmdline", pattern: hit.source, value: line))
         }

@@ -31,6 +31,24 @@ public struct ProcessInfo: Sendable, Equatable {
         self.isKernelThread = isKernelThread
     }
 
+    /// How much of a command line `cmdline` patterns see: the first 4096 bytes of the
+    /// space-joined argv (the agent reads no more of /proc/PID/cmdline than that and one byte).
+    /// An argument can be 128 KB: matching all of it every time would let any user set the
+    /// agent's pace.
+    public static let cmdlineMatchBytes = 4096
+
+    /// The space-joined argv cut to its first `cmdlineMatchBytes` bytes (at a character
+    /// boundary): the text `cmdline` patterns are searched in.
+    public var matchedCommandLine: String {
+        let line = argv.joined(separator: " ")
+        let utf8 = line.utf8
+        guard utf8.count > Self.cmdlineMatchBytes else { return line }
+        var end = utf8.index(utf8.startIndex, offsetBy: Self.cmdlineMatchBytes)
+        // Back off to the start of a character (not a UTF-8 continuation byte).
+        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }
+        return String(decoding: utf8[..<end], as: UTF8.self)
+    }
+
     /// The identity of a process across scans: pid plus start time.
     public var identity: ProcessIdentity { ProcessIdentity(pid: pid, startTime: startTime) }
 }
