@@ -16,7 +16,7 @@ public enum PatternError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .tooLong(let bytes):
-            "it is \(bytes) bytes long; expected at most \(Pattern.maxSourceBytes) bytes"
+            "it is \(bytes) bytes long, over the limit of \(Pattern.maxSourceBytes) bytes"
         case .rejected(let message):
             "\(message) (RE2 syntax: no backreferences or lookaround)"
         case .unterminatedGlob:

@@ -215,7 +215,7 @@ private func onWorkerThread<T: Sendable>(_ body: @escaping @Sendable () -> T) ->
                 return error.problems.map { "\($0.location.file):\($0.location.line):\($0.location.column): \($0.message)" }
             }
         }
-        #expect(problems.contains { $0.hasPrefix("crash.toml:2:1: ") && $0.contains("in cmdline: it is \(bytes) bytes long; expected at most 1024 bytes") },
+        #expect(problems.contains { $0.hasPrefix("crash.toml:2:1: ") && $0.contains("in cmdline: it is \(bytes) bytes long, over the limit of 1024 bytes") },
                 "\(problems)")
     }
 
