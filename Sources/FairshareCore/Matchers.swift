@@ -206,9 +206,12 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
     /// The longest pattern source a policy may hold.
     public static let maxSourceBytes = 1024
     /// RE2's max_mem for one program: the compiled program and its DFA cache. A larger
-    /// program is refused ("pattern too large"); a DFA that fills the cache falls back to RE2's
-    /// NFA, still linear.
-    public static let maxProgramBytes: Int64 = 1 << 20
+    /// program is refused ("pattern too large"); a DFA that fills its cache starts it afresh or
+    /// falls back to RE2's NFA, still linear. Realistic patterns need a few kilobytes.
+    public static let maxProgramBytes: Int64 = 128 << 10
+    /// How many programs (cmdline patterns and exe/cgroup globs) one policy may hold: with
+    /// `maxProgramBytes`, the agent's matching memory stays under 32 MB whatever the policy.
+    public static let maxPerPolicy = 256
 
     public let source: String
     private let program: RE2Program

@@ -45,6 +45,7 @@ extension PolicyValidator {
             return glob(s, key: "exe", at: position, example: "/usr/bin/python3*")
         }
         rule.cmdline = strings(table, key: "cmdline", at: path, expecting: "regular expressions (strings)", entry: "a regular expression").compactMap { s, position in
+            guard reservePattern(at: position) else { return nil }
             do throws(PatternError) {
                 return try Pattern(s)
             } catch {
@@ -99,12 +100,26 @@ extension PolicyValidator {
     }
 
     private mutating func glob(_ s: String, key: String, at position: Position, example: String) -> Glob? {
+        guard reservePattern(at: position) else { return nil }
         do throws(PatternError) {
             return try Glob(validating: s)
         } catch {
             self.error(at: position, "invalid glob '\(Self.excerpt(s))' in \(key): \(error); expected a shell glob, e.g. \"\(example)\"")
             return nil
         }
+    }
+
+    /// Counts one more compiled program against `Pattern.maxPerPolicy`; false (reported at the
+    /// first one over) when the policy already holds that many.
+    private mutating func reservePattern(at position: Position) -> Bool {
+        compiledPatterns += 1
+        guard compiledPatterns > Pattern.maxPerPolicy else { return true }
+        if compiledPatterns == Pattern.maxPerPolicy + 1 {
+            error(
+                at: position,
+                "more than \(Pattern.maxPerPolicy) cmdline patterns and exe/cgroup globs in the policy; each is a compiled program the agent keeps, so at most \(Pattern.maxPerPolicy) are allowed (join alternatives into one regex with '|')")
+        }
+        return false
     }
 
     /// A pattern as quoted in a message: whole when short, else its start (a refused pattern

@@ -219,6 +219,27 @@ private func onWorkerThread<T: Sendable>(_ body: @escaping @Sendable () -> T) ->
                 "\(problems)")
     }
 
+    /// Each compiled program may take up to Pattern.maxProgramBytes: their number is bounded, and
+    /// the first one over is reported where it stands.
+    @Test func aPolicyHoldsABoundedNumberOfPatternsAndGlobs() {
+        let half = Pattern.maxPerPolicy / 2
+        let globs = (0..<half).map { "\"/g\($0)/*\"" }.joined(separator: ", ")
+        let patterns = (0...half).map { "\"p\($0)\"" }.joined(separator: ", ")
+        let toml = "[[group]]\nname = \"g\"\nshares = 1\n[group.match]\nexe = [\(globs)]\ncmdline = [\(patterns)]\n"
+        do {
+            let policy = try PolicyParser.parse(toml, file: "many.toml")
+            Issue.record("parsed \(policy.groups.count) group(s)")
+        } catch {
+            #expect(error.problems.count == 1, "\(error)")
+            let column = "cmdline = [".count + 1 + (0..<half).map { "\"p\($0)\", ".count }.reduce(0, +)
+            #expect(error.problems.first?.location == SourceLocation(file: "many.toml", line: 6, column: column), "\(error)")
+            #expect(error.problems.first?.message.contains("more than \(Pattern.maxPerPolicy) cmdline patterns and exe/cgroup globs") == true, "\(error)")
+        }
+        let atTheLimit = toml.replacingOccurrences(of: ", \"p\(half)\"]", with: "]")
+        #expect(atTheLimit != toml)
+        #expect(throws: Never.self) { try PolicyParser.parse(atTheLimit, file: "many.toml") }
+    }
+
     @Test func refusedPatternsAndGlobsAreLocated() {
         let toml = """
             [[group]]
