@@ -29,4 +29,19 @@ import Testing
         await h.agent.tick()
         #expect(await h.agent.classificationCache.ruleEvaluations == 2 * first + 2)
     }
+
+    /// Issue 8: the crash.toml shape sent as a reload killed the running agent (Swift's regex
+    /// parser overflowed its stack). Now it is refused and the old policy keeps working.
+    @Test func aReloadWithTheCrashPolicyIsRefusedAndTheOldPolicyKept() async throws {
+        let h = try Harness(policy: threeGroups)
+        h.spawn(100, "burn_a")
+        await h.agent.tick()
+        h.rewrite(threeGroups + "\n[[group]]\nname = \"crash\"\nshares = 1\nmatch.cmdline = \"" + String(repeating: "[", count: 2117) + "\"\n")
+        let outcome = await h.agent.reload()
+        #expect(!outcome.applied)
+        h.spawn(101, "burn_b")
+        await h.agent.tick()
+        #expect(h.kernel.cgroupOf(101) == "/fairshare/mid")
+        #expect(h.kernel.cgroupOf(100) == "/fairshare/low")
+    }
 }
