@@ -278,6 +278,26 @@ private func onWorkerThread<T: Sendable>(_ body: @escaping @Sendable () -> T) ->
         #expect(keys.first?.value.utf8.count == limit)
     }
 
+    /// The prefix built argument by argument is the joined line cut at the limit (backed off to a
+    /// character boundary), for cuts before, on and after a separator.
+    @Test(arguments: [
+        [String(repeating: "a", count: 4095), "b"],
+        [String(repeating: "a", count: 4096), "b"],
+        [String(repeating: "a", count: 4094), "bc"],
+        [String(repeating: "a", count: 4095), ""],
+        ["x", String(repeating: "é", count: 3000)],
+        Array(repeating: "ab", count: 2000),
+        [],
+        [""],
+    ])
+    func thePrefixIsTheJoinedLineCut(_ argv: [String]) {
+        let joined = Array(argv.joined(separator: " ").utf8)
+        var end = min(joined.count, ProcessInfo.cmdlineMatchBytes)
+        while end > 0, end < joined.count, joined[end] & 0xC0 == 0x80 { end -= 1 }
+        let expected = String(decoding: joined[..<end], as: UTF8.self)
+        #expect(ProcessInfo(pid: 1, comm: "x", argv: argv).matchedCommandLine == expected)
+    }
+
     @Test func theCutFallsOnACharacterBoundary() {
         // 4095 ASCII bytes then a 2-byte character: the character would straddle the limit.
         let p = ProcessInfo(pid: 10, comm: "x", argv: [String(repeating: "a", count: ProcessInfo.cmdlineMatchBytes - 1) + "éé"])
