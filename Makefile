@@ -8,7 +8,7 @@ DEBUG_BIN := .build/debug/fairshare
 all: build
 
 # System packages the build and the tests need (Debian). Installed only when missing.
-APT_PACKAGES := libsystemd-dev libtomlplusplus-dev pkg-config qemu-system-x86 busybox-static cpio gcc
+APT_PACKAGES := libsystemd-dev libtomlplusplus-dev libre2-dev pkg-config qemu-system-x86 busybox-static cpio gcc
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

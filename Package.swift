@@ -14,10 +14,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
+        // RE2 behind a plain C API (linear-time matching for cmdline patterns and globs).
+        .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
         // Pure core: policy, classification, weights, stat parsers, status model. No I/O.
         .target(
             name: "FairshareCore",
-            dependencies: ["CTOMLShim"]
+            dependencies: ["CRE2", "CTOMLShim"]
         ),
         // toml++ (Debian's libtomlplusplus-dev, header-only) behind a C API that frees what it
         // allocates; FairshareCore.TOMLDocument copies the parse into Swift values.

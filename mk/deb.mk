@@ -21,7 +21,7 @@ DEB_MANUAL_TOOL := $(DEB_OUT)/generate-manual/debug/generate-manual
 SOURCE_DATE_EPOCH ?= $(shell git -C $(DEB_REPO) log -1 --format=%ct 2>/dev/null || date +%s)
 
 # What building and checking the package needs (Debian); installed only when missing.
-DEB_APT_PACKAGES := libsystemd-dev libtomlplusplus-dev pkg-config dpkg-dev binutils lintian
+DEB_APT_PACKAGES := libsystemd-dev libtomlplusplus-dev libre2-dev pkg-config dpkg-dev binutils lintian
 
 .PHONY: deb lint-deb deb-deps deb-version deb-manual-tool clean-deb
 

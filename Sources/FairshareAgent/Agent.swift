@@ -30,6 +30,8 @@ public actor Agent {
 
     public private(set) var policy: Policy
     var classifier: Classifier
+    /// The rules' verdicts per process, so unchanged processes are not matched again each pass.
+    var classificationCache = ClassificationCache()
     var enforcer: Enforcer
     var sampler = UsageSampler()
     private var policyLoadedAt: Double
@@ -129,7 +131,7 @@ public actor Agent {
         refreshUnits()
         let existing = existingGroups()
         var actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
-                                    weightOverrides: effectiveWeights())
+                                    weightOverrides: effectiveWeights(), cache: &classificationCache)
         if !unitsKnown {
             actions.removeAll { if case .move = $0 { true } else { false } }
         }

@@ -9,6 +9,11 @@ public struct Classifier: Sendable {
 
     public let groups: [Compiled]
     public let agentPID: Int32
+    /// Which policy (and name resolution) this classifier was built from: a verdict cache
+    /// throws its verdicts away when it meets a classifier of another generation.
+    let generation = Generation()
+
+    final class Generation: Sendable {}
     /// The cgroups of the unit-backed groups' units, as systemd last reported them (the agent
     /// refreshes this every pass): processes in there are never moved.
     public var units: UnitCgroups = .none
@@ -59,18 +64,92 @@ public struct Classifier: Sendable {
     /// - Parameter originCgroup: the process's cgroup before the agent moved it (its current one
     ///   if it was never moved); the `cgroup` key matches against this.
     public func classify(_ p: ProcessInfo, originCgroup: String? = nil) -> Verdict {
+        exemption(p) ?? matchRules(p, originCgroup: originCgroup ?? p.cgroup)
+    }
+
+    /// As `classify(_:originCgroup:)`, with the rules' verdict taken from `cache` when the
+    /// process and the attributes the rules look at are unchanged since it was last matched.
+    public func classify(_ p: ProcessInfo, originCgroup: String? = nil, cache: inout ClassificationCache) -> Verdict {
+        if let verdict = exemption(p) { return verdict }
+        let origin = originCgroup ?? p.cgroup
+        return cache.verdict(for: p, originCgroup: origin, classifier: self) { matchRules(p, originCgroup: origin) }
+    }
+
+    /// The verdicts that need no rule: never-moved processes and units' processes. Cheap, and
+    /// `units` changes between passes, so these are never cached.
+    private func exemption(_ p: ProcessInfo) -> Verdict? {
         if p.isKernelThread { return .exempt(reason: "kernel thread") }
         if p.pid == 1 { return .exempt(reason: "PID 1") }
         if p.pid == agentPID { return .exempt(reason: "the agent itself") }
         // Single writer: a unit's processes are systemd's to place, whatever another group's
         // rule would say about them. (The agent's own subtree is excluded from the units.)
         if let u = units.placement(containing: p.cgroup) { return .inUnit(unit: u.unit, group: u.group) }
+        return nil
+    }
+
+    /// The first group whose rule matches: the part that runs patterns and globs.
+    private func matchRules(_ p: ProcessInfo, originCgroup: String) -> Verdict {
         for g in groups {
-            if let keys = g.match(p, originCgroup: originCgroup ?? p.cgroup) {
+            if let keys = g.match(p, originCgroup: originCgroup) {
                 return .matched(group: g.policy.name, keys: keys)
             }
         }
         return .unmatched
+    }
+}
+
+/// The rules' verdicts of the last pass, per process: a process is matched against the rules
+/// when it appears or when something the rules look at changes (an exec changes comm, exe and
+/// argv; setuid the uid; a move by another tool its cgroup), not on every pass. Dropped whole
+/// when the classifier comes from another policy (a reload), pruned to the processes of the
+/// latest pass. The agent owns one and hands it to `Enforcer.plan`.
+public struct ClassificationCache: Sendable {
+    /// What the rules read of a process. The argv is at most what the process source read
+    /// (`ProcessInfo.cmdlineMatchBytes` and a byte, for /proc), so comparing it is bounded.
+    struct Attributes: Equatable, Sendable {
+        var uid: UInt32
+        var gid: UInt32
+        var comm: String
+        var exe: String?
+        var argv: [String]
+        var originCgroup: String
+
+        init(_ p: ProcessInfo, originCgroup: String) {
+            uid = p.uid
+            gid = p.gid
+            comm = p.comm
+            exe = p.exe
+            argv = p.argv
+            self.originCgroup = originCgroup
+        }
+    }
+
+    private var entries: [ProcessIdentity: (attributes: Attributes, verdict: Classifier.Verdict)] = [:]
+    private var generation: Classifier.Generation?
+    /// Processes matched against the rules since the cache was made (cache misses).
+    public private(set) var ruleEvaluations = 0
+
+    public init() {}
+
+    /// Processes with a remembered verdict.
+    public var count: Int { entries.count }
+
+    mutating func verdict(for p: ProcessInfo, originCgroup: String, classifier: Classifier, match: () -> Classifier.Verdict) -> Classifier.Verdict {
+        if generation !== classifier.generation {
+            entries.removeAll()
+            generation = classifier.generation
+        }
+        let attributes = Attributes(p, originCgroup: originCgroup)
+        if let hit = entries[p.identity], hit.attributes == attributes { return hit.verdict }
+        ruleEvaluations += 1
+        let verdict = match()
+        entries[p.identity] = (attributes, verdict)
+        return verdict
+    }
+
+    /// Forgets the processes not in `alive` (gone, or their pid reused).
+    public mutating func retain(only alive: Set<ProcessIdentity>) {
+        entries = entries.filter { alive.contains($0.key) }
     }
 }
 
@@ -98,7 +177,7 @@ extension Classifier.Compiled {
             keys.append(.init(key: "exe", pattern: hit.pattern, value: exe))
         }
         if !m.cmdline.isEmpty {
-            let line = p.argv.joined(separator: " ")
+            let line = p.matchedCommandLine
             guard let hit = m.cmdline.first(where: { $0.matches(line) }) else { return nil }
             keys.append(.init(key: "cmdline", pattern: hit.source, value: line))
         }

@@ -128,6 +128,16 @@ public struct Enforcer: Sendable {
     ///   shares' weights (so a pass never undoes a floor or a fairness factor).
     public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
                      weightOverrides: [GroupName: (cpu: Int, io: Int)] = [:]) -> [Action] {
+        var cache = ClassificationCache()
+        return plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existingGroups,
+                    weightOverrides: weightOverrides, cache: &cache)
+    }
+
+    /// As above, with the rules' verdicts remembered in `cache` from pass to pass (only new and
+    /// changed processes are matched); the cache keeps the processes of this pass only.
+    public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
+                     weightOverrides: [GroupName: (cpu: Int, io: Int)] = [:], cache: inout ClassificationCache) -> [Action] {
+        defer { cache.retain(only: Set(processes.map(\.identity))) }
         var actions: [Action] = []
         // Unit-backed groups have no cgroup of the agent's: systemd owns their units' cgroups.
         let agentGroups = policy.agentGroups
@@ -157,7 +167,7 @@ public struct Enforcer: Sendable {
             let origin = current == nil ? p.cgroup : known?.origin ?? inferredOrigin(for: p, byPID: byPID, processes: processByPID)
             let currentGroup = current.flatMap(GroupName.init)
 
-            switch classifier.classify(p, originCgroup: origin) {
+            switch classifier.classify(p, originCgroup: origin, cache: &cache) {
             case .matched(let target, let keys):
                 if currentGroup == target {
                     if known?.group != target || known?.reason != .matched {

@@ -43,10 +43,11 @@ extension PolicyValidator {
             return glob(s, key: "exe", at: position, example: "/usr/bin/python3*")
         }
         rule.cmdline = strings(table, key: "cmdline", at: path, expecting: "regular expressions (strings)", entry: "a regular expression").compactMap { s, position in
-            do {
+            guard reservePattern(at: position) else { return nil }
+            do throws(PatternError) {
                 return try Pattern(s)
             } catch {
-                self.error(at: position, "invalid regular expression '\(s)' in cmdline: \(error); expected a regex searched in the space-joined command line")
+                self.error(at: position, "invalid regular expression '\(Self.excerpt(s))' in cmdline: \(error); expected a regex searched in the space-joined command line")
                 return nil
             }
         }
@@ -97,11 +98,32 @@ extension PolicyValidator {
     }
 
     private mutating func glob(_ s: String, key: String, at position: Position, example: String) -> Glob? {
-        guard let glob = Glob(s) else {
-            error(at: position, "invalid glob '\(s)' in \(key): an unterminated '[' class or a trailing '\\'; expected a shell glob, e.g. \"\(example)\"")
+        guard reservePattern(at: position) else { return nil }
+        do throws(PatternError) {
+            return try Glob(validating: s)
+        } catch {
+            self.error(at: position, "invalid glob '\(Self.excerpt(s))' in \(key): \(error); expected a shell glob, e.g. \"\(example)\"")
             return nil
         }
-        return glob
+    }
+
+    /// Counts one more compiled program against `Pattern.maxPerPolicy`; false (reported at the
+    /// first one over) when the policy already holds that many.
+    private mutating func reservePattern(at position: Position) -> Bool {
+        compiledPatterns += 1
+        guard compiledPatterns > Pattern.maxPerPolicy else { return true }
+        if compiledPatterns == Pattern.maxPerPolicy + 1 {
+            error(
+                at: position,
+                "more than \(Pattern.maxPerPolicy) cmdline patterns and exe/cgroup globs in the policy; each is a compiled program the agent keeps, so at most \(Pattern.maxPerPolicy) are allowed (join alternatives into one regex with '|')")
+        }
+        return false
+    }
+
+    /// A pattern as quoted in a message: whole when short, else its start (a refused pattern
+    /// may be kilobytes long).
+    static func excerpt(_ s: String) -> String {
+        s.utf8.count <= 80 ? s : String(String.UnicodeScalarView(s.unicodeScalars.prefix(60))) + "..."
     }
 
     /// The elements of a list key (or its single value), each with the position to blame.

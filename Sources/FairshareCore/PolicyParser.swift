@@ -63,6 +63,8 @@ struct PolicyValidator {
     var percentFloors: [(percent: Double, position: Position, label: String)] = []
     /// The group that names each literal unit first, for the check that no unit is in two groups.
     var unitOwners: [String: (label: String, line: Int)] = [:]
+    /// cmdline patterns and exe/cgroup globs compiled so far, for `Pattern.maxPerPolicy`.
+    var compiledPatterns = 0
 
     init(file: String, index: PolicySourceIndex) {
         self.file = file

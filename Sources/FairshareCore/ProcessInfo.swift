@@ -31,6 +31,37 @@ public struct ProcessInfo: Sendable, Equatable {
         self.isKernelThread = isKernelThread
     }
 
+    /// How much of a command line `cmdline` patterns see: the first 4096 bytes of the
+    /// space-joined argv (the agent reads no more of /proc/PID/cmdline than that and one byte).
+    /// An argument can be 128 KB: matching all of it every time would let any user set the
+    /// agent's pace.
+    public static let cmdlineMatchBytes = 4096
+
+    /// The space-joined argv cut to its first `cmdlineMatchBytes` bytes (at a character
+    /// boundary): the text `cmdline` patterns are searched in.
+    public var matchedCommandLine: String {
+        var line = ""
+        line.reserveCapacity(min(argv.reduce(argv.count) { $0 + $1.utf8.count }, Self.cmdlineMatchBytes))
+        for (i, arg) in argv.enumerated() {
+            if i > 0 {
+                guard line.utf8.count < Self.cmdlineMatchBytes else { break }
+                line += " "
+            }
+            let room = Self.cmdlineMatchBytes - line.utf8.count
+            guard arg.utf8.count > room else {
+                line += arg
+                continue
+            }
+            let utf8 = arg.utf8
+            var end = utf8.index(utf8.startIndex, offsetBy: room)
+            // Back off to the start of a character (not a UTF-8 continuation byte).
+            while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }
+            line += String(decoding: utf8[..<end], as: UTF8.self)
+            break
+        }
+        return line
+    }
+
     /// The identity of a process across scans: pid plus start time.
     public var identity: ProcessIdentity { ProcessIdentity(pid: pid, startTime: startTime) }
 }

@@ -117,7 +117,8 @@ func readWholeFile(_ path: String, shortReadIsEOF: Bool = false) throws -> Strin
 ///   status, cgroup: seq_file single_open), a read that returns less than asked for means the
 ///   end; this saves a second read(2) per file on the agent's hot path. Never for cgroup.procs
 ///   and other iterated files.
-func readWholeFileBytes(_ path: String, shortReadIsEOF: Bool = false) throws -> [UInt8] {
+/// - Parameter limit: read no more than this many bytes (the start of a file that may be long).
+func readWholeFileBytes(_ path: String, shortReadIsEOF: Bool = false, limit: Int = .max) throws -> [UInt8] {
     let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else { throw Errno(rawValue: errno) }
     defer { close(fd) }
@@ -125,15 +126,16 @@ func readWholeFileBytes(_ path: String, shortReadIsEOF: Bool = false) throws -> 
     // allocation per file on the agent's hot path.
     return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
         var out: [UInt8] = []
-        while true {
-            let n = read(fd, chunk.baseAddress, chunk.count)
+        while out.count < limit {
+            let asked = min(chunk.count, limit - out.count)
+            let n = read(fd, chunk.baseAddress, asked)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Errno(rawValue: errno)
             }
             if n == 0 { break }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
-            if shortReadIsEOF && n < chunk.count { break }
+            if shortReadIsEOF && n < asked { break }
         }
         return out
     }

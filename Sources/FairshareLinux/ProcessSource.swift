@@ -82,7 +82,7 @@ public struct LinuxProcessSource: ProcessSource {
         guard let statusText = try? readWholeFile(base + "/status", shortReadIsEOF: true), let ids = ProcFormat.parseStatusIDs(statusText),
             let cgroupText = try? readWholeFile(base + "/cgroup", shortReadIsEOF: true)
         else { return nil }
-        let cmdline = details.contains(.argv) ? (try? readWholeFileBytes(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? [] : []
+        let cmdline = details.contains(.argv) ? (try? readCmdlinePrefix(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? [] : []
         return ProcessInfo(
             pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, uid: ids.uid, gid: ids.gid,
             comm: stat.comm, exe: details.contains(.exe) ? readLink(base + "/exe") : nil, argv: cmdline,
@@ -93,6 +93,13 @@ public struct LinuxProcessSource: ProcessSource {
 
     public func cgroup(of pid: Int32) -> String? {
         (try? readWholeFile("\(procRoot)/\(pid)/cgroup")).flatMap(ProcFormat.parseCgroupV2Path)
+    }
+
+    /// The start of /proc/PID/cmdline: the bytes classification matches
+    /// (`ProcessInfo.cmdlineMatchBytes`) and one more, which tells a cut line from a whole one.
+    /// Whatever the process's arguments, a read costs the same.
+    func readCmdlinePrefix(_ path: String) throws -> [UInt8] {
+        try readWholeFileBytes(path, limit: ProcessInfo.cmdlineMatchBytes + 1)
     }
 
     private func readLink(_ path: String) -> String? {

@@ -105,6 +105,22 @@ final class TempTree {
         #expect(src.cgroup(of: 100) == "/origin")
     }
 
+    /// A 128 KB argument (the kernel's limit for one) costs a bounded read: the source keeps the
+    /// bytes classification matches and one more.
+    @Test func readsOnlyTheStartOfALongCommandLine() throws {
+        let hostile = String(repeating: "train", count: 128 * 1024 / 5)
+        let t = try TempTree([
+            "100/stat": "100 (python3) R 1 100 100 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 4242 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            "100/status": "Name:\tpython3\nUid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n",
+            "100/cgroup": "0::/origin\n",
+            "100/cmdline": "python3\u{0}" + hostile + "\u{0}--late\u{0}",
+        ])
+        let p = try #require(LinuxProcessSource(procRoot: t.path).scan(details: .argv).first)
+        #expect(p.argv.count == 2 && p.argv[0] == "python3")
+        #expect(p.argv.joined(separator: " ").utf8.count == ProcessInfo.cmdlineMatchBytes + 1)
+        #expect(p.matchedCommandLine.utf8.count == ProcessInfo.cmdlineMatchBytes)
+    }
+
     @Test func readsTheRealProcOfThisHost() throws {
         let me = try #require(LinuxProcessSource().process(getpid()))
         #expect(me.pid == getpid())

@@ -73,7 +73,7 @@ case $(field Version) in
     *) fail "Version is '$(field Version)', expected $version-<revision> (VERSION)" ;;
 esac
 depends=$(field Depends)
-for lib in libc6 libsystemd0; do
+for lib in libc6 libsystemd0 libre2-9; do
     grep -Eq "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends ($depends) lacks $lib"
 done
 [ "$(cat "$tmp/ctrl/conffiles" 2>/dev/null)" = /etc/fairshare/policy.toml ] \
