@@ -101,6 +101,45 @@ final class Shared<T: Sendable>: Sendable {
     func update(_ body: (inout T) -> Void) { value.withLock { body(&$0) } }
 }
 
+/// The whole of a /proc file (whose size stat() does not tell).
+func readProcFile(_ path: String) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// The descriptors this process holds on the server side of the unix socket at `path`: its
+/// listener and every connection it accepted (the kernel gives accepted sockets the listener's
+/// address, /proc/net/unix shows it). Unlike a count of all of /proc/self/fd, it does not see
+/// what tests running beside this one open.
+func serverDescriptorCount(_ path: String) -> Int {
+    var inodes = Set<Substring>()
+    for line in readProcFile("/proc/net/unix").split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if fields.count >= 8 && fields[7] == path { inodes.insert(fields[6]) }
+    }
+    guard let dir = opendir("/proc/self/fd") else { return -1 }
+    defer { closedir(dir) }
+    var count = 0
+    var target = [CChar](repeating: 0, count: 64)
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let n = readlink("/proc/self/fd/" + name, &target, target.count - 1)
+        guard n > 0 else { continue }
+        let link = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if link.hasPrefix("socket:["), inodes.contains(link.dropFirst(8).dropLast()) { count += 1 }
+    }
+    return count
+}
+
 /// The descriptors this process has open now.
 func openDescriptorCount() -> Int {
     guard let dir = opendir("/proc/self/fd") else { return -1 }
@@ -455,6 +494,7 @@ final class RawConnection: @unchecked Sendable {
         let limits = ControlSocketLimits.standard
         try await withControlServer { server throws in
             let baseline = openDescriptorCount()
+            #expect(serverDescriptorCount(server.path) == 1, "the listener alone")
             let abuse = try SlowClients.spawn(server.path, count: 300, seconds: 7, intervalMS: 1000, reconnect: true)
             // More users beside it, each within its own bound: together they press on the total.
             let crowd = try (65527...65533).map { uid in
@@ -462,11 +502,13 @@ final class RawConnection: @unchecked Sendable {
                                       uid: uid_t(uid))
             }
             let peakDescriptors = Shared(baseline)
+            let peakServerDescriptors = Shared(0)
             let peakHeldByOthers = Shared(0)
             let sampling = Task.detached {
                 while !Task.isCancelled {
-                    let (n, others) = (openDescriptorCount(), server.connectionBudget.heldByOthers)
-                    peakDescriptors.update { $0 = max($0, n) }
+                    let (all, server, others) = (openDescriptorCount(), serverDescriptorCount(server.path), server.connectionBudget.heldByOthers)
+                    peakDescriptors.update { $0 = max($0, all) }
+                    peakServerDescriptors.update { $0 = max($0, server) }
                     peakHeldByOthers.update { $0 = max($0, others) }
                     try? await Task.sleep(for: .milliseconds(10))
                 }
@@ -486,10 +528,12 @@ final class RawConnection: @unchecked Sendable {
             sampling.cancel()
             _ = await sampling.result
             #expect(rounds.allSatisfy { $0 < 1.0 }, "root's status round trips (s): \(rounds)")
-            // The server's descriptors, plus root's own client end of a status request, which
-            // lives in this process too.
-            let bound = baseline + limits.totalConnections + 1
-            #expect(peakDescriptors.get() <= bound, "descriptors: baseline \(baseline), peak \(peakDescriptors.get()), bound \(bound)")
+            // The server holds its listener and at most the total of connections. The whole of
+            // /proc/self/fd is reported, not asserted: tests running beside this one open
+            // descriptors of their own, and so do the 8 children's stats pipes.
+            let (serverPeak, allPeak) = (peakServerDescriptors.get(), peakDescriptors.get())
+            #expect(serverPeak <= 1 + limits.totalConnections && serverPeak > 1,
+                    "server descriptors: peak \(serverPeak), bound 1 + \(limits.totalConnections); all: baseline \(baseline), peak \(allPeak)")
             #expect(peakHeldByOthers.get() <= limits.sharedByOthers && peakHeldByOthers.get() > limits.connectionsPerUser,
                     "other users were served beside uid 65534, within their \(limits.sharedByOthers) slots (peak \(peakHeldByOthers.get()))")
             #expect(stats.connects >= 300, "uid 65534 kept connecting (\(stats.connects))")
