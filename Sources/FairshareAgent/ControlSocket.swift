@@ -71,8 +71,10 @@ struct KernelUcred: Sendable {
 ///
 /// Every connection is bounded (`ControlSocketLimits`): how many at once in total and per uid
 /// (with slots kept for root), how long the request may take to arrive and the answer to leave,
-/// how long it may be. A client over a bound is told why in one line and closed at once. No
-/// client holds a thread, so a slow or silent one never delays another, nor the agent.
+/// how long it may be. A client over its uid's bound, or over the slots users other than root
+/// share, is told why in one line and closed at once; while the total is taken (root's own
+/// slots too), new clients wait in the listen queue. No client holds a thread, so a slow or
+/// silent one never delays another, nor the agent.
 ///
 /// A `Service`: `run()` serves until graceful shutdown or cancellation, then closes the
 /// listener, removes the socket file and closes open connections.

@@ -2,8 +2,9 @@
 /// take. Every client is a local user, so none of them may hold more than its share of the
 /// agent's file descriptors, memory or time; root always finds a free slot.
 public struct ControlSocketLimits: Sendable, Equatable {
-    /// At most this many connections at once, of all users together. Each costs the agent one
-    /// file descriptor and a request buffer, so this bounds both.
+    /// At most this many connections at once, of all users together, counting those being
+    /// refused: the server stops accepting at this many (clients then wait in the listen queue,
+    /// which costs the agent nothing), so it bounds the agent's descriptors and request buffers.
     public static let defaultTotalConnections = 64
     /// At most this many connections at once from one uid: one user can not fill the server.
     /// `fairshare` opens one per command, so 8 leaves room for scripts running a few at once.
