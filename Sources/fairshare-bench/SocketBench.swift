@@ -2,6 +2,7 @@ import CSlowClients
 import Dispatch
 import FairshareAgent
 import FairshareCore
+import FairshareTestSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -44,8 +45,8 @@ enum SocketBench {
             print("fairshare-bench socket: cannot bind \(path)")
             return 1
         }
-        let baseline = openDescriptorCount()
-        let sampler = DescriptorSampler(start: baseline)
+        let baseline = Descriptors.count()
+        let sampler = DescriptorSampler(socketPath: path, baseline: baseline)
         sampler.start()
 
         var statsFD: Int32 = -1
@@ -78,15 +79,16 @@ enum SocketBench {
         sampler.stop()
         _ = blocking { await server.close(); return true }
 
-        let peak = sampler.peak
+        let (peak, serverPeak) = sampler.peaks
         print("control socket under abuse: \(connections) slow connections (1 byte/s each, reopened when closed) from uid \(abuserUID) for \(format1(seconds)) s")
         print("  root's status: \(rounds.count) round trips, median \(format3(median(rounds))) ms, max \(format3(rounds.max() ?? 0)) ms, "
               + "\(failures.isEmpty ? "all answered" : "\(failures.count) failed: \(failures.first!)") (goal: every one within 1000 ms)")
-        print("  server descriptors: baseline \(baseline), peak \(peak) (+\(peak - baseline); bound +\(limits.totalConnections))")
+        print("  server descriptors (its listener and accepted connections): peak \(serverPeak), bound 1 + \(limits.totalConnections); "
+              + "the whole process: baseline \(baseline), peak \(peak) (+\(peak - baseline), with root's client socket and the abusers' stats pipe)")
         print("  the abusers\(childOK ? "" : " (child failed)"): \(stats.connects) connections made, \(stats.connect_failures) connects refused by a full listen queue, "
               + "\(stats.limit_answers) told \"too many connections\", \(stats.timeout_answers) cut off at the \(limits.readDeadline.components.seconds) s read deadline, "
               + "\(stats.max_open) open at once at most")
-        return failures.isEmpty && (rounds.max() ?? 0) <= 1000 && peak - baseline <= limits.totalConnections + 1 ? 0 : 1
+        return failures.isEmpty && (rounds.max() ?? 0) <= 1000 && serverPeak <= 1 + limits.totalConnections ? 0 : 1
     }
 
     static func sampleStatus() -> StatusReport {
@@ -109,16 +111,6 @@ enum SocketBench {
         return box.value
     }
 
-    static func openDescriptorCount() -> Int {
-        guard let d = opendir("/proc/self/fd") else { return -1 }
-        defer { closedir(d) }
-        var n = 0
-        while let e = readdir(d) {
-            if e.pointee.d_name.0 != 0x2E { n += 1 }
-        }
-        return n - 1  // the directory stream's own
-    }
-
     static func format1(_ x: Double) -> String {
         let n = Int((x * 10).rounded())
         return "\(n / 10).\(n % 10)"
@@ -130,22 +122,30 @@ private final class ResultBox<T>: @unchecked Sendable {
     var value: T?
 }
 
-/// Counts this process's descriptors every 5 ms on a thread of its own and keeps the peak.
+/// Counts this process's descriptors, all and the server's, every 5 ms on a thread of its own
+/// and keeps the peaks.
 private final class DescriptorSampler: Sendable {
-    private let state: Mutex<(running: Bool, peak: Int)>
+    private let socketPath: String
+    private let state: Mutex<(running: Bool, peak: Int, serverPeak: Int)>
     private let thread = Mutex<pthread_t?>(nil)
 
-    init(start: Int) { state = Mutex((true, start)) }
+    init(socketPath: String, baseline: Int) {
+        self.socketPath = socketPath
+        state = Mutex((true, baseline, 0))
+    }
 
-    var peak: Int { state.withLock { $0.peak } }
+    var peaks: (all: Int, server: Int) { state.withLock { ($0.peak, $0.serverPeak) } }
 
     func start() {
         var t = pthread_t()
         pthread_create(&t, nil, { arg in
             let sampler = Unmanaged<DescriptorSampler>.fromOpaque(arg!).takeRetainedValue()
             while sampler.state.withLock({ $0.running }) {
-                let n = SocketBench.openDescriptorCount()
-                sampler.state.withLock { $0.peak = max($0.peak, n) }
+                let (all, server) = (Descriptors.count(), Descriptors.serverSide(of: sampler.socketPath))
+                sampler.state.withLock {
+                    $0.peak = max($0.peak, all)
+                    $0.serverPeak = max($0.serverPeak, server)
+                }
                 usleep(5_000)
             }
             return nil

@@ -2,6 +2,7 @@ import CSlowClients
 import Dispatch
 import FairshareAgent
 import FairshareCore
+import FairshareTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -99,56 +100,6 @@ final class Shared<T: Sendable>: Sendable {
     func get() -> T { value.withLock { $0 } }
     func set(_ v: T) { value.withLock { $0 = v } }
     func update(_ body: (inout T) -> Void) { value.withLock { body(&$0) } }
-}
-
-/// The whole of a /proc file (whose size stat() does not tell).
-func readProcFile(_ path: String) -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = read(fd, &buf, buf.count)
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// The descriptors this process holds on the server side of the unix socket at `path`: its
-/// listener and every connection it accepted (the kernel gives accepted sockets the listener's
-/// address, /proc/net/unix shows it). Unlike a count of all of /proc/self/fd, it does not see
-/// what tests running beside this one open.
-func serverDescriptorCount(_ path: String) -> Int {
-    var inodes = Set<Substring>()
-    for line in readProcFile("/proc/net/unix").split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        if fields.count >= 8 && fields[7] == path { inodes.insert(fields[6]) }
-    }
-    guard let dir = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(dir) }
-    var count = 0
-    var target = [CChar](repeating: 0, count: 64)
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        let n = readlink("/proc/self/fd/" + name, &target, target.count - 1)
-        guard n > 0 else { continue }
-        let link = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if link.hasPrefix("socket:["), inodes.contains(link.dropFirst(8).dropLast()) { count += 1 }
-    }
-    return count
-}
-
-/// The descriptors this process has open now.
-func openDescriptorCount() -> Int {
-    guard let dir = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(dir) }
-    var count = 0
-    while let entry = readdir(dir) {
-        if entry.pointee.d_name.0 != 0x2E { count += 1 }  // not . or ..
-    }
-    return count - 1  // the directory stream's own
 }
 
 func monotonicSeconds() -> Double {
@@ -493,8 +444,8 @@ final class RawConnection: @unchecked Sendable {
     @Test func threeHundredSlowClientsDoNotStallRootsStatus() async throws {
         let limits = ControlSocketLimits.standard
         try await withControlServer { server throws in
-            let baseline = openDescriptorCount()
-            #expect(serverDescriptorCount(server.path) == 1, "the listener alone")
+            let baseline = Descriptors.count()
+            #expect(Descriptors.serverSide(of: server.path) == 1, "the listener alone")
             let abuse = try SlowClients.spawn(server.path, count: 300, seconds: 7, intervalMS: 1000, reconnect: true)
             // More users beside it, each within its own bound: together they press on the total.
             let crowd = try (65527...65533).map { uid in
@@ -506,7 +457,7 @@ final class RawConnection: @unchecked Sendable {
             let peakHeldByOthers = Shared(0)
             let sampling = Task.detached {
                 while !Task.isCancelled {
-                    let (all, server, others) = (openDescriptorCount(), serverDescriptorCount(server.path), server.connectionBudget.heldByOthers)
+                    let (all, server, others) = (Descriptors.count(), Descriptors.serverSide(of: server.path), server.connectionBudget.heldByOthers)
                     peakDescriptors.update { $0 = max($0, all) }
                     peakServerDescriptors.update { $0 = max($0, server) }
                     peakHeldByOthers.update { $0 = max($0, others) }
