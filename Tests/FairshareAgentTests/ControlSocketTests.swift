@@ -1,5 +1,4 @@
 import CSlowClients
-import Dispatch
 import FairshareAgent
 import FairshareCore
 import FairshareTestSupport
@@ -17,19 +16,19 @@ import Glibc
 /// pool, which blocking test threads would otherwise starve (2 CPUs, 2 pool threads); and
 /// Dispatch's global queue on Linux runs only about as many blocked items at once as there are
 /// CPUs, so a client blocked there can wait seconds for a server blocked beside it.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { cont in
         Thread.detachNewThread { cont.resume(with: Result { try body() }) }
     }
 }
 
-func ask(_ request: ControlRequest, _ path: String, timeoutSeconds: Int = 30) async throws -> ControlResponse {
+private func ask(_ request: ControlRequest, _ path: String, timeoutSeconds: Int = 30) async throws -> ControlResponse {
     try await offPool { try ControlClient.send(request, to: path, timeoutSeconds: timeoutSeconds) }
 }
 
 /// A fresh socket path in its own directory, which other users may traverse (0711, as the
 /// runtime directory) so that a client dropped to uid 65534 can reach the socket.
-func controlSocketPath() -> String {
+private func controlSocketPath() -> String {
     var template = Array("/tmp/fairshare-sock-XXXXXX".utf8CString)
     let dir = String(cString: mkdtemp(&template)!)
     chmod(dir, 0o711)
@@ -37,18 +36,18 @@ func controlSocketPath() -> String {
 }
 
 /// The non-root users the abuse runs as; the socket's group is `nobodyGroup`, so they may connect.
-let nobody: uid_t = 65534
-let otherNobody: uid_t = 65533
-let nobodyGroup: gid_t = 65534
+private let nobody: uid_t = 65534
+private let otherNobody: uid_t = 65533
+private let nobodyGroup: gid_t = 65534
 
-func sampleStatus() -> StatusReport {
+private func sampleStatus() -> StatusReport {
     StatusReport(
         agent: AgentStatus(pid: 7, startedAt: 1, uptimeSeconds: 2, cgroupRoot: "/sys/fs/cgroup/x", intervalSeconds: 2, cpus: 2, ticks: 3),
         policy: PolicyStatus(path: "/etc/fairshare/policy.toml", loadedAt: 1, lastReload: nil), groups: [])
 }
 
 /// Binds a server, runs it as a service (`run()` in a task) while `body` runs, then cancels it.
-func withControlServer(path: String = controlSocketPath(), limits: ControlSocketLimits = .standard,
+private func withControlServer(path: String = controlSocketPath(), limits: ControlSocketLimits = .standard,
                        handler: @escaping ControlServer.Handler = { _, _ in ControlResponse(ok: true, status: sampleStatus()) },
                        _ body: (ControlServer) async throws -> Void) async throws {
     let server = try await ControlServer.bind(path: path, limits: limits, accessGroup: nobodyGroup, handler: handler)
@@ -60,7 +59,7 @@ func withControlServer(path: String = controlSocketPath(), limits: ControlSocket
 }
 
 /// `Tests/vm/slowclients.c`'s loop in a forked child that has dropped to another uid.
-struct SlowClients {
+private struct SlowClients {
     let pid: pid_t
     let statsFD: Int32
 
@@ -87,14 +86,14 @@ struct SlowClients {
     }
 }
 
-extension slowclients_stats {
+private extension slowclients_stats {
     var firstAnswer: String {
         withUnsafeBytes(of: first_answer) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
     }
 }
 
 /// A value shared between tasks.
-final class Shared<T: Sendable>: Sendable {
+private final class Shared<T: Sendable>: Sendable {
     private let value: Mutex<T>
     init(_ initial: T) { value = Mutex(initial) }
     func get() -> T { value.withLock { $0 } }
@@ -102,14 +101,14 @@ final class Shared<T: Sendable>: Sendable {
     func update(_ body: (inout T) -> Void) { value.withLock { body(&$0) } }
 }
 
-func monotonicSeconds() -> Double {
+private func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Polls `condition` every 20 ms for up to `seconds`.
-func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
+private func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
     let end = monotonicSeconds() + seconds
     while monotonicSeconds() < end {
         if condition() { return true }
@@ -119,7 +118,7 @@ func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
 }
 
 /// A raw client connection (blocking), for what `ControlClient` would never do.
-final class RawConnection: @unchecked Sendable {
+private final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
     init?(_ path: String) {
@@ -314,7 +313,7 @@ final class RawConnection: @unchecked Sendable {
 @Suite struct ControlSocketServiceOrderTests {
     /// Stands in for the agent: on graceful shutdown, asks the socket for the status as its
     /// "final report" would be asked for, and records whether it answered.
-    struct RecordingAgent: Service {
+    fileprivate struct RecordingAgent: Service {
         let socketPath: String
         let answeredDuringShutdown = Shared<Bool?>(nil)
 
