@@ -1,4 +1,5 @@
 import FairshareCore
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -208,7 +209,9 @@ public final class ControlServer: Service, Sendable {
     }
 }
 
-/// The connection slots of one server, shared by its connections (on any event loop).
+/// The connection slots of one server, shared by its connections (on any event loop). Behind a
+/// pthread mutex (NIOLockedValueBox), which ThreadSanitizer sees; it does not see the futex of
+/// Synchronization's Mutex on Linux and reports every access under it as a race.
 final class ConnectionRegistry: Sendable {
     private struct State {
         var budget: ConnectionBudget
@@ -219,18 +222,18 @@ final class ConnectionRegistry: Sendable {
         var stopping = false
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(limits: ControlSocketLimits) {
-        state = Mutex(State(budget: ConnectionBudget(limits: limits)))
+        state = NIOLockedValueBox(State(budget: ConnectionBudget(limits: limits)))
     }
 
-    var openConnections: Int { state.withLock { $0.budget.total } }
-    var budget: ConnectionBudget { state.withLock { $0.budget } }
+    var openConnections: Int { state.withLockedValue { $0.budget.total } }
+    var budget: ConnectionBudget { state.withLockedValue { $0.budget } }
 
     /// Counts a connection just accepted; true if accepting must pause (the bound is reached).
     func countAccepted() -> Bool {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.accepted += 1
             guard s.accepted >= s.budget.limits.totalConnections, !s.acceptingPaused else { return false }
             s.acceptingPaused = true
@@ -240,7 +243,7 @@ final class ConnectionRegistry: Sendable {
 
     /// Counts a connection closed; true if accepting must resume.
     func countClosed() -> Bool {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.accepted -= 1
             guard s.acceptingPaused, s.accepted < s.budget.limits.totalConnections else { return false }
             s.acceptingPaused = false
@@ -249,7 +252,7 @@ final class ConnectionRegistry: Sendable {
     }
 
     func admit(_ channel: any Channel, uid: UInt32) -> ConnectionBudget.Admission {
-        state.withLock { s in
+        state.withLockedValue { s in
             if s.stopping { return .refused("the agent is stopping") }
             let admission = s.budget.admit(uid: uid)
             if admission == .admitted { s.open[ObjectIdentifier(channel)] = channel }
@@ -258,7 +261,7 @@ final class ConnectionRegistry: Sendable {
     }
 
     func release(_ channel: any Channel, uid: UInt32) {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.budget.release(uid: uid)
             s.open[ObjectIdentifier(channel)] = nil
         }
@@ -266,7 +269,7 @@ final class ConnectionRegistry: Sendable {
 
     /// Refuses every later connection and returns the open ones, to be closed.
     func stop() -> [any Channel] {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.stopping = true
             return Array(s.open.values)
         }

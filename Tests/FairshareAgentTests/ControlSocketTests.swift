@@ -5,7 +5,6 @@ import FairshareTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -92,13 +91,15 @@ private extension slowclients_stats {
     }
 }
 
-/// A value shared between tasks.
-private final class Shared<T: Sendable>: Sendable {
-    private let value: Mutex<T>
-    init(_ initial: T) { value = Mutex(initial) }
-    func get() -> T { value.withLock { $0 } }
-    func set(_ v: T) { value.withLock { $0 = v } }
-    func update(_ body: (inout T) -> Void) { value.withLock { body(&$0) } }
+/// A value shared between tasks, behind an NSLock (a pthread mutex, which ThreadSanitizer sees;
+/// Synchronization's Mutex is a futex it does not).
+private final class Shared<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ initial: T) { value = initial }
+    func get() -> T { lock.withLock { value } }
+    func set(_ v: T) { lock.withLock { value = v } }
+    func update(_ body: (inout T) -> Void) { lock.withLock { body(&value) } }
 }
 
 private func monotonicSeconds() -> Double {
