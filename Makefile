@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build unit-test smoke test bench bench-fairness clean
+.PHONY: all deps build unit-test smoke test bench bench-fairness bench-socket clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: unit-test smoke vm-test vm-fairness vm-systemd
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
 	$(SWIFT) run -c release fairshare-bench
+
+# The control socket under abuse: 1000 slow connections from uid 65534 against a server in the
+# bench's process; root's status round trips (median, max) and the server's descriptors. Root only.
+bench-socket: deps
+	$(SWIFT) run -c release fairshare-bench socket 1000 10
 
 # The redistribution and fairness figures: the fluid simulator, and beside it the real kernel's
 # from the last `make vm-fairness` run (.build-vm/fairness-results.txt), if there is one.

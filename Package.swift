@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // RE2 behind a plain C API (linear-time matching for cmdline patterns and globs).
@@ -59,6 +60,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -69,7 +73,7 @@ let package = Package(
             ]
         ),
         // `make bench`: figures for the agent's per-pass cost.
-        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport"]),
+        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport", "CSlowClients"]),
         // `make bench-fairness`: the redistribution and fairness scenarios, simulator column.
         .executableTarget(name: "fairshare-fairness-bench", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
@@ -82,9 +86,12 @@ let package = Package(
         .testTarget(name: "FairshareSimulationTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd"]),
+        // Slow unix-socket clients in C (forked, setuid to another user): the control socket's
+        // abuse in tests and `fairshare-bench socket`; Tests/vm/slowclients.c is its CLI.
+        .target(name: "CSlowClients"),
         .testTarget(
             name: "FairshareAgentTests",
-            dependencies: ["FairshareAgent", "FairshareTestSupport"]
+            dependencies: ["FairshareAgent", "FairshareTestSupport", "CSlowClients"]
         ),
     ],
     cxxLanguageStandard: .cxx17

@@ -95,21 +95,35 @@ public enum AgentRunner {
 
         let server: ControlServer
         do {
-            server = try ControlServer(path: options.socketPath) { request, peer in
+            server = try await ControlServer.bind(path: options.socketPath) { request, peer in
                 await Self.handle(request, peer: peer, agent: agent)
             }
         } catch {
             throw StartupError(description: "control socket: \(error)")
         }
-        defer { server.close() }
 
-        let service = AgentService(agent: agent)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)],
+            services: Self.services(agent: AgentService(agent: agent), controlSocket: server),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "fairshare.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))
         try await group.run()
+    }
+
+    /// The agent's services, in start order. A service group shuts down in reverse order, so the
+    /// agent gives every process back and logs its final report while the socket still
+    /// answers; the socket closes (and its file goes) only once the agent is done. So a socket
+    /// that accepts always means an agent owns the cgroup subtree: a second `fairshare run`
+    /// refuses to start while the first is still handing processes back, and `fairshare recover`
+    /// (which does nothing while an agent answers) never races the agent's own hand-back.
+    /// Should the socket fail by itself, the group shuts down gracefully (processes given back)
+    /// and `run` exits non-zero, so systemd restarts the agent with a working socket.
+    public static func services(agent: some Service, controlSocket: ControlServer) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        [
+            .init(service: controlSocket, successTerminationBehavior: .gracefullyShutdownGroup,
+                  failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: agent),
+        ]
     }
 
     /// io.weight is written for every group, but only io.cost or BFQ honour it: say so once

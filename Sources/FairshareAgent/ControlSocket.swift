@@ -1,5 +1,9 @@
-import Dispatch
 import FairshareCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -12,8 +16,32 @@ import Glibc
 
 /// Errors of the control socket, on either side, saying which socket and why.
 public struct ControlSocketError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, for callers that act on it (`recover`, tests); `message` says it to people.
+    public enum Kind: Sendable, Equatable {
+        /// The server could not be set up (bind, path, another agent).
+        case setup
+        /// No socket file, or nothing listens on it.
+        case notRunning
+        case permissionDenied
+        /// The agent's listen queue stayed full for the whole timeout.
+        case busy
+        /// The connection ended before a complete answer (the agent exited, restarted or crashed).
+        case closedBeforeAnswer
+        case timedOut
+        /// An answer that is not one JSON response line.
+        case badAnswer
+        case other
+    }
+
     public var path: String
+    public var kind: Kind
     public var message: String
+
+    public init(path: String, kind: Kind = .other, message: String) {
+        self.path = path
+        self.kind = kind
+        self.message = message
+    }
 
     public var description: String { "\(path): \(message)" }
 }
@@ -31,212 +59,412 @@ public struct PeerCredentials: Sendable, Equatable {
     }
 }
 
-/// The agent's end of the control socket: a listening unix socket served on its own thread,
-/// one request per connection. Requests larger than `maxRequestBytes` or slower than
-/// `readTimeout` are refused with a clear error; nothing a client sends can stop the agent.
-public final class ControlServer: Sendable {
-    public static let maxRequestBytes = 4096
-    public let path: String
-    private let fd: Int32
+/// `struct ucred` of <sys/socket.h>, which Swift's Glibc module does not export (it needs
+/// _GNU_SOURCE): three 32-bit fields, the kernel's layout for SO_PEERCRED.
+struct KernelUcred: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = .max
+    var gid: UInt32 = .max
+}
 
-    /// Binds the socket (replacing a stale one), mode 0660, and starts serving.
-    public init(path: String, handler: @escaping @Sendable (ControlRequest, PeerCredentials) async -> ControlResponse) throws(ControlSocketError) {
+/// The agent's end of the control socket: a unix socket served by a SwiftNIO event loop, one
+/// request line per connection, one answer line, then close.
+///
+/// Every connection is bounded (`ControlSocketLimits`): how many at once in total and per uid
+/// (with slots kept for root), how long the request may take to arrive and the answer to leave,
+/// how long it may be. A client over its uid's bound, or over the slots users other than root
+/// share, is told why in one line and closed at once; while the total is taken (root's own
+/// slots too), new clients wait in the listen queue. No client holds a thread, so a slow or
+/// silent one never delays another, nor the agent.
+///
+/// A `Service`: `run()` serves until graceful shutdown or cancellation, then closes the
+/// listener, removes the socket file and closes open connections.
+public final class ControlServer: Service, Sendable {
+    public typealias Handler = @Sendable (ControlRequest, PeerCredentials) async -> ControlResponse
+
+    /// The group whose members may connect (mode 0660 root:fairshare).
+    public static let accessGroupName = "fairshare"
+    public static let socketMode: mode_t = 0o660
+    /// A directory made for the socket when it does not exist (`fairshare run` by hand; under
+    /// systemd it is RuntimeDirectory=): others may reach the socket but not list the origin ledger.
+    public static let directoryMode: mode_t = 0o711
+
+    public let path: String
+    public let limits: ControlSocketLimits
+    private let listener: any Channel
+    private let registry: ConnectionRegistry
+    /// The socket file this server created, so shutdown never removes another's.
+    private let socketInode: ino_t
+    private let stopRequested = Atomic<Bool>(false)
+
+    private init(path: String, limits: ControlSocketLimits, listener: any Channel, registry: ConnectionRegistry, socketInode: ino_t) {
         self.path = path
-        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if !dir.isEmpty { mkdir(dir, 0o755) }
-        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw ControlSocketError(path: path, message: "socket(): \(String(cString: strerror(errno)))") }
-        var addr = try ControlServer.address(path)
+        self.limits = limits
+        self.listener = listener
+        self.registry = registry
+        self.socketInode = socketInode
+    }
+
+    /// The `fairshare` group's id, if the group exists.
+    public static func fairshareGroupID() -> gid_t? {
+        getgrnam(accessGroupName).map { $0.pointee.gr_gid }
+    }
+
+    /// Binds the socket (replacing a stale one, refusing a live one), mode 0660, group
+    /// `accessGroup`, and starts accepting. Serving stops when `run()` is shut down, or `close()`.
+    public static func bind(path: String, limits: ControlSocketLimits = .standard, accessGroup: gid_t? = fairshareGroupID(),
+                            handler: @escaping Handler) async throws(ControlSocketError) -> ControlServer {
+        _ = try socketAddress(path)
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        if !directory.isEmpty && access(directory, F_OK) != 0 { mkdir(directory, directoryMode) }
         // A socket file left by an earlier run that is not listening: remove it. One that is
         // listening means another agent runs: refuse to steal it.
         if ControlClient.isListening(path) {
-            Glibc.close(s)
-            throw ControlSocketError(path: path, message: "another fairshare agent is already listening here")
+            throw ControlSocketError(path: path, kind: .setup, message: "another fairshare agent is already listening here")
         }
         unlink(path)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let registry = ConnectionRegistry(limits: limits)
+        let listener: any Channel
+        do {
+            listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: limits.listenBacklog)
+                // One accept per read, so the gate can stop accepting exactly at the bound.
+                .serverChannelOption(.maxMessagesPerRead, value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            AcceptBackoffHandler(shouldForwardIOErrorCaught: false), AcceptGate(registry: registry))
+                    }
+                }
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                // Reads never take more than a request's worth of memory at a time.
+                .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: limits.maxRequestBytes + 1))
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ControlConnectionHandler(registry: registry, limits: limits, handler: handler))
+                    }
+                }
+                .bind(unixDomainSocketPath: path)
+                .get()
+        } catch {
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: \(error)")
         }
-        guard bound == 0 else {
-            let e = errno
-            Glibc.close(s)
-            throw ControlSocketError(path: path, message: "bind(): \(String(cString: strerror(e)))")
+        // bind() made the file with the process umask (0755 under the unit's UMask=0022: only
+        // root could connect until now); members of the `fairshare` group may read the status.
+        chmod(path, socketMode)
+        if let accessGroup { chown(path, 0, accessGroup) }
+        var st = stat()
+        _ = stat(path, &st)
+        return ControlServer(path: path, limits: limits, listener: listener, registry: registry, socketInode: st.st_ino)
+    }
+
+    /// Connections open now (admitted, not yet closed).
+    public var openConnections: Int { registry.openConnections }
+
+    /// Who holds which slots now.
+    public var connectionBudget: ConnectionBudget { registry.budget }
+
+    /// Serves until graceful shutdown or task cancellation, then closes everything. Throws if
+    /// the listener stopped by itself, so the service group shuts the agent down.
+    public func run() async throws {
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await self.listener.closeFuture.get()
+        } onCancelOrGracefulShutdown: {
+            self.stopRequested.store(true, ordering: .sequentiallyConsistent)
+            self.listener.close(promise: nil)
         }
-        chmod(path, 0o660)
-        // Members of the `fairshare` group may read the status (the group need not exist).
-        if let gr = getgrnam("fairshare") { chown(path, 0, gr.pointee.gr_gid) }
-        guard listen(s, 16) == 0 else {
-            let e = errno
-            Glibc.close(s)
-            throw ControlSocketError(path: path, message: "listen(): \(String(cString: strerror(e)))")
-        }
-        self.fd = s
-        let listener = s
-        let thread = DispatchQueue(label: "fairshare.control")
-        thread.async {
-            ControlServer.acceptLoop(listener, handler: handler)
+        let expected = stopRequested.load(ordering: .sequentiallyConsistent)
+        await close()
+        if !expected {
+            throw ControlSocketError(path: path, kind: .setup, message: "the control socket stopped accepting connections")
         }
     }
 
-    /// Stops accepting and removes the socket file.
-    public func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
-        unlink(path)
+    /// Stops accepting, removes the socket file (if it is still this server's) and closes every
+    /// open connection. Safe to call more than once.
+    public func close() async {
+        stopRequested.store(true, ordering: .sequentiallyConsistent)
+        try? await listener.close()
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_ino == socketInode { unlink(path) }
+        for channel in registry.stop() {
+            try? await channel.close()
+        }
     }
 
-    static func address(_ path: String) throws(ControlSocketError) -> sockaddr_un {
+    static func socketAddress(_ path: String) throws(ControlSocketError) -> sockaddr_un {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else { throw ControlSocketError(path: path, message: "socket path longer than \(capacity - 1) bytes") }
+        guard bytes.count < capacity else {
+            throw ControlSocketError(path: path, kind: .setup, message: "socket path longer than \(capacity - 1) bytes")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
         return addr
     }
+}
 
-    private static func acceptLoop(_ listener: Int32, handler: @escaping @Sendable (ControlRequest, PeerCredentials) async -> ControlResponse) {
-        while true {
-            let conn = accept(listener, nil, nil)
-            if conn < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                Glibc.close(listener)
-                return
+/// The connection slots of one server, shared by its connections (on any event loop). Behind a
+/// pthread mutex (NIOLockedValueBox), which ThreadSanitizer sees; it does not see the futex of
+/// Synchronization's Mutex on Linux and reports every access under it as a race.
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var budget: ConnectionBudget
+        var open: [ObjectIdentifier: any Channel] = [:]
+        /// Accepted and not yet closed, admitted or not: the descriptors the server holds.
+        var accepted = 0
+        var acceptingPaused = false
+        var stopping = false
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    init(limits: ControlSocketLimits) {
+        state = NIOLockedValueBox(State(budget: ConnectionBudget(limits: limits)))
+    }
+
+    var openConnections: Int { state.withLockedValue { $0.budget.total } }
+    var budget: ConnectionBudget { state.withLockedValue { $0.budget } }
+
+    /// Counts a connection just accepted; true if accepting must pause (the bound is reached).
+    func countAccepted() -> Bool {
+        state.withLockedValue { s in
+            s.accepted += 1
+            guard s.accepted >= s.budget.limits.totalConnections, !s.acceptingPaused else { return false }
+            s.acceptingPaused = true
+            return true
+        }
+    }
+
+    /// Counts a connection closed; true if accepting must resume.
+    func countClosed() -> Bool {
+        state.withLockedValue { s in
+            s.accepted -= 1
+            guard s.acceptingPaused, s.accepted < s.budget.limits.totalConnections else { return false }
+            s.acceptingPaused = false
+            return true
+        }
+    }
+
+    func admit(_ channel: any Channel, uid: UInt32) -> ConnectionBudget.Admission {
+        state.withLockedValue { s in
+            if s.stopping { return .refused("the agent is stopping") }
+            let admission = s.budget.admit(uid: uid)
+            if admission == .admitted { s.open[ObjectIdentifier(channel)] = channel }
+            return admission
+        }
+    }
+
+    func release(_ channel: any Channel, uid: UInt32) {
+        state.withLockedValue { s in
+            s.budget.release(uid: uid)
+            s.open[ObjectIdentifier(channel)] = nil
+        }
+    }
+
+    /// Refuses every later connection and returns the open ones, to be closed.
+    func stop() -> [any Channel] {
+        state.withLockedValue { s in
+            s.stopping = true
+            return Array(s.open.values)
+        }
+    }
+}
+
+/// On the listener: holds the server's descriptors to the total bound. Connections refused by the
+/// budget are accepted (their uid is only known then) and closed at once; while the bound's worth
+/// of connections is open or being refused, accepting pauses and new clients wait in the
+/// kernel's listen queue, which costs the agent no descriptor.
+final class AcceptGate: ChannelInboundHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+
+    private let registry: ConnectionRegistry
+
+    init(registry: ConnectionRegistry) {
+        self.registry = registry
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let accepted = unwrapInboundIn(data)
+        let listener = context.channel
+        let registry = self.registry
+        if registry.countAccepted() {
+            try? listener.syncOptions?.setOption(.autoRead, value: false)
+        }
+        // The resume, if any, runs on the listener's loop after this pause (same loop, later).
+        accepted.closeFuture.whenComplete { _ in
+            if registry.countClosed() {
+                listener.setOption(.autoRead, value: true).whenFailure { _ in }
             }
-            // Each connection on its own: a slow client never blocks the next one for long.
-            DispatchQueue.global().async {
-                serve(conn, handler: handler)
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+/// One connection, on its event loop: credentials, admission, one request line within the read
+/// deadline, the handler, one answer line within the write deadline, close.
+final class ControlConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Stage {
+        /// Accepted; the peer's credentials are not known yet, so nothing it sent is read.
+        case identifying
+        case reading
+        /// The request is with the handler.
+        case handling
+        /// The answer is written (or the connection is closing).
+        case finished
+    }
+
+    private let registry: ConnectionRegistry
+    private let limits: ControlSocketLimits
+    private let handler: ControlServer.Handler
+    private var stage = Stage.identifying
+    private var peer: PeerCredentials?
+    private var admitted = false
+    private var received: ByteBuffer?
+    private var inputClosed = false
+    private var deadline: Scheduled<Void>?
+
+    init(registry: ConnectionRegistry, limits: ControlSocketLimits, handler: @escaping ControlServer.Handler) {
+        self.registry = registry
+        self.limits = limits
+        self.handler = handler
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // The read deadline counts from accept, whatever the client does.
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.readDeadline)) {
+            self.answer(.failure("request timed out: no complete request line within \(milliseconds(self.limits.readDeadline)) ms of connecting"),
+                        context: context)
+        }
+        guard let options = context.channel as? any SocketOptionProvider else {
+            context.close(promise: nil)
+            return
+        }
+        let credentials: EventLoopFuture<KernelUcred> = options.unsafeGetSocketOption(
+            level: NIOBSDSocket.OptionLevel.socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
+        credentials.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let cred): self.identified(PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid), context: context)
+            case .failure: context.close(promise: nil)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    private func identified(_ peer: PeerCredentials, context: ChannelHandlerContext) {
+        guard stage == .identifying else { return }
+        self.peer = peer
+        switch registry.admit(context.channel, uid: peer.uid) {
+        case .refused(let reason):
+            answer(.failure(reason), context: context)
+        case .admitted:
+            admitted = true
+            stage = .reading
+            readRequest(context: context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard stage == .identifying || stage == .reading else { return }
+        var bytes = unwrapInboundIn(data)
+        if received == nil {
+            received = bytes
+        } else {
+            received!.writeBuffer(&bytes)
+        }
+        if stage == .reading { readRequest(context: context) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            if stage == .reading { readRequest(context: context) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Acts on what has arrived: a complete line, too many bytes, or the end of the input.
+    private func readRequest(context: ChannelHandlerContext) {
+        let bytes = received?.readableBytesView ?? ByteBuffer().readableBytesView
+        let limit = limits.maxRequestBytes
+        if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), newline - bytes.startIndex <= limit {
+            handle(Array(bytes[..<newline]), context: context)
+        } else if bytes.count > limit {
+            answer(.failure("request longer than \(limit) bytes"), context: context)
+        } else if inputClosed {
+            // A client that shut down its side after the request, without a newline, is served.
+            if bytes.isEmpty {
+                answer(.failure("empty request: send one JSON line such as {\"command\":\"status\"}"), context: context)
+            } else {
+                handle(Array(bytes), context: context)
             }
         }
     }
 
-    private static func serve(_ conn: Int32, handler: @escaping @Sendable (ControlRequest, PeerCredentials) async -> ControlResponse) {
-        defer { Glibc.close(conn) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = fcntl(conn, F_SETFD, FD_CLOEXEC)
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (needs _GNU_SOURCE in C: read it raw).
-        var cred: (Int32, UInt32, UInt32) = (0, UInt32.max, UInt32.max)
-        var len = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
-        getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len)
-        let peer = PeerCredentials(pid: cred.0, uid: cred.1, gid: cred.2)
-
-        let response: ControlResponse
-        switch readLine(conn, limit: maxRequestBytes) {
-        case .failure(let message):
-            response = .failure(message)
-        case .success(let line):
-            if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) {
-                let box = ResponseBox()
-                let done = DispatchSemaphore(value: 0)
-                Task {
-                    box.value = await handler(request, peer)
-                    done.signal()
-                }
-                done.wait()
-                response = box.value ?? .failure("internal error: no response")
-            } else {
-                response = .failure("malformed request: expected one JSON line such as {\"command\":\"status\"}; commands: status, reload, explain")
-            }
+    private func handle(_ line: [UInt8], context: ChannelHandlerContext) {
+        stage = .handling
+        deadline?.cancel()
+        received = nil
+        // Nothing more is read from this client.
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)), let peer else {
+            answer(.failure("malformed request: expected one JSON line such as {\"command\":\"status\"}; commands: status, reload, explain"),
+                   context: context)
+            return
         }
+        let handler = self.handler
+        context.eventLoop.makeFutureWithTask { await handler(request, peer) }
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let response): self.answer(response, context: context)
+                case .failure(let error): self.answer(.failure("internal error: \(error)"), context: context)
+                }
+            }
+    }
+
+    /// Writes one answer line, then closes: when it is written, or at the write deadline.
+    private func answer(_ response: ControlResponse, context: ChannelHandlerContext) {
+        guard stage != .finished else { return }
+        stage = .finished
+        deadline?.cancel()
+        received = nil
         var out = (try? JSONEncoder().encode(response)) ?? Data("{\"ok\":false,\"error\":\"cannot encode response\"}".utf8)
         out.append(UInt8(ascii: "\n"))
-        _ = writeAll(conn, Array(out))
-    }
-
-    enum LineResult {
-        case success([UInt8])
-        case failure(String)
-    }
-
-    static func readLine(_ fd: Int32, limit: Int) -> LineResult {
-        var buf: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno == EAGAIN || errno == EWOULDBLOCK ? .failure("request timed out: send one JSON line") : .failure("read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { return buf.isEmpty ? .failure("empty request") : .success(buf) }
-            buf.append(contentsOf: chunk[0..<n])
-            if let nl = buf.firstIndex(of: UInt8(ascii: "\n")) { return .success(Array(buf[..<nl])) }
-            if buf.count > limit { return .failure("request longer than \(limit) bytes") }
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.writeDeadline)) {
+            context.close(promise: nil)
         }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)))
+            .assumeIsolated()
+            .whenComplete { _ in context.close(promise: nil) }
     }
 
-    /// MSG_NOSIGNAL: a client that hung up must cost an EPIPE, never a SIGPIPE for the agent.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            off += n
+    func channelInactive(context: ChannelHandlerContext) {
+        stage = .finished
+        deadline?.cancel()
+        received = nil
+        if admitted, let peer {
+            admitted = false
+            registry.release(context.channel, uid: peer.uid)
         }
-        return true
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset or a failed write: nothing more can be said to this client.
+        context.close(promise: nil)
     }
 }
 
-private final class ResponseBox: @unchecked Sendable {
-    // Written by one task before the semaphore is signalled, read after the wait.
-    var value: ControlResponse?
-}
-
-/// The CLI's end: connect, send one request, read one response.
-public enum ControlClient {
-    public static let defaultPath = "/run/fairshare/fairshare.sock"
-
-    public static func send(_ request: ControlRequest, to path: String, timeoutSeconds: Int = 30) throws(ControlSocketError) -> ControlResponse {
-        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw ControlSocketError(path: path, message: "socket(): \(String(cString: strerror(errno)))") }
-        defer { close(s) }
-        var addr = try ControlServer.address(path)
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if r != 0 {
-            let e = errno
-            switch e {
-            case ENOENT, ECONNREFUSED:
-                throw ControlSocketError(path: path, message: "the fairshare agent is not running (no one listens on this socket); start it with `systemctl start fairshare` or `fairshare run`")
-            case EACCES, EPERM:
-                throw ControlSocketError(path: path, message: "permission denied: run as root or as a member of the 'fairshare' group")
-            default:
-                throw ControlSocketError(path: path, message: "cannot connect: \(String(cString: strerror(e)))")
-            }
-        }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard var body = try? JSONEncoder().encode(request) else { throw ControlSocketError(path: path, message: "cannot encode request") }
-        body.append(UInt8(ascii: "\n"))
-        guard ControlServer.writeAll(s, Array(body)) else {
-            throw ControlSocketError(path: path, message: "cannot send request: \(String(cString: strerror(errno)))")
-        }
-        switch ControlServer.readLine(s, limit: 16 << 20) {
-        case .failure(let m):
-            throw ControlSocketError(path: path, message: "no answer from the agent: \(m)")
-        case .success(let line):
-            do {
-                return try JSONDecoder().decode(ControlResponse.self, from: Data(line))
-            } catch {
-                throw ControlSocketError(path: path, message: "unreadable answer from the agent: \(error)")
-            }
-        }
-    }
-
-    /// True if something accepts connections on the socket.
-    public static func isListening(_ path: String) -> Bool {
-        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0, var addr = try? ControlServer.address(path) else { return false }
-        defer { close(s) }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
-    }
+func milliseconds(_ d: Duration) -> Int64 {
+    d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
 }

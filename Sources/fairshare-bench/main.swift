@@ -8,6 +8,12 @@ import Logging
 import Glibc
 #endif
 
+// `fairshare-bench socket [CONNECTIONS] [SECONDS]` (`make bench-socket`): the control socket
+// under abuse instead (SocketBench.swift).
+if CommandLine.arguments.dropFirst().first == "socket" {
+    exit(SocketBench.run(Array(CommandLine.arguments.dropFirst(2))))
+}
+
 /// Benchmarks that print figures (`make bench`). Medians of repeated runs; compare ratios
 /// within one run, these machines are noisy.
 func now() -> UInt64 {
