@@ -269,13 +269,15 @@ def check_reload(c, log, res):
 
 
 def pass_time(w):
-    """(seconds, source) of one p3_window row; seconds None when no pass completed."""
+    """(seconds, source) of one p3_window row; seconds None when no pass completed. The
+    window's own samples of last_pass_seconds come first: pass_seconds_median covers the last
+    32 passes, more than a short window, so it would still hold passes from before it."""
+    last = num(w.get("last_pass_median"))
+    if last is not None:
+        return last, f"status agent.last_pass_seconds (median of 1-s samples in the window, max {w.get('last_pass_max')})"
     med = num(w.get("pass_seconds_median"))
     if med is not None:
         return med, "status agent.pass_seconds_median"
-    last = num(w.get("last_pass_median"))
-    if last is not None:
-        return last, "status agent.last_pass_seconds (median of 1-s samples)"
     t0, t1, cpu = num(w.get("ticks_before")), num(w.get("ticks_after")), num(w.get("cpu_ticks"))
     if t0 is None or t1 is None or cpu is None or t1 <= t0:
         return None, "agent CPU time per pass (/proc/PID/stat over status ticks)"

@@ -451,9 +451,9 @@ phase_reload() {
 }
 
 # --- 3. hostile command lines --------------------------------------------------------------
-# window NAME SOCKET SECONDS: sample every second; FSRESULT p3_window NAME ... with the passes
-# done, the agent's CPU per pass, the median of last_pass_seconds (when the agent has it) and
-# the status latencies.
+# p3_window NAME SOCKET SECONDS: sample every second; FSRESULT p3_window NAME ... with the
+# passes done, the agent's CPU, the median and max of the last_pass_seconds samples and the
+# final pass_seconds_median (when the agent reports them), and the status latencies.
 p3_window() {
     _name=$1 _s=$2 _w=$3
     _ok0=no
@@ -477,9 +477,10 @@ p3_window() {
     _lat=$(awk '{ print $1 }' /tmp/p3.samples | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "status_ms_median=%s status_ms_max=%s status_n=%d", a[int((NR + 1) / 2)], a[NR], NR }')
     _bad=$(awk '$2 != "ok"' /tmp/p3.samples | wc -l)
     _lastmed=$(awk '$3 != "-" { print $3 }' /tmp/p3.samples | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }')
+    _lastmax=$(awk '$3 != "-" { print $3 }' /tmp/p3.samples | sort -n | tail -n 1)
     r p3_window "$_name" "window_s=$(elapsed "$_start")" "ticks_before=${_t0:--}" "ticks_after=${_t1:--}" \
         "cpu_ticks=$((_c1 - _c0))" "clk_tck=100" "pass_seconds_median=${_median:--}" \
-        "last_pass_median=$_lastmed" $_lat "status_failed=$_bad" "status_ok=$_ok0,$_ok1"
+        "last_pass_median=$_lastmed" "last_pass_max=${_lastmax:--}" $_lat "status_failed=$_bad" "status_ok=$_ok0,$_ok1"
 }
 
 phase_hostile() {
@@ -516,8 +517,8 @@ phase_hostile() {
                 "$(for p in $(cat /tmp/p3.pids); do wc -c <"/proc/$p/cmdline"; done | sort -n |
                     awk '{ a[NR] = $1 } END { printf "cmdline_min=%d cmdline_max=%d", a[1], a[NR] }')" \
                 "uids=$(for p in $(cat /tmp/p3.pids); do awk '$1 == "Uid:" { print $2 }' /proc/$p/status; done | sort -u | tr '\n' ,)"
-            # Let the agent see them (two passes, bounded), then measure.
-            wait_ticks $S 2 20 || r p3_settle_timeout "$name" "$mode"
+            # Measure from here: the window holds the passes that first see them (classified
+            # once, when they appear) and the steady ones after.
             p3_window "$name:$mode" $S "$HOSTILE_WINDOW_S"
             [ $mode = hostile ] || { kill_list /tmp/p3.pids; sleep 1; wait_ticks $S 2 20; }
         done

@@ -146,6 +146,22 @@ class CheckReliabilityTests(unittest.TestCase):
                 self.assertEqual(rc, 1, out)
                 self.assertIn(check, self.failed_checks(out))
 
+    def test_pass_time_prefers_the_windows_own_samples(self):
+        """last_pass_seconds sampled in the window decides over CPU per pass and over the
+        32-pass median (which may still hold passes from before the window)."""
+        def window(mode, last, median):
+            return (f"FSRESULT p3_window multi-user-server:{mode} window_s=12 ticks_before=10 ticks_after=22 "
+                    f"cpu_ticks=120 clk_tck=100 pass_seconds_median={median} last_pass_median={last} last_pass_max={last} "
+                    "status_ms_median=30 status_ms_max=60 status_n=11 status_failed=0 status_ok=yes,yes")
+        check = "multi-user-server: pass time with hostile command lines <= 1.5 x"
+        for last_h, median_h, fails in [("0.014", "0.04", False), ("0.04", "0.01", True), ("-", "0.04", True), ("-", "0.01", False)]:
+            with self.subTest(last=last_h, median=median_h):
+                lines = replace(good_log(), "FSRESULT p3_window multi-user-server:benign",
+                                window("benign", "0.01" if last_h != "-" else "-", "0.01"))
+                lines = replace(lines, "FSRESULT p3_window multi-user-server:hostile", window("hostile", last_h, median_h))
+                rc, out = self.run_checker(lines)
+                self.assertEqual(check in self.failed_checks(out), fails, out)
+
     def test_a_phase_without_data_fails(self):
         lines = [ln for ln in good_log() if not ln.startswith("FSRESULT p1_")]
         rc, out = self.run_checker(lines)
