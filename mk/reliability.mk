@@ -1,7 +1,7 @@
 # --- issue 8: reliability suites on a real kernel (scenario-reliability.sh, check-reliability.py)
 # vm-reliability     the fixed small budget (for `make test`, about 5 min): 20 kills, 30 reloads,
 #                    100 hostile processes, 1000 slow connections for 20 s
-# bench-reliability  the issue's budgets (100 kills, 1000 reloads, longer windows; about 40 min),
+# bench-reliability  the issue's budgets (100 kills, 1000 reloads, longer windows; about an hour),
 #                    prints the table and writes $(VM_CACHE)/reliability-results.txt
 # reliability-checker-test  check-reliability.py on synthetic logs (host only, seconds)
 # Variables: RELIABILITY_KILLS, RELIABILITY_RELOADS, RELIABILITY_HOSTILE_PROCS,

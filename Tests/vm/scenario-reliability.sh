@@ -103,11 +103,13 @@ wait_ticks() {
     return 1
 }
 
-# agent_stop PREFIX SECONDS: SIGTERM, SIGKILL after SECONDS; FSRESULT PREFIX_stop EXIT S KILLED.
+# agent_stop PREFIX SECONDS: SIGTERM, SIGKILL after SECONDS; FSRESULT PREFIX_stop EXIT S KILLED
+# (EXIT is dead-before-stop:exit=N when it had already exited, N its status, 128+signal).
 agent_stop() {
     if ! alive "$AGENT"; then
-        wait "$AGENT" 2>/dev/null
-        r "$1_stop" "dead-before-stop" 0 no
+        _rc=0
+        wait "$AGENT" 2>/dev/null || _rc=$?
+        r "$1_stop" "dead-before-stop:exit=$_rc" 0 no
         return 0
     fi
     _t0=$(now)
