@@ -386,7 +386,7 @@ def check_socket(c, log, res):
             kinds[rv] = kinds.get(rv, 0) + 1
     failures = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
     c.check(S, "root's status ok in <= 1 s every time", samples and not bad,
-            f"answers: median {median(lat)} ms, max {max(lat) if lat else 'n/a'} ms; failures: {failures}; "
+            f"answers: median {median(lat) if lat else 'none'} ms, max {max(lat) if lat else 'none'} ms; failures: {failures}; "
             f"{len(bad)} of {len(samples)} bad" + (f": {', '.join(bad[:6])}" if bad else ""), "all ok, <= 1000 ms")
     fds = [f for _, _, f, _ in samples]
     c.check(S, f"agent fds <= {FD_LIMIT} throughout", fds and max(fds) <= FD_LIMIT,
