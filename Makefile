@@ -50,3 +50,4 @@ include mk/vm.mk
 include mk/deb.mk
 include mk/systemd-vm.mk
 include mk/sanitize.mk
+include mk/reliability.mk

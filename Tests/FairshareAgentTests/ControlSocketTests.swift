@@ -57,7 +57,7 @@ private func withControlServer(path: String = controlSocketPath(), limits: Contr
     _ = await running.result
 }
 
-/// `Tests/vm/slowclients.c`'s loop in a forked child that has dropped to another uid.
+/// CSlowClients' loop in a forked child that has dropped to another uid.
 private struct SlowClients {
     let pid: pid_t
     let statsFD: Int32

@@ -1,5 +1,6 @@
 /* Slow clients for a unix stream socket: the control-socket abuse of the tests, the socket
- * benchmark and the VM scenario (Tests/vm/slowclients.c is the command-line front end). */
+ * benchmark, forked in-process (the VM scenario has its own static tool, Tests/vm/slowclients.c,
+ * whose report lines its checker reads). */
 #ifndef FAIRSHARE_SLOWCLIENTS_H
 #define FAIRSHARE_SLOWCLIENTS_H
 
