@@ -197,8 +197,9 @@ pid_t slowclients_spawn(const struct slowclients_options *o, uid_t uid, gid_t gi
         if (uid != (uid_t)-1) {
             if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(121);
         }
-        /* Set after setuid, which clears it: the child never outlives a crashed test. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* No PR_SET_PDEATHSIG: it fires when the forking *thread* exits, and the test pool's
+         * idle worker threads exit after a few seconds, which killed runs longer than that.
+         * The loop ends by itself after o->seconds, so the child never outlives a test by much. */
         if (getppid() != parent) _exit(122);
         struct slowclients_stats stats;
         int rc = slowclients_loop(o, &stats, b.fds, b.pfds, b.slot_of);

@@ -58,7 +58,21 @@ public struct Classifier: Sendable {
         /// The process's value it matched against.
         public var value: String
 
-        public var description: String { "\(key) \(pattern) ~ \(value)" }
+        public init(key: String, pattern: String, value: String) {
+            self.key = key
+            self.pattern = pattern
+            self.value = value
+        }
+
+        /// Values longer than this are cut in `description` (a journal line per move): a user's
+        /// command line must not decide how much the agent logs.
+        public static let describedValueCharacters = 200
+
+        public var description: String {
+            let shown = value.count <= Self.describedValueCharacters
+                ? value : String(value.prefix(Self.describedValueCharacters)) + "... (\(value.utf8.count) bytes)"
+            return "\(key) \(pattern) ~ \(shown)"
+        }
     }
 
     /// - Parameter originCgroup: the process's cgroup before the agent moved it (its current one

@@ -131,3 +131,11 @@ import Testing
         }
     }
 }
+
+@Test func aMatchedCommandLineIsCutWhenDescribed() {
+    let long = String(repeating: "train", count: 800)
+    let key = Classifier.MatchedKey(key: "cmdline", pattern: "train", value: long)
+    #expect(key.description == "cmdline train ~ " + String(long.prefix(200)) + "... (4000 bytes)")
+    let short = Classifier.MatchedKey(key: "comm", pattern: "bash", value: "bash")
+    #expect(short.description == "comm bash ~ bash")
+}
