@@ -7,13 +7,24 @@ import TOMLKit
 /// and what is expected. Only a TOML syntax error stops the parse early.
 public enum PolicyParser {
     /// Parses and validates a whole policy. Never crashes on any input; collects ALL problems it can find.
-    public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
+    ///
+    /// Linear in time and memory: the text is checked against `limits` (size first, then one
+    /// scan for the others, see `PolicyLimits`) before TOMLKit sees it, so toml++ and TOMLKit's
+    /// conversion never recurse more than a few levels, whatever the file holds.
+    public static func parse(_ text: String, file: String, limits: PolicyLimits = .standard) throws(PolicyError) -> Policy {
         func syntaxError(line: Int, column: Int, _ message: String) -> PolicyError {
             PolicyError(problems: [.init(location: SourceLocation(file: file, line: max(line, 1), column: max(column, 1)), message: message)])
         }
-        let index = PolicySourceIndex(scanning: text)
-        if let trap = index.tomlTrap {
-            throw syntaxError(line: trap.position.line, column: trap.position.column, trap.message)
+        if let hit = limits.fileSizeHit(text.utf8) {
+            throw syntaxError(line: hit.position.line, column: hit.position.column, hit.message)
+        }
+        let index = PolicySourceIndex(scanning: text, limits: limits)
+        let early = [index.tomlTrap.map { PolicyLimitHit(position: $0.position, message: $0.message) }, index.limitHit]
+            .compactMap { $0 }.sorted { $0.position < $1.position }
+        if !early.isEmpty {
+            throw PolicyError(problems: early.map {
+                .init(location: SourceLocation(file: file, line: $0.position.line, column: $0.position.column), message: $0.message)
+            })
         }
         let root: TOMLTable
         do {
