@@ -32,29 +32,45 @@ struct PolicySourceIndex {
     }
 
     /// A path that was written (a header, a key, an array element) or implied by one written
-    /// beneath it (`a` by `[a.b]`).
+    /// beneath it (`a` by `[a.b]`). 32 bytes: a 256 KiB policy can have 100,000 of them.
     fileprivate struct Node {
         /// `[table]` or `[[array]]` that opened this table.
-        var header: Position?
+        var header = PackedPosition.none
         /// The key (at its first character, also for every prefix of a dotted key) or array element.
-        var entry: Position?
+        var entry = PackedPosition.none
         /// Where the first thing at or beneath this path was written: nodes are made in text order,
         /// so this is the earliest position in the subtree.
-        var first: Position
+        var first: PackedPosition
         /// Levels beneath the root (the number of components of the path).
-        var depth: Int
+        var depth: Int32
         /// How many `[[x]]` headers this path has had.
-        var arrayTables = 0
+        var arrayTables: Int32 = 0
     }
 
-    fileprivate struct ChildKey: Hashable {
-        var parent: Int
-        var component: PathComponent
+    fileprivate struct PackedPosition {
+        var line: UInt32
+        var column: UInt32
+        static let none = PackedPosition(line: 0, column: 0)
+
+        init(line: UInt32, column: UInt32) {
+            self.line = line
+            self.column = column
+        }
+
+        init(_ p: Position) {
+            line = UInt32(clamping: p.line)
+            column = UInt32(clamping: p.column)
+        }
+
+        var position: Position? { line == 0 ? nil : Position(line: Int(line), column: Int(column)) }
     }
 
     /// Node 0 is the root.
-    fileprivate private(set) var nodes: [Node] = [Node(first: .start, depth: 0)]
-    fileprivate private(set) var children: [ChildKey: Int] = [:]
+    fileprivate private(set) var nodes: [Node] = [Node(first: PackedPosition(.start), depth: 0)]
+    /// A node's children by (parent << 32 | component code): an array index n is 2n + 1, a key
+    /// is twice its number in `keyNumbers`. Small fixed-size keys, hashed without the strings.
+    fileprivate private(set) var children: [UInt64: Int32] = [:]
+    fileprivate private(set) var keyNumbers: [String: UInt32] = [:]
     /// `\u0000` escapes in basic strings and quoted keys: toml++ accepts them, TOMLKit cuts the
     /// string there, so the parser rejects them.
     private(set) var nulEscapes: [Position] = []
@@ -78,6 +94,7 @@ struct PolicySourceIndex {
         scanner.scanDocument()
         nodes = scanner.index.nodes
         children = scanner.index.children
+        keyNumbers = scanner.index.keyNumbers
         nulEscapes = scanner.index.nulEscapes
         tomlTrap = scanner.index.tomlTrap
         limitHit = scanner.index.limitHit
@@ -88,23 +105,23 @@ struct PolicySourceIndex {
     /// Paths recorded (written or implied): grows with the text, never with the square of it.
     var pathCount: Int { nodes.count }
 
-    func header(_ path: Path) -> Position? { node(path).flatMap { nodes[$0].header } }
-    func entry(_ path: Path) -> Position? { node(path).flatMap { nodes[$0].entry } }
+    func header(_ path: Path) -> Position? { node(path).flatMap { nodes[$0].header.position } }
+    func entry(_ path: Path) -> Position? { node(path).flatMap { nodes[$0].entry.position } }
 
     /// The best position for `path`: its header or key; else the first thing written beneath it
     /// (a table only implied by `[group.match]`); else the nearest ancestor; else the file's start.
     func locate(_ path: Path) -> Position {
         var found: [Int] = [0]
         for component in path {
-            guard let next = children[ChildKey(parent: found[found.count - 1], component: component)] else { break }
+            guard let next = existingChild(of: found[found.count - 1], component) else { break }
             found.append(next)
         }
         if found.count == path.count + 1 {
             let n = nodes[found[found.count - 1]]
-            return n.header ?? n.entry ?? n.first
+            return n.header.position ?? n.entry.position ?? n.first.position ?? .start
         }
         for id in found.reversed() where id != 0 {
-            if let p = nodes[id].header ?? nodes[id].entry { return p }
+            if let p = nodes[id].header.position ?? nodes[id].entry.position { return p }
         }
         return .start
     }
@@ -112,24 +129,47 @@ struct PolicySourceIndex {
     private func node(_ path: Path) -> Int? {
         var id = 0
         for component in path {
-            guard let next = children[ChildKey(parent: id, component: component)] else { return nil }
+            guard let next = existingChild(of: id, component) else { return nil }
             id = next
         }
         return id
     }
 
+    private func childKey(_ parent: Int, _ code: UInt64) -> UInt64 { UInt64(parent) << 32 | code }
+
     /// The node for `component` beneath `parent`, made (first seen at `position`) if new.
     fileprivate mutating func child(of parent: Int, _ component: PathComponent, at position: Position) -> Int {
-        let key = ChildKey(parent: parent, component: component)
-        if let id = children[key] { return id }
+        let code: UInt64
+        switch component {
+        case .index(let n): code = UInt64(n) * 2 + 1
+        case .key(let k):
+            if let number = keyNumbers[k] {
+                code = UInt64(number) * 2
+            } else {
+                let number = UInt32(keyNumbers.count)
+                keyNumbers[k] = number
+                code = UInt64(number) * 2
+            }
+        }
+        let key = childKey(parent, code)
+        if let id = children[key] { return Int(id) }
         let id = nodes.count
-        nodes.append(Node(first: position, depth: nodes[parent].depth + 1))
-        children[key] = id
+        nodes.append(Node(first: PackedPosition(position), depth: nodes[parent].depth + 1))
+        children[key] = Int32(id)
         return id
     }
 
     fileprivate func existingChild(of parent: Int, _ component: PathComponent) -> Int? {
-        children[ChildKey(parent: parent, component: component)]
+        let code: UInt64
+        switch component {
+        case .index(let n):
+            guard n >= 0 else { return nil }
+            code = UInt64(n) * 2 + 1
+        case .key(let k):
+            guard let number = keyNumbers[k] else { return nil }
+            code = UInt64(number) * 2
+        }
+        return children[childKey(parent, code)].map(Int.init)
     }
 }
 
@@ -194,7 +234,7 @@ extension PolicySourceIndex {
         /// The node for `component` beneath `parent`; breaks the depth limit if it is too deep.
         private mutating func child(of parent: Int, _ component: PathComponent, at start: Position) -> Int {
             let id = index.child(of: parent, component, at: start)
-            if index.nodes[id].depth > limits.nestingDepth {
+            if Int(index.nodes[id].depth) > limits.nestingDepth {
                 hitLimit(
                     "nested more than \(limits.nestingDepth) levels deep (the limit; each table name, key segment and array counts one, and a policy needs 5)",
                     at: start)
@@ -275,14 +315,14 @@ extension PolicySourceIndex {
             if isArray {
                 let parent = resolve(keys.dropLast(), at: start)
                 let array = child(of: parent, .key(keys[keys.count - 1]), at: start)
-                let n = index.nodes[array].arrayTables
-                index.nodes[array].arrayTables = n + 1
+                let n = Int(index.nodes[array].arrayTables)
+                index.nodes[array].arrayTables = Int32(n + 1)
                 if parent == 0 && keys[keys.count - 1] == "group" { checkGroupCount(n + 1, at: start) }
                 node = child(of: array, .index(n), at: start)
             } else {
                 node = resolve(keys[...], at: start)
             }
-            if index.nodes[node].header == nil { index.nodes[node].header = start }
+            if index.nodes[node].header.line == 0 { index.nodes[node].header = PackedPosition(start) }
             return node
         }
 
@@ -292,7 +332,7 @@ extension PolicySourceIndex {
             var node = 0
             for k in keys {
                 node = child(of: node, .key(k), at: start)
-                let n = index.nodes[node].arrayTables
+                let n = Int(index.nodes[node].arrayTables)
                 if n > 0 { node = child(of: node, .index(n - 1), at: start) }
             }
             return node
@@ -305,7 +345,7 @@ extension PolicySourceIndex {
             var node = table
             for k in keys {
                 node = child(of: node, .key(k), at: start)
-                if index.nodes[node].entry == nil { index.nodes[node].entry = start }
+                if index.nodes[node].entry.line == 0 { index.nodes[node].entry = PackedPosition(start) }
             }
             skipSpaces()
             guard peek() == "=" else { return }
@@ -420,7 +460,7 @@ extension PolicySourceIndex {
                     }
                     if isGroupArray { checkGroupCount(n + 1, at: elementStart) }
                     let element = child(of: node, .index(n), at: elementStart)
-                    if index.nodes[element].entry == nil { index.nodes[element].entry = elementStart }
+                    if index.nodes[element].entry.line == 0 { index.nodes[element].entry = PackedPosition(elementStart) }
                     scanValue(at: element, depth: depth + 1)
                     n += 1
                     if i == before { advance() }
