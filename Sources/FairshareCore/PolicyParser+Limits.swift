@@ -44,7 +44,7 @@ extension PolicyValidator {
 
         var borrowIsKnown = true
         if let v = table["borrow"] {
-            if let b = v.bool {
+            if let b = v.ownedBool {
                 limits.borrow = b
             } else {
                 error(at: path + [.key("borrow")], "borrow must be true or false, got \(Self.describe(v))")
@@ -93,14 +93,14 @@ extension PolicyValidator {
     /// A string for `CPUAmount.parse`, or a TOML integer or float as a number of CPUs.
     mutating func cpuAmount(_ value: TOMLValueConvertible, key: String, at path: Path) -> CPUAmount? {
         let positive = "\(key) must be more than zero"
-        if let n = value.int {
+        if let n = value.ownedInt {
             guard n > 0 else {
                 error(at: path, "\(positive), got \(n); expected \(Self.cpuAmountExample)")
                 return nil
             }
             return .cpus(Double(n))
         }
-        if let d = value.double {
+        if let d = value.ownedDouble {
             guard d.isFinite else {
                 error(at: path, "invalid CPU amount \(d) for \(key); expected \(Self.cpuAmountExample)")
                 return nil
@@ -111,7 +111,7 @@ extension PolicyValidator {
             }
             return .cpus(d)
         }
-        guard let text = value.string else {
+        guard let text = value.ownedString else {
             error(at: path, "\(key) must be \(Self.cpuAmountExample), got \(Self.describe(value))")
             return nil
         }
@@ -188,7 +188,7 @@ extension PolicyValidator {
         let fairnessIsGiven = table["fairness"] != nil
         if let v = table["fairness"] {
             let keyPath = path + [.key("fairness")]
-            if let s = v.string {
+            if let s = v.ownedString {
                 if modes.contains(s) {
                     mode = s
                 } else {
@@ -225,12 +225,12 @@ extension PolicyValidator {
     private mutating func maxBoost(_ value: TOMLValueConvertible, at path: Path) -> Double? {
         let range = FairnessMode.maxBoostRange
         let expected = "expected a number \(Self.formatNumber(range.lowerBound))..\(Self.formatNumber(range.upperBound))"
-        guard let b = value.int.map(Double.init) ?? value.double else {
+        guard let b = value.ownedInt.map(Double.init) ?? value.ownedDouble else {
             error(at: path, "max_boost must be a number, got \(Self.describe(value)); \(expected) (4 lets a group's weight move up to 4x from its shares)")
             return nil
         }
         guard range.contains(b) else {
-            let shown = value.int.map(String.init) ?? Self.formatNumber(b)
+            let shown = value.ownedInt.map(String.init) ?? Self.formatNumber(b)
             error(at: path, "max_boost \(shown) is out of range; \(expected) (1 means no boost)")
             return nil
         }

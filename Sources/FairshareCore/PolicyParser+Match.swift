@@ -121,7 +121,7 @@ extension PolicyValidator {
     /// Non-empty strings of a list key; anything else is reported.
     private mutating func strings(_ table: TOMLTable, key: String, at path: Path, expecting what: String, entry: String) -> [(String, Position)] {
         elements(table, key: key, at: path).compactMap { value, position in
-            guard let s = value.string else {
+            guard let s = value.ownedString else {
                 error(at: position, "\(key) entries must be \(what), got \(Self.describe(value))")
                 return nil
             }
@@ -135,14 +135,14 @@ extension PolicyValidator {
 
     private mutating func idRefs(_ table: TOMLTable, key: String, at path: Path, noun: String, idNoun: String) -> [IDRef] {
         elements(table, key: key, at: path).compactMap { value, position in
-            if let s = value.string {
+            if let s = value.ownedString {
                 guard !s.isEmpty else {
                     error(at: position, "\(key) entry is an empty string; expected a \(noun) name or a \(idNoun)")
                     return nil
                 }
                 return .name(s)
             }
-            if let n = value.int {
+            if let n = value.ownedInt {
                 guard Self.idRange.contains(n) else {
                     error(at: position, "\(idNoun) \(n) in \(key) is out of range; expected \(Self.idRange.lowerBound)..\(Self.idRange.upperBound)")
                     return nil

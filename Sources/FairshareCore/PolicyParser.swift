@@ -35,6 +35,9 @@ public enum PolicyParser {
             throw syntaxError(line: 1, column: 1, "invalid TOML: \(error)")
         }
 
+        // TOMLKit 0.6 never deletes the toml++ document it parsed (TOMLTable has no deinit):
+        // clearing the root frees every node beneath it, so a parse keeps only the empty root.
+        defer { root.clear() }
         var validator = PolicyValidator(file: file, index: index)
         let policy = validator.validate(root)
         let problems = validator.problems
@@ -130,7 +133,7 @@ struct PolicyValidator {
 
     /// Reports every key of `table` not in `known`, suggesting the closest known key.
     mutating func checkKeys(_ table: TOMLTable, at path: Path, in label: String, known: [String]) {
-        for key in table.keys where !known.contains(key) {
+        for key in Self.unknownKeys(table, known: known) {
             var message = "unknown key '\(key)' in \(label)"
             if let suggestion = KeySuggestion.closest(to: key, in: known) {
                 message += "; did you mean '\(suggestion)'?"
@@ -143,8 +146,17 @@ struct PolicyValidator {
 
     // MARK: Top level
 
+    /// The keys of `table` not in `known`, in the table's order.
+    ///
+    /// TOMLKit's `keys` leaks the C array of copies it reads them from, so it is asked only when
+    /// the table holds a key that is not known (then the policy is invalid anyway).
+    static func unknownKeys(_ table: TOMLTable, known: [String]) -> [String] {
+        guard table.count != known.count(where: { table.contains(key: $0) }) else { return [] }
+        return table.keys.filter { !known.contains($0) }
+    }
+
     private mutating func checkTopLevelKeys(_ root: TOMLTable) {
-        for key in root.keys where !PolicyKeys.topLevel.contains(key) {
+        for key in Self.unknownKeys(root, known: PolicyKeys.topLevel) {
             guard let value = root[key] else { continue }
             let isTable = value.table.map { !$0.inline } ?? false
             let isArrayOfTables = value.array.map { a in !a.isEmpty && (0..<a.count).allSatisfy { a[$0].table?.inline == false } } ?? false
@@ -204,7 +216,7 @@ struct PolicyValidator {
         }
         if let v = table["cgroup_root"] {
             let keyPath = path + [.key("cgroup_root")]
-            if let s = v.string {
+            if let s = v.ownedString {
                 switch Self.cgroupRoot(s) {
                 case .success(let root): settings.cgroupRoot = root
                 case .failure(let problem): error(at: keyPath, problem.message)
@@ -219,7 +231,7 @@ struct PolicyValidator {
 
     mutating func duration(_ value: TOMLValueConvertible, key: String, in table: Path, range: ClosedRange<Duration>?) -> Duration? {
         let path = table + [.key(key)]
-        guard let text = value.string else {
+        guard let text = value.ownedString else {
             error(at: path, "\(key) must be a duration string like \"2s\" or \"500ms\", got \(Self.describe(value))")
             return nil
         }
@@ -302,7 +314,7 @@ struct PolicyValidator {
 
     private mutating func groupPolicy(_ table: TOMLTable, at path: Path, number: Int, firstLineOfName: inout [String: Int]) -> GroupPolicy? {
         let header = index.locate(path)
-        let rawName = table["name"]?.string
+        let rawName = table["name"]?.ownedString
         let label = rawName.map { $0.isEmpty ? "[[group]] #\(number)" : "[[group]] '\($0)'" } ?? "[[group]] #\(number)"
         checkKeys(table, at: path, in: label, known: PolicyKeys.group)
 
@@ -310,7 +322,7 @@ struct PolicyValidator {
         let nameRule = "1..63 lowercase letters, digits, '_' or '-', starting with a letter"
         if let v = table["name"] {
             let namePath = path + [.key("name")]
-            if let s = v.string {
+            if let s = v.ownedString {
                 if let valid = GroupName(s) {
                     if let firstLine = firstLineOfName[s] {
                         error(at: namePath, "duplicate group name '\(s)'; the [[group]] on line \(firstLine) already uses it; expected each group name to be unique")
@@ -355,7 +367,7 @@ struct PolicyValidator {
 
     private mutating func shares(_ value: TOMLValueConvertible, key: String, at path: Path) -> Shares? {
         let expected = "\(key) must be an integer \(Shares.range.lowerBound)..\(Shares.range.upperBound)"
-        guard let n = value.int else {
+        guard let n = value.ownedInt else {
             error(at: path, "\(expected), got \(Self.describe(value))")
             return nil
         }
