@@ -44,3 +44,4 @@ clean:
 include mk/vm.mk
 include mk/deb.mk
 include mk/systemd-vm.mk
+include mk/fuzz.mk
