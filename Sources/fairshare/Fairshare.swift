@@ -170,7 +170,7 @@ struct Check: ParsableCommand {
             case .notRegularFile, .notOwnedByRoot, .writableByOthers:
                 // The agent applies the same rules at start and on reload: say so, so a draft
                 // that is fine but badly owned is not taken for one the agent would load.
-                fail("\(error)\n\(policy): the agent (fairshare run, reload) would refuse this file")
+                fail("the agent (fairshare run, reload) would refuse this file: \(error)")
             case .unreadable:
                 fail("\(error)")
             }
