@@ -41,8 +41,8 @@ extension TOMLValueConvertible {
         return copy.pointee
     }
 
-    /// The toml++ node behind this value.
-    private var nodePointer: OpaquePointer? {
+    /// The toml++ node behind this value (nil if TOMLKit renamed its field: see the tests).
+    var nodePointer: OpaquePointer? {
         Mirror(reflecting: tomlValue).descendant("tomlValuePointer") as? OpaquePointer
     }
 }

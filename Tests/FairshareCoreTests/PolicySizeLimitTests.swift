@@ -1,6 +1,7 @@
 import Testing
 
 @testable import FairshareCore
+import TOMLKit
 
 #if canImport(Glibc)
 import Glibc
@@ -210,4 +211,24 @@ private func monotonicNanoseconds() -> UInt64 {
     let index = PolicySourceIndex(scanning: "a = " + String(repeating: "[", count: 200_000))
     #expect(index.limitHit?.position == PolicySourceIndex.Position(line: 1, column: 13))
     #expect(index.pathCount == 1 + 1 + 8)  // root, a, and the arrays down to the 9th level
+}
+
+// MARK: - What TOMLKit would leak
+
+/// The leak-free accessors find TOMLKit's node pointer (if a TOMLKit update renamed it, they
+/// would silently fall back to its leaking accessors: this fails first) and read what TOMLKit's
+/// own accessors read.
+@Test func ownedAccessorsReadTheNodeThatTOMLKitWouldCopy() throws {
+    let table = try TOMLTable(string: "s = \"é\\u0041\"\ni = -7\nb = true\nd = 2.5\n")
+    defer { table.clear() }
+    for key in ["s", "i", "b", "d"] {
+        #expect(table[key]?.nodePointer != nil, "\(key)")
+    }
+    #expect(table["s"]?.ownedString == "éA")
+    #expect(table["i"]?.ownedInt == -7)
+    #expect(table["b"]?.ownedBool == true)
+    #expect(table["d"]?.ownedDouble == 2.5)
+    #expect(table["s"]?.ownedInt == nil)
+    #expect(table["i"]?.ownedString == nil)
+    #expect(table["i"]?.ownedDouble == nil)
 }
