@@ -331,7 +331,7 @@ func runReloads(_ count: Int, configDirectory: String) async -> Never {
         fail("no \(configDirectory)/policy.toml")
     }
     let generator = Generator(seeds: [Array(good.utf8)])
-    // A third invalid, some of them pathological (the shapes at their old worst).
+    // Every other one invalid, most of those pathological (the shapes at their old worst).
     let texts: [String] = [
         good,
         good + "\n[[group]]\nname = \"broken\"\nshares = 0\n",
@@ -349,13 +349,6 @@ func runReloads(_ count: Int, configDirectory: String) async -> Never {
         // Just inside every limit, so TOMLKit parses all of it: 250 KB of arrays, then rejected.
         (0..<120).map { "k\($0) = [" + Array(repeating: "1", count: 1000).joined(separator: ",") + "]\n" }.joined(),
     ]
-    // The parser alone first: what it keeps is not the agent's.
-    for text in texts { _ = try? PolicyParser.parse(text, file: "reload.toml") }
-    let parseBefore = currentRSSMB()
-    for n in 0..<count { _ = try? PolicyParser.parse(texts[n % texts.count], file: "reload.toml") }
-    let parseGrowth = currentRSSMB() - parseBefore
-    print("parses \(count) of the same texts, RSS growth \(fixed(parseGrowth, 1)) MB")
-
     let counter = Mutex(0)
     let kernel = FakeKernel()
     let tree = CgroupTree(fs: kernel.filesystem, root: CgroupPath("/fairshare")!, pause: { _ in })
