@@ -148,11 +148,11 @@ struct PolicyValidator {
 
     /// The keys of `table` not in `known`, in the table's order.
     ///
-    /// TOMLKit's `keys` leaks the C array of copies it reads them from, so it is asked only when
-    /// the table holds a key that is not known (then the policy is invalid anyway).
+    /// Listing a table's keys copies them all (`ownedKeys`), so they are listed only when the
+    /// table holds a key that is not known.
     static func unknownKeys(_ table: TOMLTable, known: [String]) -> [String] {
         guard table.count != known.count(where: { table.contains(key: $0) }) else { return [] }
-        return table.keys.filter { !known.contains($0) }
+        return table.ownedKeys.filter { !known.contains($0) }
     }
 
     private mutating func checkTopLevelKeys(_ root: TOMLTable) {

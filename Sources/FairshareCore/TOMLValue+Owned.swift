@@ -46,3 +46,17 @@ extension TOMLValueConvertible {
         Mirror(reflecting: tomlValue).descendant("tomlValuePointer") as? OpaquePointer
     }
 }
+
+extension TOMLTable {
+    /// `keys` without TOMLKit 0.6's leak (it never frees the C array of key copies it reads).
+    var ownedKeys: [String] {
+        guard let table = Mirror(reflecting: self).descendant("tablePointer") as? OpaquePointer else { return keys }
+        let count = self.count
+        let copies = tableGetKeys(table)
+        defer {
+            for i in 0..<count { free(UnsafeMutableRawPointer(mutating: copies[i])) }
+            free(UnsafeMutableRawPointer(mutating: copies))
+        }
+        return (0..<count).map { String(cString: copies[$0]) }
+    }
+}

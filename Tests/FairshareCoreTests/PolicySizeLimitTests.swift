@@ -248,4 +248,6 @@ private func monotonicNanoseconds() -> UInt64 {
     #expect(table["s"]?.ownedInt == nil)
     #expect(table["i"]?.ownedString == nil)
     #expect(table["i"]?.ownedDouble == nil)
+    #expect(table.ownedKeys.sorted() == ["b", "d", "i", "s"])
+    #expect(Mirror(reflecting: table).descendant("tablePointer") is OpaquePointer)
 }
