@@ -51,3 +51,4 @@ include mk/deb.mk
 include mk/systemd-vm.mk
 include mk/sanitize.mk
 include mk/reliability.mk
+include mk/fuzz.mk

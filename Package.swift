@@ -76,6 +76,8 @@ let package = Package(
         .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport", "CSlowClients"]),
         // `make bench-fairness`: the redistribution and fairness scenarios, simulator column.
         .executableTarget(name: "fairshare-fairness-bench", dependencies: ["FairshareCore", "FairshareTestSupport"]),
+        // `make fuzz`: seeded inputs for the policy front end, batches in child processes.
+        .executableTarget(name: "fairshare-fuzz", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport"]),
         // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
         // a clock, a notifier and a journal that record what they were given.
         .target(

@@ -4,6 +4,9 @@
 set -uo pipefail
 bin=${1:?usage: smoke.sh FAIRSHARE_BINARY}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# The agent and check trust only a policy that group and others can not write: make sure the
+# files below are made that way whatever umask the caller has.
+umask 022
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -51,6 +54,17 @@ TOML
 expect "check refuses max on a unit group" 1 "badunits.toml:4:1: error: max can not be set .*cpu.max" -- "$bin" check "$tmp/badunits.toml"
 expect "check suggests a unit's type" 1 "badunits.toml:6:10: error: .*did you mean 'postgresql.service'" -- "$bin" check "$tmp/badunits.toml"
 expect "check names a missing file" 1 "cannot read $tmp/missing.toml" -- "$bin" check "$tmp/missing.toml"
+mkfifo "$tmp/fifo.toml"
+expect "check refuses a FIFO at once (0.4.0 blocked)" 1 "fifo.toml is a FIFO, not a regular file" -- \
+    timeout 10 "$bin" check "$tmp/fifo.toml"
+cp "$repo/config/policy.toml" "$tmp/writable.toml" && chmod 664 "$tmp/writable.toml"
+expect "check refuses a group-writable policy, with the fix" 1 \
+    "would refuse this file: $tmp/writable.toml is writable by its group .*chmod go-w $tmp/writable.toml" -- "$bin" check "$tmp/writable.toml"
+expect "run refuses a group-writable policy" 1 "writable by its group.*not starting" -- \
+    "$bin" run --policy "$tmp/writable.toml" --log-target console --socket "$tmp/agent.sock"
+python3 -c "print('.'.join(['a'] * 40000) + ' = 1')" >"$tmp/dotted.toml"
+expect "check refuses an 80 KB dotted key at once (0.4.0: 13.9 GB, 65 s)" 1 "dotted.toml:1:17: error: .*more than 8 segments" -- \
+    timeout 10 "$bin" check "$tmp/dotted.toml"
 expect "run refuses an invalid policy" 1 "invalid policy, not starting" -- \
     "$bin" run --policy "$tmp/bad.toml" --log-target console --socket "$tmp/agent.sock"
 expect "run names file:line:column of the problem" 1 "bad.toml:3:[0-9]+: error: shares" -- \

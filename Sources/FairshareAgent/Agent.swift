@@ -410,6 +410,7 @@ public actor Agent {
         env.notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(env.clock.monotonicNanoseconds() / 1000)")
         reloads += 1
         defer { env.notifier.notify("READY=1\nSTATUS=\(statusLine())") }
+        defer { returnFreedMemoryToTheKernel() }  // the parse's transient memory, good or bad policy
         let now = env.clock.wallSeconds()
         let outcome: ReloadOutcome
         do {

@@ -47,7 +47,10 @@ public enum AgentRunner {
         BackgroundScheduling.apply(logger: logger)
         let notifier = SystemdNotifier()
         let text: String
-        do { text = try readTextFile(options.policyPath) } catch { throw StartupError(description: "\(error)") }
+        do throws(PolicyFileError) { text = try readTrustedPolicy(path: options.policyPath) } catch {
+            if case .invalidText = error { throw StartupError(description: "invalid policy, not starting:\n\(error)") }
+            throw StartupError(description: "\(error); not starting")
+        }
         let policy: Policy
         do { policy = try PolicyParser.parse(text, file: options.policyPath) } catch {
             throw StartupError(description: "invalid policy, not starting:\n\(error)")
@@ -85,7 +88,7 @@ public enum AgentRunner {
         }
         let env = AgentEnvironment(
             cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
-            readFile: { try readTextFile($0) }, agentPID: pid,
+            readFile: { try readTrustedPolicy(path: $0) }, agentPID: pid,
             capacityCPUs: capacity,
             origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath)),
             units: SystemdUnitManager()

@@ -5,13 +5,24 @@
 /// and what is expected. Only a TOML syntax error stops the parse early.
 public enum PolicyParser {
     /// Parses and validates a whole policy. Never crashes on any input; collects ALL problems it can find.
-    public static func parse(_ text: String, file: String) throws(PolicyError) -> Policy {
+    ///
+    /// Linear in time and memory: the text is checked against `limits` (size first, then one
+    /// scan for the others, see `PolicyLimits`) before toml++ sees it, so toml++ and the
+    /// conversion into Swift values never recurse more than a few levels, whatever the file holds.
+    public static func parse(_ text: String, file: String, limits: PolicyLimits = .standard) throws(PolicyError) -> Policy {
         func syntaxError(line: Int, column: Int, _ message: String) -> PolicyError {
             PolicyError(problems: [.init(location: SourceLocation(file: file, line: max(line, 1), column: max(column, 1)), message: message)])
         }
-        let index = PolicySourceIndex(scanning: text)
-        if let trap = index.tomlTrap {
-            throw syntaxError(line: trap.position.line, column: trap.position.column, trap.message)
+        if let hit = limits.fileSizeHit(text.utf8) {
+            throw syntaxError(line: hit.position.line, column: hit.position.column, hit.message)
+        }
+        let index = PolicySourceIndex(scanning: text, limits: limits)
+        let early = [index.tomlTrap.map { PolicyLimitHit(position: $0.position, message: $0.message) }, index.limitHit]
+            .compactMap { $0 }.sorted { $0.position < $1.position }
+        if !early.isEmpty {
+            throw PolicyError(problems: early.map {
+                .init(location: SourceLocation(file: file, line: $0.position.line, column: $0.position.column), message: $0.message)
+            })
         }
         let root: TOMLTable
         do {
@@ -119,7 +130,7 @@ struct PolicyValidator {
 
     /// Reports every key of `table` not in `known`, suggesting the closest known key.
     mutating func checkKeys(_ table: TOMLTable, at path: Path, in label: String, known: [String]) {
-        for key in table.keys where !known.contains(key) {
+        for key in Self.unknownKeys(table, known: known) {
             var message = "unknown key '\(key)' in \(label)"
             if let suggestion = KeySuggestion.closest(to: key, in: known) {
                 message += "; did you mean '\(suggestion)'?"
@@ -132,8 +143,13 @@ struct PolicyValidator {
 
     // MARK: Top level
 
+    /// The keys of `table` not in `known`, in the table's order.
+    static func unknownKeys(_ table: TOMLTable, known: [String]) -> [String] {
+        table.keys.filter { !known.contains($0) }
+    }
+
     private mutating func checkTopLevelKeys(_ root: TOMLTable) {
-        for key in root.keys where !PolicyKeys.topLevel.contains(key) {
+        for key in Self.unknownKeys(root, known: PolicyKeys.topLevel) {
             guard let value = root[key] else { continue }
             let isTable = value.table.map { !$0.inline } ?? false
             let isArrayOfTables = value.array.map { a in !a.isEmpty && (0..<a.count).allSatisfy { a[$0].table?.inline == false } } ?? false

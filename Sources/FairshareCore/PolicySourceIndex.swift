@@ -1,11 +1,17 @@
-/// Where table headers, keys and array elements sit in a policy's source text.
+/// Where table headers, keys and array elements sit in a policy's source text, and the first
+/// `PolicyLimits` the text breaks.
 ///
-/// TOMLKit's values carry no source positions, so the parser asks this index instead. It is a
+/// Parsed TOML values carry no source positions, so the parser asks this index instead. It is a
 /// small scan of the text that follows headers (`[agent]`, the n-th `[[group]]`,
 /// `[group.match]`), keys (bare, quoted and dotted), inline tables and arrays, and skips
 /// comments and strings, so a `[[group]]` inside a multi-line string is not a header. The same
-/// scan finds the few invalid texts TOMLKit must not be given (`tomlTrap`). Columns count
-/// Unicode scalars, as toml++ does in its syntax errors.
+/// scan finds the few invalid texts toml++ must not be given (`tomlTrap`) and checks the
+/// limits (`limitHit`), stopping at the first one broken. Columns count Unicode scalars, as
+/// toml++ does in its syntax errors.
+///
+/// Linear in time and memory: every path is a node stored once, beneath its parent, so a dotted
+/// key or a table name adds one node per segment it names, never a copy of its prefix; the scan
+/// recurses only into arrays and inline tables, at most `PolicyLimits.nestingDepth` deep.
 struct PolicySourceIndex {
     /// One step of a path into the document: a key, or an element of an array
     /// (the n-th `[[group]]` is element n of `group`).
@@ -25,86 +31,179 @@ struct PolicySourceIndex {
         static func < (a: Position, b: Position) -> Bool { (a.line, a.column) < (b.line, b.column) }
     }
 
-    /// `[table]` and `[[array]]` headers, by the path of the table they open.
-    private(set) var headers: [Path: Position] = [:]
-    /// Keys (at the first character of the key, also for every prefix of a dotted key) and
-    /// array elements (at the element's first character).
-    private(set) var entries: [Path: Position] = [:]
-    /// `\u0000` escapes in basic strings and quoted keys: toml++ accepts them, TOMLKit cuts the
-    /// string there, so the parser rejects them.
+    /// A path that was written (a header, a key, an array element) or implied by one written
+    /// beneath it (`a` by `[a.b]`). 32 bytes: a 256 KiB policy can have 100,000 of them.
+    fileprivate struct Node {
+        /// `[table]` or `[[array]]` that opened this table.
+        var header = PackedPosition.none
+        /// The key (at its first character, also for every prefix of a dotted key) or array element.
+        var entry = PackedPosition.none
+        /// Where the first thing at or beneath this path was written: nodes are made in text order,
+        /// so this is the earliest position in the subtree.
+        var first: PackedPosition
+        /// Levels beneath the root (the number of components of the path).
+        var depth: Int32
+        /// How many `[[x]]` headers this path has had.
+        var arrayTables: Int32 = 0
+    }
+
+    fileprivate struct PackedPosition {
+        var line: UInt32
+        var column: UInt32
+        static let none = PackedPosition(line: 0, column: 0)
+
+        init(line: UInt32, column: UInt32) {
+            self.line = line
+            self.column = column
+        }
+
+        init(_ p: Position) {
+            line = UInt32(clamping: p.line)
+            column = UInt32(clamping: p.column)
+        }
+
+        var position: Position? { line == 0 ? nil : Position(line: Int(line), column: Int(column)) }
+    }
+
+    /// Node 0 is the root.
+    fileprivate private(set) var nodes: [Node] = [Node(first: PackedPosition(.start), depth: 0)]
+    /// A node's children by (parent << 32 | component code): an array index n is 2n + 1, a key
+    /// is twice its number in `keyNumbers`. Small fixed-size keys, hashed without the strings.
+    fileprivate private(set) var children: [UInt64: Int32] = [:]
+    fileprivate private(set) var keyNumbers: [String: UInt32] = [:]
+    /// `\u0000` escapes in basic strings and quoted keys: toml++ accepts them, but a NUL has no
+    /// place in a name, a pattern or a path (C strings end there), so the parser rejects them.
     private(set) var nulEscapes: [Position] = []
-    /// The first thing TOMLKit must not be given, with the message to report instead.
+    /// The first thing toml++ must not be given, with the message to report instead.
     ///
-    /// A NUL: TOMLKit hands the text to toml++ as a C string, which would silently end there.
+    /// A NUL: no policy has one, and a C string would silently end there.
     /// And text where toml++ 3.4 asserts, instead of checking, that something can not happen (its
     /// debug build aborts, its release build assumes it away): a table header with no name after
     /// its `[` (`[` at the end of a line, `[=`), an array element starting with `}`, NEL (U+0085),
     /// LS or PS (U+2028, U+2029) where a value starts, a date whose time does not start with two
     /// digits (`1979-05-27T:`). NEL, LS and PS have no place in a policy and are refused anywhere.
     private(set) var tomlTrap: (position: Position, message: String)?
+    /// The first limit the text breaks; the scan stopped there.
+    private(set) var limitHit: PolicyLimitHit?
 
     /// Scans `text`, which may be invalid TOML: the scan then still ends, and the positions are
-    /// good up to the first syntax error.
-    init(scanning text: String) {
-        var scanner = Scanner(text)
+    /// good up to the first syntax error or broken limit. The file's size is the caller's to check
+    /// (`PolicyLimits.fileSizeHit`), before it makes the text.
+    init(scanning text: String, limits: PolicyLimits = .standard) {
+        var scanner = Scanner(text, limits: limits)
         scanner.scanDocument()
-        headers = scanner.headers
-        entries = scanner.entries
-        nulEscapes = scanner.nulEscapes
-        tomlTrap = scanner.tomlTrap
+        nodes = scanner.index.nodes
+        children = scanner.index.children
+        keyNumbers = scanner.index.keyNumbers
+        nulEscapes = scanner.index.nulEscapes
+        tomlTrap = scanner.index.tomlTrap
+        limitHit = scanner.index.limitHit
     }
 
-    func header(_ path: Path) -> Position? { headers[path] }
-    func entry(_ path: Path) -> Position? { entries[path] }
+    private init() {}
+
+    /// Paths recorded (written or implied): grows with the text, never with the square of it.
+    var pathCount: Int { nodes.count }
+
+    func header(_ path: Path) -> Position? { node(path).flatMap { nodes[$0].header.position } }
+    func entry(_ path: Path) -> Position? { node(path).flatMap { nodes[$0].entry.position } }
 
     /// The best position for `path`: its header or key; else the first thing written beneath it
     /// (a table only implied by `[group.match]`); else the nearest ancestor; else the file's start.
     func locate(_ path: Path) -> Position {
-        if let p = headers[path] ?? entries[path] { return p }
-        let beneath = headers.merging(entries) { header, _ in header }.filter { $0.key.starts(with: path) }.values
-        if let first = beneath.min() { return first }
-        var ancestor = path
-        while !ancestor.isEmpty {
-            ancestor.removeLast()
-            if let p = headers[ancestor] ?? entries[ancestor] { return p }
+        var found: [Int] = [0]
+        for component in path {
+            guard let next = existingChild(of: found[found.count - 1], component) else { break }
+            found.append(next)
+        }
+        if found.count == path.count + 1 {
+            let n = nodes[found[found.count - 1]]
+            return n.header.position ?? n.entry.position ?? n.first.position ?? .start
+        }
+        for id in found.reversed() where id != 0 {
+            if let p = nodes[id].header.position ?? nodes[id].entry.position { return p }
         }
         return .start
+    }
+
+    private func node(_ path: Path) -> Int? {
+        var id = 0
+        for component in path {
+            guard let next = existingChild(of: id, component) else { return nil }
+            id = next
+        }
+        return id
+    }
+
+    private func childKey(_ parent: Int, _ code: UInt64) -> UInt64 { UInt64(parent) << 32 | code }
+
+    /// The node for `component` beneath `parent`, made (first seen at `position`) if new.
+    fileprivate mutating func child(of parent: Int, _ component: PathComponent, at position: Position) -> Int {
+        let code: UInt64
+        switch component {
+        case .index(let n): code = UInt64(n) * 2 + 1
+        case .key(let k):
+            if let number = keyNumbers[k] {
+                code = UInt64(number) * 2
+            } else {
+                let number = UInt32(keyNumbers.count)
+                keyNumbers[k] = number
+                code = UInt64(number) * 2
+            }
+        }
+        let key = childKey(parent, code)
+        if let id = children[key] { return Int(id) }
+        let id = nodes.count
+        nodes.append(Node(first: PackedPosition(position), depth: nodes[parent].depth + 1))
+        children[key] = Int32(id)
+        return id
+    }
+
+    fileprivate func existingChild(of parent: Int, _ component: PathComponent) -> Int? {
+        let code: UInt64
+        switch component {
+        case .index(let n):
+            guard n >= 0 else { return nil }
+            code = UInt64(n) * 2 + 1
+        case .key(let k):
+            guard let number = keyNumbers[k] else { return nil }
+            code = UInt64(number) * 2
+        }
+        return children[childKey(parent, code)].map(Int.init)
     }
 }
 
 extension PolicySourceIndex {
     /// A forgiving single-pass scanner. It follows valid TOML; on anything else it must still not
-    /// trap or loop: every step consumes input or stops.
+    /// trap or loop: every step consumes input or stops. After a broken limit it sees the end of
+    /// the text, so every loop ends at once.
     fileprivate struct Scanner {
         private let chars: [Unicode.Scalar]
+        private let limits: PolicyLimits
         private var i = 0
         private var line = 1
         private var column = 1
+        private var tables = 0
+        var index = PolicySourceIndex()
 
-        var headers: [Path: Position] = [:]
-        var entries: [Path: Position] = [:]
-        var nulEscapes: [Position] = []
-        var tomlTrap: (position: Position, message: String)?
-        /// How many `[[x]]` headers each array-of-tables path has had so far.
-        private var arrayTableCounts: [Path: Int] = [:]
-        private static let maxDepth = 128
-
-        init(_ text: String) {
+        init(_ text: String, limits: PolicyLimits) {
             var scalars = Array(text.unicodeScalars)
             if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
             chars = scalars
+            self.limits = limits
         }
 
-        private var atEnd: Bool { i >= chars.count }
+        private var stopped: Bool { index.limitHit != nil }
+        private var atEnd: Bool { i >= chars.count || stopped }
         private var position: Position { Position(line: line, column: column) }
 
         private func peek(_ offset: Int = 0) -> Unicode.Scalar? {
             let j = i + offset
-            return j < chars.count ? chars[j] : nil
+            return j < chars.count && !stopped ? chars[j] : nil
         }
 
         private mutating func advance() {
-            guard i < chars.count else { return }
+            guard !atEnd else { return }
             if chars[i] == "\0" {
                 noteTrap("the file contains a NUL byte; a policy must be UTF-8 text")
             } else if chars[i] == "\u{85}" || chars[i] == "\u{2028}" || chars[i] == "\u{2029}" {
@@ -124,8 +223,39 @@ extension PolicySourceIndex {
         }
 
         private mutating func noteTrap(_ message: String, at start: Position? = nil) {
-            if tomlTrap == nil { tomlTrap = (start ?? position, message) }
+            if index.tomlTrap == nil { index.tomlTrap = (start ?? position, message) }
         }
+
+        /// Stops the scan: the first broken limit is the one reported.
+        private mutating func hitLimit(_ message: String, at where_: Position) {
+            if index.limitHit == nil { index.limitHit = PolicyLimitHit(position: where_, message: message) }
+        }
+
+        /// The node for `component` beneath `parent`; breaks the depth limit if it is too deep.
+        private mutating func child(of parent: Int, _ component: PathComponent, at start: Position) -> Int {
+            let id = index.child(of: parent, component, at: start)
+            if Int(index.nodes[id].depth) > limits.nestingDepth {
+                hitLimit(
+                    "nested more than \(limits.nestingDepth) levels deep (the limit; each table name, key segment and array counts one, and a policy needs 5)",
+                    at: start)
+            }
+            return id
+        }
+
+        private mutating func countTable(at start: Position) {
+            tables += 1
+            if tables > limits.tables {
+                hitLimit("more than \(limits.tables) tables (the limit on [headers] and { inline tables } in a policy)", at: start)
+            }
+        }
+
+        private mutating func checkGroupCount(_ n: Int, at start: Position) {
+            if n > limits.groups {
+                hitLimit("more than \(limits.groups) groups (the limit on [[group]] tables in a policy)", at: start)
+            }
+        }
+
+        private var groupNode: Int? { index.existingChild(of: 0, .key("group")) }
 
         private mutating func skipSpaces() {
             while let c = peek(), c == " " || c == "\t" { advance() }
@@ -149,7 +279,7 @@ extension PolicySourceIndex {
         }
 
         mutating func scanDocument() {
-            var table: Path = []
+            var table = 0
             while !atEnd {
                 let before = i
                 skipSpaces()
@@ -169,8 +299,8 @@ extension PolicySourceIndex {
             }
         }
 
-        /// `[a.b]` or `[[a.b]]`; returns the path of the table it opens.
-        private mutating func scanHeader() -> Path? {
+        /// `[a.b]` or `[[a.b]]`; returns the node of the table it opens.
+        private mutating func scanHeader() -> Int? {
             let start = position
             let isArray = peek(1) == "["
             advance(isArray ? 2 : 1)
@@ -179,45 +309,49 @@ extension PolicySourceIndex {
             if let c = peek(), !(Scanner.isBareKeyChar(c) || c == "\"" || c == "'" || c == "]" || (c == "[" && !isArray && hadSpace)) {
                 noteTrap("invalid TOML: expected a table name after '[', saw \(c.escapedForMessage)")
             }
-            guard let keys = scanKey(), !keys.isEmpty else { return nil }
-            let parent = resolve(Array(keys.dropLast()))
-            var path = parent + [.key(keys[keys.count - 1])]
+            guard let keys = scanKey(), !keys.isEmpty, !stopped else { return nil }
+            countTable(at: start)
+            var node: Int
             if isArray {
-                let n = arrayTableCounts[path, default: 0]
-                arrayTableCounts[path] = n + 1
-                path.append(.index(n))
+                let parent = resolve(keys.dropLast(), at: start)
+                let array = child(of: parent, .key(keys[keys.count - 1]), at: start)
+                let n = Int(index.nodes[array].arrayTables)
+                index.nodes[array].arrayTables = Int32(n + 1)
+                if parent == 0 && keys[keys.count - 1] == "group" { checkGroupCount(n + 1, at: start) }
+                node = child(of: array, .index(n), at: start)
             } else {
-                path = resolve(keys)
+                node = resolve(keys[...], at: start)
             }
-            if headers[path] == nil { headers[path] = start }
-            return path
+            if index.nodes[node].header.line == 0 { index.nodes[node].header = PackedPosition(start) }
+            return node
         }
 
-        /// Maps header keys to a path, stepping into the latest element of each array of tables
+        /// Maps header keys to a node, stepping into the latest element of each array of tables
         /// on the way (`[group.match]` belongs to the last `[[group]]`).
-        private func resolve(_ keys: [String]) -> Path {
-            var path: Path = []
+        private mutating func resolve(_ keys: ArraySlice<String>, at start: Position) -> Int {
+            var node = 0
             for k in keys {
-                path.append(.key(k))
-                if let n = arrayTableCounts[path], n > 0 { path.append(.index(n - 1)) }
+                node = child(of: node, .key(k), at: start)
+                let n = Int(index.nodes[node].arrayTables)
+                if n > 0 { node = child(of: node, .index(n - 1), at: start) }
             }
-            return path
+            return node
         }
 
         /// `key = value` (the key possibly dotted), inside `table`.
-        private mutating func scanKeyValue(in table: Path, depth: Int) {
+        private mutating func scanKeyValue(in table: Int, depth: Int) {
             let start = position
             guard let keys = scanKey(), !keys.isEmpty else { return }
-            var path = table
+            var node = table
             for k in keys {
-                path.append(.key(k))
-                if entries[path] == nil { entries[path] = start }
+                node = child(of: node, .key(k), at: start)
+                if index.nodes[node].entry.line == 0 { index.nodes[node].entry = PackedPosition(start) }
             }
             skipSpaces()
             guard peek() == "=" else { return }
             advance()
             skipSpaces()
-            scanValue(at: path, depth: depth)
+            scanValue(at: node, depth: depth)
         }
 
         /// One or more simple keys joined by dots; nil when there is no key here.
@@ -226,26 +360,32 @@ extension PolicySourceIndex {
             while true {
                 skipSpaces()
                 guard let c = peek() else { return keys.isEmpty ? nil : keys }
+                let start = position
+                let startIndex = i
                 var key = ""
                 if c == "\"" {
                     advance()
-                    key = scanBasicStringBody()
+                    key = scanBasicStringBody(limit: limits.keyLength, what: .key, start: start)
                 } else if c == "'" {
                     advance()
-                    while let d = peek(), d != "'", d != "\n" {
-                        key.unicodeScalars.append(d)
-                        advance()
-                    }
-                    advance()
+                    scanLiteralStringBody(into: &key, limit: limits.keyLength, what: .key, start: start)
                 } else if Scanner.isBareKeyChar(c) {
                     while let d = peek(), Scanner.isBareKeyChar(d) {
                         key.unicodeScalars.append(d)
                         advance()
+                        if i - startIndex > limits.keyLength {
+                            hitLimit(StringKind.key.tooLong(limits.keyLength), at: start)
+                        }
                     }
                 } else {
                     return keys.isEmpty ? nil : keys
                 }
                 keys.append(key)
+                if keys.count > limits.dottedKeySegments {
+                    hitLimit(
+                        "a dotted key or table name with more than \(limits.dottedKeySegments) segments (the limit; a policy needs 2, as in group.match)",
+                        at: start)
+                }
                 skipSpaces()
                 guard peek() == "." else { return keys }
                 advance()
@@ -273,29 +413,33 @@ extension PolicySourceIndex {
             ("A"..."Z").contains(c) || ("a"..."z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-"
         }
 
-        private mutating func scanValue(at path: Path, depth: Int) {
-            guard depth < Scanner.maxDepth, let c = peek() else { return }
+        /// `depth` counts the arrays and inline tables around this value; with the node depth
+        /// limit it bounds this recursion (each level makes a deeper node).
+        private mutating func scanValue(at node: Int, depth: Int) {
+            guard depth <= limits.nestingDepth, let c = peek() else { return }
+            let start = position
             switch c {
             case "\"":
                 if peek(1) == "\"" && peek(2) == "\"" {
                     advance(3)
-                    scanMultilineString(quote: "\"")
+                    scanMultilineString(quote: "\"", start: start)
                 } else {
                     advance()
-                    _ = scanBasicStringBody()
+                    _ = scanBasicStringBody(limit: limits.stringLength, what: .value, start: start)
                 }
             case "'":
                 if peek(1) == "'" && peek(2) == "'" {
                     advance(3)
-                    scanMultilineString(quote: "'")
+                    scanMultilineString(quote: "'", start: start)
                 } else {
                     advance()
-                    while let d = peek(), d != "'", d != "\n" { advance() }
-                    advance()
+                    var ignored = ""
+                    scanLiteralStringBody(into: &ignored, limit: limits.stringLength, what: .value, start: start)
                 }
             case "[":
                 advance()
                 var n = 0
+                let isGroupArray = node == groupNode && index.nodes[node].depth == 1
                 while true {
                     skipSpacesNewlinesComments()
                     guard let d = peek() else { return }
@@ -309,13 +453,20 @@ extension PolicySourceIndex {
                     }
                     if d == "}" { noteTrap("invalid TOML: expected a value or ']' in the array, saw '}'") }
                     let before = i
-                    let element = path + [.index(n)]
-                    if entries[element] == nil { entries[element] = position }
+                    let elementStart = position
+                    if n == limits.arrayElements {
+                        hitLimit("an array with more than \(limits.arrayElements) elements (the limit on one array)", at: elementStart)
+                        return
+                    }
+                    if isGroupArray { checkGroupCount(n + 1, at: elementStart) }
+                    let element = child(of: node, .index(n), at: elementStart)
+                    if index.nodes[element].entry.line == 0 { index.nodes[element].entry = PackedPosition(elementStart) }
                     scanValue(at: element, depth: depth + 1)
                     n += 1
                     if i == before { advance() }
                 }
             case "{":
+                countTable(at: start)
                 advance()
                 while true {
                     skipSpaces()
@@ -329,12 +480,11 @@ extension PolicySourceIndex {
                         continue
                     }
                     let before = i
-                    scanKeyValue(in: path, depth: depth + 1)
+                    scanKeyValue(in: node, depth: depth + 1)
                     if i == before { advance() }
                 }
             default:
                 // Numbers, booleans, dates: up to the next delimiter.
-                let start = position
                 var token: [Unicode.Scalar] = []
                 while let d = peek(), !" \t\r\n,]}#".unicodeScalars.contains(d) {
                     token.append(d)
@@ -346,11 +496,25 @@ extension PolicySourceIndex {
             }
         }
 
+        enum StringKind {
+            case key, value
+
+            func tooLong(_ limit: Int) -> String {
+                switch self {
+                case .key: "a key longer than \(limit) characters (the limit on one key or table name segment)"
+                case .value: "a string longer than \(limit) characters (the limit on one string)"
+                }
+            }
+        }
+
         /// After the opening `"`: reads up to and including the closing quote, decoding escapes
-        /// roughly (enough for quoted keys) and noting `\u0000`.
-        private mutating func scanBasicStringBody() -> String {
+        /// roughly (enough for quoted keys) and noting `\u0000`. Breaks the limit past `limit`
+        /// scalars as written.
+        private mutating func scanBasicStringBody(limit: Int, what: StringKind, start: Position) -> String {
             var out = ""
+            let bodyStart = i
             while let c = peek(), c != "\n" {
+                if i - bodyStart > limit { hitLimit(what.tooLong(limit), at: start) }
                 if c == "\"" {
                     advance()
                     return out
@@ -358,11 +522,22 @@ extension PolicySourceIndex {
                 if c == "\\" {
                     scanEscape(into: &out)
                 } else {
-                    out.unicodeScalars.append(c)
+                    if what == .key { out.unicodeScalars.append(c) }
                     advance()
                 }
             }
             return out
+        }
+
+        /// After the opening `'`: up to and including the closing quote.
+        private mutating func scanLiteralStringBody(into key: inout String, limit: Int, what: StringKind, start: Position) {
+            let bodyStart = i
+            while let d = peek(), d != "'", d != "\n" {
+                if i - bodyStart >= limit { hitLimit(what.tooLong(limit), at: start) }
+                if what == .key { key.unicodeScalars.append(d) }
+                advance()
+            }
+            advance()
         }
 
         private mutating func scanEscape(into out: inout String) {
@@ -383,7 +558,7 @@ extension PolicySourceIndex {
                     advance()
                 }
                 if let v = UInt32(hex, radix: 16) {
-                    if v == 0 { nulEscapes.append(start) }
+                    if v == 0 { index.nulEscapes.append(start) }
                     if let s = Unicode.Scalar(v) { out.unicodeScalars.append(s) }
                 }
             }
@@ -392,9 +567,13 @@ extension PolicySourceIndex {
 
         /// After the opening `"""` or `'''`: up to and including the closing run of quotes
         /// (a closing run may be up to five quotes long: two belong to the string).
-        private mutating func scanMultilineString(quote: Unicode.Scalar) {
+        private mutating func scanMultilineString(quote: Unicode.Scalar, start: Position) {
             var ignored = ""
+            let bodyStart = i
             while let c = peek() {
+                if i - bodyStart > limits.stringLength {
+                    hitLimit(StringKind.value.tooLong(limits.stringLength), at: start)
+                }
                 if c == quote && peek(1) == quote && peek(2) == quote {
                     var run = 0
                     while peek() == quote && run < 5 {
@@ -405,6 +584,7 @@ extension PolicySourceIndex {
                 }
                 if quote == "\"" && c == "\\" {
                     scanEscape(into: &ignored)
+                    ignored = ""
                 } else {
                     advance()
                 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FairshareAgent
 import FairshareCore
+import FairshareLinux
 import FairshareSystemd
 import Logging
 
@@ -160,7 +161,21 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let text: String
-        do { text = try readTextFile(policy) } catch { fail("\(error)") }
+        do throws(PolicyFileError) { text = try readTrustedPolicy(path: policy) } catch {
+            switch error {
+            case .invalidText(let problems):
+                var stderr = StandardError()
+                print(problems.description, to: &stderr)
+                print("\(policy): \(problems.problems.count) error\(problems.problems.count == 1 ? "" : "s"); the policy is not valid", to: &stderr)
+                throw ExitCode(1)
+            case .notRegularFile, .notOwnedByRoot, .writableByOthers:
+                // The agent applies the same rules at start and on reload: say so, so a draft
+                // that is fine but badly owned is not taken for one the agent would load.
+                fail("the agent (fairshare run, reload) would refuse this file: \(error)")
+            case .unreadable:
+                fail("\(error)")
+            }
+        }
         do throws(PolicyError) {
             let p = try PolicyParser.parse(text, file: policy)
             // Amounts in CPUs are checked against this machine (the agent checks its root's).

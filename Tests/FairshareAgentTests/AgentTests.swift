@@ -311,6 +311,34 @@ let threeGroups = """
         #expect(!outcome.applied)
         #expect(outcome.error?.contains("cannot read /etc/fairshare/policy.toml") == true)
     }
+
+    /// The agent's real reader on reload: a policy someone else could write is refused, with the
+    /// fix, and the policy in force stays; once fixed, the same file is applied.
+    @Test func aReloadOfAGroupWritablePolicyIsRefusedAndTheOldOneKept() async throws {
+        let h = try Harness(policy: threeGroups)
+        var template = Array("/tmp/fairshare-reload-XXXXXX".utf8CString)
+        let directory = String(cString: try #require(mkdtemp(&template)))
+        let path = directory + "/policy.toml"
+        defer { unlink(path); rmdir(directory) }
+        let text = threeGroups.replacing("shares = 5", with: "shares = 7")
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        #expect(chmod(path, 0o664) == 0)
+        var trusted = h.agent.env
+        trusted.readFile = { try readTrustedPolicy(path: $0) }
+        let agent = Agent(policy: await h.agent.policy, policyPath: path, env: trusted, logger: h.journal.logger())
+
+        let refused = await agent.reload()
+        #expect(!refused.applied)
+        #expect(refused.error?.contains("chmod go-w \(path)") == true, "\(refused.error ?? "")")
+        #expect(await agent.policy.groups.map(\.shares.value) == (await h.agent.policy).groups.map(\.shares.value))
+
+        #expect(chmod(path, 0o644) == 0)
+        let applied = await agent.reload()
+        #expect(applied.applied, "\(applied.error ?? "")")
+        #expect(await agent.policy.groups.contains { $0.shares.value == 7 })
+    }
 }
 
 @Suite struct AgentShutdownTests {

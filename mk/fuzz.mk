@@ -1,0 +1,43 @@
+# The policy front end's fuzz suite (issue 8). Included by the main Makefile. Targets:
+#   fuzz       a fixed budget for `make test`: FUZZ_INPUTS seeded inputs (mutations of the
+#              shipped policies and the pathological shapes, up to 1 MB) through
+#              PolicyParser, in child processes; fails on a crash, an input over 1 s or a
+#              peak RSS over 64 MB. Then 1,000 agent reloads (good, bad, pathological):
+#              fails if RSS grows by more than 5 MB.
+#   fuzz-long  the same with 10^6 inputs and a new seed each run, by hand.
+# A failing input is kept in FUZZ_CRASH_DIR; `fairshare-fuzz --replay FILE` reruns it.
+# Release build in the scratch path release-bin uses, with the same flags, so the two share it.
+
+FUZZ_REPO        := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+RELEASE_SCRATCH  ?= $(FUZZ_REPO)/.build-release
+FUZZ_BIN         := $(RELEASE_SCRATCH)/release/fairshare-fuzz
+FUZZ_INPUTS      ?= 50000
+FUZZ_SEED        ?= 1
+FUZZ_LONG_INPUTS ?= 1000000
+FUZZ_LONG_SEED   ?= $(shell date +%s)
+FUZZ_CRASH_DIR   ?= $(FUZZ_REPO)/.build/fuzz-crashes
+
+.PHONY: fuzz fuzz-long fuzz-bin fuzz-selftest
+
+fuzz-bin: deps
+	cd $(FUZZ_REPO) && $(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now \
+	    --scratch-path $(RELEASE_SCRATCH) --product fairshare-fuzz
+
+# The driver itself: a child that segfaults at input 7 must be reported, its input kept, and
+# the run must fail.
+fuzz-selftest: fuzz-bin
+	@mkdir -p $(FUZZ_CRASH_DIR)
+	@rm -rf $(FUZZ_CRASH_DIR)/selftest
+	@if $(FUZZ_BIN) --inputs 20 --seed 1 --crash-at 7 --config $(FUZZ_REPO)/config \
+	    --crash-dir $(FUZZ_CRASH_DIR)/selftest >$(FUZZ_CRASH_DIR)-selftest.log 2>&1; then \
+	    echo "fuzz self-test: FAIL, a crash went unreported (see $(FUZZ_CRASH_DIR)-selftest.log)"; exit 1; fi
+	@grep -q 'FAIL input 7 .*crashed with signal 11' $(FUZZ_CRASH_DIR)-selftest.log && ls $(FUZZ_CRASH_DIR)/selftest/seed1-input7-* >/dev/null \
+	    || { echo "fuzz self-test: FAIL, the crash was not reported or its input not kept (see $(FUZZ_CRASH_DIR)-selftest.log)"; exit 1; }
+	@echo "fuzz self-test: a crashing input is reported with its seed and shape, and kept"
+
+fuzz: fuzz-selftest
+	$(FUZZ_BIN) --inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED) --config $(FUZZ_REPO)/config --crash-dir $(FUZZ_CRASH_DIR)
+	$(FUZZ_BIN) --reloads 1000 --config $(FUZZ_REPO)/config
+
+fuzz-long: fuzz-bin
+	$(FUZZ_BIN) --inputs $(FUZZ_LONG_INPUTS) --seed $(FUZZ_LONG_SEED) --config $(FUZZ_REPO)/config --crash-dir $(FUZZ_CRASH_DIR)
