@@ -27,7 +27,8 @@ unit-test: deps
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
-test: unit-test smoke vm-test vm-fairness vm-systemd
+# The order: fast host suites first, then the sanitizer builds, then the real kernels.
+test: unit-test smoke fuzz sanitize reliability-checker-test vm-test vm-fairness vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps

@@ -35,9 +35,19 @@ fuzz-selftest: fuzz-bin
 	    || { echo "fuzz self-test: FAIL, the crash was not reported or its input not kept (see $(FUZZ_CRASH_DIR)-selftest.log)"; exit 1; }
 	@echo "fuzz self-test: a crashing input is reported with its seed and shape, and kept"
 
+# The summary also goes to $(VM_CACHE)/fuzz-results.txt (KEY VALUE), the Fuzz row of
+# `make bench-reliability`'s table.
+FUZZ_RESULTS := $(VM_CACHE)/fuzz-results.txt
+fuzz_results = sed -n 's/^inputs \([0-9]*\), crashes \([0-9]*\), slowest \([0-9.]*\) ms.*peak RSS \([0-9.]*\) MB.*/inputs \1\ncrashes \2\nslowest_ms \3\npeak_rss_mb \4/p'
+
 fuzz: fuzz-selftest
-	$(FUZZ_BIN) --inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED) --config $(FUZZ_REPO)/config --crash-dir $(FUZZ_CRASH_DIR)
+	@mkdir -p $(VM_CACHE); rm -f $(FUZZ_RESULTS)
+	set -o pipefail; $(FUZZ_BIN) --inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED) --config $(FUZZ_REPO)/config \
+	    --crash-dir $(FUZZ_CRASH_DIR) | tee $(VM_CACHE)/fuzz.log
+	$(fuzz_results) $(VM_CACHE)/fuzz.log > $(FUZZ_RESULTS)
 	$(FUZZ_BIN) --reloads 1000 --config $(FUZZ_REPO)/config
 
-fuzz-long: fuzz-bin
-	$(FUZZ_BIN) --inputs $(FUZZ_LONG_INPUTS) --seed $(FUZZ_LONG_SEED) --config $(FUZZ_REPO)/config --crash-dir $(FUZZ_CRASH_DIR)
+fuzz-long: FUZZ_INPUTS = $(FUZZ_LONG_INPUTS)
+fuzz-long: FUZZ_SEED = $(FUZZ_LONG_SEED)
+fuzz-long: fuzz
+
