@@ -84,7 +84,7 @@ let package = Package(
             name: "FairshareTestSupport",
             dependencies: ["FairshareCore", "FairshareLinux", "FairshareSystemd", "FairshareAgent"]
         ),
-        .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore"]),
+        .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSimulationTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd"]),

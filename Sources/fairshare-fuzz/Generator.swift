@@ -4,34 +4,11 @@
 /// Input `n` of seed `s` depends on nothing else, so a batch can run in a child process and a
 /// crash can be rebuilt from (seed, n) alone.
 
+import FairshareTestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-
-    /// Log-uniform in 1...max: mostly small, sometimes as large as allowed.
-    mutating func size(upTo max: Int) -> Int {
-        let bits = log2(Double(Swift.max(max, 1)))
-        let exponent = Double(next() >> 11) / Double(1 << 53) * bits
-        return Swift.max(1, Swift.min(max, Int(exp2(exponent))))
-    }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
 
 enum Shape: String, CaseIterable {
     case mutatedPolicy = "mutated-policy"

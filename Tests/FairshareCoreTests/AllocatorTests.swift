@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareTestSupport
 import Testing
 
 func g(_ s: String) -> GroupName { GroupName(s)! }
@@ -92,7 +93,7 @@ func g(_ s: String) -> GroupName { GroupName(s)! }
 
     /// Invariants on random claims (deterministic seed so a failure can be replayed).
     @Test func randomizedInvariants() {
-        var rng = SplitMix(seed: 0x5eed)
+        var rng = SplitMix64(seed: 0x5eed)
         for round in 0..<3000 {
             let capacity = Double(Int.random(in: 1...64, using: &rng))
             let n = Int.random(in: 1...12, using: &rng)
@@ -142,15 +143,3 @@ func g(_ s: String) -> GroupName { GroupName(s)! }
     }
 }
 
-/// A small deterministic generator for replayable randomized tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

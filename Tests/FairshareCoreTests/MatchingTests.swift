@@ -1,4 +1,5 @@
 import Dispatch
+import FairshareTestSupport
 import Testing
 
 @testable import FairshareCore
@@ -91,7 +92,7 @@ private func onWorkerThread<T: Sendable>(_ body: @escaping @Sendable () -> T) ->
     /// The translation agrees with glibc's fnmatch (what Glob was before) on ASCII patterns and
     /// texts from a seeded generator: stars, classes, ranges, negations, escapes, slashes.
     @Test func globAgreesWithFnmatch() {
-        var rng = SplitMix(seed: 0x5eed_61_0b)
+        var rng = SplitMix64(seed: 0x5eed_61_0b)
         func below(_ n: Int) -> Int { Int.random(in: 0..<n, using: &rng) }
         let patternAlphabet = Array("ab/*?[]!-\\.^:=")
         let textAlphabet = Array("ab/-.]![\\^")
