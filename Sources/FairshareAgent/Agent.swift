@@ -133,7 +133,7 @@ public actor Agent {
         var actions = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
                                     weightOverrides: effectiveWeights(), cache: &classificationCache)
         if !unitsKnown {
-            actions.removeAll { if case .move = $0 { true } else { false } }
+            actions.removeAll(where: \.isMove)
         }
         perform(actions)
         enforcer.forget(allBut: Set(processes.map(\.identity)))
