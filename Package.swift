@@ -28,11 +28,18 @@ let package = Package(
             name: "CTOMLShim",
             cxxSettings: [.unsafeFlags(["-fexceptions"])]
         ),
-        // The kernel edge: cgroup v2 files and /proc, behind small protocols.
+        // The edge's ports: cgroup files, processes, units, notifier, journal sink, clock, origin
+        // store. Protocols and plain data only; links no libsystemd.
+        .target(
+            name: "FairshareEdge",
+            dependencies: ["FairshareCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The kernel adapters: cgroup v2 files and /proc.
         .target(
             name: "FairshareLinux",
             dependencies: [
                 "FairshareCore",
+                "FairshareEdge",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -41,22 +48,24 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // The journal (as a swift-log handler), sd_notify, and units through systemd's D-Bus API.
+        // The systemd adapters: sd_journal_sendv, sd_notify, units through systemd's D-Bus API.
         .target(
             name: "FairshareSystemd",
             dependencies: [
                 "CSystemd",
                 "FairshareCore",
+                "FairshareEdge",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The agent: observe -> decide -> act -> report, the control socket, the lifecycle.
+        // The agent: observe -> decide -> act -> report, the control socket. Talks to the edges
+        // through FairshareEdge's ports only (CgroupTree is written over the cgroup-file port).
         .target(
             name: "FairshareAgent",
             dependencies: [
                 "FairshareCore",
+                "FairshareEdge",
                 "FairshareLinux",
-                "FairshareSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -69,25 +78,28 @@ let package = Package(
             name: "fairshare",
             dependencies: [
                 "FairshareAgent",
+                "FairshareSystemd",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `make bench`: figures for the agent's per-pass cost.
-        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport", "CSlowClients"]),
+        .executableTarget(name: "fairshare-bench", dependencies: ["FairshareCore", "FairshareEdge", "FairshareLinux", "FairshareAgent", "FairshareTestSupport", "CSlowClients"]),
         // `make bench-fairness`: the redistribution and fairness scenarios, simulator column.
         .executableTarget(name: "fairshare-fairness-bench", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         // `make fuzz`: seeded inputs for the policy front end, batches in child processes.
-        .executableTarget(name: "fairshare-fuzz", dependencies: ["FairshareCore", "FairshareLinux", "FairshareAgent", "FairshareTestSupport"]),
+        .executableTarget(name: "fairshare-fuzz", dependencies: ["FairshareCore", "FairshareEdge", "FairshareLinux", "FairshareAgent", "FairshareTestSupport"]),
         // Fakes for the edges: an in-memory kernel (cgroups + processes) with errno injection,
         // a clock, a notifier and a journal that record what they were given.
         .target(
             name: "FairshareTestSupport",
-            dependencies: ["FairshareCore", "FairshareLinux", "FairshareSystemd", "FairshareAgent"]
+            dependencies: ["FairshareCore", "FairshareEdge", "FairshareLinux", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSimulationTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux", "FairshareTestSupport"]),
-        .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd"]),
+        .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd", "FairshareEdge"]),
         // Slow unix-socket clients in C (forked, setuid to another user): the control socket's
         // abuse in tests and `fairshare-bench socket`; Tests/vm/slowclients.c is its CLI.
         .target(name: "CSlowClients"),

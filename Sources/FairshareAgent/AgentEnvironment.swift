@@ -1,6 +1,6 @@
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
-import FairshareSystemd
 
 #if canImport(Glibc)
 import Glibc
@@ -43,30 +43,6 @@ public struct AgentEnvironment: Sendable {
         self.agentPID = agentPID
         self.capacityCPUs = capacityCPUs
         self.origins = origins
-    }
-}
-
-/// Monotonic time for rates and wall time for reports.
-public protocol AgentClock: Sendable {
-    /// Nanoseconds from an arbitrary start; never goes back.
-    func monotonicNanoseconds() -> UInt64
-    /// Seconds since the Unix epoch.
-    func wallSeconds() -> Double
-}
-
-public struct SystemClock: AgentClock {
-    public init() {}
-
-    public func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
-    public func wallSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 

@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,15 +1,9 @@
 import FairshareCore
+import FairshareEdge
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Where the origin ledger lives between runs of the agent.
-public protocol OriginStore: Sendable {
-    /// The ledger's text, or nil when there is none.
-    func load() throws -> String?
-    func save(_ text: String) throws
-}
 
 /// A file, replaced atomically and durably: the new text goes to a temporary file that is
 /// fsynced, renamed over the ledger, and the directory fsynced, so a crash or a kill at any

@@ -1,6 +1,6 @@
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
-import FairshareSystemd
 import Logging
 
 #if canImport(Glibc)

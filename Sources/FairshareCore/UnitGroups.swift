@@ -118,6 +118,18 @@ extension Policy {
     }
 }
 
+/// A running systemd unit and where its cgroup is.
+public struct UnitInfo: Sendable, Equatable {
+    public var name: String
+    /// The unit's ControlGroup property, relative to the cgroup2 mount ("/system.slice/cron.service").
+    public var controlGroup: String
+
+    public init(name: String, controlGroup: String) {
+        self.name = name
+        self.controlGroup = controlGroup
+    }
+}
+
 /// A unit of a unit-backed group, where systemd keeps its cgroup.
 public struct UnitPlacement: Sendable, Equatable {
     public var unit: String

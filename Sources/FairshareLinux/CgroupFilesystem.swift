@@ -1,33 +1,10 @@
+import FairshareCore
+import FairshareEdge
 import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The one choke point for cgroup file access. Paths are `CgroupPath`s (validated components)
-/// joined beneath `mountPoint`; nothing else builds a cgroup path.
-public protocol CgroupFilesystem: Sendable {
-    /// Where the cgroup2 hierarchy is mounted, e.g. "/sys/fs/cgroup" (or a temp dir in tests).
-    var mountPoint: String { get }
-    func read(_ file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) -> String
-    func write(_ value: String, to file: ControlFile, of cgroup: CgroupPath) throws(CgroupError)
-    /// Creates the cgroup; an existing one is fine.
-    func create(_ cgroup: CgroupPath) throws(CgroupError)
-    func remove(_ cgroup: CgroupPath) throws(CgroupError)
-    func exists(_ cgroup: CgroupPath) -> Bool
-    /// Names of the child cgroups.
-    func children(of cgroup: CgroupPath) throws(CgroupError) -> [String]
-}
-
-extension CgroupFilesystem {
-    public func absolutePath(_ cgroup: CgroupPath) -> String {
-        cgroup.isRoot ? mountPoint : mountPoint + cgroup.description
-    }
-
-    public func absolutePath(_ file: ControlFile, of cgroup: CgroupPath) -> String {
-        absolutePath(cgroup) + "/" + file.rawValue
-    }
-}
 
 /// The real filesystem. Pointed at a temp dir it also serves as a fake cgroup tree for tests.
 public struct LinuxCgroupFilesystem: CgroupFilesystem {

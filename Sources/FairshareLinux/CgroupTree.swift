@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 
 #if canImport(Glibc)
 import Glibc

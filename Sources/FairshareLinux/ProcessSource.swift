@@ -1,47 +1,11 @@
 import FairshareCore
+import FairshareEdge
 import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Where the agent learns which processes exist. The /proc scan is the first source; an
-/// event-driven one can sit behind the same protocol.
-public protocol ProcessSource: Sendable {
-    /// Every process readable right now. Processes that vanish during the scan are skipped.
-    /// Only the optional attributes in `details` are read (each costs syscalls per process).
-    func scan(details: ProcessDetails) -> [ProcessInfo]
-    /// One process, or nil if it does not exist (or vanished while being read).
-    func process(_ pid: Int32) -> ProcessInfo?
-    /// The process's current cgroup v2 path, or nil if it is gone.
-    func cgroup(of pid: Int32) -> String?
-    /// Whatever is remembered of the process is stale (the agent just moved it).
-    func invalidate(_ pid: Int32)
-}
-
-extension ProcessSource {
-    public func invalidate(_ pid: Int32) {}
-}
-
-/// Optional process attributes: read only when some rule of the policy looks at them.
-public struct ProcessDetails: OptionSet, Sendable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-
-    /// /proc/PID/exe
-    public static let exe = ProcessDetails(rawValue: 1)
-    /// /proc/PID/cmdline
-    public static let argv = ProcessDetails(rawValue: 2)
-    public static let all: ProcessDetails = [.exe, .argv]
-
-    /// What a policy's rules need.
-    public init(for policy: Policy) {
-        self = []
-        if policy.groups.contains(where: { !$0.match.exe.isEmpty }) { insert(.exe) }
-        if policy.groups.contains(where: { !$0.match.cmdline.isEmpty }) { insert(.argv) }
-    }
-}
 
 /// Reads /proc (or a copy of its layout under another root, for tests).
 public struct LinuxProcessSource: ProcessSource {

@@ -1,5 +1,6 @@
 import CSystemd
 import FairshareCore
+import FairshareEdge
 import Synchronization
 
 #if canImport(Glibc)

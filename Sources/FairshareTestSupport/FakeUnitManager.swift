@@ -1,5 +1,5 @@
 import FairshareCore
-import FairshareSystemd
+import FairshareEdge
 import Synchronization
 
 /// An in-memory systemd for unit-backed groups: units with a cgroup and CPUWeight/IOWeight,

@@ -1,5 +1,4 @@
-import FairshareAgent
-import FairshareSystemd
+import FairshareEdge
 import Logging
 import Synchronization
 

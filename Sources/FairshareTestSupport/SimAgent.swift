@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 
 /// The controller loop run against the fluid simulator: every interval of simulated time it
 /// observes the last interval, calls `Controller.decide`, writes the decision's cpu.weight and

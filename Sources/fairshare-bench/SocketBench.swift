@@ -2,6 +2,7 @@ import CSlowClients
 import Dispatch
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareTestSupport
 import Synchronization
 

@@ -10,8 +10,8 @@
 //                                       run must report it, keep the input and exit 1
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
-import FairshareSystemd
 import FairshareTestSupport
 import Logging
 import Synchronization

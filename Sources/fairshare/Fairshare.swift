@@ -1,6 +1,7 @@
 import ArgumentParser
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
 import FairshareSystemd
 import Logging
@@ -71,7 +72,7 @@ func bootstrapLogging(_ requested: LogTarget) -> LogTarget {
     let target: LogTarget = requested == .auto
         ? (getenv("INVOCATION_ID") != nil || getenv("JOURNAL_STREAM") != nil ? .journal : .console) : requested
     LoggingSystem.bootstrap { _ in
-        target == .journal ? JournalLogHandler() as any LogHandler : ConsoleLogHandler() as any LogHandler
+        target == .journal ? JournalLogHandler(sink: SystemdJournalSink()) as any LogHandler : ConsoleLogHandler() as any LogHandler
     }
     return target
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
 import FairshareSystemd
 

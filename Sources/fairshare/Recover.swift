@@ -1,6 +1,7 @@
 import ArgumentParser
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
 import FairshareSystemd
 import Logging

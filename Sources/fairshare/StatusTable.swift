@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 
 /// Human-readable renderings for the terminal.
 enum StatusTable {

@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 import Foundation
 import FairshareTestSupport
 import Testing

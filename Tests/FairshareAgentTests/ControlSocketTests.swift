@@ -1,6 +1,7 @@
 import CSlowClients
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareTestSupport
 import Foundation
 import Logging
@@ -330,7 +331,7 @@ private final class RawConnection: @unchecked Sendable {
         let server = try await ControlServer.bind(path: path) { _, _ in ControlResponse(ok: true, status: sampleStatus()) }
         let agent = RecordingAgent(socketPath: path)
         let group = ServiceGroup(configuration: .init(
-            services: AgentRunner.services(agent: agent, controlSocket: server),
+            services: AgentServices.services(agent: agent, controlSocket: server),
             logger: .init(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -583,14 +584,14 @@ private final class RawConnection: @unchecked Sendable {
     @Test func reloadNeedsRootStatusDoesNot() async throws {
         let h = try Harness(policy: threeGroups)
         let user = PeerCredentials(pid: 1, uid: 1000, gid: 1000)
-        let denied = await AgentRunner.handle(ControlRequest(command: .reload), peer: user, agent: h.agent)
+        let denied = await AgentServices.handle(ControlRequest(command: .reload), peer: user, agent: h.agent)
         #expect(!denied.ok && denied.error?.contains("needs root") == true)
         #expect(await h.agent.status().policy.lastReload == nil, "no reload happened")
-        let status = await AgentRunner.handle(ControlRequest(command: .status), peer: user, agent: h.agent)
+        let status = await AgentServices.handle(ControlRequest(command: .status), peer: user, agent: h.agent)
         #expect(status.ok && status.status != nil)
-        let explain = await AgentRunner.handle(ControlRequest(command: .explain, pid: 99999), peer: user, agent: h.agent)
+        let explain = await AgentServices.handle(ControlRequest(command: .explain, pid: 99999), peer: user, agent: h.agent)
         #expect(explain.error == "no process with PID 99999")
-        let bad = await AgentRunner.handle(ControlRequest(command: .explain, pid: -3), peer: user, agent: h.agent)
+        let bad = await AgentServices.handle(ControlRequest(command: .explain, pid: -3), peer: user, agent: h.agent)
         #expect(bad.error == "explain needs a pid > 0")
     }
 }

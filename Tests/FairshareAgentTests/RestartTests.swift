@@ -1,5 +1,6 @@
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
 import FairshareTestSupport
 import Synchronization

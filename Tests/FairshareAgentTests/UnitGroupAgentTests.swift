@@ -1,7 +1,7 @@
 import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
-import FairshareSystemd
 import FairshareTestSupport
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 import Testing
 
 /// The control socket's admission rules, without sockets.

@@ -1,4 +1,5 @@
 import FairshareCore
+import FairshareEdge
 import Testing
 
 /// Parsers against text copied from real kernels (6.1 guest under qemu, and this Debian 12 host).

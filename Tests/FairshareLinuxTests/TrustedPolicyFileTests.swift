@@ -1,5 +1,6 @@
 import Dispatch
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
 import Synchronization
 import Testing

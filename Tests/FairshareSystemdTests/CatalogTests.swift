@@ -1,3 +1,5 @@
+import FairshareCore
+import FairshareEdge
 import Foundation
 import FairshareSystemd
 import Testing

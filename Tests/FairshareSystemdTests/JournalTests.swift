@@ -1,3 +1,5 @@
+import FairshareCore
+import FairshareEdge
 import FairshareSystemd
 import Logging
 import Synchronization

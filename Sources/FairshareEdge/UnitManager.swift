@@ -4,18 +4,6 @@ import FairshareCore
 import Glibc
 #endif
 
-/// A running systemd unit and where its cgroup is.
-public struct UnitInfo: Sendable, Equatable {
-    public var name: String
-    /// The unit's ControlGroup property, relative to the cgroup2 mount ("/system.slice/cron.service").
-    public var controlGroup: String
-
-    public init(name: String, controlGroup: String) {
-        self.name = name
-        self.controlGroup = controlGroup
-    }
-}
-
 /// The service manager's side of unit-backed groups: which units there are, and their
 /// CPUWeight=/IOWeight=. The agent never writes a unit's cgroup itself (systemd is its single
 /// writer); it asks systemd to.

@@ -1,4 +1,6 @@
+import FairshareAgent
 import FairshareCore
+import FairshareEdge
 import FairshareLinux
 import FairshareSystemd
 import Logging
@@ -99,34 +101,18 @@ public enum AgentRunner {
         let server: ControlServer
         do {
             server = try await ControlServer.bind(path: options.socketPath) { request, peer in
-                await Self.handle(request, peer: peer, agent: agent)
+                await AgentServices.handle(request, peer: peer, agent: agent)
             }
         } catch {
             throw StartupError(description: "control socket: \(error)")
         }
 
         let group = ServiceGroup(configuration: .init(
-            services: Self.services(agent: AgentService(agent: agent), controlSocket: server),
+            services: AgentServices.services(agent: AgentService(agent: agent, watchdog: SystemdNotifier.watchdogInterval()), controlSocket: server),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "fairshare.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))
         try await group.run()
-    }
-
-    /// The agent's services, in start order. A service group shuts down in reverse order, so the
-    /// agent gives every process back and logs its final report while the socket still
-    /// answers; the socket closes (and its file goes) only once the agent is done. So a socket
-    /// that accepts always means an agent owns the cgroup subtree: a second `fairshare run`
-    /// refuses to start while the first is still handing processes back, and `fairshare recover`
-    /// (which does nothing while an agent answers) never races the agent's own hand-back.
-    /// Should the socket fail by itself, the group shuts down gracefully (processes given back)
-    /// and `run` exits non-zero, so systemd restarts the agent with a working socket.
-    public static func services(agent: some Service, controlSocket: ControlServer) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        [
-            .init(service: controlSocket, successTerminationBehavior: .gracefullyShutdownGroup,
-                  failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: agent),
-        ]
     }
 
     /// io.weight is written for every group, but only io.cost or BFQ honour it: say so once
@@ -142,71 +128,6 @@ public enum AgentRunner {
         }
     }
 
-    /// One control request. Anyone who may open the socket may read; only root may reload.
-    public static func handle(_ request: ControlRequest, peer: PeerCredentials, agent: Agent) async -> ControlResponse {
-        switch request.command {
-        case .status:
-            return ControlResponse(ok: true, status: await agent.status())
-        case .reload:
-            guard peer.uid == 0 else {
-                return .failure("permission denied: reloading the policy needs root (you are uid \(peer.uid))")
-            }
-            let outcome = await agent.reload()
-            return ControlResponse(ok: outcome.applied, error: outcome.error, reload: outcome)
-        case .explain:
-            guard let pid = request.pid, pid > 0 else { return .failure("explain needs a pid > 0") }
-            guard let report = await agent.explain(pid: pid) else { return .failure("no process with PID \(pid)") }
-            return ControlResponse(ok: true, explain: report)
-        }
-    }
-}
-
-/// The agent as a swift-service-lifecycle service: ticks on a timer, reloads on SIGHUP, gives
-/// everything back on graceful shutdown (SIGTERM, SIGINT).
-public struct AgentService: Service {
-    let agent: Agent
-    /// systemd's WatchdogSec=, if set: the agent pings at a third of it.
-    let watchdog: Duration?
-
-    public init(agent: Agent, watchdog: Duration? = SystemdNotifier.watchdogInterval()) {
-        self.agent = agent
-        self.watchdog = watchdog
-    }
-
-    public func run() async throws {
-        let (triggers, input) = AsyncStream<Trigger>.makeStream(bufferingPolicy: .bufferingNewest(16))
-        let agent = self.agent
-        // Trap SIGHUP before the first pass (and READY=1), so no reload request is lost.
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { tasks in
-                tasks.addTask {
-                    // The interval may change on reload: read it before every sleep.
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: await agent.interval)
-                        input.yield(.tick)
-                    }
-                }
-                if let watchdog {
-                    tasks.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: watchdog / 3)
-                            input.yield(.watchdog)
-                        }
-                    }
-                }
-                tasks.addTask {
-                    for await _ in hangups {
-                        input.yield(.reload)
-                    }
-                }
-                await agent.run(triggers: triggers)
-                tasks.cancelAll()
-            }
-        } onGracefulShutdown: {
-            input.yield(.shutdown)
-        }
-    }
 }
 
 /// The agent runs under SCHED_BATCH: it keeps its fair share of CPU, but its periodic wakeups

@@ -1,0 +1,113 @@
+import FairshareCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The edge's ports: what the agent needs from the kernel, systemd and the clock, as small
+// protocols. The adapters live in FairshareLinux (cgroup files, /proc) and FairshareSystemd
+// (sd_notify, the journal, D-Bus); the fakes in FairshareTestSupport. Nothing here links
+// libsystemd, so neither the agent nor its tests do.
+
+/// The one choke point for cgroup file access. Paths are `CgroupPath`s (validated components)
+/// joined beneath `mountPoint`; nothing else builds a cgroup path.
+public protocol CgroupFilesystem: Sendable {
+    /// Where the cgroup2 hierarchy is mounted, e.g. "/sys/fs/cgroup" (or a temp dir in tests).
+    var mountPoint: String { get }
+    func read(_ file: ControlFile, of cgroup: CgroupPath) throws(CgroupError) -> String
+    func write(_ value: String, to file: ControlFile, of cgroup: CgroupPath) throws(CgroupError)
+    /// Creates the cgroup; an existing one is fine.
+    func create(_ cgroup: CgroupPath) throws(CgroupError)
+    func remove(_ cgroup: CgroupPath) throws(CgroupError)
+    func exists(_ cgroup: CgroupPath) -> Bool
+    /// Names of the child cgroups.
+    func children(of cgroup: CgroupPath) throws(CgroupError) -> [String]
+}
+
+extension CgroupFilesystem {
+    public func absolutePath(_ cgroup: CgroupPath) -> String {
+        cgroup.isRoot ? mountPoint : mountPoint + cgroup.description
+    }
+
+    public func absolutePath(_ file: ControlFile, of cgroup: CgroupPath) -> String {
+        absolutePath(cgroup) + "/" + file.rawValue
+    }
+}
+
+
+/// Where the agent learns which processes exist. The /proc scan is the first source; an
+/// event-driven one can sit behind the same protocol.
+public protocol ProcessSource: Sendable {
+    /// Every process readable right now. Processes that vanish during the scan are skipped.
+    /// Only the optional attributes in `details` are read (each costs syscalls per process).
+    func scan(details: ProcessDetails) -> [ProcessInfo]
+    /// One process, or nil if it does not exist (or vanished while being read).
+    func process(_ pid: Int32) -> ProcessInfo?
+    /// The process's current cgroup v2 path, or nil if it is gone.
+    func cgroup(of pid: Int32) -> String?
+    /// Whatever is remembered of the process is stale (the agent just moved it).
+    func invalidate(_ pid: Int32)
+}
+
+extension ProcessSource {
+    public func invalidate(_ pid: Int32) {}
+}
+
+/// Optional process attributes: read only when some rule of the policy looks at them.
+public struct ProcessDetails: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// /proc/PID/exe
+    public static let exe = ProcessDetails(rawValue: 1)
+    /// /proc/PID/cmdline
+    public static let argv = ProcessDetails(rawValue: 2)
+    public static let all: ProcessDetails = [.exe, .argv]
+
+    /// What a policy's rules need.
+    public init(for policy: Policy) {
+        self = []
+        if policy.groups.contains(where: { !$0.match.exe.isEmpty }) { insert(.exe) }
+        if policy.groups.contains(where: { !$0.match.cmdline.isEmpty }) { insert(.argv) }
+    }
+}
+
+
+/// The service manager's side channel (READY=1, RELOADING=1, STOPPING=1, STATUS=...).
+public protocol ServiceNotifier: Sendable {
+    func notify(_ state: String)
+}
+
+
+/// Monotonic time for rates and wall time for reports.
+public protocol AgentClock: Sendable {
+    /// Nanoseconds from an arbitrary start; never goes back.
+    func monotonicNanoseconds() -> UInt64
+    /// Seconds since the Unix epoch.
+    func wallSeconds() -> Double
+}
+
+public struct SystemClock: AgentClock {
+    public init() {}
+
+    public func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public func wallSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+
+/// Where the origin ledger lives between runs of the agent.
+public protocol OriginStore: Sendable {
+    /// The ledger's text, or nil when there is none.
+    func load() throws -> String?
+    func save(_ text: String) throws
+}
+
