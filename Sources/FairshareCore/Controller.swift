@@ -38,9 +38,13 @@ public struct Controller: Sendable {
         public var share: Allocator.Share
         /// The fairness factor applied to the shares (1 with fairness = "instant").
         public var factor: Double
-        public var cpuWeight: Int
+        public var cpuWeight: CPUWeight
+        /// io.weight follows the fairness factor too (floors are CPU only).
+        public var ioWeight: IOWeight
         /// cpu.max quota in CPUs; nil = "max" (no limit).
         public var cpuMax: Double?
+        /// The same as cpu.max's value.
+        public var cpuMaxValue: CPUMax { CPUMax(cpus: cpuMax) }
         /// Why the weight is what it is.
         public var weightReason: String
     }
@@ -56,13 +60,8 @@ public struct Controller: Sendable {
     public static let pressureThreshold = 0.10
     /// Hungry when using at least this share of what cpu.max allowed.
     public static let atAllowance = 0.9
-    /// cpu.max period (the kernel default) and the smallest quota the kernel accepts.
-    public static let periodUsec = 100_000
-    public static let minQuotaUsec = 1_000
 
     public private(set) var ledger = FairnessLedger()
-    /// cpu.max quota in force per group (CPUs), to judge "at its allowance".
-    public private(set) var allowed: [GroupName: Double] = [:]
     /// Per floor-held group, a correction on its raised weight learnt from what it really got:
     /// the kernel places tasks per CPU, and with few tasks a weight buys a little less than its
     /// fluid share (measured under qemu: 0.93 CPU for a floor of 1). 1 = no correction.
@@ -77,7 +76,10 @@ public struct Controller: Sendable {
     /// Decides for the agent-owned groups. Unit-backed groups take no part: their cgroups are not
     /// siblings of the agent's groups and the agent writes none of their files. They count only
     /// for the common weight scale (WeightMapping's factor over all groups).
-    public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double) -> Decision {
+    /// - Parameter inForce: the cpu.max each group had over the interval, as written (not as
+    ///   last decided: a write that failed left the old one), to judge "at its allowance".
+    public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double,
+                                inForce: [GroupName: CPUMax] = [:]) -> Decision {
         let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = policy.agentGroups
         // Fairness: decayed usage against entitlement, per group with members.
@@ -93,7 +95,7 @@ public struct Controller: Sendable {
         var claims: [Allocator.Claim] = []
         for g in groups {
             let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
-            let d = demand(o, allowance: allowed[g.name])
+            let d = demand(o, allowance: inForce[g.name]?.cpus)
             demands[g.name] = d
             let factor = fairnessFactor(g.name, policy: policy)
             let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
@@ -127,22 +129,22 @@ public struct Controller: Sendable {
             raw.append(w * k)
             reasons.append(why)
         }
-        let top = raw.max() ?? 1
-        let scale = top > Double(WeightMapping.weightRange.upperBound) ? Double(WeightMapping.weightRange.upperBound) / top : 1
+        let scaled: [CPUWeight] = WeightMapping.scaledIntoRange(raw)
+        let ioBase = policy.ioWeights()
         var decisions: [GroupDecision] = []
         for (i, g) in groups.enumerated() {
             let share = result.shares[i]
-            let weight = min(max(Int((raw[i] * scale).rounded()), 1), WeightMapping.weightRange.upperBound)
             var quota: Double?
             if g.ceiling != nil {
                 quota = max(claims[i].ceiling, share.borrowed > 0 ? share.allocation : 0)
                 if g.borrow { quota = min(quota!, claims[i].burst) }
             }
-            allowed[g.name] = quota
             let d = demands[g.name]!
+            let factor = claims[i].weight / Double(g.shares.value)
             decisions.append(GroupDecision(group: g.name, hungry: d.1, demandReason: d.2, share: share,
-                                           factor: claims[i].weight / Double(g.shares.value), cpuWeight: weight, cpuMax: quota,
-                                           weightReason: reasons[i]))
+                                           factor: factor, cpuWeight: scaled[i],
+                                           ioWeight: IOWeight(clamping: Double(ioBase[g.name]?.value ?? g.ioShares.value) * factor),
+                                           cpuMax: quota, weightReason: reasons[i]))
         }
         return Decision(groups: decisions, idle: result.idle)
     }
@@ -181,13 +183,6 @@ public struct Controller: Sendable {
     func fairnessFactor(_ g: GroupName, policy: Policy) -> Double {
         guard case .decayed(_, let maxBoost) = policy.agent.fairness else { return 1 }
         return ledger.factor(for: g, maxBoost: maxBoost)
-    }
-
-    /// cpu.max text for a quota in CPUs ("max" for none).
-    public static func cpuMaxText(_ quota: Double?) -> String {
-        guard let q = quota, q.isFinite else { return "max \(periodUsec)" }
-        let usec = max(minQuotaUsec, Int((q * Double(periodUsec)).rounded()))
-        return "\(usec) \(periodUsec)"
     }
 }
 

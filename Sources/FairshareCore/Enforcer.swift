@@ -25,42 +25,9 @@ public struct Enforcer: Sendable {
         }
     }
 
-    public enum Action: Sendable, Equatable {
-        case createGroup(GroupName)
-        case setWeights(GroupName, cpu: Int, io: Int)
-        /// Effective weights from the controller (floors, fairness): recorded alike, reported quietly.
-        case adjustWeights(GroupName, cpu: Int, io: Int)
-        /// cpu.max ("QUOTA PERIOD" or "max PERIOD").
-        case setCPUMax(GroupName, String)
-        case move(ProcessIdentity, comm: String, to: GroupName, origin: String, keys: [Classifier.MatchedKey])
-        /// Adopt a process already inside a group without moving it.
-        case adopt(ProcessIdentity, group: GroupName, origin: String, reason: Reason)
-        case restore(ProcessIdentity, comm: String, from: GroupName, to: String)
-        case removeGroup(GroupName)
-
-        public var isMove: Bool {
-            if case .move = self { true } else { false }
-        }
-    }
-
-    public enum Outcome: Sendable, Equatable {
-        case done
-        /// The process or cgroup vanished: nothing to do.
-        case gone
-        case failed(String)
-    }
-
     /// Path of the managed root relative to the cgroup2 mount, e.g. "/fairshare".
     public let root: String
     public private(set) var members: [ProcessIdentity: Membership] = [:]
-    /// Weights last written successfully, so unchanged values are not written again.
-    public private(set) var appliedWeights: [GroupName: (cpu: Int, io: Int)] = [:]
-    /// The kernel's cpu.max for a new cgroup.
-    public static let unlimitedCPUMax = "max 100000"
-    /// cpu.max last written successfully.
-    public private(set) var appliedCPUMax: [GroupName: String] = [:]
-    /// Failures already reported, so a process that can not be moved is reported once.
-    public private(set) var reportedFailures: Set<ProcessIdentity> = []
 
     public init(root: String) {
         self.root = root == "/" ? "" : root
@@ -78,7 +45,7 @@ public struct Enforcer: Sendable {
     /// and the next ledger write then never leaves a moved process whose origin is unrecorded; an
     /// intent whose move never happened is dropped by `forgetStrays` once the process is seen
     /// outside every group.
-    public func membersAfterMoves(_ actions: [Action]) -> [ProcessIdentity: Membership] {
+    public func membersAfterMoves(_ actions: [Step]) -> [ProcessIdentity: Membership] {
         var result = members
         for case .move(let id, _, let g, let origin, _) in actions {
             result[id] = Membership(group: g, origin: origin, reason: .matched)
@@ -122,38 +89,26 @@ public struct Enforcer: Sendable {
         return "/" + parentOfRoot
     }
 
-    /// The actions for one pass. `existingGroups` are the child cgroups of the root that are
-    /// valid group names (whatever their origin: a previous run may have left them).
-    /// - Parameter weightOverrides: the controller's effective weights, which win over the
-    ///   shares' weights (so a pass never undoes a floor or a fairness factor).
-    public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
-                     weightOverrides: [GroupName: (cpu: Int, io: Int)] = [:]) -> [Action] {
+    /// The membership steps for one pass: groups to create, processes to move, adopt or give
+    /// back, groups to remove. `existingGroups` are the child cgroups of the root that are valid
+    /// group names (whatever their origin: a previous run may have left them).
+    public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Step] {
         var cache = ClassificationCache()
-        return plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existingGroups,
-                    weightOverrides: weightOverrides, cache: &cache)
+        return plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existingGroups, cache: &cache)
     }
 
     /// As above, with the rules' verdicts remembered in `cache` from pass to pass (only new and
     /// changed processes are matched); the cache keeps the processes of this pass only.
     public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
-                     weightOverrides: [GroupName: (cpu: Int, io: Int)] = [:], cache: inout ClassificationCache) -> [Action] {
+                     cache: inout ClassificationCache) -> [Step] {
         defer { cache.retain(only: Set(processes.map(\.identity))) }
-        var actions: [Action] = []
+        var actions: [Step] = []
         // Unit-backed groups have no cgroup of the agent's: systemd owns their units' cgroups.
         let agentGroups = policy.agentGroups
         let wanted = Set(agentGroups.map(\.name))
 
         for g in agentGroups where !existingGroups.contains(g.name) {
             actions.append(.createGroup(g.name))
-        }
-        // One factor over every group, unit-backed ones included: one scale for all weights.
-        let cpu = policy.cpuWeights()
-        let io = policy.ioWeights()
-        for g in agentGroups {
-            let desired = weightOverrides[g.name] ?? (cpu: cpu[g.name]!, io: io[g.name]!)
-            if !existingGroups.contains(g.name) || appliedWeights[g.name].map({ $0 != desired }) ?? true {
-                actions.append(.setWeights(g.name, cpu: desired.cpu, io: desired.io))
-            }
         }
 
         let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
@@ -195,10 +150,10 @@ public struct Enforcer: Sendable {
     }
 
     /// The actions that give every managed process back and remove the groups (shutdown).
-    public func planRelease(processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Action] {
+    public func planRelease(processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Step] {
         let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
         let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
-        var actions: [Action] = []
+        var actions: [Step] = []
         for p in processes {
             guard let here = managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) else { continue }
             let origin = members[p.identity]?.origin ?? inferredOrigin(for: p, byPID: byPID, processes: processByPID)
@@ -208,29 +163,15 @@ public struct Enforcer: Sendable {
         return actions
     }
 
-    /// Takes note of what an action did.
-    public mutating func record(_ action: Action, _ outcome: Outcome) {
-        switch (action, outcome) {
-        case (.setWeights(let g, let cpu, let io), .done), (.adjustWeights(let g, let cpu, let io), .done):
-            appliedWeights[g] = (cpu, io)
-        case (.setCPUMax(let g, let value), .done):
-            appliedCPUMax[g] = value
-        case (.createGroup(let g), .done):
-            // A new cgroup starts without a limit; one found from an earlier run is written once.
-            appliedCPUMax[g] = Enforcer.unlimitedCPUMax
+    /// Takes note of what a membership step did (other steps are not the Enforcer's).
+    public mutating func record(_ step: Step, _ outcome: StepOutcome) {
+        switch (step, outcome) {
         case (.move(let id, _, let g, let origin, _), .done):
             members[id] = Membership(group: g, origin: origin, reason: .matched)
-            reportedFailures.remove(id)
         case (.adopt(let id, let g, let origin, let reason), .done):
             members[id] = Membership(group: g, origin: origin, reason: reason)
         case (.restore(let id, _, _, _), .done), (.restore(let id, _, _, _), .gone), (.move(let id, _, _, _, _), .gone):
             members[id] = nil
-            reportedFailures.remove(id)
-        case (.move(let id, _, _, _, _), .failed), (.restore(let id, _, _, _), .failed):
-            reportedFailures.insert(id)
-        case (.removeGroup(let g), .done), (.removeGroup(let g), .gone):
-            appliedWeights[g] = nil
-            appliedCPUMax[g] = nil
         default:
             break
         }
@@ -239,7 +180,6 @@ public struct Enforcer: Sendable {
     /// Forgets processes that no longer exist (pid gone or reused).
     public mutating func forget(allBut alive: Set<ProcessIdentity>) {
         members = members.filter { alive.contains($0.key) }
-        reportedFailures = reportedFailures.intersection(alive)
     }
 
     /// Members per group, as the agent believes.

@@ -38,9 +38,17 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     /// the first).
     public var lastPassSeconds: Double?
     public var passSecondsMedian: Double?
+    /// Reads and writes that keep failing, each once per (target, cause), with how often it
+    /// failed since when (retried every pass). Empty when all is well.
+    public var failures: [FailureBook.Failure]?
+    /// Failures not tracked because the list was full.
+    public var untrackedFailures: Int?
 
     public init(pid: Int32, startedAt: Double, uptimeSeconds: Double, cgroupRoot: String, intervalSeconds: Double, cpus: Double, ticks: Int,
-                lastPassSeconds: Double? = nil, passSecondsMedian: Double? = nil) {
+                lastPassSeconds: Double? = nil, passSecondsMedian: Double? = nil,
+                failures: [FailureBook.Failure]? = nil, untrackedFailures: Int? = nil) {
+        self.failures = failures
+        self.untrackedFailures = untrackedFailures
         self.lastPassSeconds = lastPassSeconds
         self.passSecondsMedian = passSecondsMedian
         self.pid = pid
@@ -61,6 +69,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case cpus, ticks
         case lastPassSeconds = "last_pass_seconds"
         case passSecondsMedian = "pass_seconds_median"
+        case failures
+        case untrackedFailures = "untracked_failures"
     }
 }
 
@@ -138,17 +148,22 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public var cpuWeight: Int
     public var ioWeight: Int
     public var members: Int
-    /// CPU used over the last interval, in CPUs (1.0 = one CPU busy).
-    public var cpuUsageCPUs: Double
+    /// CPU used over the last interval, in CPUs (1.0 = one CPU busy); null when cpu.stat could
+    /// not be read (`unavailable` says why), 0 before the first interval.
+    public var cpuUsageCPUs: Double?
     /// The same as a percentage of the root's capacity.
-    public var cpuUsagePercent: Double
+    public var cpuUsagePercent: Double?
     /// shares / sum of the shares of the groups that have members, as a percentage.
     public var cpuTargetPercent: Double
-    public var usageUsec: UInt64
-    public var nrThrottled: UInt64
-    public var throttledUsec: UInt64
-    public var ioReadBytesPerSecond: Double
-    public var ioWriteBytesPerSecond: Double
+    /// cpu.stat's counters as last read; null when it could not be read.
+    public var usageUsec: UInt64?
+    public var nrThrottled: UInt64?
+    public var throttledUsec: UInt64?
+    /// io.stat's rates; null when io.stat could not be read.
+    public var ioReadBytesPerSecond: Double?
+    public var ioWriteBytesPerSecond: Double?
+    /// For each field that is null because something could not be read: what and why.
+    public var unavailable: [String: String]?
     /// Redistribution (issue 3); nil before the first decision and for unit-backed groups.
     public var redistribution: GroupRedistribution?
     /// "agent": a cgroup of the agent's, processes moved into it; "unit": systemd units whose
@@ -162,9 +177,9 @@ public struct GroupStatus: Codable, Sendable, Equatable {
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int, ioWeight: Int, members: Int,
-        cpuUsageCPUs: Double, cpuUsagePercent: Double, cpuTargetPercent: Double,
-        usageUsec: UInt64, nrThrottled: UInt64, throttledUsec: UInt64,
-        ioReadBytesPerSecond: Double, ioWriteBytesPerSecond: Double
+        cpuUsageCPUs: Double?, cpuUsagePercent: Double?, cpuTargetPercent: Double,
+        usageUsec: UInt64?, nrThrottled: UInt64?, throttledUsec: UInt64?,
+        ioReadBytesPerSecond: Double?, ioWriteBytesPerSecond: Double?
     ) {
         self.name = name
         self.shares = shares
@@ -199,6 +214,32 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case redistribution
         case backing, units
         case machineSharePercent = "machine_share_pct"
+        case unavailable
+    }
+
+    /// Readings print as null when unavailable (rather than vanish), so a reader sees the field
+    /// and, in `unavailable`, why it has no value.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(shares, forKey: .shares)
+        try c.encode(ioShares, forKey: .ioShares)
+        try c.encode(cpuWeight, forKey: .cpuWeight)
+        try c.encode(ioWeight, forKey: .ioWeight)
+        try c.encode(members, forKey: .members)
+        try c.encode(cpuUsageCPUs, forKey: .cpuUsageCPUs)
+        try c.encode(cpuUsagePercent, forKey: .cpuUsagePercent)
+        try c.encode(cpuTargetPercent, forKey: .cpuTargetPercent)
+        try c.encode(usageUsec, forKey: .usageUsec)
+        try c.encode(nrThrottled, forKey: .nrThrottled)
+        try c.encode(throttledUsec, forKey: .throttledUsec)
+        try c.encode(ioReadBytesPerSecond, forKey: .ioReadBytesPerSecond)
+        try c.encode(ioWriteBytesPerSecond, forKey: .ioWriteBytesPerSecond)
+        try c.encodeIfPresent(redistribution, forKey: .redistribution)
+        try c.encodeIfPresent(backing, forKey: .backing)
+        try c.encodeIfPresent(units, forKey: .units)
+        try c.encodeIfPresent(machineSharePercent, forKey: .machineSharePercent)
+        try c.encodeIfPresent(unavailable, forKey: .unavailable)
     }
 }
 

@@ -109,11 +109,11 @@ extension Policy {
 
     /// cpu.weight / CPUWeight per group: one whole factor over every group, agent-owned and
     /// unit-backed alike, so shares 2 beside 1 : 2 : 5 is CPUWeight 200, twice a default unit.
-    public func cpuWeights() -> [GroupName: Int] {
+    public func cpuWeights() -> [GroupName: CPUWeight] {
         WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.shares) }))
     }
 
-    public func ioWeights() -> [GroupName: Int] {
+    public func ioWeights() -> [GroupName: IOWeight] {
         WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.ioShares) }))
     }
 }
@@ -209,29 +209,8 @@ public struct UnitWeights: Sendable, Hashable, CustomStringConvertible {
 /// policy and at shutdown) and the weights last applied (so unchanged values are not sent again).
 /// Pure: the agent talks to systemd and reports each outcome back through `record`.
 public struct UnitWeightBook: Sendable, Equatable {
-    public enum Action: Sendable, Equatable {
-        case set(unit: String, group: GroupName, UnitWeights)
-        /// Back to what the unit had before the agent's first write.
-        case restore(unit: String, to: UnitWeights)
-
-        public var unit: String {
-            switch self {
-            case .set(let u, _, _), .restore(let u, _): u
-            }
-        }
-    }
-
-    public enum Outcome: Sendable, Equatable {
-        case done
-        /// The unit no longer exists: nothing to set or restore.
-        case gone
-        case failed(String)
-    }
-
     public private(set) var originals: [String: UnitWeights] = [:]
     public private(set) var applied: [String: UnitWeights] = [:]
-    /// Units whose last call failed, so a failure is reported once rather than every pass.
-    public private(set) var failing: Set<String> = []
 
     public init() {}
 
@@ -248,42 +227,36 @@ public struct UnitWeightBook: Sendable, Equatable {
     /// The calls for one pass: a set for every unit whose desired weights differ from what was
     /// last applied (only once its original is known), a restore for every unit the agent
     /// changed that is no longer wanted (gone from the listing or from the policy).
-    public func plan(desired: [UnitPlacement], weights: [GroupName: UnitWeights]) -> [Action] {
-        var actions: [Action] = []
+    public func plan(desired: [UnitPlacement], weights: [GroupName: UnitWeights]) -> [Step] {
+        var actions: [Step] = []
         var wanted: Set<String> = []
         for p in desired {
             wanted.insert(p.unit)
             guard originals[p.unit] != nil, let w = weights[p.group] else { continue }
-            if applied[p.unit] != w { actions.append(.set(unit: p.unit, group: p.group, w)) }
+            if applied[p.unit] != w { actions.append(.setUnitWeights(unit: p.unit, group: p.group, w)) }
         }
         for (unit, original) in originals.sorted(by: { $0.key < $1.key }) where !wanted.contains(unit) {
-            actions.append(.restore(unit: unit, to: original))
+            actions.append(.restoreUnitWeights(unit: unit, to: original))
         }
         return actions
     }
 
     /// Every unit the agent changed, back to its own weights (shutdown).
-    public func planRestoreAll() -> [Action] {
-        originals.sorted { $0.key < $1.key }.map { .restore(unit: $0.key, to: $0.value) }
+    public func planRestoreAll() -> [Step] {
+        originals.sorted { $0.key < $1.key }.map { .restoreUnitWeights(unit: $0.key, to: $0.value) }
     }
 
     /// Takes note of what a call did. A restored (or vanished) unit is forgotten entirely; a
     /// failed restore is tried again next pass.
-    public mutating func record(_ action: Action, _ outcome: Outcome) {
-        let unit = action.unit
-        switch (action, outcome) {
-        case (.set(_, _, let w), .done):
+    public mutating func record(_ step: Step, _ outcome: StepOutcome) {
+        switch (step, outcome) {
+        case (.setUnitWeights(let unit, _, let w), .done):
             applied[unit] = w
-            failing.remove(unit)
-        case (.restore, .done), (_, .gone):
+        case (.restoreUnitWeights(let unit, _), .done), (.setUnitWeights(let unit, _, _), .gone), (.restoreUnitWeights(let unit, _), .gone):
             originals[unit] = nil
             applied[unit] = nil
-            failing.remove(unit)
-        case (_, .failed):
-            failing.insert(unit)
+        default:
+            break
         }
     }
-
-    /// A unit whose original could not be read: reported once.
-    public mutating func noteFailure(_ unit: String) { failing.insert(unit) }
 }

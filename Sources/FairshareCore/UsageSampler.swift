@@ -19,8 +19,9 @@ public struct UsageSampler: Sendable {
     public struct Rates: Sendable, Equatable {
         /// CPUs used on average over the interval (1.0 = one CPU fully busy).
         public var cpus: Double
-        public var ioReadBytesPerSecond: Double
-        public var ioWriteBytesPerSecond: Double
+        /// nil when io.stat could not be read at either end of the interval (never a zero).
+        public var ioReadBytesPerSecond: Double?
+        public var ioWriteBytesPerSecond: Double?
         public var throttledIncrease: UInt64
         /// Share of the interval in which some task waited for a CPU (0...1); nil without PSI.
         public var pressure: Double?
@@ -57,8 +58,9 @@ public struct UsageSampler: Sendable {
             if let prev = partLast[key], let r = Self.rates(from: prev, to: sample) {
                 var t = total ?? Rates(cpus: 0, ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0, throttledIncrease: 0, pressure: nil, seconds: 0)
                 t.cpus += r.cpus
-                t.ioReadBytesPerSecond += r.ioReadBytesPerSecond
-                t.ioWriteBytesPerSecond += r.ioWriteBytesPerSecond
+                // A part whose io.stat is unknown makes the group's io rate unknown.
+                t.ioReadBytesPerSecond = t.ioReadBytesPerSecond.flatMap { a in r.ioReadBytesPerSecond.map { a + $0 } }
+                t.ioWriteBytesPerSecond = t.ioWriteBytesPerSecond.flatMap { a in r.ioWriteBytesPerSecond.map { a + $0 } }
                 t.throttledIncrease += r.throttledIncrease
                 if let p = r.pressure { t.pressure = max(t.pressure ?? 0, p) }
                 t.seconds = max(t.seconds, r.seconds)
@@ -93,8 +95,8 @@ public struct UsageSampler: Sendable {
         guard sample.at > prev.at, sample.cpu.usageUsec >= prev.cpu.usageUsec else { return nil }
         let seconds = Double(sample.at - prev.at) / 1e9
         let cpus = Double(sample.cpu.usageUsec - prev.cpu.usageUsec) / 1e6 / seconds
-        var read = 0.0
-        var write = 0.0
+        var read: Double?
+        var write: Double?
         if let now = sample.io, let before = prev.io, now.readBytes >= before.readBytes, now.writeBytes >= before.writeBytes {
             read = Double(now.readBytes - before.readBytes) / seconds
             write = Double(now.writeBytes - before.writeBytes) / seconds

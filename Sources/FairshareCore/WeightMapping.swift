@@ -7,8 +7,8 @@
 /// near 100 read naturally next to systemd's slices (CPUWeight= defaults to 100). The largest
 /// weight never exceeds 10000.
 public enum WeightMapping {
-    public static let weightRange: ClosedRange<Int> = 1...10000
-    public static let kernelDefaultWeight = 100
+    public static var weightRange: ClosedRange<Int> { CPUWeight.range }
+    public static var kernelDefaultWeight: Int { CPUWeight.kernelDefault.value }
 
     /// The whole factor for a set of shares: ceil(100 / smallest), but no more than
     /// 10000 / largest, and at least 1.
@@ -20,8 +20,18 @@ public enum WeightMapping {
         return max(1, min(towardsDefault, withinRange))
     }
 
-    public static func weights(for shares: [GroupName: Shares]) -> [GroupName: Int] {
+    /// Shares x the whole factor: always within 1...10000 (the factor sees to it).
+    public static func weights<R>(for shares: [GroupName: Shares]) -> [GroupName: Weight<R>] {
         let k = factor(for: shares.values)
-        return shares.mapValues { $0.value * k }
+        return shares.mapValues { Weight(clamping: Double($0.value * k)) }
+    }
+
+    /// Raw weights scaled down together so the largest fits 10000 (ratios kept), then each
+    /// rounded and clamped: the controller's effective weights.
+    public static func scaledIntoRange<R>(_ raw: [Double]) -> [Weight<R>] {
+        let top = raw.max() ?? 1
+        let limit = Double(weightRange.upperBound)
+        let scale = top > limit ? limit / top : 1
+        return raw.map { Weight(clamping: $0 * scale) }
     }
 }

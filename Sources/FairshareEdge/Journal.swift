@@ -35,6 +35,8 @@ public enum JournalVocabulary {
         "floor_released": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d12",
         "unit_weights": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d13",
         "unit_restored": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d14",
+        "still_failing": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d15",
+        "recovered": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d16",
     ]
 
     /// syslog priority for a swift-log level.

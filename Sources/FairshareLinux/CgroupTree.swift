@@ -150,17 +150,16 @@ public struct CgroupTree: Sendable {
         fs.exists(path(of: group))
     }
 
-    public func setCPUWeight(_ weight: Int, of group: GroupName) throws(CgroupError) {
-        try fs.write(String(weight), to: .cpuWeight, of: path(of: group))
+    public func setCPUWeight(_ weight: CPUWeight, of group: GroupName) throws(CgroupError) {
+        try fs.write(weight.fileText, to: .cpuWeight, of: path(of: group))
     }
 
-    public func setIOWeight(_ weight: Int, of group: GroupName) throws(CgroupError) {
-        try fs.write("default \(weight)", to: .ioWeight, of: path(of: group))
+    public func setIOWeight(_ weight: IOWeight, of group: GroupName) throws(CgroupError) {
+        try fs.write(weight.fileText, to: .ioWeight, of: path(of: group))
     }
 
-    /// cpu.max: "QUOTA PERIOD" in microseconds, or "max PERIOD".
-    public func setCPUMax(_ value: String, of group: GroupName) throws(CgroupError) {
-        try fs.write(value, to: .cpuMax, of: path(of: group))
+    public func setCPUMax(_ value: CPUMax, of group: GroupName) throws(CgroupError) {
+        try fs.write(value.fileText, to: .cpuMax, of: path(of: group))
     }
 
     public func pressure(of group: GroupName) throws(CgroupStatError) -> PressureStat {

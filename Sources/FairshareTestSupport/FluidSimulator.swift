@@ -104,23 +104,18 @@ public struct FluidSimulator: Sendable {
     public func group(_ g: GroupName) -> Group { groups[index(of: g)] }
     public func counters(of g: GroupName) -> Counters { group(g).counters }
 
-    /// Writes cpu.weight (clamped to 1...10000 as the kernel would refuse anything else).
-    public mutating func setWeight(_ w: Int, for g: GroupName) {
+    /// Writes cpu.weight (a CPUWeight is always one the kernel accepts).
+    public mutating func setWeight(_ w: CPUWeight, for g: GroupName) {
         let i = index(of: g)
-        let clamped = min(max(w, WeightMapping.weightRange.lowerBound), WeightMapping.weightRange.upperBound)
-        if groups[i].weight != clamped { settingsChanged = true }
-        groups[i].weight = clamped
+        if groups[i].weight != w.value { settingsChanged = true }
+        groups[i].weight = w.value
     }
 
     /// Writes cpu.max; the quota is rounded to whole microseconds per 100 ms period, no less
-    /// than the kernel's minimum, as `Controller.cpuMaxText` writes it.
+    /// than the kernel's minimum, as `CPUMax` writes it.
     public mutating func setQuota(_ q: Double?, for g: GroupName) {
         let i = index(of: g)
-        let rounded = q.flatMap { q -> Double? in
-            guard q.isFinite else { return nil }
-            let usec = max(Controller.minQuotaUsec, Int((q * Double(Controller.periodUsec)).rounded()))
-            return Double(usec) / Double(Controller.periodUsec)
-        }
+        let rounded = CPUMax(cpus: q).cpus
         if groups[i].quota != rounded { settingsChanged = true }
         groups[i].quota = rounded
     }

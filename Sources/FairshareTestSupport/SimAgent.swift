@@ -1,18 +1,20 @@
 import FairshareCore
 import FairshareEdge
 
-/// The controller loop run against the fluid simulator: every interval of simulated time it
-/// observes the last interval, calls `Controller.decide`, writes the decision's cpu.weight and
-/// cpu.max into the simulated groups and records a timeline. Before the first decision the
-/// groups carry WeightMapping's weights and their ceilings as cpu.max, as the agent sets them
-/// when it creates the groups.
+/// The shipping decide stage (`Reconciler`) run against the fluid simulator: every interval of
+/// simulated time the simulator's counters become an `Observation` (cpu.stat, cpu.pressure,
+/// one process per group that has members), the reconciler decides, and its plan's cpu.weight
+/// and cpu.max steps are written into the simulated groups, each answered `.done`. So every
+/// fairness scenario tests the code that ships: nothing of the loop is copied here. As on a
+/// real machine the first pass (at time 0) creates the groups with their shares' weights and
+/// no cpu.max; the controller decides from the end of the first interval on.
 public struct SimAgent: Sendable {
     /// How effective weights follow the fairness ledger.
     public enum CreditRule: Sendable, Equatable {
-        /// The controller's own decision (factor clamped by max_boost).
+        /// The reconciler's own plan (factor clamped by max_boost).
         case capped
         /// The contrast: cpu.weight = shares x the ledger's unbounded factor, scaled into
-        /// 1...10000 (floors are not applied; cpu.max still comes from the controller).
+        /// 1...10000 (floors are not applied; cpu.max still comes from the plan).
         case unbounded
     }
 
@@ -53,9 +55,15 @@ public struct SimAgent: Sendable {
     public let interval: Double
     public let credit: CreditRule
     public private(set) var simulator: FluidSimulator
-    public private(set) var controller = Controller()
+    public private(set) var reconciler: Reconciler
     public private(set) var timeline: [Interval] = []
-    public private(set) var lastDecision: Controller.Decision?
+    /// Group cgroups that exist in the simulation (created by the plan).
+    private var created: Set<GroupName> = []
+
+    static let root = "/fairshare"
+
+    public var controller: Controller { reconciler.controller }
+    public var lastDecision: Controller.Decision? { reconciler.lastDecision }
 
     /// `traces` by group name; a policy group without a trace has no members.
     public init(policy: Policy, cpus: Double, traces: [GroupName: DemandTrace], interval: Double? = nil, step: Double = 0.01,
@@ -64,11 +72,9 @@ public struct SimAgent: Sendable {
         self.interval = interval ?? policy.agent.interval.seconds
         self.credit = credit
         simulator = FluidSimulator(cpus: cpus, step: step, groups: policy.groups.map { ($0.name, traces[$0.name] ?? .absent) })
-        let weights = WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: policy.groups.map { ($0.name, $0.shares) }))
-        for g in policy.groups {
-            simulator.setWeight(weights[g.name]!, for: g.name)
-            simulator.setQuota(g.ceiling?.cpus(capacity: cpus), for: g.name)
-        }
+        reconciler = Reconciler(policy: policy, classifier: Classifier(policy: policy, agentPID: 0, resolveUser: { _ in nil }, resolveGroup: { _ in nil }),
+                                rootPath: Self.root)
+        pass()
     }
 
     /// Runs whole intervals until at least `seconds` more simulated time has passed.
@@ -77,46 +83,76 @@ public struct SimAgent: Sendable {
         for _ in 0..<n { runInterval() }
     }
 
-    /// One interval of the fluid, then one decision applied.
+    /// One interval of the fluid, then one pass of the reconciler.
     public mutating func runInterval() {
         let start = simulator.now
         let before = simulator.snapshot
         let inForce = Dictionary(uniqueKeysWithValues: simulator.groups.map { ($0.name, ($0.weight, $0.quota)) })
         simulator.run(for: interval)
         let observations = simulator.observations(since: before, interval: interval)
-        let decision = controller.decide(policy: policy, observations: observations, capacity: simulator.cpus, interval: interval)
-        let weights = credit == .unbounded ? unboundedWeights() : Dictionary(uniqueKeysWithValues: decision.groups.map { ($0.group, $0.cpuWeight) })
+        pass()
         var record = Interval(start: start, end: simulator.now, groups: [:])
         for o in observations {
-            let d = decision.decision(for: o.group)!
+            let d = reconciler.lastDecision?.decision(for: o.group)
             let c = simulator.counters(of: o.group)
             record.groups[o.group] = GroupInterval(
                 usage: o.usage, demand: (c.demanded - before[o.group]!.demanded) / interval, pressure: o.pressure ?? 0,
                 throttled: o.throttled, hasMembers: o.hasMembers, weight: inForce[o.group]!.0, quota: inForce[o.group]!.1,
-                hungry: d.hungry, allocation: d.share.allocation, factor: d.factor)
-            simulator.setWeight(weights[o.group]!, for: o.group)
-            simulator.setQuota(d.cpuMax, for: o.group)
+                hungry: d?.hungry ?? false, allocation: d?.share.allocation ?? 0, factor: d?.factor ?? 1)
         }
         timeline.append(record)
-        lastDecision = decision
+    }
+
+    /// Observe the simulated kernel, decide, act on it, and hand the outcomes back.
+    mutating func pass() {
+        let plan = reconciler.decide(observe(), capacity: simulator.cpus, interval: interval)
+        var outcomes: [StepOutcome] = []
+        for step in plan.steps {
+            switch step {
+            case .createGroup(let g):
+                created.insert(g)
+            case .setCPUWeight(let g, let w, _):
+                if credit == .capped { simulator.setWeight(w, for: g) }
+            case .setCPUMax(let g, let v):
+                simulator.setQuota(v.cpus, for: g)
+            default:
+                break
+            }
+            outcomes.append(.done)
+        }
+        reconciler.absorb(plan, outcomes)
+        if credit == .unbounded {
+            for (g, w) in unboundedWeights() { simulator.setWeight(w, for: g) }
+        }
+    }
+
+    /// The simulated kernel as the observe stage would read it: the groups' counters, and one
+    /// process (pid 1000 + index) in each group that has members now.
+    func observe() -> Observation {
+        var processes: [ProcessInfo] = []
+        var stats: [GroupName: CgroupStats] = [:]
+        for (i, g) in simulator.groups.enumerated() where created.contains(g.name) {
+            let c = g.counters
+            stats[g.name] = CgroupStats(
+                cpu: .value(CPUStat(usageUsec: c.usageUsec, nrThrottled: UInt64(c.nrThrottled), throttledUsec: UInt64((c.throttledTime * 1e6).rounded()))),
+                io: .value(IOStat()), pressure: .value(PressureStat(someTotalUsec: UInt64((c.pressureTime * 1e6).rounded()))))
+            if simulator.hasMembers(g.name) {
+                processes.append(ProcessInfo(pid: Int32(1000 + i), startTime: 1, uid: 1000, gid: 1000, comm: "sim", cgroup: "\(Self.root)/\(g.name)"))
+            }
+        }
+        return Observation(at: UInt64((simulator.now * 1e9).rounded()), processes: processes, groupCgroups: .value(created), groupStats: stats)
     }
 
     /// cpu.weight under the unbounded-credit rule: shares x the ledger's factor without the
     /// max_boost clamp, on the same whole-number scale as WeightMapping, then scaled down
     /// together so the largest fits 10000.
-    func unboundedWeights() -> [GroupName: Int] {
+    func unboundedWeights() -> [GroupName: CPUWeight] {
         let k = Double(WeightMapping.factor(for: policy.groups.map(\.shares)))
         let decayed: Bool = if case .decayed = policy.agent.fairness { true } else { false }
         let raw = policy.groups.map { g in
             Double(g.shares.value) * k * (decayed ? controller.ledger.unboundedFactor(for: g.name) : 1)
         }
-        let top = raw.max() ?? 1
-        let limit = Double(WeightMapping.weightRange.upperBound)
-        let scale = top > limit ? limit / top : 1
-        var out: [GroupName: Int] = [:]
-        for (i, g) in policy.groups.enumerated() {
-            out[g.name] = min(max(Int((raw[i] * scale).rounded()), 1), WeightMapping.weightRange.upperBound)
-        }
-        return out
+        let weights: [CPUWeight] = WeightMapping.scaledIntoRange(raw)
+        return Dictionary(uniqueKeysWithValues: zip(policy.groups.map(\.name), weights))
     }
 }

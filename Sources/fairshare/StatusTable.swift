@@ -12,12 +12,16 @@ enum StatusTable {
         }
         out += "\n\n"
         let header = ["GROUP", "BACKING", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "MACHINE%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
-        let rows = s.groups.map { g in
+        let rows = s.groups.map { g -> [String] in
             let unit = g.backing == "unit"
+            // "n/a": could not be read (the reason is in `unavailable`, and in the journal).
+            let usage: String = g.cpuUsagePercent.map { fmt($0, 1) } ?? "n/a"
+            let cpus: String = g.cpuUsageCPUs.map { fmt($0, 2) } ?? "n/a"
+            let throttled: String = g.throttledUsec.map { "\(fmt(Double($0) / 1e6, 1))s" } ?? "n/a"
+            let machine: String = g.machineSharePercent.map { fmt($0, 1) } ?? "-"
+            let alloc: String = g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-"
             return [g.name, g.backing ?? "-", String(g.shares), String(g.cpuWeight), String(g.ioWeight), String(g.members),
-                    fmt(g.cpuUsagePercent, 1), unit ? "-" : fmt(g.cpuTargetPercent, 1), g.machineSharePercent.map { fmt($0, 1) } ?? "-",
-                    g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-",
-                    fmt(g.cpuUsageCPUs, 2), "\(fmt(Double(g.throttledUsec) / 1e6, 1))s", limitText(g)]
+                    usage, unit ? "-" : fmt(g.cpuTargetPercent, 1), machine, alloc, cpus, throttled, limitText(g)]
         }
         out += table([header] + rows)
         if s.groups.isEmpty { out += "(the policy defines no groups)\n" }
@@ -25,6 +29,11 @@ enum StatusTable {
         if s.groups.contains(where: { $0.backing == "unit" }) {
             out += "\nunits of unit-backed groups (weights set through systemd; processes stay in their units):\n"
             out += units.isEmpty ? "(none running)\n" : table([["GROUP", "UNIT", "CGROUP"]] + units)
+        }
+        let failures = s.agent.failures ?? []
+        if !failures.isEmpty {
+            out += "\nfailing (retried every pass):\n"
+            out += table([["WHAT", "CAUSE", "TIMES", "ERROR"]] + failures.map { [$0.target, $0.cause, String($0.count), $0.message] })
         }
         if s.groups.contains(where: { $0.machineSharePercent != nil }) {
             out += "\nMACHINE%: the share of the whole machine the cgroup hierarchy gives the group if it and every populated cgroup beside it, at every level, were busy.\n"
@@ -48,7 +57,7 @@ enum StatusTable {
         let total = p.agentGroups.reduce(0) { $0 + $1.shares.value }
         let cpuWeights = p.cpuWeights()
         let rows = p.groups.map { g -> [String] in
-            [g.name.rawValue, g.isUnitBacked ? "unit" : "agent", String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!),
+            [g.name.rawValue, g.isUnitBacked ? "unit" : "agent", String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!.value),
              g.isUnitBacked ? "-" : fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
         }
         out += table([["GROUP", "BACKING", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "LIMITS", "MATCH"]] + rows)

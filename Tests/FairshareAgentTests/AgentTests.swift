@@ -198,9 +198,9 @@ let threeGroups = """
         let low = try #require(s.groups.first { $0.name == "low" })
         let high = try #require(s.groups.first { $0.name == "high" })
         let mid = try #require(s.groups.first { $0.name == "mid" })
-        #expect(abs(low.cpuUsageCPUs - 0.25) < 1e-9)
-        #expect(abs(low.cpuUsagePercent - 12.5) < 1e-9)
-        #expect(abs(high.cpuUsagePercent - 75) < 1e-9)
+        #expect(abs((low.cpuUsageCPUs ?? .nan) - 0.25) < 1e-9)
+        #expect(abs((low.cpuUsagePercent ?? .nan) - 12.5) < 1e-9)
+        #expect(abs((high.cpuUsagePercent ?? .nan) - 75) < 1e-9)
         // Target over the groups with members: low 1 and high 5 of 6 shares; mid is empty.
         #expect(abs(low.cpuTargetPercent - 100.0 / 6) < 1e-9)
         #expect(abs(high.cpuTargetPercent - 500.0 / 6) < 1e-9)

@@ -104,8 +104,8 @@ import Testing
         ([30, 45], [120, 180]),
     ])
     func ratiosAreKeptExactly(shares: [Int], weights: [Int]) {
-        let w = WeightMapping.weights(for: names(shares))
-        #expect(shares.indices.map { w[GroupName("g\($0)")!]! } == weights)
+        let w: [GroupName: CPUWeight] = WeightMapping.weights(for: names(shares))
+        #expect(shares.indices.map { w[GroupName("g\($0)")!]!.value } == weights)
         for i in shares.indices {
             for j in shares.indices {
                 // w_i / w_j == s_i / s_j  <=>  w_i * s_j == w_j * s_i
@@ -119,7 +119,7 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<500 {
             let shares = (0..<Int.random(in: 1...12, using: &rng)).map { _ in Int.random(in: 1...10000, using: &rng) }
-            let w = WeightMapping.weights(for: names(shares))
+            let w: [GroupName: Int] = (WeightMapping.weights(for: names(shares)) as [GroupName: CPUWeight]).mapValues(\.value)
             let k = w[GroupName("g0")!]! / shares[0]
             for (i, s) in shares.enumerated() {
                 let weight = w[GroupName("g\(i)")!]!

@@ -122,5 +122,5 @@ func unitBadPolicy(_ c: BadPolicyCase) {
     let policy = try PolicyParser.parse(text + "\n" + example + "\n", file: "policy.toml")
     let unitGroup = try #require(policy.unitGroups.first)
     #expect(policy.unitGroups.count == 1)
-    #expect(policy.cpuWeights()[unitGroup.name] == unitGroup.shares.value, "the default policy's smallest share is 100: factor 1")
+    #expect(policy.cpuWeights()[unitGroup.name]?.value == unitGroup.shares.value, "the default policy's smallest share is 100: factor 1")
 }

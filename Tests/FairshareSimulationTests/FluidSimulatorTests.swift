@@ -10,8 +10,8 @@ import Testing
 
     @Test func weightsOnlySplitByWeight() {
         var sim = FluidSimulator(cpus: 2, groups: [(a, .constant(2)), (b, .constant(2))])
-        sim.setWeight(100, for: a)
-        sim.setWeight(300, for: b)
+        sim.setWeight(CPUWeight(100)!, for: a)
+        sim.setWeight(CPUWeight(300)!, for: b)
         sim.run(for: 10)
         let ua = sim.counters(of: a).usage / 20 * 100, ub = sim.counters(of: b).usage / 20 * 100
         #expect(abs(ua - 25) < 1e-6 && abs(ub - 75) < 1e-6, "1:3 gave \(ua)% / \(ub)%")
@@ -40,8 +40,8 @@ import Testing
 
     @Test func workConserving() {
         var sim = FluidSimulator(cpus: 2, groups: [(a, .constant(0.3)), (b, .constant(4))])
-        sim.setWeight(10000, for: a)
-        sim.setWeight(1, for: b)
+        sim.setWeight(CPUWeight(10000)!, for: a)
+        sim.setWeight(CPUWeight(1)!, for: b)
         sim.run(for: 10)
         #expect(abs(sim.counters(of: a).usage - 3) < 1e-6)
         #expect(abs(sim.counters(of: b).usage - 17) < 1e-6, "b used \(sim.counters(of: b).usage) s of the 17 left")

@@ -1,0 +1,215 @@
+import FairshareCore
+import FairshareEdge
+import Logging
+
+/// Everything the agent tells the journal, as one type: each case carries its level, its event
+/// name (which JournalVocabulary maps to a MESSAGE_ID), its message and its fields together.
+enum AgentEvent: Sendable {
+    case started(root: String, policyPath: String, groups: Int)
+    case policyLoaded(Policy, path: String)
+    case policyWarning(String, path: String)
+    case policyRejected(path: String, error: String)
+    case cgrouprootChangeIgnored(from: String, to: String, keeping: String)
+    case ledgerIgnored(String)
+    case groupCreated(GroupName, absolutePath: String, shares: Int?)
+    case groupRemoved(GroupName)
+    case weights(GroupName, cpu: CPUWeight?, io: IOWeight?, shares: Int?, source: WeightSource)
+    case cpuMax(GroupName, CPUMax)
+    case moved(ProcessIdentity, comm: String, group: GroupName, origin: String, keys: [Classifier.MatchedKey])
+    case restored(ProcessIdentity, comm: String, group: GroupName, origin: String)
+    case unitWeights(unit: String, group: GroupName, UnitWeights, shares: Int?, original: UnitWeights?)
+    case unitRestored(unit: String, UnitWeights)
+    case unitGone(unit: String)
+    case borrowStarted(GroupName, allowed: Double, borrowed: Double)
+    case borrowStopped(GroupName, max: Double, elsewhere: String)
+    case floorHit(GroupName, floor: Double, weight: CPUWeight)
+    case floorReleased(GroupName, limit: String)
+    /// The first failure of a target for a cause: `headline` says what failed ("cannot read
+    /// cpu.stat of group a"), `consequence` what the agent does about it, `context` the group,
+    /// unit or pid it concerns.
+    case failed(FailureBook.Failure, level: Logger.Level, headline: String, consequence: String?, context: Logger.Metadata)
+    /// At shutdown: units whose own weights could not be given back.
+    case unitsKeepAgentWeights([(unit: String, why: String)])
+    case stillFailing(FailureBook.Failure)
+    case recovered(FailureBook.Failure)
+    case failuresUntracked(Int)
+    case summary(StatusReport)
+    case stopping(ReleaseReport)
+
+    var level: Logger.Level {
+        switch self {
+        case .started, .policyLoaded, .groupCreated, .groupRemoved, .moved, .restored, .unitWeights, .unitRestored,
+             .floorReleased, .summary, .recovered:
+            .info
+        case .weights(_, _, _, _, let source): source == .shares ? .info : .debug
+        case .cpuMax, .unitGone: .debug
+        case .borrowStarted, .borrowStopped, .floorHit, .stopping: .notice
+        case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .stillFailing, .failuresUntracked: .warning
+        case .policyRejected: .error
+        case .failed(_, let level, _, _, _): level
+        case .unitsKeepAgentWeights: .error
+        }
+    }
+
+    /// The journal's FAIRSHARE_EVENT (and through it the MESSAGE_ID).
+    var name: String {
+        switch self {
+        case .started: "started"
+        case .policyLoaded: "policy_loaded"
+        case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .failuresUntracked: "warning"
+        case .policyRejected: "policy_rejected"
+        case .groupCreated: "group_created"
+        case .groupRemoved: "group_removed"
+        case .weights: "weights"
+        case .cpuMax: "cpu_max"
+        case .moved: "moved"
+        case .restored: "restored"
+        case .unitWeights: "unit_weights"
+        case .unitRestored, .unitGone: "unit_restored"
+        case .borrowStarted: "borrow_started"
+        case .borrowStopped: "borrow_stopped"
+        case .floorHit: "floor_hit"
+        case .floorReleased: "floor_released"
+        case .failed, .unitsKeepAgentWeights: "error"
+        case .stillFailing: "still_failing"
+        case .recovered: "recovered"
+        case .summary: "summary"
+        case .stopping: "stopping"
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .started(let root, let path, let n):
+            return "fairshare started: managing \(root) with \(n) group(s) from \(path)"
+        case .policyLoaded(let p, let path):
+            return "policy \(path) loaded: \(p.groups.count) group(s) " + p.groups.map { "\($0.name)=\($0.shares)" }.joined(separator: " ")
+        case .policyWarning(let w, _):
+            return w
+        case .policyRejected(_, let error):
+            return "new policy rejected, keeping the one loaded before: \(error)"
+        case .cgrouprootChangeIgnored(let from, let to, let keeping):
+            return "cgroup_root changed from \(from) to \(to): it takes effect at the next start; keeping \(keeping)"
+        case .ledgerIgnored(let why):
+            return "ignoring the origin ledger: \(why)"
+        case .groupCreated(let g, let path, _):
+            return "created group \(g) (\(path))"
+        case .groupRemoved(let g):
+            return "removed group \(g)"
+        case .weights(let g, let cpu, let io, let shares, let source):
+            let parts = [cpu.map { "cpu.weight \($0)" }, io.map { "io.weight \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            return source == .shares
+                ? "group \(g): \(parts) (shares \(shares.map(String.init) ?? ""))"
+                : "group \(g): effective \(parts)"
+        case .cpuMax(let g, let v):
+            return "group \(g): cpu.max \(v)"
+        case .moved(let id, let comm, let g, let origin, let keys):
+            return "moved \(comm)[\(id.pid)] from \(origin) to group \(g) (\(keys.map(\.description).joined(separator: "; ")))"
+        case .restored(let id, let comm, let g, let origin):
+            return "gave \(comm)[\(id.pid)] back from group \(g) to \(origin)"
+        case .unitWeights(let unit, let g, let w, let shares, let original):
+            return "unit \(unit) (group \(g)): CPUWeight=\(w.cpu ?? 0), IOWeight=\(w.io ?? 0) through systemd (shares \(shares.map(String.init) ?? ""); the unit had \(original?.description ?? "?"))"
+        case .unitRestored(let unit, let w):
+            return "unit \(unit) has its own weights back: \(w)"
+        case .unitGone(let unit):
+            return "unit \(unit) is gone: no weights to give back"
+        case .borrowStarted(let g, let allowed, let borrowed):
+            return "group \(g) borrows idle capacity: allowed \(fmt2(allowed)) CPUs, \(fmt2(borrowed)) above its max"
+        case .borrowStopped(let g, let max, let elsewhere):
+            return "group \(g) stops borrowing: back to its max of \(fmt2(max)) CPUs (\(elsewhere) elsewhere)"
+        case .floorHit(let g, let floor, let weight):
+            return "group \(g) is held at its floor of \(fmt2(floor)) CPUs: cpu.weight raised to \(weight)"
+        case .floorReleased(let g, let limit):
+            return "group \(g) no longer needs its floor (\(limit))"
+        case .failed(let f, _, let headline, let consequence, _):
+            return "\(headline): \(f.message)" + (consequence.map { "; \($0)" } ?? "")
+        case .unitsKeepAgentWeights(let units):
+            return "units keep the weights the agent gave them (\(units.first?.why ?? "")): "
+                + units.map(\.unit).sorted().joined(separator: ", ")
+                + "; they are gone at the next reboot, or: systemctl set-property --runtime UNIT CPUWeight= IOWeight="
+        case .stillFailing(let f):
+            return "\(f.target) still failing (\(f.cause)): \(f.count) times since it first failed"
+        case .recovered(let f):
+            return "\(f.target) works again after \(f.count) failed attempt(s)"
+        case .failuresUntracked(let n):
+            return "\(n) more failure(s) not tracked: the list of open failures is full (see fairshare status)"
+        case .summary(let s):
+            let parts = s.groups.map { g in
+                g.backing == "unit"
+                    ? "\(g.name) \(pct(g.cpuUsagePercent))% (unit-backed, \(g.members) proc)"
+                    : "\(g.name) \(pct(g.cpuUsagePercent))%/\(pct(g.cpuTargetPercent))% (\(g.members) proc)"
+            }
+            return "usage/target: " + (parts.isEmpty ? "no groups" : parts.joined(separator: ", "))
+        case .stopping(let r):
+            return "fairshare stopping: " + r.summary
+        }
+    }
+
+    var fields: Logger.Metadata {
+        switch self {
+        case .started(let root, let path, _):
+            return ["root": .string(root), "policy": .string(path)]
+        case .policyLoaded(let p, let path):
+            return ["policy": .string(path), "group": .array(p.groups.map { .string($0.name.rawValue) }),
+                    "shares": .array(p.groups.map { .string(String($0.shares.value)) })]
+        case .policyWarning(_, let path):
+            return ["policy": .string(path)]
+        case .policyRejected(let path, let error):
+            return ["policy": .string(path), "error": .string(error)]
+        case .groupCreated(let g, _, let shares):
+            return ["group": .string(g.rawValue), "shares": .string(shares.map(String.init) ?? "")]
+        case .groupRemoved(let g), .floorReleased(let g, _), .borrowStopped(let g, _, _), .floorHit(let g, _, _):
+            return ["group": .string(g.rawValue)]
+        case .borrowStarted(let g, _, let borrowed):
+            return ["group": .string(g.rawValue), "borrowed_cpus": .string(fmt2(borrowed))]
+        case .weights(let g, let cpu, let io, let shares, _):
+            var m: Logger.Metadata = ["group": .string(g.rawValue)]
+            if let cpu { m["cpu_weight"] = .string(cpu.description) }
+            if let io { m["io_weight"] = .string(io.description) }
+            if let shares { m["shares"] = .string(String(shares)) }
+            return m
+        case .cpuMax(let g, let v):
+            return ["group": .string(g.rawValue), "cpu_max": .string(v.fileText)]
+        case .moved(let id, _, let g, let origin, _), .restored(let id, _, let g, let origin):
+            return ["group": .string(g.rawValue), "pid": .string(String(id.pid)), "origin": .string(origin)]
+        case .unitWeights(let unit, let g, let w, let shares, _):
+            return ["group": .string(g.rawValue), "unit": .string(unit), "cpu_weight": .string(String(w.cpu ?? 0)),
+                    "io_weight": .string(String(w.io ?? 0)), "shares": .string(shares.map(String.init) ?? "")]
+        case .unitRestored(let unit, _), .unitGone(let unit):
+            return ["unit": .string(unit)]
+        case .failed(let f, _, _, _, let context):
+            return context.merging(["target": .string(f.target), "cause": .string(f.cause), "count": .string(String(f.count))]) { a, _ in a }
+        case .stillFailing(let f), .recovered(let f):
+            return ["target": .string(f.target), "cause": .string(f.cause), "count": .string(String(f.count))]
+        case .unitsKeepAgentWeights(let units):
+            return ["unit": .array(units.map { .string($0.unit) })]
+        case .summary(let s):
+            return [
+                "group": .array(s.groups.map { .string($0.name) }),
+                "shares": .array(s.groups.map { .string(String($0.shares)) }),
+                "cpu_weight": .array(s.groups.map { .string(String($0.cpuWeight)) }),
+                "usage_pct": .array(s.groups.map { .string(pct($0.cpuUsagePercent)) }),
+                "target_pct": .array(s.groups.map { .string(pct($0.cpuTargetPercent)) }),
+                "members": .array(s.groups.map { .string(String($0.members)) }),
+            ]
+        case .stopping(let r):
+            var m: Logger.Metadata = [:]
+            if !r.groupsLeft.isEmpty { m["group"] = .array(r.groupsLeft.map { .string($0.group.rawValue) }) }
+            if !r.notGivenBack.isEmpty { m["pid"] = .array(r.notGivenBack.map { .string(String($0.pid)) }) }
+            return m
+        case .cgrouprootChangeIgnored, .ledgerIgnored, .failuresUntracked:
+            return [:]
+        }
+    }
+
+    func log(to logger: Logger) {
+        var m = fields
+        m["event"] = .string(name)
+        logger.log(level: level, "\(message)", metadata: m)
+    }
+}
+
+private func fmt2(_ x: Double) -> String { FixedPoint.format(x, places: 2) }
+
+/// A percentage for reports; "n/a" where it could not be measured.
+private func pct(_ x: Double?) -> String { x.map { FixedPoint.format($0, places: 1) } ?? "n/a" }

@@ -1,0 +1,209 @@
+import FairshareCore
+import FairshareEdge
+import Logging
+
+/// The report stage: turns what a pass saw, did and decided into journal events. Every failure,
+/// of a read or a write, goes through one FailureBook: told once per (target, cause), again as
+/// "still failing" at most once per report interval, and "recovered" when it works again.
+struct Reporter: Sendable {
+    let logger: Logger
+    private(set) var failures: FailureBook
+    private var untrackedTold = 0
+
+    init(logger: Logger, repeatEvery: Duration) {
+        self.logger = logger
+        self.failures = FailureBook(repeatEvery: repeatEvery.seconds)
+    }
+
+    func emit(_ event: AgentEvent) {
+        event.log(to: logger)
+    }
+
+    // MARK: Readings
+
+    /// Every reading of the pass: failures are told (once), readings that work again recover.
+    mutating func observation(_ o: Observation, policy: Policy, root: String, unitsKnown: Bool, now: Double) {
+        track(o.groupCgroups, "listing the groups under \(root)", headline: "cannot list the groups under \(root)", level: .error, now: now,
+              consequence: "no group is created or removed until it can be listed")
+        for g in policy.agentGroups {
+            guard let stats = o.groupStats[g.name] else { continue }
+            track(stats, "group \(g.name)", context: ["group": .string(g.name.rawValue)], now: now)
+        }
+        guard !policy.unitGroups.isEmpty else { return }
+        let patterns = Set(policy.unitGroups.flatMap { $0.match.units.map(\.pattern) }).sorted().joined(separator: ", ")
+        track(o.units.listing, "listing the units of unit-backed groups through systemd",
+              headline: "cannot list the units of unit-backed groups (\(patterns)) through systemd", level: .error, now: now,
+              consequence: unitsKnown ? "keeping the last listing" : "moving no process until systemd answers, so none is taken out of a unit")
+        for (unit, reading) in o.units.originals.sorted(by: { $0.key < $1.key }) {
+            track(reading, "the weights of unit \(unit) through systemd", headline: "cannot read the weights of unit \(unit) through systemd",
+                  level: .error, now: now, consequence: "they are not changed until they can be read", context: ["unit": .string(unit)])
+        }
+        for (unit, stats) in o.units.stats.sorted(by: { $0.key < $1.key }) {
+            track(stats, "unit \(unit)", context: ["unit": .string(unit)], now: now)
+        }
+    }
+
+    private mutating func track(_ stats: CgroupStats, _ owner: String, context: Logger.Metadata, now: Double) {
+        track(stats.cpu, "cpu.stat of \(owner)", level: .warning, now: now,
+              consequence: "its usage is shown as unavailable and it takes no part in redistribution until it can be read", context: context)
+        track(stats.io, "io.stat of \(owner)", level: .warning, now: now, consequence: "its io rates are shown as unavailable", context: context)
+        // PSI may be compiled out or disabled (psi=0): not an error, demand still has two signs.
+        track(stats.pressure, "cpu.pressure of \(owner)", level: .notice, now: now,
+              consequence: "its demand goes by throttling and allowance alone", context: context)
+    }
+
+    private mutating func track<T>(_ reading: Reading<T>, _ target: String, headline: String? = nil, level: Logger.Level, now: Double,
+                                   consequence: String, context: Logger.Metadata = [:]) {
+        switch reading {
+        case .value:
+            if let f = failures.succeeded(target) { emit(.recovered(f)) }
+        case .unavailable(let why):
+            note(target, cause: why, message: why, headline: headline ?? "cannot read \(target)", level: level, consequence: consequence,
+                 context: context, now: now)
+        }
+    }
+
+    private mutating func note(_ target: String, cause: String, message: String, headline: String, level: Logger.Level, consequence: String?,
+                               context: Logger.Metadata, now: Double) {
+        switch failures.failed(target, cause: cause, message: message, at: now) {
+        case .first(let f): emit(.failed(f, level: level, headline: headline, consequence: consequence, context: context))
+        case .stillFailing(let f): emit(.stillFailing(f))
+        case .quiet: break
+        case .untracked:
+            // Told once per spell of a full book, not per failure.
+            if untrackedTold == 0 { emit(.failuresUntracked(failures.untracked)) }
+            untrackedTold += 1
+        }
+    }
+
+    // MARK: Outcomes
+
+    /// What each step did: the done ones as their own events, the failed ones through the book.
+    mutating func outcomes(_ plan: Plan, _ outcomes: [StepOutcome], policy: Policy, groupPath: (GroupName) -> String,
+                           originals: [String: UnitWeights], now: Double) {
+        var weights: [GroupName: (cpu: CPUWeight?, io: IOWeight?, source: WeightSource)] = [:]
+        var weightOrder: [GroupName] = []
+        let moves = plan.steps.contains(where: \.isMove)
+        for (step, outcome) in zip(plan.steps, outcomes) {
+            switch outcome {
+            case .done, .gone:
+                if let f = failures.succeeded(step.target) { emit(.recovered(f)) }
+            case .failed(let cause, let message):
+                note(step.target, cause: cause, message: message, headline: step.failureHeadline, level: step.failureLevel,
+                     consequence: step.consequence(moves: moves), context: step.context, now: now)
+                continue
+            case .skipped:
+                continue
+            }
+            let shares = { (g: GroupName) in policy.group(named: g)?.shares.value }
+            switch (step, outcome) {
+            case (.createGroup(let g), .done):
+                emit(.groupCreated(g, absolutePath: groupPath(g), shares: shares(g)))
+            case (.setCPUWeight(let g, let w, let source), .done):
+                if weights[g] == nil { weightOrder.append(g) }
+                weights[g, default: (nil, nil, source)].cpu = w
+            case (.setIOWeight(let g, let w, let source), .done):
+                if weights[g] == nil { weightOrder.append(g) }
+                weights[g, default: (nil, nil, source)].io = w
+            case (.setCPUMax(let g, let v), .done):
+                emit(.cpuMax(g, v))
+            case (.move(let id, let comm, let g, let origin, let keys), .done):
+                emit(.moved(id, comm: comm, group: g, origin: origin, keys: keys))
+            case (.restore(let id, let comm, let g, let origin), .done):
+                emit(.restored(id, comm: comm, group: g, origin: origin))
+            case (.removeGroup(let g), .done):
+                emit(.groupRemoved(g))
+            case (.setUnitWeights(let unit, let g, let w), .done):
+                emit(.unitWeights(unit: unit, group: g, w, shares: shares(g), original: originals[unit]))
+            case (.restoreUnitWeights(let unit, let w), .done):
+                emit(.unitRestored(unit: unit, w))
+            case (.restoreUnitWeights(let unit, _), .gone):
+                emit(.unitGone(unit: unit))
+            default:
+                break
+            }
+        }
+        for g in weightOrder {
+            let w = weights[g]!
+            emit(.weights(g, cpu: w.cpu, io: w.io, shares: policy.group(named: g)?.shares.value, source: w.source))
+        }
+    }
+
+    // MARK: Decisions
+
+    /// Borrowing and floors, as they start and stop.
+    func transitions(from old: Controller.Decision?, to new: Controller.Decision?) {
+        guard let new, new != old else { return }
+        for d in new.groups {
+            let before = old?.decision(for: d.group)
+            let wasBorrowing = (before?.share.borrowed ?? 0) > 0.005
+            let borrowing = d.share.borrowed > 0.005
+            if borrowing && !wasBorrowing {
+                emit(.borrowStarted(d.group, allowed: d.cpuMax ?? 0, borrowed: d.share.borrowed))
+            } else if !borrowing && wasBorrowing {
+                emit(.borrowStopped(d.group, max: d.cpuMax ?? 0, elsewhere: d.demandReason))
+            }
+            let atFloor = d.share.limit == .floor
+            if atFloor && before?.share.limit != .floor {
+                emit(.floorHit(d.group, floor: d.share.allocation, weight: d.cpuWeight))
+            } else if !atFloor && before?.share.limit == .floor {
+                emit(.floorReleased(d.group, limit: d.share.limit.rawValue))
+            }
+        }
+    }
+
+    /// Ends the pass: failures of targets nothing touched any more are forgotten.
+    mutating func endPass() {
+        failures.endPass()
+        if failures.untracked == 0 { untrackedTold = 0 }
+    }
+}
+
+extension Step {
+    /// What failed, as the start of a sentence.
+    var failureHeadline: String {
+        switch self {
+        case .recordOrigins: "cannot record where processes came from"
+        case .setCPUWeight, .setIOWeight, .setCPUMax: "setting \(target)"
+        case .setUnitWeights(let unit, let g, let w): "setting \(w) on unit \(unit) (group \(g)) through systemd"
+        default: "\(target) failed"
+        }
+    }
+
+    /// The group, unit and pid a report about this step concerns (journal fields).
+    var context: Logger.Metadata {
+        switch self {
+        case .createGroup(let g), .setCPUWeight(let g, _, _), .setIOWeight(let g, _, _), .setCPUMax(let g, _), .removeGroup(let g):
+            ["group": .string(g.rawValue)]
+        case .move(let id, _, let g, _, _), .restore(let id, _, let g, _), .adopt(let id, let g, _, _):
+            ["pid": .string(String(id.pid)), "group": .string(g.rawValue)]
+        case .setUnitWeights(let unit, let g, _):
+            ["unit": .string(unit), "group": .string(g.rawValue)]
+        case .restoreUnitWeights(let unit, _):
+            ["unit": .string(unit)]
+        case .recordOrigins:
+            [:]
+        }
+    }
+
+    /// How loud a failure of this step is: a group that can not be removed yet (usually still
+    /// populated: a process that could not be given back) is a warning, the rest are errors.
+    var failureLevel: Logger.Level {
+        if case .removeGroup = self { return .warning }
+        return .error
+    }
+
+    /// What the agent does about a failure of this step.
+    func consequence(moves: Bool) -> String? {
+        switch self {
+        case .recordOrigins:
+            moves ? "not moving any process until it can be written" : "a restart after a crash would have to guess where processes came from"
+        case .removeGroup: "tried again next pass"
+        case .setIOWeight: "retried every pass; cpu shares still apply"
+        case .move: "it stays where it is; tried again next pass"
+        case .restore: "it stays in its group; tried again next pass"
+        case .setUnitWeights, .restoreUnitWeights: "tried again next pass"
+        default: "retried every pass"
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// The values the agent writes into cgroup interface files, validated once: a value of these
+/// types is always one the kernel accepts, so no write fails for a value out of range.
+
+/// Which weight file a `Weight` is for (phantom types: a cpu.weight can not be written as an
+/// io.weight by mistake).
+public enum CPUResource: Sendable {}
+public enum IOResource: Sendable {}
+
+/// cpu.weight or io.weight: 1...10000 (cgroup v2's CGROUP_WEIGHT_MIN...MAX).
+public struct Weight<Resource>: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public static var range: ClosedRange<Int> { 1...10000 }
+    /// The kernel's default for a new cgroup (and systemd's for a unit without a setting).
+    public static var kernelDefault: Weight { Weight(validated: 100) }
+
+    public let value: Int
+
+    /// Nil outside 1...10000.
+    public init?(_ value: Int) {
+        guard Self.range.contains(value) else { return nil }
+        self.value = value
+    }
+
+    /// The one clamp: rounds and pins anything into 1...10000 (NaN counts as the minimum).
+    public init(clamping raw: Double) {
+        let rounded = raw.isNaN ? Double(Self.range.lowerBound) : raw.rounded()
+        self.value = Int(min(max(rounded, Double(Self.range.lowerBound)), Double(Self.range.upperBound)))
+    }
+
+    private init(validated: Int) { self.value = validated }
+
+    public static func < (a: Weight, b: Weight) -> Bool { a.value < b.value }
+    public var description: String { String(value) }
+}
+
+public typealias CPUWeight = Weight<CPUResource>
+public typealias IOWeight = Weight<IOResource>
+
+extension Weight where Resource == CPUResource {
+    /// cpu.weight's text.
+    public var fileText: String { String(value) }
+}
+
+extension Weight where Resource == IOResource {
+    /// io.weight's text: the default for every device.
+    public var fileText: String { "default \(value)" }
+}
+
+/// cpu.max: a quota per period in microseconds, or no limit ("max PERIOD").
+public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
+    /// The kernel default period, and the smallest quota it accepts.
+    public static let periodUsec = 100_000
+    public static let minQuotaUsec = 1_000
+    /// What a new cgroup starts with.
+    public static let unlimited = CPUMax(quotaUsec: nil)
+
+    /// nil: no limit.
+    public let quotaUsec: Int?
+    public var periodUsec: Int { Self.periodUsec }
+
+    private init(quotaUsec: Int?) { self.quotaUsec = quotaUsec }
+
+    /// A quota in CPUs (nil, infinite or NaN: no limit), at least the kernel's minimum.
+    public init(cpus: Double?) {
+        guard let q = cpus, q.isFinite else {
+            self.quotaUsec = nil
+            return
+        }
+        self.quotaUsec = max(Self.minQuotaUsec, Int((max(q, 0) * Double(Self.periodUsec)).rounded()))
+    }
+
+    /// The quota in CPUs, nil for no limit.
+    public var cpus: Double? { quotaUsec.map { Double($0) / Double(Self.periodUsec) } }
+
+    /// cpu.max's text: "QUOTA PERIOD" or "max PERIOD".
+    public var fileText: String { "\(quotaUsec.map(String.init) ?? "max") \(periodUsec)" }
+    public var description: String { fileText }
+}

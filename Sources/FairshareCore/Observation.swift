@@ -1,0 +1,87 @@
+/// A reading from the edge: a value, or why there is none. Never a zero standing in for an error.
+public enum Reading<Value: Sendable>: Sendable {
+    case value(Value)
+    /// What could not be read and why, e.g. "reading /sys/fs/cgroup/fairshare/a/cpu.stat:
+    /// Permission denied (errno 13)".
+    case unavailable(String)
+
+    public var value: Value? {
+        if case .value(let v) = self { v } else { nil }
+    }
+
+    public var unavailableReason: String? {
+        if case .unavailable(let why) = self { why } else { nil }
+    }
+
+    public func map<T>(_ transform: (Value) -> T) -> Reading<T> {
+        switch self {
+        case .value(let v): .value(transform(v))
+        case .unavailable(let why): .unavailable(why)
+        }
+    }
+}
+
+extension Reading: Equatable where Value: Equatable {}
+
+/// One cgroup's counters, each read on its own: one failing file does not hide the others.
+public struct CgroupStats: Sendable, Equatable {
+    public var cpu: Reading<CPUStat>
+    public var io: Reading<IOStat>
+    /// Unavailable where PSI is compiled out or disabled (psi=0): demand then goes by
+    /// throttling and allowance alone.
+    public var pressure: Reading<PressureStat>
+
+    public init(cpu: Reading<CPUStat>, io: Reading<IOStat>, pressure: Reading<PressureStat>) {
+        self.cpu = cpu
+        self.io = io
+        self.pressure = pressure
+    }
+}
+
+/// systemd's answer for the units of unit-backed groups in one pass.
+public struct UnitsObservation: Sendable, Equatable {
+    /// The running units that match the policy's patterns; unavailable when systemd could not be
+    /// asked (the reason names the D-Bus method and error).
+    public var listing: Reading<[UnitInfo]>
+    /// CPUWeight=/IOWeight= of listed units whose own weights were not known yet, read before the
+    /// agent's first write to them.
+    public var originals: [String: Reading<UnitWeights>] = [:]
+    /// Per unit: its cgroup's counters.
+    public var stats: [String: CgroupStats] = [:]
+    /// Set once a call found systemd unreachable (timeout, no connection): the pass makes no
+    /// further calls.
+    public var unreachable: String?
+
+    public init(listing: Reading<[UnitInfo]>, originals: [String: Reading<UnitWeights>] = [:], stats: [String: CgroupStats] = [:],
+                unreachable: String? = nil) {
+        self.listing = listing
+        self.originals = originals
+        self.stats = stats
+        self.unreachable = unreachable
+    }
+
+    /// A policy without unit-backed groups asks systemd nothing.
+    public static let none = UnitsObservation(listing: .value([]))
+}
+
+/// Everything one pass saw, read before anything is decided. The observe stage builds it from
+/// a scan today; kernel events can feed the same fields later.
+public struct Observation: Sendable {
+    /// Monotonic clock, nanoseconds, when the pass began.
+    public var at: UInt64
+    public var processes: [ProcessInfo]
+    /// The root's children that are valid group names, whoever made them.
+    public var groupCgroups: Reading<Set<GroupName>>
+    /// Counters of the agent's groups that exist.
+    public var groupStats: [GroupName: CgroupStats]
+    public var units: UnitsObservation
+
+    public init(at: UInt64, processes: [ProcessInfo], groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
+                units: UnitsObservation = .none) {
+        self.at = at
+        self.processes = processes
+        self.groupCgroups = groupCgroups
+        self.groupStats = groupStats
+        self.units = units
+    }
+}

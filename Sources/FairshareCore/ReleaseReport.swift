@@ -1,0 +1,98 @@
+/// What a shutdown (or `fairshare recover`) really did, from the outcomes of its steps and a
+/// listing of the root taken afterwards: which processes went back and which did not, which
+/// groups are gone and which are left, which units have their own weights again. Nothing is
+/// claimed that no outcome or reading shows.
+public struct ReleaseReport: Sendable, Equatable {
+    public struct Process: Sendable, Equatable {
+        public var pid: Int32
+        public var comm: String
+        public var origin: String
+        /// Why it is still in its group.
+        public var why: String
+    }
+
+    public struct Group: Sendable, Equatable {
+        public var group: GroupName
+        public var why: String
+    }
+
+    public var givenBack = 0
+    public var notGivenBack: [Process] = []
+    public var groupsRemoved: [GroupName] = []
+    public var groupsLeft: [Group] = []
+    public var unitsRestored: [String] = []
+    public var unitsNotRestored: [(unit: String, why: String)] = []
+    /// Set when the root could not be listed afterwards: then nobody can say no group is left.
+    public var listingUnavailable: String?
+
+    public init() {}
+
+    public static func == (a: ReleaseReport, b: ReleaseReport) -> Bool {
+        a.givenBack == b.givenBack && a.notGivenBack == b.notGivenBack && a.groupsRemoved == b.groupsRemoved && a.groupsLeft == b.groupsLeft
+            && a.unitsRestored == b.unitsRestored && a.unitsNotRestored.map(\.unit) == b.unitsNotRestored.map(\.unit)
+            && a.listingUnavailable == b.listingUnavailable
+    }
+
+    /// - Parameter after: the root's group cgroups listed once the plan ran.
+    public init(plan: Plan, outcomes: [StepOutcome], after: Reading<Set<GroupName>>) {
+        var removed: Set<GroupName> = []
+        var failedRemovals: [GroupName: String] = [:]
+        for (step, outcome) in zip(plan.steps, outcomes) {
+            switch (step, outcome) {
+            case (.restore, .done), (.restore, .gone):
+                givenBack += 1
+            case (.restore(let id, let comm, _, let origin), .failed(_, let message)):
+                notGivenBack.append(Process(pid: id.pid, comm: comm, origin: origin, why: message))
+            case (.restore(let id, let comm, _, let origin), .skipped(let why)):
+                notGivenBack.append(Process(pid: id.pid, comm: comm, origin: origin, why: why))
+            case (.removeGroup(let g), .done), (.removeGroup(let g), .gone):
+                removed.insert(g)
+            case (.removeGroup(let g), .failed(_, let message)):
+                failedRemovals[g] = message
+            case (.restoreUnitWeights(let unit, _), .done), (.restoreUnitWeights(let unit, _), .gone):
+                unitsRestored.append(unit)
+            case (.restoreUnitWeights(let unit, _), .failed(_, let message)), (.restoreUnitWeights(let unit, _), .skipped(let message)):
+                unitsNotRestored.append((unit, message))
+            default:
+                break
+            }
+        }
+        switch after {
+        case .value(let left):
+            groupsRemoved = removed.subtracting(left).sorted()
+            groupsLeft = left.sorted().map { Group(group: $0, why: failedRemovals[$0] ?? "it appeared after the removal (a new cgroup)") }
+        case .unavailable(let why):
+            groupsRemoved = removed.sorted()
+            groupsLeft = failedRemovals.keys.sorted().map { Group(group: $0, why: failedRemovals[$0]!) }
+            listingUnavailable = why
+        }
+    }
+
+    /// True only when every process went back, every unit has its own weights and the root was
+    /// seen without a group afterwards.
+    public var complete: Bool {
+        notGivenBack.isEmpty && groupsLeft.isEmpty && unitsNotRestored.isEmpty && listingUnavailable == nil
+    }
+
+    /// One sentence for the journal.
+    public var summary: String {
+        if complete {
+            return "every process given back (\(givenBack)), groups removed" + (unitsRestored.isEmpty ? "" : ", \(unitsRestored.count) unit(s) have their own weights back")
+        }
+        var parts: [String] = ["\(givenBack) process(es) given back"]
+        if !notGivenBack.isEmpty {
+            parts.append("not given back: " + notGivenBack.map { "\($0.comm)[\($0.pid)] (to \($0.origin): \($0.why))" }.joined(separator: ", "))
+        }
+        if !groupsRemoved.isEmpty { parts.append("groups removed: " + groupsRemoved.map(\.rawValue).joined(separator: ", ")) }
+        if !groupsLeft.isEmpty {
+            parts.append("groups \(groupsLeft.map(\.group.rawValue).joined(separator: ", ")) could not be removed ("
+                + groupsLeft.map { "\($0.group): \($0.why)" }.joined(separator: "; ") + ")")
+        }
+        if !unitsNotRestored.isEmpty {
+            parts.append("units keep the weights the agent gave them: " + unitsNotRestored.map { "\($0.unit) (\($0.why))" }.joined(separator: ", ")
+                + "; they are gone at the next reboot, or: systemctl set-property --runtime UNIT CPUWeight= IOWeight=")
+        }
+        if let why = listingUnavailable { parts.append("cannot confirm that no group is left: \(why)") }
+        return parts.joined(separator: "; ")
+    }
+}
