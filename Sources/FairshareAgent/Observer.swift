@@ -42,8 +42,12 @@ struct Observer: Sendable {
 
     /// The root's children that are group cgroups (a valid group name), whoever made them.
     func groupCgroups() -> Reading<Set<GroupName>> {
+        Self.listGroups(env.cgroups)
+    }
+
+    static func listGroups(_ tree: CgroupTree) -> Reading<Set<GroupName>> {
         do throws(CgroupError) {
-            return .value(Set(try env.cgroups.fs.children(of: env.cgroups.root).compactMap(GroupName.init)))
+            return .value(Set(try tree.fs.children(of: tree.root).compactMap(GroupName.init)))
         } catch {
             return .unavailable(error.description)
         }

@@ -35,11 +35,17 @@ public enum Recovery {
 
     public struct Outcome: Sendable, Equatable {
         public var mode: Mode
-        /// Groups left populated (keep: all that had processes; hand-back: those that failed).
+        /// Groups left populated (keep: all that had processes; hand-back: those that failed),
+        /// and groups whose cgroup.procs could not be read (counted as populated: nothing is
+        /// assumed empty that was not seen empty).
         public var populatedGroups: [GroupName]
         public var controllersReleased: [String]
         /// False when there was nothing to recover (a clean stop left no group and no unit).
         public var acted = true
+        /// Hand-back: what the agent's shutdown path really did.
+        public var release: ReleaseReport?
+        /// Readings that failed, each saying what and why.
+        public var problems: [String] = []
     }
 
     /// Recovers the subtree at `tree.root`. `origins` is the agent's ledger.
@@ -47,12 +53,20 @@ public enum Recovery {
     public static func run(mode: Mode, tree: CgroupTree, processes: any ProcessSource, origins: any OriginStore,
                            units: any UnitManager = UnavailableUnitManager(),
                            capacityCPUs: Int, logger: Logger) async throws(CgroupError) -> Outcome {
-        let groups = (try? tree.fs.children(of: tree.root))?.compactMap(GroupName.init) ?? []
-        let changedUnits = ((try? origins.load()).flatMap { $0 }.flatMap { try? OriginLedger.decode($0) })?.unitOriginals ?? [:]
-        if groups.isEmpty && changedUnits.isEmpty && mode == .handBack {
+        var problems: [String] = []
+        let groups = Observer.listGroups(tree)
+        if let why = groups.unavailableReason { problems.append("cannot list the groups under \(tree.rootAbsolutePath): \(why)") }
+        var changedUnits: [String: UnitWeights] = [:]
+        do {
+            if let text = try origins.load() { changedUnits = try OriginLedger.decode(text).unitOriginals }
+        } catch {
+            problems.append("cannot read the origin ledger (units the agent changed are not known): \(error)")
+        }
+        if mode == .handBack, groups.value?.isEmpty == true, changedUnits.isEmpty, problems.isEmpty {
             // A clean stop: the agent already gave everything back.
             return Outcome(mode: mode, populatedGroups: [], controllersReleased: [], acted: false)
         }
+        var release: ReleaseReport?
         if mode == .handBack {
             // The agent's own shutdown path, seeded from the ledger (processes and units), with
             // no groups wanted.
@@ -60,15 +74,26 @@ public enum Recovery {
                                        readFile: { try readTextFile($0) }, agentPID: getpid(), capacityCPUs: capacityCPUs,
                                        origins: origins, units: units)
             let agent = Agent(policy: Policy(groups: []), policyPath: "(recover)", env: env, logger: logger)
-            await agent.shutdown()
+            release = await agent.shutdown()
             // The agent's empty leaf is no group: remove it too (ENOENT/EBUSY are fine).
             try? tree.fs.remove(tree.agentLeaf)
         }
-        let populated = (try? tree.fs.children(of: tree.root))?.compactMap(GroupName.init).filter { g in
-            !((try? tree.members(of: g)) ?? []).isEmpty
-        } ?? []
-        let released = populated.isEmpty && mode == .handBack ? [] : try tree.releaseControllers()
-        return Outcome(mode: mode, populatedGroups: populated.sorted(), controllersReleased: released)
+        var populated: [GroupName] = []
+        switch Observer.listGroups(tree) {
+        case .value(let left):
+            for g in left.sorted() {
+                do throws(CgroupError) {
+                    if !(try tree.members(of: g)).isEmpty { populated.append(g) }
+                } catch {
+                    problems.append("cannot read the processes of group \(g): \(error); counted as populated")
+                    populated.append(g)
+                }
+            }
+        case .unavailable(let why):
+            problems.append("cannot list the groups under \(tree.rootAbsolutePath) afterwards: \(why)")
+        }
+        let released = populated.isEmpty && mode == .handBack && problems.isEmpty ? [] : try tree.releaseControllers()
+        return Outcome(mode: mode, populatedGroups: populated, controllersReleased: released, release: release, problems: problems)
     }
 }
 

@@ -88,10 +88,12 @@ struct Recover: AsyncParsableCommand {
                 print("kept the processes of \(groups.isEmpty ? "no group" : groups) in place for the next agent; "
                       + (outcome.controllersReleased.isEmpty ? "no controllers were enabled" : "turned off \(outcome.controllersReleased.joined(separator: " ")) in \(fs.absolutePath(root))"))
             case .handBack:
-                print(outcome.populatedGroups.isEmpty
-                      ? "gave every process back and removed the groups of \(fs.absolutePath(root))"
-                      : "could not empty groups \(groups); their processes stay there (nothing was killed)")
+                if let release = outcome.release { print(release.summary) }
+                if !outcome.populatedGroups.isEmpty {
+                    print("could not empty groups \(groups); their processes stay there (nothing was killed)")
+                }
             }
+            for problem in outcome.problems { print("warning: \(problem)") }
         } catch {
             fail("\(error)")
         }
