@@ -61,7 +61,7 @@ public actor Agent {
                 reporter.emit(.ledgerIgnored("\(error)"))
             }
         }
-        self.reconciler = Reconciler(policy: policy, classifier: Self.classifier(policy, env), rootPath: env.cgroups.root.description,
+        self.reconciler = Reconciler(policy: policy, classifier: Self.classifier(policy, env), rootPath: env.cgroups.root,
                                      recorded: recorded)
     }
 

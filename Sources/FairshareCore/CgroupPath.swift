@@ -25,7 +25,7 @@ public struct CgroupPath: Sendable, Hashable, CustomStringConvertible {
         self.components = validated
     }
 
-    static func isValidComponent(_ c: Substring) -> Bool {
+    public static func isValidComponent(_ c: Substring) -> Bool {
         !c.isEmpty && c != "." && c != ".." && !c.contains("\0") && c.utf8.count <= 255
     }
 

@@ -25,12 +25,18 @@ public struct Enforcer: Sendable {
         }
     }
 
-    /// Path of the managed root relative to the cgroup2 mount, e.g. "/fairshare".
-    public let root: String
+    /// The managed root, relative to the cgroup2 mount, e.g. "/fairshare".
+    public let root: CgroupPath
     public private(set) var members: [ProcessIdentity: Membership] = [:]
 
+    public init(root: CgroupPath) {
+        self.root = root
+    }
+
+    /// For tests and benchmarks: `root` must be a valid absolute cgroup path.
     public init(root: String) {
-        self.root = root == "/" ? "" : root
+        guard let path = CgroupPath(root) else { preconditionFailure("not a cgroup path: \(root)") }
+        self.init(root: path)
     }
 
     /// Memberships recorded by an earlier run (the origin ledger): a restarted agent adopts its
@@ -64,11 +70,12 @@ public struct Enforcer: Sendable {
 
     /// The group a cgroup path belongs to, if it lies in one of the root's children.
     public func managedGroup(ofCgroup path: String) -> String? {
-        let prefix = root + "/"
+        // A prefix test and one component, not a parse of the whole path: this runs for every
+        // process on every pass.
+        let prefix = root.isRoot ? "/" : root.description + "/"
         guard path.hasPrefix(prefix) else { return nil }
-        let rest = path.dropFirst(prefix.count)
-        guard let name = rest.split(separator: "/").first, !name.isEmpty else { return nil }
-        return String(name)
+        let name = path.dropFirst(prefix.count).prefix { $0 != "/" }
+        return CgroupPath.isValidComponent(name) ? String(name) : nil
     }
 
     /// Where a process of unknown origin found inside a group goes back to: the origin of its
@@ -85,8 +92,7 @@ public struct Enforcer: Sendable {
             else { break }
             q = parent
         }
-        let parentOfRoot = root.split(separator: "/").dropLast().joined(separator: "/")
-        return "/" + parentOfRoot
+        return (root.parent ?? .root).description
     }
 
     /// The membership steps for one pass: groups to create, processes to move, adopt or give

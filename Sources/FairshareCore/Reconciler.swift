@@ -53,7 +53,7 @@ public struct Reconciler: Sendable {
     ///   - recorded: the origin ledger an earlier run left: its processes are adopted where they
     ///     are and go back where it says; a unit's weights read now would be the ones that run
     ///     gave it, so its recorded originals stand.
-    public init(policy: Policy, classifier: Classifier, rootPath: String, recorded: OriginLedger.Contents? = nil) {
+    public init(policy: Policy, classifier: Classifier, rootPath: CgroupPath, recorded: OriginLedger.Contents? = nil) {
         self.policy = policy
         self.classifier = classifier
         self.enforcer = Enforcer(root: rootPath)
@@ -146,7 +146,7 @@ public struct Reconciler: Sendable {
         let placements = UnitPlacement.assign(units: listedUnits.map { ($0.name, $0.controlGroup) }, policy: policy)
         // The agent's subtree is no unit's (with the mount itself as root, its groups are
         // top-level cgroups, beside systemd's slices: nothing to exclude).
-        unitCgroups = UnitCgroups(placements: placements, excluded: enforcer.root.isEmpty ? nil : enforcer.root)
+        unitCgroups = UnitCgroups(placements: placements, excluded: enforcer.root.isRoot ? nil : enforcer.root.description)
         classifier.units = unitCgroups
     }
 

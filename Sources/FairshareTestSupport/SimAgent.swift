@@ -60,7 +60,7 @@ public struct SimAgent: Sendable {
     /// Group cgroups that exist in the simulation (created by the plan).
     private var created: Set<GroupName> = []
 
-    static let root = "/fairshare"
+    static let root = CgroupPath("/fairshare")!
 
     public var controller: Controller { reconciler.controller }
     public var lastDecision: Controller.Decision? { reconciler.lastDecision }
@@ -137,7 +137,7 @@ public struct SimAgent: Sendable {
                 cpu: .value(CPUStat(usageUsec: c.usageUsec, nrThrottled: UInt64(c.nrThrottled), throttledUsec: UInt64((c.throttledTime * 1e6).rounded()))),
                 io: .value(IOStat()), pressure: .value(PressureStat(someTotalUsec: UInt64((c.pressureTime * 1e6).rounded()))))
             if simulator.hasMembers(g.name) {
-                processes.append(ProcessInfo(pid: Int32(1000 + i), startTime: 1, uid: 1000, gid: 1000, comm: "sim", cgroup: "\(Self.root)/\(g.name)"))
+                processes.append(ProcessInfo(pid: Int32(1000 + i), startTime: 1, uid: 1000, gid: 1000, comm: "sim", cgroup: Self.root.appending(g.name.rawValue)!.description))
             }
         }
         return Observation(at: UInt64((simulator.now * 1e9).rounded()), processes: processes, groupCgroups: .value(created), groupStats: stats)

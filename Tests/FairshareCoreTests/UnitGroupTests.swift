@@ -114,7 +114,7 @@ func unitPatternMatches(_ pattern: String, _ unit: String, _ expected: Bool) thr
         #expect(moved == [12], "only the process outside every unit is moved: \(actions)")
         let created = actions.compactMap { if case .createGroup(let g) = $0 { g.rawValue } else { nil } }
         #expect(created == ["batch", "users"])
-        var reconciler = Reconciler(policy: Self.policy, classifier: classifier(), rootPath: "/fairshare")
+        var reconciler = Reconciler(policy: Self.policy, classifier: classifier(), rootPath: CgroupPath("/fairshare")!)
         let plan = reconciler.decide(Observation(at: 0, processes: processes, groupCgroups: .value([])), capacity: 2, interval: 2)
         let weights = plan.steps.compactMap { if case .setCPUWeight(let g, let cpu, _) = $0 { "\(g)=\(cpu)" } else { nil } }
         #expect(weights == ["batch=100", "users=400"])
