@@ -58,15 +58,6 @@ struct Passes {
 
 extension Plan {
     var targets: [String] { steps.map(\.target) }
-    /// Steps that write a group's weights or cpu.max.
-    var valueSteps: [Step] {
-        steps.filter {
-            switch $0 {
-            case .setCPUWeight, .setIOWeight, .setCPUMax: true
-            default: false
-            }
-        }
-    }
     var creations: [GroupName] { steps.compactMap { if case .createGroup(let g) = $0 { g } else { nil } } }
     var removals: [GroupName] { steps.compactMap { if case .removeGroup(let g) = $0 { g } else { nil } } }
     var moves: [(ProcessIdentity, GroupName, String)] {
