@@ -50,6 +50,9 @@ public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
     /// The kernel default period, and the smallest quota it accepts.
     public static let periodUsec = 100_000
     public static let minQuotaUsec = 1_000
+    /// The largest quota it accepts (MAX_BW in kernel/sched/core.c: 2^44 - 1 us); a policy's
+    /// `max` may be any positive number of CPUs ("1e20" parses).
+    public static let maxQuotaUsec = (1 << 44) - 1
     /// What a new cgroup starts with.
     public static let unlimited = CPUMax(quotaUsec: nil)
 
@@ -59,13 +62,15 @@ public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
 
     private init(quotaUsec: Int?) { self.quotaUsec = quotaUsec }
 
-    /// A quota in CPUs (nil, infinite or NaN: no limit), at least the kernel's minimum.
+    /// A quota in CPUs (nil, infinite or NaN: no limit), pinned into the kernel's
+    /// minQuotaUsec...maxQuotaUsec (pinned as a Double first: Int(_:) traps beyond Int's range).
     public init(cpus: Double?) {
         guard let q = cpus, q.isFinite else {
             self.quotaUsec = nil
             return
         }
-        self.quotaUsec = max(Self.minQuotaUsec, Int((max(q, 0) * Double(Self.periodUsec)).rounded()))
+        let usec = (q * Double(Self.periodUsec)).rounded()
+        self.quotaUsec = Int(min(max(usec, Double(Self.minQuotaUsec)), Double(Self.maxQuotaUsec)))
     }
 
     /// The quota in CPUs, nil for no limit.

@@ -40,7 +40,9 @@ public struct FailureBook: Sendable, Equatable {
     public private(set) var open: [String: Failure] = [:]
     /// Failures that found the book full.
     public private(set) var untracked = 0
-    private var touched: Set<String> = []
+    /// Open failures' targets that a step or reading touched this pass (only tracked ones: a
+    /// pass with 10^5 failing targets must not make this grow past `capacity`).
+    private(set) var touched: Set<String> = []
 
     public init(capacity: Int = 256, repeatEvery: Double = 600) {
         self.capacity = capacity
@@ -48,8 +50,8 @@ public struct FailureBook: Sendable, Equatable {
     }
 
     public mutating func failed(_ target: String, cause: String, message: String, at now: Double) -> Note {
-        touched.insert(target)
         if var f = open[target], f.cause == cause {
+            touched.insert(target)
             f.count += 1
             defer { open[target] = f }
             guard now - f.reportedAt >= repeatEvery else { return .quiet }
@@ -60,6 +62,7 @@ public struct FailureBook: Sendable, Equatable {
             untracked += 1
             return .untracked
         }
+        touched.insert(target)
         let f = Failure(target: target, cause: cause, message: message, count: 1, since: now, reportedAt: now)
         open[target] = f
         return .first(f)
@@ -67,7 +70,8 @@ public struct FailureBook: Sendable, Equatable {
 
     /// The target worked: returns its open failure, if there was one (report "recovered").
     public mutating func succeeded(_ target: String) -> Failure? {
-        touched.insert(target)
+        // What is not open can not be dropped by `endPass`: nothing to mark touched.
+        touched.remove(target)
         return open.removeValue(forKey: target)
     }
 

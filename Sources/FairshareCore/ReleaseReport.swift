@@ -37,7 +37,9 @@ public struct ReleaseReport: Sendable, Equatable {
     public init(plan: Plan, outcomes: [StepOutcome], after: Reading<Set<GroupName>>) {
         var removed: Set<GroupName> = []
         var failedRemovals: [GroupName: String] = [:]
+        var planned: Set<GroupName> = []
         for (step, outcome) in zip(plan.steps, outcomes) {
+            if case .removeGroup(let g) = step { planned.insert(g) }
             switch (step, outcome) {
             case (.restore, .done), (.restore, .gone):
                 givenBack += 1
@@ -47,7 +49,7 @@ public struct ReleaseReport: Sendable, Equatable {
                 notGivenBack.append(Process(pid: id.pid, comm: comm, origin: origin, why: why))
             case (.removeGroup(let g), .done), (.removeGroup(let g), .gone):
                 removed.insert(g)
-            case (.removeGroup(let g), .failed(_, let message)):
+            case (.removeGroup(let g), .failed(_, let message)), (.removeGroup(let g), .skipped(let message)):
                 failedRemovals[g] = message
             case (.restoreUnitWeights(let unit, _), .done), (.restoreUnitWeights(let unit, _), .gone):
                 unitsRestored.append(unit)
@@ -60,7 +62,12 @@ public struct ReleaseReport: Sendable, Equatable {
         switch after {
         case .value(let left):
             groupsRemoved = removed.subtracting(left).sorted()
-            groupsLeft = left.sorted().map { Group(group: $0, why: failedRemovals[$0] ?? "it appeared after the removal (a new cgroup)") }
+            // A group the release did not plan to remove (unknown when it was planned: the root
+            // could not be listed) was not removed; only a removed one can have come back.
+            groupsLeft = left.sorted().map { g in
+                Group(group: g, why: failedRemovals[g] ?? (planned.contains(g) ? "it appeared after the removal (a new cgroup)"
+                    : "no removal of it was planned (it was not known when the release was planned)"))
+            }
         case .unavailable(let why):
             groupsRemoved = removed.sorted()
             groupsLeft = failedRemovals.keys.sorted().map { Group(group: $0, why: failedRemovals[$0]!) }

@@ -57,7 +57,11 @@ public enum StatusProjection {
             let readings = stats(of: g, r, observation)
             var unavailable: [String: String] = [:]
             let cpuReason = readings.compactMap { $0.cpu.unavailableReason }.first
-            let ioReason = readings.compactMap { $0.io.unavailableReason }.first
+            var ioReason = readings.compactMap { $0.io.unavailableReason }.first
+            if ioReason == nil, let rates, rates.ioReadBytesPerSecond == nil || rates.ioWriteBytesPerSecond == nil {
+                // Read now but not at the interval's start: the rate is unknown, not zero.
+                ioReason = "no io rate for the interval: io.stat could not be read at its start (or its counters went back)"
+            }
             if let why = cpuReason {
                 for field in ["usage_usec", "nr_throttled", "throttled_usec", "cpu_usage_cpus", "cpu_usage_pct"] { unavailable[field] = why }
             }
