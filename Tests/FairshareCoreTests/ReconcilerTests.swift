@@ -24,7 +24,7 @@ enum Fixture {
     /// Built as SimAgent builds it.
     static func reconciler(_ policy: Policy, recorded: OriginLedger.Contents? = nil) -> Reconciler {
         Reconciler(policy: policy, classifier: Classifier(policy: policy, agentPID: 0, resolveUser: { _ in nil }, resolveGroup: { _ in nil }),
-                   rootPath: root, recorded: recorded)
+                   rootPath: CgroupPath(root)!, recorded: recorded)
     }
 
     static func process(_ pid: Int32, _ comm: String, in cgroup: String, parent: Int32 = 1) -> ProcessInfo {
