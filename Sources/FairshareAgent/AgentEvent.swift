@@ -187,7 +187,7 @@ enum AgentEvent: Sendable {
             return [
                 "group": .array(s.groups.map { .string($0.name) }),
                 "shares": .array(s.groups.map { .string(String($0.shares)) }),
-                "cpu_weight": .array(s.groups.map { .string(String($0.cpuWeight)) }),
+                "cpu_weight": .array(s.groups.map { .string($0.cpuWeight.map(String.init) ?? "n/a") }),
                 "usage_pct": .array(s.groups.map { .string(pct($0.cpuUsagePercent)) }),
                 "target_pct": .array(s.groups.map { .string(pct($0.cpuTargetPercent)) }),
                 "members": .array(s.groups.map { .string(String($0.members)) }),

@@ -13,7 +13,9 @@ public struct Controller: Sendable {
     public struct Observation: Sendable, Equatable {
         public var group: GroupName
         /// CPUs used on average over the interval.
-        public var usage: Double
+        /// nil when it could not be measured (cpu.stat unreadable, or no interval yet): the
+        /// controller then assumes nothing about it (see `demand`, `FairnessLedger.record`).
+        public var usage: Double?
         /// nr_throttled grew: cpu.max stopped it.
         public var throttled: Bool
         /// Share of the interval in which some task of the group waited for a CPU (0...1), from
@@ -21,7 +23,7 @@ public struct Controller: Sendable {
         public var pressure: Double?
         public var hasMembers: Bool
 
-        public init(group: GroupName, usage: Double, throttled: Bool = false, pressure: Double? = nil, hasMembers: Bool = true) {
+        public init(group: GroupName, usage: Double?, throttled: Bool = false, pressure: Double? = nil, hasMembers: Bool = true) {
             self.group = group
             self.usage = usage
             self.throttled = throttled
@@ -88,7 +90,11 @@ public struct Controller: Sendable {
             let total = members.reduce(0) { $0 + $1.shares.value }
             var entitlement: [GroupName: Double] = [:]
             for g in members { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
-            ledger.record(usage: obs.mapValues(\.usage), entitlement: entitlement, interval: interval, halfLife: halfLife.seconds)
+            // A group whose usage is unknown this interval is left out of the ledger altogether:
+            // recording its entitlement without its usage would count as credit.
+            let unknown = Set(obs.values.filter { $0.usage == nil }.map(\.group))
+            ledger.record(usage: obs.compactMapValues(\.usage), entitlement: entitlement.filter { !unknown.contains($0.key) },
+                          interval: interval, halfLife: halfLife.seconds, skipping: unknown)
         }
 
         var demands: [GroupName: (Double, Bool, String)] = [:]
@@ -156,7 +162,7 @@ public struct Controller: Sendable {
     mutating func adjustFloorGain(_ g: GroupName, allocation: Double, observed: Observation?, hungry: Bool) -> Double {
         var gain = floorGain[g] ?? 1
         defer { floorTarget[g] = allocation }
-        if hungry, let target = floorTarget[g], let used = observed?.usage, used > 0.05 {
+        if hungry, let target = floorTarget[g], let used = observed?.usage ?? nil, used > 0.05 {
             let ratio = target / used
             if ratio > 1.02 {
                 gain *= min(ratio, 1.25)
@@ -176,8 +182,11 @@ public struct Controller: Sendable {
         guard o.hasMembers else { return (0, false, "no members") }
         if o.throttled { return (.infinity, true, "throttled by cpu.max") }
         if let p = o.pressure, p > Self.pressureThreshold { return (.infinity, true, "waiting for CPU \(Int((p * 100).rounded()))% of the time") }
-        if let a = allowance, o.usage >= a * Self.atAllowance { return (.infinity, true, "at its allowance") }
-        return (o.usage, false, "uses \(fmt(o.usage)) CPUs, wants no more")
+        // Unknown usage is taken as hungry: its allocation then follows its shares, floor and
+        // ceiling, and nothing is taken from it (or given to others) on a guess.
+        guard let usage = o.usage else { return (.infinity, true, "usage unknown (cpu.stat not read this interval)") }
+        if let a = allowance, usage >= a * Self.atAllowance { return (.infinity, true, "at its allowance") }
+        return (usage, false, "uses \(fmt(usage)) CPUs, wants no more")
     }
 
     func fairnessFactor(_ g: GroupName, policy: Policy) -> Double {
@@ -199,9 +208,11 @@ public struct FairnessLedger: Sendable, Equatable {
 
     public init() {}
 
-    public mutating func record(usage now: [GroupName: Double], entitlement due: [GroupName: Double], interval: Double, halfLife: Double) {
+    /// - Parameter skipping: groups whose usage was not measured: their history stays as it is.
+    public mutating func record(usage now: [GroupName: Double], entitlement due: [GroupName: Double], interval: Double, halfLife: Double,
+                                skipping: Set<GroupName> = []) {
         let keep = pow2(-interval / halfLife)
-        for g in Set(usage.keys).union(now.keys).union(due.keys) {
+        for g in Set(usage.keys).union(now.keys).union(due.keys) where !skipping.contains(g) {
             usage[g] = keep * (usage[g] ?? 0) + (1 - keep) * (now[g] ?? 0)
             entitlement[g] = keep * (entitlement[g] ?? 0) + (1 - keep) * (due[g] ?? 0)
         }

@@ -178,8 +178,9 @@ public struct Reconciler: Sendable {
         guard !present.isEmpty else { return nil }
         let seconds = present.compactMap { sampler.rates[$0.name]?.seconds }.max() ?? interval
         let observations = policy.agentGroups.map { g -> Controller.Observation in
-            let r = sampler.rates[g.name] ?? .zero
-            return Controller.Observation(group: g.name, usage: r.cpus, throttled: r.throttledIncrease > 0, pressure: r.pressure,
+            // No rate (cpu.stat unreadable, or the group's first interval): usage unknown, not 0.
+            let r = sampler.rates[g.name]
+            return Controller.Observation(group: g.name, usage: r?.cpus, throttled: (r?.throttledIncrease ?? 0) > 0, pressure: r?.pressure,
                                           hasMembers: (hasMembers[g.name] ?? 0) > 0)
         }
         return controller.decide(policy: policy, observations: observations, capacity: capacity, interval: seconds, inForce: applied.cpuMax)
@@ -277,7 +278,7 @@ public struct Reconciler: Sendable {
                 applied.ioWeight[g] = w
             case (.setCPUMax(let g, let v), .done):
                 applied.cpuMax[g] = v
-            case (.setCPUWeight(let g, _, _), .gone), (.setCPUMax(let g, _), .gone):
+            case (.setCPUWeight(let g, _, _), .gone), (.setIOWeight(let g, _, _), .gone), (.setCPUMax(let g, _), .gone):
                 // The group vanished behind our back: created again next pass.
                 knownGroups.remove(g)
                 applied.forget(g)

@@ -17,6 +17,8 @@ public struct ReleaseReport: Sendable, Equatable {
     }
 
     public var givenBack = 0
+    /// Processes that had exited before they could be given back (nothing to give back).
+    public var exited = 0
     public var notGivenBack: [Process] = []
     public var groupsRemoved: [GroupName] = []
     public var groupsLeft: [Group] = []
@@ -28,7 +30,7 @@ public struct ReleaseReport: Sendable, Equatable {
     public init() {}
 
     public static func == (a: ReleaseReport, b: ReleaseReport) -> Bool {
-        a.givenBack == b.givenBack && a.notGivenBack == b.notGivenBack && a.groupsRemoved == b.groupsRemoved && a.groupsLeft == b.groupsLeft
+        a.givenBack == b.givenBack && a.exited == b.exited && a.notGivenBack == b.notGivenBack && a.groupsRemoved == b.groupsRemoved && a.groupsLeft == b.groupsLeft
             && a.unitsRestored == b.unitsRestored && a.unitsNotRestored.map(\.unit) == b.unitsNotRestored.map(\.unit)
             && a.listingUnavailable == b.listingUnavailable
     }
@@ -41,8 +43,10 @@ public struct ReleaseReport: Sendable, Equatable {
         for (step, outcome) in zip(plan.steps, outcomes) {
             if case .removeGroup(let g) = step { planned.insert(g) }
             switch (step, outcome) {
-            case (.restore, .done), (.restore, .gone):
+            case (.restore, .done):
                 givenBack += 1
+            case (.restore, .gone):
+                exited += 1
             case (.restore(let id, let comm, _, let origin), .failed(_, let message)):
                 notGivenBack.append(Process(pid: id.pid, comm: comm, origin: origin, why: message))
             case (.restore(let id, let comm, _, let origin), .skipped(let why)):
@@ -84,9 +88,9 @@ public struct ReleaseReport: Sendable, Equatable {
     /// One sentence for the journal.
     public var summary: String {
         if complete {
-            return "every process given back (\(givenBack)), groups removed" + (unitsRestored.isEmpty ? "" : ", \(unitsRestored.count) unit(s) have their own weights back")
+            return "every process given back (\(givenBack)" + (exited > 0 ? ", \(exited) had exited" : "") + "), groups removed" + (unitsRestored.isEmpty ? "" : ", \(unitsRestored.count) unit(s) have their own weights back")
         }
-        var parts: [String] = ["\(givenBack) process(es) given back"]
+        var parts: [String] = ["\(givenBack) process(es) given back" + (exited > 0 ? " (\(exited) had exited)" : "")]
         if !notGivenBack.isEmpty {
             parts.append("not given back: " + notGivenBack.map { "\($0.comm)[\($0.pid)] (to \($0.origin): \($0.why))" }.joined(separator: ", "))
         }

@@ -70,18 +70,36 @@ public enum StatusProjection {
             }
             // The counters as last read (a unit-backed group's summed over its units).
             let last = r.sampler.last[g.name]?.cpu
-            let cpus: Double? = cpuReason != nil ? nil : (rates?.cpus ?? 0)
-            let ioRead: Double? = ioReason != nil ? nil : (rates?.ioReadBytesPerSecond ?? 0)
-            let ioWrite: Double? = ioReason != nil ? nil : (rates?.ioWriteBytesPerSecond ?? 0)
+            // No rate: the cpu.stat reading failed (its reason), or no whole interval was
+            // measured yet (the group is new, or its reading just came back).
+            // A unit-backed group none of whose units has a cgroup runs nothing: a measured zero.
+            let nothingRuns = g.isUnitBacked && observation != nil && readings.isEmpty
+            let cpus: Double? = cpuReason != nil ? nil : rates?.cpus ?? (nothingRuns ? 0 : nil)
+            if cpus == nil && cpuReason == nil {
+                for field in ["cpu_usage_cpus", "cpu_usage_pct"] { unavailable[field] = "no whole interval measured yet" }
+            }
+            // An agent group's weights as written; a unit-backed group's as asked of systemd.
+            let cpuWeight = g.isUnitBacked ? cpuWeights[g.name]?.value : r.applied.cpuWeight[g.name]?.value
+            let ioWeight = g.isUnitBacked ? ioWeights[g.name]?.value : r.applied.ioWeight[g.name]?.value
+            let notWritten = "not written yet (see agent.failures)"
+            if cpuWeight == nil { unavailable["cpu_weight"] = notWritten }
+            if ioWeight == nil { unavailable["io_weight"] = notWritten }
+            let ioRead: Double? = ioReason != nil ? nil : rates?.ioReadBytesPerSecond ?? (nothingRuns ? 0 : nil)
+            let ioWrite: Double? = ioReason != nil ? nil : rates?.ioWriteBytesPerSecond ?? (nothingRuns ? 0 : nil)
+            if ioReason == nil && rates == nil && !nothingRuns {
+                for field in ["io_read_bps", "io_write_bps"] { unavailable[field] = "no whole interval measured yet" }
+            }
+            if cpuReason == nil && last == nil {
+                for field in ["usage_usec", "nr_throttled", "throttled_usec"] { unavailable[field] = "not read yet (no cgroup to read)" }
+            }
             var status = GroupStatus(
                 name: g.name.rawValue, shares: g.shares.value, ioShares: g.ioShares.value,
-                cpuWeight: (r.applied.cpuWeight[g.name] ?? cpuWeights[g.name]!).value,
-                ioWeight: (r.applied.ioWeight[g.name] ?? ioWeights[g.name]!).value,
+                cpuWeight: cpuWeight, ioWeight: ioWeight,
                 members: members[g.name] ?? 0,
                 cpuUsageCPUs: cpus, cpuUsagePercent: cpus.map { $0 / capacity * 100 }, cpuTargetPercent: targets[g.name] ?? 0,
-                usageUsec: cpuReason != nil ? nil : last?.usageUsec ?? 0,
-                nrThrottled: cpuReason != nil ? nil : last?.nrThrottled ?? 0,
-                throttledUsec: cpuReason != nil ? nil : last?.throttledUsec ?? 0,
+                usageUsec: cpuReason != nil ? nil : last?.usageUsec,
+                nrThrottled: cpuReason != nil ? nil : last?.nrThrottled,
+                throttledUsec: cpuReason != nil ? nil : last?.throttledUsec,
                 ioReadBytesPerSecond: ioRead, ioWriteBytesPerSecond: ioWrite)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
             status.backing = g.isUnitBacked ? "unit" : "agent"
@@ -94,7 +112,7 @@ public enum StatusProjection {
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
                     borrowedCPUs: d.share.borrowed, hungry: d.hungry, demand: d.demandReason, limit: d.share.limit.rawValue,
                     pressurePercent: rates?.pressure.map { $0 * 100 }, fairnessFactor: d.factor,
-                    cpuMax: (r.applied.cpuMax[g.name] ?? d.cpuMaxValue).fileText, weightReason: d.weightReason,
+                    cpuMax: r.applied.cpuMax[g.name]?.fileText ?? "not written yet", weightReason: d.weightReason,
                     min: g.floor?.description, max: g.ceiling?.description, burst: g.burst?.description, borrow: g.borrow)
             }
             return status

@@ -145,8 +145,11 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public var name: String
     public var shares: Int
     public var ioShares: Int
-    public var cpuWeight: Int
-    public var ioWeight: Int
+    /// The weights in force: for an agent group, as last written (null, with the reason in
+    /// `unavailable`, until a write succeeded); for a unit-backed group, what the agent sets on
+    /// its units through systemd.
+    public var cpuWeight: Int?
+    public var ioWeight: Int?
     public var members: Int
     /// CPU used over the last interval, in CPUs (1.0 = one CPU busy); null when cpu.stat could
     /// not be read (`unavailable` says why), 0 before the first interval.
@@ -176,7 +179,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public var machineSharePercent: Double?
 
     public init(
-        name: String, shares: Int, ioShares: Int, cpuWeight: Int, ioWeight: Int, members: Int,
+        name: String, shares: Int, ioShares: Int, cpuWeight: Int?, ioWeight: Int?, members: Int,
         cpuUsageCPUs: Double?, cpuUsagePercent: Double?, cpuTargetPercent: Double,
         usageUsec: UInt64?, nrThrottled: UInt64?, throttledUsec: UInt64?,
         ioReadBytesPerSecond: Double?, ioWriteBytesPerSecond: Double?

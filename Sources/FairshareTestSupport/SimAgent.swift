@@ -96,7 +96,7 @@ public struct SimAgent: Sendable {
             let d = reconciler.lastDecision?.decision(for: o.group)
             let c = simulator.counters(of: o.group)
             record.groups[o.group] = GroupInterval(
-                usage: o.usage, demand: (c.demanded - before[o.group]!.demanded) / interval, pressure: o.pressure ?? 0,
+                usage: o.usage ?? 0, demand: (c.demanded - before[o.group]!.demanded) / interval, pressure: o.pressure ?? 0,
                 throttled: o.throttled, hasMembers: o.hasMembers, weight: inForce[o.group]!.0, quota: inForce[o.group]!.1,
                 hungry: d?.hungry ?? false, allocation: d?.share.allocation ?? 0, factor: d?.factor ?? 1)
         }

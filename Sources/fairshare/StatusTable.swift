@@ -20,7 +20,7 @@ enum StatusTable {
             let throttled: String = g.throttledUsec.map { "\(fmt(Double($0) / 1e6, 1))s" } ?? "n/a"
             let machine: String = g.machineSharePercent.map { fmt($0, 1) } ?? "-"
             let alloc: String = g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-"
-            return [g.name, g.backing ?? "-", String(g.shares), String(g.cpuWeight), String(g.ioWeight), String(g.members),
+            return [g.name, g.backing ?? "-", String(g.shares), g.cpuWeight.map(String.init) ?? "n/a", g.ioWeight.map(String.init) ?? "n/a", String(g.members),
                     usage, unit ? "-" : fmt(g.cpuTargetPercent, 1), machine, alloc, cpus, throttled, limitText(g)]
         }
         out += table([header] + rows)

@@ -12,6 +12,27 @@ import Testing
         ])
     }
 
+    /// A group whose cpu.stat can not be read has unknown usage, not zero: it is not taken for
+    /// satisfied, and under decayed fairness it earns no credit (which an unreadable file would
+    /// otherwise turn into a boost, interval by interval).
+    @Test func unknownUsageIsNeitherSatisfiedNorCredit() {
+        let fair = Policy(agent: AgentSettings(fairness: .decayed(halfLife: .seconds(60), maxBoost: 4)), groups: [
+            GroupPolicy(name: small, shares: Shares(1)!, match: MatchRule()),
+            GroupPolicy(name: big, shares: Shares(1)!, match: MatchRule()),
+        ])
+        var c = Controller()
+        var d = c.decide(policy: fair, observations: [.init(group: small, usage: nil), .init(group: big, usage: 2, pressure: 0.9)],
+                         capacity: 2, interval: 2)
+        for _ in 0..<50 {
+            d = c.decide(policy: fair, observations: [.init(group: small, usage: nil), .init(group: big, usage: 2, pressure: 0.9)],
+                         capacity: 2, interval: 2)
+        }
+        let s = d.decision(for: small)!
+        #expect(s.hungry && s.demandReason.contains("unknown"), "\(s.demandReason)")
+        #expect(c.ledger.usage[small] == nil && c.ledger.entitlement[small] == nil, "no history recorded for an unmeasured group")
+        #expect(abs(s.factor - 1) < 1e-9, "no boost from an unreadable file: factor \(s.factor)")
+    }
+
     @Test func aSatisfiedGroupBelowItsFloorKeepsItsRaisedWeight() {
         var c = Controller()
         // Hungry at first: raised to its floor.

@@ -54,9 +54,9 @@ import Testing
         let before = sim.snapshot
         sim.run(for: 2)
         let obs = sim.observations(since: before, interval: 2)
-        #expect(obs[0].group == a && abs(obs[0].usage - 0.25) < 1e-9 && obs[0].throttled && abs((obs[0].pressure ?? 0) - 0.5) < 1e-9 && !obs[0].hasMembers,
+        #expect(obs[0].group == a && abs((obs[0].usage ?? .nan) - 0.25) < 1e-9 && obs[0].throttled && abs((obs[0].pressure ?? 0) - 0.5) < 1e-9 && !obs[0].hasMembers,
                 "\(obs[0])")
-        #expect(obs[1].group == b && abs(obs[1].usage - 1) < 1e-9 && !obs[1].throttled && obs[1].pressure == 0 && obs[1].hasMembers, "\(obs[1])")
+        #expect(obs[1].group == b && abs((obs[1].usage ?? .nan) - 1) < 1e-9 && !obs[1].throttled && obs[1].pressure == 0 && obs[1].hasMembers, "\(obs[1])")
     }
 
     @Test func waterFillTable() {
