@@ -20,13 +20,18 @@ public struct Controller: Sendable {
         /// the growth of cpu.pressure's "some total"; nil where PSI is not available.
         public var pressure: Double?
         public var hasMembers: Bool
+        /// False when the group's cpu.stat could not be read: `usage` is then no measurement, and
+        /// an unmeasured group is not idle (nobody borrows its share on the strength of a zero).
+        public var measured: Bool
 
-        public init(group: GroupName, usage: Double, throttled: Bool = false, pressure: Double? = nil, hasMembers: Bool = true) {
+        public init(group: GroupName, usage: Double, throttled: Bool = false, pressure: Double? = nil, hasMembers: Bool = true,
+                    measured: Bool = true) {
             self.group = group
             self.usage = usage
             self.throttled = throttled
             self.pressure = pressure
             self.hasMembers = hasMembers
+            self.measured = measured
         }
     }
 
@@ -88,7 +93,10 @@ public struct Controller: Sendable {
             let total = members.reduce(0) { $0 + $1.shares.value }
             var entitlement: [GroupName: Double] = [:]
             for g in members { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
-            ledger.record(usage: obs.mapValues(\.usage), entitlement: entitlement, interval: interval, halfLife: halfLife.seconds)
+            // An unmeasured group counts as having used what it was entitled to: neither boosted
+            // nor held back for a usage nobody saw.
+            let usage = obs.mapValues { $0.measured ? $0.usage : entitlement[$0.group] ?? 0 }
+            ledger.record(usage: usage, entitlement: entitlement, interval: interval, halfLife: halfLife.seconds)
         }
 
         var demands: [GroupName: (Double, Bool, String)] = [:]
@@ -174,6 +182,7 @@ public struct Controller: Sendable {
     /// the allocation then follows from shares, floors and ceilings).
     func demand(_ o: Observation, allowance: Double?) -> (Double, Bool, String) {
         guard o.hasMembers else { return (0, false, "no members") }
+        if !o.measured { return (.infinity, true, "usage unknown (cpu.stat unreadable): assumed to want its share") }
         if o.throttled { return (.infinity, true, "throttled by cpu.max") }
         if let p = o.pressure, p > Self.pressureThreshold { return (.infinity, true, "waiting for CPU \(Int((p * 100).rounded()))% of the time") }
         if let a = allowance, o.usage >= a * Self.atAllowance { return (.infinity, true, "at its allowance") }

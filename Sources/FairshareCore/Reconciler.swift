@@ -180,7 +180,8 @@ public struct Reconciler: Sendable {
         let observations = policy.agentGroups.map { g -> Controller.Observation in
             let r = sampler.rates[g.name] ?? .zero
             return Controller.Observation(group: g.name, usage: r.cpus, throttled: r.throttledIncrease > 0, pressure: r.pressure,
-                                          hasMembers: (hasMembers[g.name] ?? 0) > 0)
+                                          hasMembers: (hasMembers[g.name] ?? 0) > 0,
+                                          measured: o.groupStats[g.name].map { $0.cpu.value != nil } ?? true)
         }
         return controller.decide(policy: policy, observations: observations, capacity: capacity, interval: seconds, inForce: applied.cpuMax)
     }

@@ -482,3 +482,60 @@ struct FalseClaim: Sendable {
         #expect(message.contains("postgresql.service") && !message.contains("have their own weights back"), "\(message)")
     }
 }
+
+// MARK: Decisions
+
+@Suite struct ErrorModelDecisionTests {
+    /// A group whose cpu.stat can not be read is not idle: no other group borrows its share on
+    /// the strength of a usage that was never measured.
+    @Test func anUnmeasuredGroupIsNotTakenForIdle() async throws {
+        let h = try Harness(policy: """
+            [[group]]
+            name = "batch"
+            shares = 1
+            max = "0.5"
+            borrow = true
+            burst = "1.5"
+            [group.match]
+            comm = ["make"]
+
+            [[group]]
+            name = "owner"
+            shares = 1
+            [group.match]
+            comm = ["postgres"]
+            """)
+        h.spawn(10, "make")
+        h.spawn(11, "postgres")
+        await h.agent.tick()
+        // Both hungry: batch throttled at its max, the owner waiting for CPU.
+        var usage: [String: UInt64] = ["batch": 0, "owner": 0]
+        var stall: UInt64 = 0
+        func interval(batch: Double, owner: Double, ownerWaits: Bool = true) async {
+            h.clock.advance(by: .seconds(2))
+            usage["batch"]! += UInt64(batch * 2e6)
+            usage["owner"]! += UInt64(owner * 2e6)
+            stall += ownerWaits ? 1_600_000 : 0
+            h.kernel.setUsage("/fairshare/batch", usageUsec: usage["batch"]!, nrThrottled: usage["batch"]! / 1000)
+            h.kernel.setUsage("/fairshare/owner", usageUsec: usage["owner"]!)
+            h.kernel.setPressure("/fairshare/owner", someTotalUsec: stall)
+            await h.agent.tick()
+        }
+        await interval(batch: 0.5, owner: 1.5)
+        #expect(h.kernel.file(.cpuMax, of: "/fairshare/batch") == "50000 100000")
+        h.kernel.inject(errno: EACCES, file: .cpuStat, cgroup: "/fairshare/owner", operation: .read)
+        await interval(batch: 0.5, owner: 1.5)
+        await interval(batch: 0.5, owner: 1.5)
+        #expect(h.kernel.file(.cpuMax, of: "/fairshare/batch") == "50000 100000", "batch borrowed the share of a group that was not measured")
+        #expect(h.journal.events("borrow_started").isEmpty)
+        let owner = try #require(await h.agent.status().groups.first { $0.name == "owner" })
+        #expect(owner.cpuUsageCPUs == nil)
+        #expect(owner.redistribution?.hungry == true, "\(String(describing: owner.redistribution))")
+        #expect(owner.redistribution?.demand.contains("cpu.stat") == true, "the reason says why: \(owner.redistribution?.demand ?? "")")
+        // Readable again: the owner idles, and batch may borrow.
+        h.kernel.clearInjections()
+        await interval(batch: 0.5, owner: 0, ownerWaits: false)
+        await interval(batch: 0.5, owner: 0, ownerWaits: false)
+        #expect(h.kernel.file(.cpuMax, of: "/fairshare/batch") == "150000 100000")
+    }
+}
