@@ -175,6 +175,24 @@ struct StatReadFault: Sendable, CustomTestStringConvertible {
         #expect(h.kernel.cgroupOf(11) == "/fairshare/mid", "the known groups still take their processes")
     }
 
+    /// The root can not be listed from the first pass: nothing is created, moved or weighted
+    /// blindly, nothing of it is claimed, and shutdown does not say no group is left.
+    @Test func anUnlistableRootFromTheStartClaimsNothing() async throws {
+        let h = try Harness(policy: threeGroups)
+        h.kernel.inject(errno: EACCES, cgroup: "/fairshare", operation: .open)
+        h.spawn(10, "burn_a")
+        for _ in 0..<3 { await h.agent.tick() }
+        for event in ["group_created", "moved", "weights", "cpu_max"] { #expect(h.journal.events(event).isEmpty, "\(event) claimed") }
+        #expect(h.journal.events("error").count == 1, "\(h.journal.events("error"))")
+        #expect(h.kernel.cgroupOf(10) == "/origin")
+        #expect(await h.agent.status().agent.failures?.map(\.count) == [3])
+        let report = try #require(await h.agent.shutdown())
+        #expect(report.listingUnavailable?.contains("errno 13") == true)
+        let message = h.journal.events("stopping").first?["MESSAGE"]?.first ?? ""
+        #expect(message.contains("cannot confirm that no group is left"), "\(message)")
+        #expect(h.journal.events("group_removed").isEmpty)
+    }
+
     /// The origin ledger can not be read at start: told (a warning) and the agent infers origins.
     @Test func anUnreadableLedgerIsToldAndTheAgentGoesOn() async throws {
         final class UnreadableLedger: OriginStore, Sendable {
