@@ -226,33 +226,22 @@ struct StatReadFault: Sendable, CustomTestStringConvertible {
         }
         let h = try Harness(policy: threeGroups)
         let store = SwitchableLedger()
+        // A second agent on the harness's kernel, clock and journal, with the ledger store.
         var env = h.agent.env
         env.origins = store
         let agent = Agent(policy: await h.agent.policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: h.journal.logger())
         h.spawn(10, "burn_a")
-        // The harness's own agent is not used: a second one shares its kernel, clock and journal.
-        let target = "the origin ledger"
-        for _ in 0..<4 {
-            await agent.tick()
-            h.clock.advance(by: .seconds(1))
-        }
-        let errors = h.journal.events("error", target: target)
-        #expect(errors.count == 1, "\(errors)")
-        #expect(errors.first?["PRIORITY"] == ["3"])
-        #expect(errors.first?["MESSAGE"]?.first?.contains("/run/fairshare/origins.new: Permission denied") == true)
-        #expect(errors.first?["MESSAGE"]?.first?.contains("not moving any process") == true)
-        #expect(h.journal.events("moved").isEmpty, "no move without its record")
-        #expect(h.kernel.cgroupOf(10) == "/origin")
-        let open = await agent.status().agent.failures ?? []
-        #expect(open.first { $0.target == target }?.count == 4, "\(open)")
-        #expect(await agent.status().groups.first { $0.name == "low" }?.members == 0)
-
-        store.failing.withLock { $0 = false }
-        await agent.tick()
-        #expect(h.journal.events("recovered", target: target).count == 1)
+        let expected = ExpectedFailure(target: "the origin ledger", priority: "3", cause: nil,
+                                       mentions: ["cannot record where processes came from", "/run/fairshare/origins.new: Permission denied",
+                                                  "not moving any process"])
+        await expectToldOnceThenRecovered(h, expected, agent: agent, clear: {
+            #expect(h.journal.events("moved").isEmpty, "no move without its record")
+            #expect(h.kernel.cgroupOf(10) == "/origin")
+            store.failing.withLock { $0 = false }
+        })
         #expect(h.kernel.cgroupOf(10) == "/fairshare/low")
+        #expect(h.journal.events("moved").count == 1)
         #expect(store.text.withLock { $0 }?.contains("/origin") == true, "the record came first")
-        #expect(await agent.status().agent.failures?.isEmpty != false)
     }
 
     /// systemd can not list the units: told once (an error), counted, no process is moved and no
