@@ -265,6 +265,24 @@ struct StatReadFault: Sendable, CustomTestStringConvertible {
     }
 }
 
+extension ErrorModelReadTests {
+    /// A unit's own weights can not be read: told once with the unit, counted, and the unit is
+    /// not written (its weights could not be given back); then it recovers.
+    @Test func unreadableUnitWeightsAreToldOnceAndTheUnitIsNotWritten() async throws {
+        let h = try Harness(policy: withUnits, setUp: unitMachine)
+        h.units.inject(method: "Get", unit: "postgresql.service")
+        let expected = ExpectedFailure(target: "the weights of unit postgresql.service through systemd", priority: "3", cause: nil,
+                                       mentions: ["postgresql.service", "org.freedesktop.DBus.Error.AccessDenied", "not changed until they can be read"],
+                                       fields: ["FAIRSHARE_UNIT": "postgresql.service"])
+        await expectToldOnceThenRecovered(h, expected, clear: {
+            #expect(h.units.sets(of: "postgresql.service").isEmpty, "written without knowing what to give back")
+            #expect(h.journal.events("unit_weights").isEmpty)
+            h.units.clearInjections()
+        })
+        #expect(h.units.sets(of: "postgresql.service") == [UnitWeights(cpu: 200, io: 300)])
+    }
+}
+
 // MARK: Writes
 
 /// A cgroup write of a pass that fails with EACCES.
@@ -346,6 +364,26 @@ struct FalseClaim: Sendable {
         })
         #expect(!claims().isEmpty, "told once it really happened")
         #expect(h.journal.events("error").count == 1, "no other failure: \(h.journal.events("error"))")
+    }
+
+    /// The io controller is not enabled for the groups (io.weight does not exist): not a
+    /// vanished group but a failure, told once per group with the reason; cpu.weight applies.
+    @Test func aMissingIOControllerIsToldOncePerGroupAndCPUSharesStillApply() async throws {
+        let h = try Harness(policy: threeGroups)
+        try h.kernel.filesystem.write("-io", to: .subtreeControl, of: CgroupPath("/fairshare")!)
+        h.spawn(10, "burn_a")
+        for _ in 0..<4 { await h.agent.tick() }
+        for g in ["low", "mid", "high"] {
+            let told = h.journal.events("error", target: "io.weight of group \(g)")
+            #expect(told.count == 1, "\(g): \(told)")
+            #expect(told.first?["FAIRSHARE_CAUSE"] == ["ENOENT"])
+            #expect(told.first?["MESSAGE"]?.first?.contains("the io controller is not enabled for group \(g)") == true)
+        }
+        #expect(h.weight("mid") == "200", "cpu shares still apply")
+        #expect(eventsWhere(h, "weights", "FAIRSHARE_IO_WEIGHT", "*").isEmpty, "no io.weight claimed")
+        #expect(h.journal.events("group_created").count == 3, "the groups were not taken for vanished and made again")
+        let failures = await h.agent.status().agent.failures ?? []
+        #expect(failures.filter { $0.target.hasPrefix("io.weight of group") }.map(\.count) == [4, 4, 4])
     }
 
     /// A process that can not be given back (its group left the policy): told once with its pid,
