@@ -45,7 +45,7 @@ struct Reporter: Sendable {
 
     private mutating func track(_ stats: CgroupStats, _ owner: String, context: Logger.Metadata, now: Double) {
         track(stats.cpu, "cpu.stat of \(owner)", level: .warning, now: now,
-              consequence: "its usage is shown as unavailable and it takes no part in redistribution until it can be read", context: context)
+              consequence: "its usage is shown as unavailable and, until it can be read, it is taken to want its whole share (no group borrows it)", context: context)
         track(stats.io, "io.stat of \(owner)", level: .warning, now: now, consequence: "its io rates are shown as unavailable", context: context)
         // PSI may be compiled out or disabled (psi=0): not an error, demand still has two signs.
         track(stats.pressure, "cpu.pressure of \(owner)", level: .notice, now: now,

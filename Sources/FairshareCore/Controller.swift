@@ -184,7 +184,7 @@ public struct Controller: Sendable {
         if let p = o.pressure, p > Self.pressureThreshold { return (.infinity, true, "waiting for CPU \(Int((p * 100).rounded()))% of the time") }
         // Unknown usage is taken as hungry: its allocation then follows its shares, floor and
         // ceiling, and nothing is taken from it (or given to others) on a guess.
-        guard let usage = o.usage else { return (.infinity, true, "usage unknown (cpu.stat not read this interval)") }
+        guard let usage = o.usage else { return (.infinity, true, "usage unknown (cpu.stat unreadable, or no interval yet): assumed to want its share") }
         if let a = allowance, usage >= a * Self.atAllowance { return (.infinity, true, "at its allowance") }
         return (usage, false, "uses \(fmt(usage)) CPUs, wants no more")
     }

@@ -196,9 +196,10 @@ public struct Reconciler: Sendable {
         var limits: [Step] = []
         for g in policy.agentGroups where present.contains(g.name) {
             let d = lastDecision?.decision(for: g.name)
-            let source: WeightSource = d == nil ? .shares : .controller
             let wantCPU = d?.cpuWeight ?? cpu[g.name]!
             let wantIO = d?.ioWeight ?? io[g.name]!
+            // The shares' own weights are told loudly; the controller's departures from them quietly.
+            let source: WeightSource = wantCPU == cpu[g.name]! && wantIO == io[g.name]! ? .shares : .controller
             if applied.cpuWeight[g.name] != wantCPU { weights.append(.setCPUWeight(g.name, wantCPU, source)) }
             if applied.ioWeight[g.name] != wantIO { weights.append(.setIOWeight(g.name, wantIO, source)) }
             // A cgroup being created starts without a limit.

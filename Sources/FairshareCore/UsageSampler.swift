@@ -43,6 +43,13 @@ public struct UsageSampler: Sendable {
     /// Records a sample; the group's rates are updated when there is an earlier one to compare.
     public mutating func record(_ group: GroupName, _ sample: Sample) {
         defer { last[group] = sample }
+        // No time passed (two passes in one instant): nothing new measured, the rates stand.
+        if let prev = last[group], prev.at == sample.at, sample.cpu.usageUsec >= prev.cpu.usageUsec, rates[group] != nil {
+            // ...except what could not be read now: that is unknown, not what it was.
+            if sample.io == nil { rates[group]?.ioReadBytesPerSecond = nil; rates[group]?.ioWriteBytesPerSecond = nil }
+            if sample.pressure == nil { rates[group]?.pressure = nil }
+            return
+        }
         rates[group] = last[group].flatMap { Self.rates(from: $0, to: sample) }
     }
 

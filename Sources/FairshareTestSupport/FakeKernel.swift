@@ -147,6 +147,7 @@ public final class FakeKernel: Sendable {
     }
 
     /// Makes an operation on `file` (of `cgroup`, if given) fail with `errno`, `times` times (nil: always).
+    /// A readdir of `cgroup` (its children) is operation `.open` with no file.
     public func inject(errno: Int32, file: ControlFile? = nil, cgroup: String? = nil, operation: CgroupError.Operation? = nil, times: Int? = nil) {
         state.withLock { $0.injected.append(Injected(file: file, cgroup: cgroup, errno: errno, operation: operation, times: times)) }
     }
@@ -313,6 +314,8 @@ public final class FakeKernel: Sendable {
 
     func children(_ c: CgroupPath) throws(CgroupError) -> [String] {
         let result: Result<[String], CgroupError> = state.withLock { s in
+            // Listing a directory fails at opendir, as the real filesystem reports it: `.open`.
+            if let e = injectedErrno(&s, .open, file: nil, cgroup: c) { return .failure(CgroupError(.open, path: self.abs(c), errno: e)) }
             guard s.nodes[c] != nil else { return .failure(CgroupError(.open, path: self.abs(c), errno: ENOENT)) }
             return .success(s.nodes.keys.filter { $0.parent == c }.map(\.name).sorted())
         }
