@@ -537,22 +537,7 @@ struct FalseClaim: Sendable {
     /// A group whose cpu.stat can not be read is not idle: no other group borrows its share on
     /// the strength of a usage that was never measured.
     @Test func anUnmeasuredGroupIsNotTakenForIdle() async throws {
-        let h = try Harness(policy: """
-            [[group]]
-            name = "batch"
-            shares = 1
-            max = "0.5"
-            borrow = true
-            burst = "1.5"
-            [group.match]
-            comm = ["make"]
-
-            [[group]]
-            name = "owner"
-            shares = 1
-            [group.match]
-            comm = ["postgres"]
-            """)
+        let h = try Harness(policy: borrowerBesideOwner)
         h.spawn(10, "make")
         h.spawn(11, "postgres")
         await h.agent.tick()

@@ -81,22 +81,7 @@ let smallFloorAmongBig = """
     }
 
     @Test func borrowerTakesIdleCapacityAndGivesItBack() async throws {
-        let h = try Harness(policy: """
-            [[group]]
-            name = "batch"
-            shares = 1
-            max = "0.5"
-            borrow = true
-            burst = "1.5"
-            [group.match]
-            comm = ["make"]
-
-            [[group]]
-            name = "owner"
-            shares = 1
-            [group.match]
-            comm = ["postgres"]
-            """)
+        let h = try Harness(policy: borrowerBesideOwner)
         h.spawn(10, "make")
         h.spawn(11, "postgres")
         await h.agent.tick()
@@ -222,3 +207,21 @@ let smallFloorAmongBig = """
         #expect(h.journal.events("weights").count == before + 2)
     }
 }
+
+/// A borrower (max 0.5 CPU, burst 1.5) beside an owner with the same shares.
+let borrowerBesideOwner = """
+    [[group]]
+    name = "batch"
+    shares = 1
+    max = "0.5"
+    borrow = true
+    burst = "1.5"
+    [group.match]
+    comm = ["make"]
+
+    [[group]]
+    name = "owner"
+    shares = 1
+    [group.match]
+    comm = ["postgres"]
+    """
