@@ -53,3 +53,4 @@ include mk/systemd-vm.mk
 include mk/sanitize.mk
 include mk/reliability.mk
 include mk/fuzz.mk
+include mk/mutation.mk
