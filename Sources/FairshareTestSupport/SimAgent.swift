@@ -4,7 +4,8 @@ import FairshareEdge
 /// The shipping decide stage (`Reconciler`) run against the fluid simulator: every interval of
 /// simulated time the simulator's counters become an `Observation` (cpu.stat, cpu.pressure,
 /// one process per group that has members), the reconciler decides, and its plan's cpu.weight
-/// and cpu.max steps are written into the simulated groups, each answered `.done`. So every
+/// and cpu.max steps are written into the simulated groups (its io.weight steps recorded), each
+/// answered `.done`. So every
 /// fairness scenario tests the code that ships: nothing of the loop is copied here. As on a
 /// real machine the first pass (at time 0) creates the groups with their shares' weights and
 /// no cpu.max; the controller decides from the end of the first interval on.
@@ -31,6 +32,9 @@ public struct SimAgent: Sendable {
         /// cpu.weight and cpu.max (CPUs, nil = max) in force during the interval.
         public var weight: Int
         public var quota: Double?
+        /// io.weight as the plan last set it (the fluid models no io: recorded so that the
+        /// io.weight rule is asserted too).
+        public var ioWeight: Int?
         /// The decision taken at the end of the interval.
         public var hungry: Bool
         public var allocation: Double
@@ -59,6 +63,8 @@ public struct SimAgent: Sendable {
     public private(set) var timeline: [Interval] = []
     /// Group cgroups that exist in the simulation (created by the plan).
     private var created: Set<GroupName> = []
+    /// io.weight per group as the plan last set it.
+    public private(set) var ioWeights: [GroupName: IOWeight] = [:]
 
     static let root = CgroupPath("/fairshare")!
 
@@ -88,6 +94,7 @@ public struct SimAgent: Sendable {
         let start = simulator.now
         let before = simulator.snapshot
         let inForce = Dictionary(uniqueKeysWithValues: simulator.groups.map { ($0.name, ($0.weight, $0.quota)) })
+        let ioInForce = ioWeights
         simulator.run(for: interval)
         let observations = simulator.observations(since: before, interval: interval)
         pass()
@@ -98,6 +105,7 @@ public struct SimAgent: Sendable {
             record.groups[o.group] = GroupInterval(
                 usage: o.usage ?? 0, demand: (c.demanded - before[o.group]!.demanded) / interval, pressure: o.pressure ?? 0,
                 throttled: o.throttled, hasMembers: o.hasMembers, weight: inForce[o.group]!.0, quota: inForce[o.group]!.1,
+                ioWeight: ioInForce[o.group]?.value,
                 hungry: d?.hungry ?? false, allocation: d?.share.allocation ?? 0, factor: d?.factor ?? 1)
         }
         timeline.append(record)
@@ -113,6 +121,8 @@ public struct SimAgent: Sendable {
                 created.insert(g)
             case .setCPUWeight(let g, let w, _):
                 if credit == .capped { simulator.setWeight(w, for: g) }
+            case .setIOWeight(let g, let w, _):
+                ioWeights[g] = w
             case .setCPUMax(let g, let v):
                 simulator.setQuota(v.cpus, for: g)
             default:

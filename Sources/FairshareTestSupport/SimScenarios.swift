@@ -168,6 +168,10 @@ public enum SimScenarios {
         /// Intervals after B's return in which A got less than 1/(1+max_boost) of the contested
         /// capacity (less one point for the interval's discreteness).
         public var aBelowBoundIntervals: Int
+        /// B's weight over A's in force in the first interval after B's return: cpu.weight and
+        /// io.weight (both follow the fairness factor; nil if a weight was never set).
+        public var bOverACPUWeight: Double?
+        public var bOverAIOWeight: Double?
         public var timeline: [SimAgent.Interval]
 
         public var settleHalfLives: Double? { settleIntervals.map { Double($0) * SimScenarios.interval / halfLife } }
@@ -188,8 +192,13 @@ public enum SimScenarios {
         let aParts = after.map { $0.part(of: a, among: [a, b]) * 100 }
         let settle = settled(agent.timeline, from: returnAt) { abs($0.part(of: a, among: [a, b]) * 100 - 50) <= 2 }
         let bound = 100 / (1 + maxBoost) - 1
+        let first = after.first?.groups
+        func ratio(_ weight: (SimAgent.GroupInterval) -> Int?) -> Double? {
+            guard let wa = first?[a].flatMap(weight), let wb = first?[b].flatMap(weight) else { return nil }
+            return Double(wb) / Double(wa)
+        }
         return Starvation(halfLife: halfLife, maxBoost: maxBoost, credit: credit, bFirstPercent: 100 - (aParts.first ?? 0),
                           aMinPercent: aParts.min() ?? 0, settleIntervals: settle, aBelowBoundIntervals: aParts.filter { $0 < bound }.count,
-                          timeline: agent.timeline)
+                          bOverACPUWeight: ratio(\.weight), bOverAIOWeight: ratio(\.ioWeight), timeline: agent.timeline)
     }
 }

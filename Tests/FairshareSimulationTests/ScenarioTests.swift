@@ -35,13 +35,18 @@ import Testing
         #expect(r.minimum >= 0.95, "min = 1 got \(r.minimum) CPUs at worst, \(r.mean) on average (\(r.byShares) by shares)")
     }
 
-    @Test func decayedFairnessCorrectsWithoutStarving() {
+    @Test func decayedFairnessCorrectsWithoutStarving() throws {
         let r = SimScenarios.starvation(credit: .capped, halfLife: 60, maxBoost: 4, idleHalfLives: 20, afterHalfLives: 10)
         #expect(r.bFirstPercent > 55, "B got \(r.bFirstPercent)% on return: no visible correction")
         #expect(r.aMinPercent >= 19, "A got \(r.aMinPercent)% of the contested capacity, bound 20%")
         let withinHalfLives = r.settleHalfLives.map { $0 <= 5 } == true
         #expect(withinHalfLives, "50/50 within 2 points after \(r.settleHalfLives.map { "\($0)" } ?? "never") half-lives")
         #expect(r.aBelowBoundIntervals == 0)
+        // io.weight follows the fairness factor as cpu.weight does: B returns with close to
+        // the full boost (max_boost 4: B's factor 2, A's about 1/2) on both weights.
+        let cpu = try #require(r.bOverACPUWeight), io = try #require(r.bOverAIOWeight)
+        #expect(cpu > 3.5 && cpu <= 4 + 1e-9, "B's cpu.weight over A's on return: \(cpu), max_boost 4")
+        #expect(abs(io / cpu - 1) <= 0.02, "B's io.weight over A's on return: \(io), cpu.weight's \(cpu)")
     }
 
     @Test func unboundedCreditStarves() {
