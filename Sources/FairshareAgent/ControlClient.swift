@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 
 #if canImport(Glibc)
 import Glibc

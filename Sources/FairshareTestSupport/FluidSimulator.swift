@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 
 /// What a group wants over simulated time: the CPUs it could use at each moment (its runnable
 /// threads), or nil while it has no members. Piecewise traces keep scenarios readable.

@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 
 /// The shipping decide stage (`Reconciler`) run against the fluid simulator: every interval of
 /// simulated time the simulator's counters become an `Observation` (cpu.stat, cpu.pressure,

@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 
 /// The fairness scenarios of issue 3, run on the fluid simulator with the real controller,
 /// each reduced to the figures the tests assert and `make bench-fairness` prints. Changes of

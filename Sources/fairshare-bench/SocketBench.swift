@@ -2,7 +2,6 @@ import CSlowClients
 import Dispatch
 import FairshareAgent
 import FairshareCore
-import FairshareEdge
 import FairshareTestSupport
 import Synchronization
 

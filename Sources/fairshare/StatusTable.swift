@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 
 /// Human-readable renderings for the terminal.
 enum StatusTable {

@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 import Foundation
 import FairshareTestSupport
 import Testing

@@ -1,7 +1,6 @@
 import CSlowClients
 import FairshareAgent
 import FairshareCore
-import FairshareEdge
 import FairshareTestSupport
 import Foundation
 import Logging

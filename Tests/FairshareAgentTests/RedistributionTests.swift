@@ -1,6 +1,5 @@
 import FairshareAgent
 import FairshareCore
-import FairshareEdge
 import FairshareTestSupport
 import Testing
 

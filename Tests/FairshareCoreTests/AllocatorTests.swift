@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 import FairshareTestSupport
 import Testing
 

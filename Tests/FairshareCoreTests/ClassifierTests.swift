@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 import Testing
 
 @Suite struct ClassifierTests {

@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 import Testing
 
 /// The control socket's admission rules, without sockets.

@@ -1,5 +1,4 @@
 import FairshareCore
-import FairshareEdge
 import Testing
 
 /// Parsers against text copied from real kernels (6.1 guest under qemu, and this Debian 12 host).

@@ -1,6 +1,5 @@
 import Dispatch
 import FairshareCore
-import FairshareEdge
 import FairshareLinux
 import Synchronization
 import Testing
