@@ -106,8 +106,7 @@ public actor Agent {
         let started = env.clock.monotonicNanoseconds()
         defer { passTimes.record(nanoseconds: env.clock.monotonicNanoseconds() - started) }
 
-        let observation = observer.observe(policy: policy, unitPatterns: reconciler.unitPatterns,
-                                           knownOriginals: Set(reconciler.unitBook.originals.keys))
+        let observation = observer.observe(policy: policy, knownOriginals: Set(reconciler.unitBook.originals.keys))
         let before = reconciler.lastDecision
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
         let outcomes = actuator.perform(plan)

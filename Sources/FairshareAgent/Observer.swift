@@ -12,7 +12,7 @@ struct Observer: Sendable {
     static let hierarchyEveryPasses = 5
 
     /// - Parameter knownOriginals: units whose own weights the reconciler knows already (not read again).
-    func observe(policy: Policy, unitPatterns: [String], knownOriginals: Set<String>) -> Observation {
+    func observe(policy: Policy, knownOriginals: Set<String>) -> Observation {
         let at = env.clock.monotonicNanoseconds()
         let processes = env.processes.scan(details: ProcessDetails(for: policy))
         let groups = groupCgroups()
@@ -20,7 +20,7 @@ struct Observer: Sendable {
         for g in policy.agentGroups where groups.value?.contains(g.name) ?? env.cgroups.groupExists(g.name) {
             stats[g.name] = readStats(env.cgroups.path(of: g.name))
         }
-        let units = observeUnits(policy: policy, patterns: unitPatterns, knownOriginals: knownOriginals)
+        let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
         return Observation(at: at, processes: processes, groupCgroups: groups, groupStats: stats, units: units)
     }
 
@@ -67,7 +67,8 @@ struct Observer: Sendable {
     /// weights of units met for the first time, and each unit's counters (read only). Once a
     /// call finds systemd unreachable (timeout, no connection), no further call is made: a hung
     /// systemd costs one timeout per pass rather than one per unit (the watchdog allows 30 s).
-    func observeUnits(policy: Policy, patterns: [String], knownOriginals: Set<String>) -> UnitsObservation {
+    func observeUnits(policy: Policy, knownOriginals: Set<String>) -> UnitsObservation {
+        let patterns = policy.unitPatterns
         guard !patterns.isEmpty else { return .none }
         var result: UnitsObservation
         do throws(UnitError) {

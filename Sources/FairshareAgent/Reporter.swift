@@ -8,7 +8,8 @@ import Logging
 struct Reporter: Sendable {
     let logger: Logger
     private(set) var failures: FailureBook
-    private var untrackedTold = 0
+    /// A full book is told once; status keeps the running count (`untracked_failures`).
+    private var toldUntracked = false
 
     init(logger: Logger, repeatEvery: Duration) {
         self.logger = logger
@@ -30,9 +31,8 @@ struct Reporter: Sendable {
             track(stats, "group \(g.name)", context: ["group": .string(g.name.rawValue)], now: now)
         }
         guard !policy.unitGroups.isEmpty else { return }
-        let patterns = Set(policy.unitGroups.flatMap { $0.match.units.map(\.pattern) }).sorted().joined(separator: ", ")
         track(o.units.listing, "listing the units of unit-backed groups through systemd",
-              headline: "cannot list the units of unit-backed groups (\(patterns)) through systemd", level: .error, now: now,
+              headline: "cannot list the units of unit-backed groups (\(policy.unitPatterns.joined(separator: ", "))) through systemd", level: .error, now: now,
               consequence: unitsKnown ? "keeping the last listing" : "moving no process until systemd answers, so none is taken out of a unit")
         for (unit, reading) in o.units.originals.sorted(by: { $0.key < $1.key }) {
             track(reading, "the weights of unit \(unit) through systemd", headline: "cannot read the weights of unit \(unit) through systemd",
@@ -52,13 +52,14 @@ struct Reporter: Sendable {
               consequence: "its demand goes by throttling and allowance alone", context: context)
     }
 
-    private mutating func track<T>(_ reading: Reading<T>, _ target: String, headline: String? = nil, level: Logger.Level, now: Double,
+    /// `headline` is built only when there is a failure to tell.
+    private mutating func track<T>(_ reading: Reading<T>, _ target: String, headline: @autoclosure () -> String? = nil, level: Logger.Level, now: Double,
                                    consequence: String, context: Logger.Metadata = [:]) {
         switch reading {
         case .value:
             if let f = failures.succeeded(target) { emit(.recovered(f)) }
         case .unavailable(let why):
-            note(target, cause: why, message: why, headline: headline ?? "cannot read \(target)", level: level, consequence: consequence,
+            note(target, cause: why, message: why, headline: headline() ?? "cannot read \(target)", level: level, consequence: consequence,
                  context: context, now: now)
         }
     }
@@ -70,9 +71,8 @@ struct Reporter: Sendable {
         case .stillFailing(let f): emit(.stillFailing(f))
         case .quiet: break
         case .untracked:
-            // Told once per spell of a full book, not per failure.
-            if untrackedTold == 0 { emit(.failuresUntracked(failures.untracked)) }
-            untrackedTold += 1
+            if !toldUntracked { emit(.failuresUntracked(failures.untracked)) }
+            toldUntracked = true
         }
     }
 
@@ -155,7 +155,6 @@ struct Reporter: Sendable {
     /// Ends the pass: failures of targets nothing touched any more are forgotten.
     mutating func endPass() {
         failures.endPass()
-        if failures.untracked == 0 { untrackedTold = 0 }
     }
 }
 

@@ -188,10 +188,19 @@ public struct Enforcer: Sendable {
         members = members.filter { alive.contains($0.key) }
     }
 
-    /// Members per group, as the agent believes.
-    public func memberCounts() -> [GroupName: Int] {
+    /// Members per group, as the agent believes; with `steps`, as they will be once the plan's
+    /// moves, adoptions and give-backs are done.
+    public func memberCounts(after steps: [Step] = []) -> [GroupName: Int] {
+        var after = membersAfterMoves(steps)
+        for step in steps {
+            switch step {
+            case .restore(let id, _, _, _): after[id] = nil
+            case .adopt(let id, let g, let origin, let reason): after[id] = Membership(group: g, origin: origin, reason: reason)
+            default: break
+            }
+        }
         var counts: [GroupName: Int] = [:]
-        for m in members.values { counts[m.group, default: 0] += 1 }
+        for m in after.values { counts[m.group, default: 0] += 1 }
         return counts
     }
 }

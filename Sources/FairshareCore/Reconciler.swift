@@ -67,7 +67,7 @@ public struct Reconciler: Sendable {
     /// A new, valid policy takes over. The last decision's effective weights belong to the old
     /// shares: the new policy's weights apply at once and the controller adjusts from there.
     public mutating func replacePolicy(_ next: Policy, classifier: Classifier) {
-        if Set(next.unitGroups.flatMap(\.match.units)) != Set(policy.unitGroups.flatMap(\.match.units)) {
+        if next.unitPatterns != policy.unitPatterns {
             // Units the old listing did not cover may now be unit-backed: none is moved until
             // systemd has listed them.
             unitsKnown = false
@@ -77,11 +77,6 @@ public struct Reconciler: Sendable {
         self.policy = next
         self.classifier = classifier
         lastDecision = nil
-    }
-
-    /// The unit names (or globs) systemd is asked about.
-    public var unitPatterns: [String] {
-        Array(Set(policy.unitGroups.flatMap { $0.match.units.map(\.pattern) })).sorted()
     }
 
     // MARK: Decide
@@ -133,7 +128,7 @@ public struct Reconciler: Sendable {
 
     /// systemd's listing, when there is one, replaces the last; otherwise the last stays in force.
     mutating func takeUnits(_ u: UnitsObservation) {
-        if unitPatterns.isEmpty {
+        if policy.unitPatterns.isEmpty {
             listedUnits = []
             unitsKnown = true
         } else if let listing = u.listing.value {
@@ -219,19 +214,14 @@ public struct Reconciler: Sendable {
         return weights
     }
 
-    /// Members per agent group once the membership steps are done (the controller's "has
-    /// members"), plus the processes in each unit-backed group's units.
-    func memberCounts(after steps: [Step], processes: [ProcessInfo]) -> [GroupName: Int] {
-        var members = enforcer.membersAfterMoves(steps)
-        for case .restore(let id, _, _, _) in steps { members[id] = nil }
-        for case .adopt(let id, let g, let origin, let reason) in steps { members[id] = .init(group: g, origin: origin, reason: reason) }
-        var counts: [GroupName: Int] = [:]
-        for m in members.values { counts[m.group, default: 0] += 1 }
-        return counts.merging(unitMemberCounts(processes)) { _, units in units }
+    /// Members per agent group (once `steps` are done: the controller's "has members"), plus
+    /// the processes in each unit-backed group's units.
+    public func memberCounts(after steps: [Step] = [], processes: [ProcessInfo]) -> [GroupName: Int] {
+        enforcer.memberCounts(after: steps).merging(unitMemberCounts(processes)) { _, units in units }
     }
 
     /// Processes per unit-backed group: those in its units' cgroups.
-    public func unitMemberCounts(_ processes: [ProcessInfo]) -> [GroupName: Int] {
+    func unitMemberCounts(_ processes: [ProcessInfo]) -> [GroupName: Int] {
         guard !unitCgroups.placements.isEmpty else { return [:] }
         var counts: [GroupName: Int] = [:]
         for p in processes where !p.isKernelThread {

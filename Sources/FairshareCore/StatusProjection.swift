@@ -38,16 +38,10 @@ public enum StatusProjection {
         }
     }
 
-    /// Members per group as the agent believes: its own groups' recorded members, the processes
-    /// in the unit-backed groups' units.
-    public static func memberCounts(_ r: Reconciler, observation: Observation?) -> [GroupName: Int] {
-        r.enforcer.memberCounts().merging(r.unitMemberCounts(observation?.processes ?? [])) { _, units in units }
-    }
-
     public static func report(_ r: Reconciler, observation: Observation?, hierarchy: HierarchySnapshot, failures: FailureBook,
                               facts: AgentFacts) -> StatusReport {
         let policy = r.policy
-        let members = memberCounts(r, observation: observation)
+        let members = r.memberCounts(processes: observation?.processes ?? [])
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: members)
         let cpuWeights = policy.cpuWeights()
         let ioWeights = policy.ioWeights()
@@ -56,51 +50,44 @@ public enum StatusProjection {
             let rates = r.sampler.rates[g.name]
             let readings = stats(of: g, r, observation)
             var unavailable: [String: String] = [:]
+            /// The figure, or nil with the reason under each of its status fields: `unreadable`
+            /// when its file could not be read now, else `otherwise`.
+            func figure<T>(_ value: T?, _ fields: [String], unreadable: String?, otherwise: String) -> T? {
+                guard let value, unreadable == nil else {
+                    for field in fields { unavailable[field] = unreadable ?? otherwise }
+                    return nil
+                }
+                return value
+            }
             let cpuReason = readings.compactMap { $0.cpu.unavailableReason }.first
-            var ioReason = readings.compactMap { $0.io.unavailableReason }.first
-            if ioReason == nil, let rates, rates.ioReadBytesPerSecond == nil || rates.ioWriteBytesPerSecond == nil {
-                // Read now but not at the interval's start: the rate is unknown, not zero.
-                ioReason = "no io rate for the interval: io.stat could not be read at its start (or its counters went back)"
-            }
-            if let why = cpuReason {
-                for field in ["usage_usec", "nr_throttled", "throttled_usec", "cpu_usage_cpus", "cpu_usage_pct"] { unavailable[field] = why }
-            }
-            if let why = ioReason {
-                for field in ["io_read_bps", "io_write_bps"] { unavailable[field] = why }
-            }
-            // The counters as last read (a unit-backed group's summed over its units).
-            let last = r.sampler.last[g.name]?.cpu
-            // No rate: the cpu.stat reading failed (its reason), or no whole interval was
-            // measured yet (the group is new, or its reading just came back).
+            let ioReason = readings.compactMap { $0.io.unavailableReason }.first
+            let noInterval = "no whole interval measured yet"
             // A unit-backed group none of whose units has a cgroup runs nothing: a measured zero.
             let nothingRuns = g.isUnitBacked && observation != nil && readings.isEmpty
-            let cpus: Double? = cpuReason != nil ? nil : rates?.cpus ?? (nothingRuns ? 0 : nil)
-            if cpus == nil && cpuReason == nil {
-                for field in ["cpu_usage_cpus", "cpu_usage_pct"] { unavailable[field] = "no whole interval measured yet" }
-            }
+            // The counters as last read (a unit-backed group's summed over its units).
+            let last = figure(r.sampler.last[g.name]?.cpu, ["usage_usec", "nr_throttled", "throttled_usec"],
+                              unreadable: cpuReason, otherwise: "not read yet (no cgroup to read)")
+            // No rate: the cpu.stat reading failed, or no whole interval was measured yet (the
+            // group is new, or its reading just came back).
+            let cpus = figure(rates?.cpus ?? (nothingRuns ? 0 : nil), ["cpu_usage_cpus", "cpu_usage_pct"],
+                              unreadable: cpuReason, otherwise: noInterval)
+            let ioRates = rates.map { r in r.ioReadBytesPerSecond.flatMap { read in r.ioWriteBytesPerSecond.map { (read, $0) } } }
+            let io = figure(ioRates ?? (nothingRuns ? (0, 0) : nil), ["io_read_bps", "io_write_bps"], unreadable: ioReason,
+                            otherwise: rates == nil ? noInterval
+                                : "no io rate for the interval: io.stat could not be read at its start (or its counters went back)")
             // An agent group's weights as written; a unit-backed group's as asked of systemd.
-            let cpuWeight = g.isUnitBacked ? cpuWeights[g.name]?.value : r.applied.cpuWeight[g.name]?.value
-            let ioWeight = g.isUnitBacked ? ioWeights[g.name]?.value : r.applied.ioWeight[g.name]?.value
             let notWritten = "not written yet (see agent.failures)"
-            if cpuWeight == nil { unavailable["cpu_weight"] = notWritten }
-            if ioWeight == nil { unavailable["io_weight"] = notWritten }
-            let ioRead: Double? = ioReason != nil ? nil : rates?.ioReadBytesPerSecond ?? (nothingRuns ? 0 : nil)
-            let ioWrite: Double? = ioReason != nil ? nil : rates?.ioWriteBytesPerSecond ?? (nothingRuns ? 0 : nil)
-            if ioReason == nil && rates == nil && !nothingRuns {
-                for field in ["io_read_bps", "io_write_bps"] { unavailable[field] = "no whole interval measured yet" }
-            }
-            if cpuReason == nil && last == nil {
-                for field in ["usage_usec", "nr_throttled", "throttled_usec"] { unavailable[field] = "not read yet (no cgroup to read)" }
-            }
+            let cpuWeight = figure(g.isUnitBacked ? cpuWeights[g.name]?.value : r.applied.cpuWeight[g.name]?.value, ["cpu_weight"],
+                                   unreadable: nil, otherwise: notWritten)
+            let ioWeight = figure(g.isUnitBacked ? ioWeights[g.name]?.value : r.applied.ioWeight[g.name]?.value, ["io_weight"],
+                                  unreadable: nil, otherwise: notWritten)
             var status = GroupStatus(
                 name: g.name.rawValue, shares: g.shares.value, ioShares: g.ioShares.value,
                 cpuWeight: cpuWeight, ioWeight: ioWeight,
                 members: members[g.name] ?? 0,
                 cpuUsageCPUs: cpus, cpuUsagePercent: cpus.map { $0 / capacity * 100 }, cpuTargetPercent: targets[g.name] ?? 0,
-                usageUsec: cpuReason != nil ? nil : last?.usageUsec,
-                nrThrottled: cpuReason != nil ? nil : last?.nrThrottled,
-                throttledUsec: cpuReason != nil ? nil : last?.throttledUsec,
-                ioReadBytesPerSecond: ioRead, ioWriteBytesPerSecond: ioWrite)
+                usageUsec: last?.usageUsec, nrThrottled: last?.nrThrottled, throttledUsec: last?.throttledUsec,
+                ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
             status.backing = g.isUnitBacked ? "unit" : "agent"
             if g.isUnitBacked {

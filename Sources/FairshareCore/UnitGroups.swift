@@ -106,6 +106,8 @@ extension GroupPolicy {
 extension Policy {
     public var agentGroups: [GroupPolicy] { groups.filter { !$0.isUnitBacked } }
     public var unitGroups: [GroupPolicy] { groups.filter(\.isUnitBacked) }
+    /// The unit names (or globs) systemd is asked about, each once, sorted.
+    public var unitPatterns: [String] { Set(unitGroups.flatMap { $0.match.units.map(\.pattern) }).sorted() }
 
     /// cpu.weight / CPUWeight per group: one whole factor over every group, agent-owned and
     /// unit-backed alike, so shares 2 beside 1 : 2 : 5 is CPUWeight 200, twice a default unit.
