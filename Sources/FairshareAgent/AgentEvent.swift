@@ -29,7 +29,7 @@ enum AgentEvent: Sendable {
     /// unit or pid it concerns.
     case failed(FailureBook.Failure, level: Logger.Level, headline: String, consequence: String?, context: Logger.Metadata)
     /// At shutdown: units whose own weights could not be given back.
-    case unitsKeepAgentWeights([(unit: String, why: String)])
+    case unitsKeepAgentWeights([ReleaseReport.Unit])
     case stillFailing(FailureBook.Failure)
     case recovered(FailureBook.Failure)
     case failuresUntracked(Int)

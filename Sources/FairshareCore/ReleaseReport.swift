@@ -16,6 +16,11 @@ public struct ReleaseReport: Sendable, Equatable {
         public var why: String
     }
 
+    public struct Unit: Sendable, Equatable {
+        public var unit: String
+        public var why: String
+    }
+
     public var givenBack = 0
     /// Processes that had exited before they could be given back (nothing to give back).
     public var exited = 0
@@ -23,17 +28,11 @@ public struct ReleaseReport: Sendable, Equatable {
     public var groupsRemoved: [GroupName] = []
     public var groupsLeft: [Group] = []
     public var unitsRestored: [String] = []
-    public var unitsNotRestored: [(unit: String, why: String)] = []
+    public var unitsNotRestored: [Unit] = []
     /// Set when the root could not be listed afterwards: then nobody can say no group is left.
     public var listingUnavailable: String?
 
     public init() {}
-
-    public static func == (a: ReleaseReport, b: ReleaseReport) -> Bool {
-        a.givenBack == b.givenBack && a.exited == b.exited && a.notGivenBack == b.notGivenBack && a.groupsRemoved == b.groupsRemoved && a.groupsLeft == b.groupsLeft
-            && a.unitsRestored == b.unitsRestored && a.unitsNotRestored.map(\.unit) == b.unitsNotRestored.map(\.unit)
-            && a.listingUnavailable == b.listingUnavailable
-    }
 
     /// - Parameter after: the root's group cgroups listed once the plan ran.
     public init(plan: Plan, outcomes: [StepOutcome], after: Reading<Set<GroupName>>) {
@@ -58,7 +57,7 @@ public struct ReleaseReport: Sendable, Equatable {
             case (.restoreUnitWeights(let unit, _), .done), (.restoreUnitWeights(let unit, _), .gone):
                 unitsRestored.append(unit)
             case (.restoreUnitWeights(let unit, _), .failed(_, let message)), (.restoreUnitWeights(let unit, _), .skipped(let message)):
-                unitsNotRestored.append((unit, message))
+                unitsNotRestored.append(Unit(unit: unit, why: message))
             default:
                 break
             }

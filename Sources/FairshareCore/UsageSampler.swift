@@ -63,7 +63,7 @@ public struct UsageSampler: Sendable {
         var sum = Sample(cpu: CPUStat(), io: nil, pressure: nil, at: at)
         for (key, sample) in now {
             if let prev = partLast[key], let r = Self.rates(from: prev, to: sample) {
-                var t = total ?? Rates(cpus: 0, ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0, throttledIncrease: 0, pressure: nil, seconds: 0)
+                var t = total ?? .zero
                 t.cpus += r.cpus
                 // A part whose io.stat is unknown makes the group's io rate unknown.
                 t.ioReadBytesPerSecond = t.ioReadBytesPerSecond.flatMap { a in r.ioReadBytesPerSecond.map { a + $0 } }

@@ -162,19 +162,7 @@ public struct CgroupTree: Sendable {
         try fs.write(value.fileText, to: .cpuMax, of: path(of: group))
     }
 
-    public func pressure(of group: GroupName) throws(CgroupStatError) -> PressureStat {
-        try pressure(at: path(of: group))
-    }
-
-    public func cpuStat(of group: GroupName) throws(CgroupStatError) -> CPUStat {
-        try cpuStat(at: path(of: group))
-    }
-
-    public func ioStat(of group: GroupName) throws(CgroupStatError) -> IOStat {
-        try ioStat(at: path(of: group))
-    }
-
-    // MARK: Reading any cgroup (a unit's: read only, never written)
+    // MARK: Reading a cgroup's counters (a group's, or a unit's: never written)
 
     public func pressure(at cgroup: CgroupPath) throws(CgroupStatError) -> PressureStat {
         let text: String
