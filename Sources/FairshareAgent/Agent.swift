@@ -12,6 +12,8 @@ public enum Trigger: Sendable, Equatable {
     /// Time to tell systemd the loop is alive (WATCHDOG=1): it travels the same queue as the
     /// passes, so a stuck pass stops the pings and systemd restarts the agent.
     case watchdog
+    /// Kernel process events are waiting in the agent's queue (one wake-up per batch).
+    case events
 }
 
 /// The agent: one pass at a time, each pass one way through four stages,
@@ -28,6 +30,9 @@ public actor Agent {
 
     var reconciler: Reconciler
     var reporter: Reporter
+    /// The event source's state and figures; what the listener thread received waits in `eventQueue`.
+    var events: ProcessEventBook
+    nonisolated let eventQueue = ProcessEventQueue()
     /// The last pass's observation, and the last hierarchy read for status (every few passes).
     var lastObservation: Observation?
     var hierarchy = HierarchySnapshot()
@@ -63,6 +68,8 @@ public actor Agent {
         }
         self.reconciler = Reconciler(policy: policy, classifier: Self.classifier(policy, env), rootPath: env.cgroups.root,
                                      recorded: recorded)
+        self.events = ProcessEventBook(unavailable: env.events == nil ? env.eventsUnavailable ?? "no process event source" : nil)
+        reconciler.keepsVerdicts = !events.listening
     }
 
     static func classifier(_ policy: Policy, _ env: AgentEnvironment) -> Classifier {
@@ -80,6 +87,7 @@ public actor Agent {
     public func run<S: AsyncSequence & Sendable>(triggers: S) async where S.Element == Trigger {
         reporter.emit(.started(root: env.cgroups.rootAbsolutePath, policyPath: policyPath, groups: policy.groups.count))
         logPolicyLoaded()
+        if let why = env.eventsUnavailable, !events.listening { reporter.emit(.eventsUnavailable(why)) }
         tick()
         env.notifier.notify("READY=1\nSTATUS=\(statusLine())")
         do {
@@ -88,6 +96,7 @@ public actor Agent {
                 case .tick: tick()
                 case .reload: _ = reload()
                 case .watchdog: env.notifier.notify("WATCHDOG=1")
+                case .events: processEvents()
                 case .shutdown:
                     shutdown()
                     return
@@ -106,16 +115,84 @@ public actor Agent {
         let started = env.clock.monotonicNanoseconds()
         defer { passTimes.record(nanoseconds: env.clock.monotonicNanoseconds() - started) }
 
-        let observation = observer.observe(policy: policy, knownOriginals: Set(reconciler.unitBook.originals.keys))
+        let due = events.scanDue(at: started, every: policy.agent.rescanInterval)
+        let observation = observer.observe(policy: policy, knownOriginals: Set(reconciler.unitBook.originals.keys), scanProcesses: due.scan)
         let before = reconciler.lastDecision
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
         let outcomes = actuator.perform(plan)
         reconciler.absorb(plan, outcomes)
+        if let reason = due.reason { events.rescanned(reason, at: started, corrected: plan.membershipChangesDone(outcomes)) }
 
         lastObservation = observation
         if hierarchyDue() { hierarchy = observer.observeHierarchy(policy: policy, units: reconciler.unitCgroups) }
         ticks += 1
         report(observation, plan, outcomes, decisionBefore: before)
+    }
+
+    // MARK: Events
+
+    /// Starts the listener thread (the source is subscribed already); without one, every pass scans.
+    public func startEvents(wake: @escaping @Sendable () -> Void) {
+        guard let source = env.events, events.listening else { return }
+        if !ProcessEventPump.start(source: source, queue: eventQueue, clock: env.clock, wake: wake) {
+            fallBack("cannot start the event listener thread")
+        }
+    }
+
+    /// What the listener thread would deliver, handled at once: the way a test (or anything
+    /// that hears of processes by other means) hands events in.
+    public func handleEvents(_ delivery: ProcessEventDelivery) {
+        _ = eventQueue.push(delivery, at: env.clock.monotonicNanoseconds())
+        processEvents()
+    }
+
+    /// The event figures status shows.
+    public var eventStatus: EventStatus { events.status }
+
+    /// An event pass: what the listener queued, one way through the same stages as a tick but
+    /// for the processes the events named only (observe them, decide their memberships, move
+    /// them, absorb, report). An overflow means events were lost: a full rescan at once.
+    func processEvents() {
+        guard !stopped else { return }
+        let batch = eventQueue.drain()
+        var digest = EventDigest()
+        for (event, at) in batch.events {
+            digest.add(event, receivedAt: at, isMember: { reconciler.enforcer.member(pid: $0) != nil })
+        }
+        events.received(digest.counts, malformed: batch.malformed)
+        if let why = batch.closed, events.listening { fallBack("the event source closed: \(why)") }
+        if batch.overflowed && events.listening {
+            events.overflowed()
+            reporter.emit(.eventsOverflow(overflows: events.overflows))
+            tick()
+            return
+        }
+        guard events.listening, !digest.isEmpty else { return }
+
+        let (changes, vanished) = observer.observeChanges(digest, policy: policy)
+        events.raced(vanished)
+        let plan = reconciler.decideChanges(changes)
+        let outcomes = actuator.perform(plan)
+        reconciler.absorb(plan, outcomes)
+        let done = env.clock.monotonicNanoseconds()
+        for (step, outcome) in zip(plan.steps, outcomes) {
+            guard case .move(let id, _, _, _, _) = step else { continue }
+            switch outcome {
+            case .done:
+                let received = digest.reread[id.pid] ?? done
+                events.moved(latencyMilliseconds: Double(done &- received) / 1e6)
+            case .gone: events.raced(1)
+            default: break
+            }
+        }
+        reportOutcomes(plan, outcomes, now: env.clock.wallSeconds())
+    }
+
+    /// Events stopped: every pass scans /proc from now on, and the journal says why once.
+    private func fallBack(_ why: String) {
+        events.fellBack(why)
+        reconciler.keepsVerdicts = true
+        reporter.emit(.eventsUnavailable(why))
     }
 
     private func hierarchyDue() -> Bool {
@@ -170,7 +247,7 @@ public actor Agent {
             facts: .init(pid: env.agentPID, startedAt: startedAt, now: env.clock.wallSeconds(), cgroupRoot: env.cgroups.rootAbsolutePath,
                          rootPath: env.cgroups.root, intervalSeconds: interval.seconds, capacity: capacity, ticks: ticks,
                          passTimes: passTimes, policyPath: policyPath, policyLoadedAt: policyLoadedAt, lastReload: lastReload,
-                         reloads: reloads))
+                         reloads: reloads, events: events.status))
     }
 
     // MARK: Reload
@@ -200,6 +277,7 @@ public actor Agent {
             outcome = ReloadOutcome(applied: true, at: now, error: nil)
             lastReload = outcome
             logPolicyLoaded()
+            events.reloaded()
             tick()
         } catch {
             outcome = ReloadOutcome(applied: false, at: now, error: "\(error)")
@@ -224,6 +302,7 @@ public actor Agent {
         guard !stopped else { return nil }
         stopped = true
         env.notifier.notify("STOPPING=1")
+        env.events?.close()
         let now = env.clock.wallSeconds()
         let plan = reconciler.planRelease(observer.observeForRelease())
         let outcomes = actuator.perform(plan)

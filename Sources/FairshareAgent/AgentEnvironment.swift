@@ -23,6 +23,10 @@ public struct AgentEnvironment: Sendable {
     public var origins: (any OriginStore)?
     /// systemd, for unit-backed groups (asked only when the policy has one).
     public var units: any UnitManager
+    /// The kernel's process events, already subscribed; nil: every pass scans /proc.
+    public var events: (any ProcessEventSource)?
+    /// Why there are no events (journal and status say it), when subscribing failed.
+    public var eventsUnavailable: String?
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
@@ -30,8 +34,11 @@ public struct AgentEnvironment: Sendable {
         resolveUser: @escaping @Sendable (String) -> UInt32? = AccountDatabase.uid(ofUser:),
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
         agentPID: Int32, capacityCPUs: Int,
-        origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager()
+        origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager(),
+        events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil
     ) {
+        self.events = events
+        self.eventsUnavailable = eventsUnavailable
         self.units = units
         self.cgroups = cgroups
         self.processes = processes

@@ -35,6 +35,10 @@ enum AgentEvent: Sendable {
     case failuresUntracked(Int)
     case summary(StatusReport)
     case stopping(ReleaseReport)
+    /// Kernel process events are not available (or stopped): every pass scans /proc instead.
+    case eventsUnavailable(String)
+    /// The kernel dropped process events (a full receive buffer): a full rescan follows at once.
+    case eventsOverflow(overflows: Int)
 
     var level: Logger.Level {
         switch self {
@@ -44,7 +48,8 @@ enum AgentEvent: Sendable {
         case .weights(_, _, _, _, let source): source == .shares ? .info : .debug
         case .cpuMax, .unitGone: .debug
         case .borrowStarted, .borrowStopped, .floorHit, .stopping: .notice
-        case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .stillFailing, .failuresUntracked: .warning
+        case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .stillFailing, .failuresUntracked, .eventsUnavailable,
+             .eventsOverflow: .warning
         case .policyRejected: .error
         case .failed(_, let level, _, _, _): level
         case .unitsKeepAgentWeights: .error
@@ -75,6 +80,8 @@ enum AgentEvent: Sendable {
         case .recovered: "recovered"
         case .summary: "summary"
         case .stopping: "stopping"
+        case .eventsUnavailable: "events_unavailable"
+        case .eventsOverflow: "events_overflow"
         }
     }
 
@@ -142,6 +149,10 @@ enum AgentEvent: Sendable {
             return "usage/target: " + (parts.isEmpty ? "no groups" : parts.joined(separator: ", "))
         case .stopping(let r):
             return "fairshare stopping: " + r.summary
+        case .eventsUnavailable(let why):
+            return "process events unavailable, scanning /proc every pass: \(why)"
+        case .eventsOverflow(let n):
+            return "process events lost (receive buffer overflow, \(n) so far); rescanning /proc"
         }
     }
 
@@ -197,6 +208,10 @@ enum AgentEvent: Sendable {
             if !r.groupsLeft.isEmpty { m["group"] = .array(r.groupsLeft.map { .string($0.group.rawValue) }) }
             if !r.notGivenBack.isEmpty { m["pid"] = .array(r.notGivenBack.map { .string(String($0.pid)) }) }
             return m
+        case .eventsUnavailable(let why):
+            return ["reason": .string(why)]
+        case .eventsOverflow(let n):
+            return ["overflows": .string(String(n))]
         case .cgrouprootChangeIgnored, .ledgerIgnored, .failuresUntracked:
             return [:]
         }

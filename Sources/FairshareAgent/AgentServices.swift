@@ -57,6 +57,8 @@ public struct AgentService: Service {
         let agent = self.agent
         // Trap SIGHUP before the first pass (and READY=1), so no reload request is lost.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        // The listener thread queues events and wakes the agent through the same sequence.
+        await agent.startEvents { input.yield(.events) }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {

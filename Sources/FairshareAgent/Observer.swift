@@ -11,10 +11,13 @@ struct Observer: Sendable {
     /// How often the hierarchy around the groups is read (see `observe`).
     static let hierarchyEveryPasses = 5
 
-    /// - Parameter knownOriginals: units whose own weights the reconciler knows already (not read again).
-    func observe(policy: Policy, knownOriginals: Set<String>) -> Observation {
+    /// - Parameters:
+    ///   - knownOriginals: units whose own weights the reconciler knows already (not read again).
+    ///   - scanProcesses: false when kernel events keep the memberships current: /proc is not
+    ///     walked, so a pass costs the same whatever the number of processes.
+    func observe(policy: Policy, knownOriginals: Set<String>, scanProcesses: Bool = true) -> Observation {
         let at = env.clock.monotonicNanoseconds()
-        let processes = env.processes.scan(details: ProcessDetails(for: policy))
+        let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
         let groups = groupCgroups()
         var stats: [GroupName: CgroupStats] = [:]
         for g in policy.agentGroups where groups.value?.contains(g.name) ?? env.cgroups.groupExists(g.name) {
@@ -33,6 +36,19 @@ struct Observer: Sendable {
         var paths = policy.agentGroups.map { env.cgroups.path(of: $0.name) }
         paths += units.placements.compactMap { CgroupPath($0.cgroup) }
         return env.cgroups.hierarchySnapshot(around: paths)
+    }
+
+    /// The processes kernel events named, read afresh (only the attributes the policy's rules
+    /// look at); `vanished` counts those already gone (exited between the event and now).
+    func observeChanges(_ digest: EventDigest, policy: Policy) -> (changes: ProcessChanges, vanished: Int) {
+        let details = ProcessDetails(for: policy)
+        var changed: [ProcessInfo] = []
+        var vanished = 0
+        for pid in digest.reread.keys.sorted() {
+            env.processes.invalidate(pid)
+            if let p = env.processes.process(pid, details: details) { changed.append(p) } else { vanished += 1 }
+        }
+        return (ProcessChanges(exited: digest.exited, changed: changed), vanished)
     }
 
     /// What shutdown needs: every process (no optional attributes) and the groups.

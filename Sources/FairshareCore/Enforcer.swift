@@ -28,6 +28,9 @@ public struct Enforcer: Sendable {
     /// The managed root, relative to the cgroup2 mount, e.g. "/fairshare".
     public let root: CgroupPath
     public private(set) var members: [ProcessIdentity: Membership] = [:]
+    /// The member with each pid, kept in step with `members` (`setMember`): an event about one
+    /// pid costs one lookup, not a walk of every member.
+    private var identityOfPID: [Int32: ProcessIdentity] = [:]
 
     public init(root: CgroupPath) {
         self.root = root
@@ -43,7 +46,28 @@ public struct Enforcer: Sendable {
     /// processes where they are and knows where each goes back. Entries of processes that have
     /// gone are dropped by the next `forget`.
     public mutating func seed(_ recorded: [ProcessIdentity: Membership]) {
-        for (id, m) in recorded where members[id] == nil { members[id] = m }
+        for (id, m) in recorded where members[id] == nil { setMember(id, m) }
+    }
+
+    /// The only ways one membership changes: they keep the pid index in step.
+    private mutating func setMember(_ id: ProcessIdentity, _ m: Membership?) {
+        if let m {
+            if let old = identityOfPID[id.pid], old != id { members[old] = nil }  // the pid was reused
+            members[id] = m
+            identityOfPID[id.pid] = id
+        } else if members.removeValue(forKey: id) != nil, identityOfPID[id.pid] == id {
+            identityOfPID[id.pid] = nil
+        }
+    }
+
+    /// The membership of the process with this pid, if it is a member.
+    public func member(pid: Int32) -> Membership? {
+        identityOfPID[pid].flatMap { members[$0] }
+    }
+
+    /// A process exited (the kernel said so): its membership goes.
+    public mutating func forget(pid: Int32) {
+        if let id = identityOfPID[pid] { setMember(id, nil) }
     }
 
     /// The memberships as they will be once every move in `actions` is done: what the origin
@@ -64,7 +88,7 @@ public struct Enforcer: Sendable {
     /// whose ledger entry a crash kept. Call with a scan taken before this pass's actions.
     public mutating func forgetStrays(_ processes: [ProcessInfo]) {
         for p in processes where members[p.identity] != nil && managedGroup(ofCgroup: p.cgroup) == nil {
-            members[p.identity] = nil
+            setMember(p.identity, nil)
         }
     }
 
@@ -82,11 +106,11 @@ public struct Enforcer: Sendable {
     /// nearest known ancestor among those born in groups too (a grandchild born while no agent
     /// ran goes where its grandparent came from), else the root's parent. The walk visits each
     /// process at most once, so a pid cycle or a deep tree costs at most the number of processes.
-    func inferredOrigin(for p: ProcessInfo, byPID: [Int32: Membership], processes: [Int32: ProcessInfo]) -> String {
+    func inferredOrigin(for p: ProcessInfo, byPID: (Int32) -> Membership?, processes: [Int32: ProcessInfo]) -> String {
         var visited: Set<Int32> = [p.pid]
         var q = p
         while true {
-            if let m = byPID[q.parentPID] { return m.origin }
+            if let m = byPID(q.parentPID) { return m.origin }
             guard let parent = processes[q.parentPID], visited.insert(parent.pid).inserted,
                   managedGroup(ofCgroup: parent.cgroup) != nil
             else { break }
@@ -108,16 +132,30 @@ public struct Enforcer: Sendable {
     public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
                      cache: inout ClassificationCache) -> [Step] {
         defer { cache.retain(only: Set(processes.map(\.identity))) }
+        return creations(policy: policy, existingGroups: existingGroups)
+            + membershipSteps(policy: policy, classifier: classifier, processes: processes, cache: &cache)
+            + removals(policy: policy, existingGroups: existingGroups)
+    }
+
+    /// Group cgroups the policy no longer has.
+    public func removals(policy: Policy, existingGroups: Set<GroupName>) -> [Step] {
+        let wanted = Set(policy.agentGroups.map(\.name))
+        return existingGroups.sorted().filter { !wanted.contains($0) }.map { .removeGroup($0) }
+    }
+
+    /// The policy's groups that are missing. Unit-backed groups have no cgroup of the agent's:
+    /// systemd owns their units' cgroups.
+    public func creations(policy: Policy, existingGroups: Set<GroupName>) -> [Step] {
+        policy.agentGroups.filter { !existingGroups.contains($0.name) }.map { .createGroup($0.name) }
+    }
+
+    /// Moves, adoptions and give-backs for these processes only (all of them on a scan; the
+    /// ones kernel events named otherwise).
+    public func membershipSteps(policy: Policy, classifier: Classifier, processes: [ProcessInfo],
+                                cache: inout ClassificationCache) -> [Step] {
         var actions: [Step] = []
-        // Unit-backed groups have no cgroup of the agent's: systemd owns their units' cgroups.
-        let agentGroups = policy.agentGroups
-        let wanted = Set(agentGroups.map(\.name))
-
-        for g in agentGroups where !existingGroups.contains(g.name) {
-            actions.append(.createGroup(g.name))
-        }
-
-        let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let wanted = Set(policy.agentGroups.map(\.name))
+        let byPID = member(pid:)
         let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         for p in processes {
             let id = p.identity
@@ -148,16 +186,12 @@ public struct Enforcer: Sendable {
                 }
             }
         }
-
-        for g in existingGroups.sorted() where !wanted.contains(g) {
-            actions.append(.removeGroup(g))
-        }
         return actions
     }
 
     /// The actions that give every managed process back and remove the groups (shutdown).
     public func planRelease(processes: [ProcessInfo], existingGroups: Set<GroupName>) -> [Step] {
-        let byPID = Dictionary(members.map { ($0.key.pid, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let byPID = member(pid:)
         let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         var actions: [Step] = []
         for p in processes {
@@ -173,11 +207,11 @@ public struct Enforcer: Sendable {
     public mutating func record(_ step: Step, _ outcome: StepOutcome) {
         switch (step, outcome) {
         case (.move(let id, _, let g, let origin, _), .done):
-            members[id] = Membership(group: g, origin: origin, reason: .matched)
+            setMember(id, Membership(group: g, origin: origin, reason: .matched))
         case (.adopt(let id, let g, let origin, let reason), .done):
-            members[id] = Membership(group: g, origin: origin, reason: reason)
+            setMember(id, Membership(group: g, origin: origin, reason: reason))
         case (.restore(let id, _, _, _), .done), (.restore(let id, _, _, _), .gone), (.move(let id, _, _, _, _), .gone):
-            members[id] = nil
+            setMember(id, nil)
         default:
             break
         }
@@ -185,7 +219,7 @@ public struct Enforcer: Sendable {
 
     /// Forgets processes that no longer exist (pid gone or reused).
     public mutating func forget(allBut alive: Set<ProcessIdentity>) {
-        members = members.filter { alive.contains($0.key) }
+        for id in members.keys where !alive.contains(id) { setMember(id, nil) }
     }
 
     /// Members per group, as the agent believes; with `steps`, as they will be once the plan's

@@ -69,19 +69,33 @@ public struct UnitsObservation: Sendable, Equatable {
 public struct Observation: Sendable {
     /// Monotonic clock, nanoseconds, when the pass began.
     public var at: UInt64
-    public var processes: [ProcessInfo]
+    /// Every process, when the pass scanned /proc; nil when it did not (kernel events keep the
+    /// memberships current between rescans, and the pass only samples and decides).
+    public var processes: [ProcessInfo]?
     /// The root's children that are valid group names, whoever made them.
     public var groupCgroups: Reading<Set<GroupName>>
     /// Counters of the agent's groups that exist.
     public var groupStats: [GroupName: CgroupStats]
     public var units: UnitsObservation
 
-    public init(at: UInt64, processes: [ProcessInfo], groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
+    public init(at: UInt64, processes: [ProcessInfo]?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
                 units: UnitsObservation = .none) {
         self.at = at
         self.processes = processes
         self.groupCgroups = groupCgroups
         self.groupStats = groupStats
         self.units = units
+    }
+}
+
+/// What kernel events said since the last pass: processes that exited, and processes to classify
+/// again (after an exec, a change of user, group or name, or born to a member), as read just now.
+public struct ProcessChanges: Sendable, Equatable {
+    public var exited: [Int32]
+    public var changed: [ProcessInfo]
+
+    public init(exited: [Int32] = [], changed: [ProcessInfo] = []) {
+        self.exited = exited
+        self.changed = changed
     }
 }

@@ -88,3 +88,15 @@ public enum StepOutcome: Sendable, Equatable {
     /// Not attempted, and why (the ledger could not be written, systemd is unreachable).
     case skipped(String)
 }
+
+extension Plan {
+    /// Moves and give-backs that were done: what a rescan had to correct.
+    public func membershipChangesDone(_ outcomes: [StepOutcome]) -> Int {
+        zip(steps, outcomes).count { step, outcome in
+            switch (step, outcome) {
+            case (.move, .done), (.restore, .done): true
+            default: false
+            }
+        }
+    }
+}

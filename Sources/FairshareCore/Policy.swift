@@ -29,11 +29,16 @@ public struct AgentSettings: Sendable, Equatable {
     public var cgroupRoot: CgroupRootSetting
     /// How effective weights follow history: not at all (`instant`), or by decayed usage.
     public var fairness: FairnessMode
+    /// With kernel events, the period of the full /proc rescan that catches whatever events
+    /// missed (the safety net); without them every pass scans.
+    public var rescanInterval: Duration
 
     public static let intervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(60)
+    public static let rescanIntervalRange: ClosedRange<Duration> = .seconds(1) ... .seconds(3600)
 
     public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto,
-                fairness: FairnessMode = .instant) {
+                fairness: FairnessMode = .instant, rescanInterval: Duration = .seconds(60)) {
+        self.rescanInterval = rescanInterval
         self.interval = interval
         self.reportInterval = reportInterval
         self.cgroupRoot = cgroupRoot

@@ -55,7 +55,7 @@ extension Unicode.Scalar {
 /// The keys a policy may use, in the order the documentation lists them.
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
-    static let agent = ["interval", "report_interval", "cgroup_root", "fairness", "half_life", "max_boost"]
+    static let agent = ["interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost"]
     static let group = ["name", "shares", "io_shares", "min", "max", "borrow", "burst", "match"]
     static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup", "units"]
 }
@@ -206,6 +206,9 @@ struct PolicyValidator {
             } else {
                 settings.reportInterval = d
             }
+        }
+        if let v = table["rescan_interval"], let d = duration(v, key: "rescan_interval", in: path, range: AgentSettings.rescanIntervalRange) {
+            settings.rescanInterval = d
         }
         if let v = table["cgroup_root"] {
             let keyPath = path + [.key("cgroup_root")]

@@ -43,9 +43,12 @@ public struct Reconciler: Sendable {
     public private(set) var recordedLedger: OriginLedger.Contents
     /// The rules' verdicts per process, so unchanged processes are not matched again each pass.
     public private(set) var classificationCache = ClassificationCache()
-    /// The processes of the last observation (memberships of others are forgotten), and when
-    /// it was taken.
-    private var alive: Set<ProcessIdentity> = []
+    /// Processes per unit-backed group, as the last scan found them.
+    public private(set) var unitMembers: [GroupName: Int] = [:]
+    /// Whether the rules' verdicts are kept between scans (`classificationCache`). With kernel
+    /// events the scans are rare and the cache would be per-process state for nothing.
+    public var keepsVerdicts = true
+    /// When the last observation was taken.
     private var observedAt: UInt64 = 0
 
     /// - Parameters:
@@ -86,20 +89,28 @@ public struct Reconciler: Sendable {
     ///   - capacity: CPUs available to the root.
     ///   - interval: the pass interval in seconds (used when no rate says how long it was).
     public mutating func decide(_ o: Observation, capacity: Double, interval: Double) -> Plan {
-        alive = Set(o.processes.map(\.identity))
         observedAt = o.at
-        enforcer.forgetStrays(o.processes)
         takeUnits(o.units)
         if let listing = o.groupCgroups.value { knownGroups = listing }
         let existing = existingGroups(o)
 
-        var membership = enforcer.plan(policy: policy, classifier: classifier, processes: o.processes, existingGroups: existing,
+        var membership: [Step]
+        if let processes = o.processes {
+            enforcer.forget(allBut: Set(processes.map(\.identity)))
+            enforcer.forgetStrays(processes)
+            unitMembers = unitMemberCounts(processes)
+            if !keepsVerdicts { classificationCache = ClassificationCache() }
+            membership = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
                                        cache: &classificationCache)
+            if !keepsVerdicts { classificationCache = ClassificationCache() }
+        } else {
+            membership = enforcer.creations(policy: policy, existingGroups: existing) + enforcer.removals(policy: policy, existingGroups: existing)
+        }
         if !unitsKnown { membership.removeAll(where: \.isMove) }
         let creating = Set(membership.compactMap { if case .createGroup(let g) = $0 { g } else { nil } })
 
         sample(o)
-        if let decision = control(o, hasMembers: memberCounts(after: membership, processes: o.processes), capacity: capacity, interval: interval) {
+        if let decision = control(o, hasMembers: memberCounts(after: membership), capacity: capacity, interval: interval) {
             lastDecision = decision
         }
 
@@ -114,13 +125,33 @@ public struct Reconciler: Sendable {
         return Plan(steps)
     }
 
+    /// The plan for what kernel events reported between passes: memberships only (no sampling,
+    /// no weights). Exited processes are forgotten; the changed ones are classified again and
+    /// moved, adopted or given back at once. A move into a group that does not exist (yet) waits
+    /// for the next pass, which creates it. The ledger is written ahead of any move.
+    public mutating func decideChanges(_ changes: ProcessChanges) -> Plan {
+        for pid in changes.exited { enforcer.forget(pid: pid) }
+        // Verdicts of a handful of processes that just changed: nothing to remember them for.
+        var verdicts = ClassificationCache()
+        var steps = enforcer.membershipSteps(policy: policy, classifier: classifier, processes: changes.changed, cache: &verdicts)
+        steps.removeAll { step in
+            guard case .move(_, _, let g, _, _) = step else { return false }
+            return !unitsKnown || !knownGroups.contains(g)
+        }
+        if steps.contains(where: \.isMove) {
+            let intended = OriginLedger.Contents(members: enforcer.membersAfterMoves(steps), unitOriginals: unitBook.originals)
+            if intended != recordedLedger { steps.insert(.recordOrigins(intended), at: 0) }
+        }
+        return Plan(steps)
+    }
+
     /// The root's children as listed; when the listing failed, the groups known from earlier
     /// listings and outcomes, the policy's own groups (assumed present: none is created blindly)
     /// and any group a process was seen in.
     func existingGroups(_ o: Observation) -> Set<GroupName> {
         if let listing = o.groupCgroups.value { return listing }
         var groups = knownGroups.union(policy.agentGroups.map(\.name))
-        for p in o.processes {
+        for p in o.processes ?? [] {
             if let g = enforcer.managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) { groups.insert(g) }
         }
         return groups
@@ -215,9 +246,9 @@ public struct Reconciler: Sendable {
     }
 
     /// Members per agent group (once `steps` are done: the controller's "has members"), plus
-    /// the processes in each unit-backed group's units.
-    public func memberCounts(after steps: [Step] = [], processes: [ProcessInfo]) -> [GroupName: Int] {
-        enforcer.memberCounts(after: steps).merging(unitMemberCounts(processes)) { _, units in units }
+    /// the processes in each unit-backed group's units (as the last scan found them).
+    public func memberCounts(after steps: [Step] = []) -> [GroupName: Int] {
+        enforcer.memberCounts(after: steps).merging(unitMembers) { _, units in units }
     }
 
     /// Processes per unit-backed group: those in its units' cgroups.
@@ -235,9 +266,10 @@ public struct Reconciler: Sendable {
     /// Gives every process in a group back to where it came from, removes the groups, and gives
     /// every unit its own weights back.
     public mutating func planRelease(_ o: Observation) -> Plan {
-        alive = Set(o.processes.map(\.identity))
+        let processes = o.processes ?? []
+        enforcer.forget(allBut: Set(processes.map(\.identity)))
         let groups = existingGroups(o).union(knownGroups)
-        return Plan(enforcer.planRelease(processes: o.processes, existingGroups: groups) + unitBook.planRestoreAll())
+        return Plan(enforcer.planRelease(processes: processes, existingGroups: groups) + unitBook.planRestoreAll())
     }
 
     /// The ledger write that brings the file in line with the memberships as the outcomes left
@@ -285,6 +317,5 @@ public struct Reconciler: Sendable {
                 break
             }
         }
-        enforcer.forget(allBut: alive)
     }
 }

@@ -18,10 +18,12 @@ public enum StatusProjection {
         public var policyLoadedAt: Double
         public var lastReload: ReloadOutcome?
         public var reloads: Int
+        public var events: EventStatus?
 
         public init(pid: Int32, startedAt: Double, now: Double, cgroupRoot: String, rootPath: CgroupPath, intervalSeconds: Double,
                     capacity: Double, ticks: Int, passTimes: PassTimes, policyPath: String, policyLoadedAt: Double,
-                    lastReload: ReloadOutcome?, reloads: Int) {
+                    lastReload: ReloadOutcome?, reloads: Int, events: EventStatus? = nil) {
+            self.events = events
             self.pid = pid
             self.startedAt = startedAt
             self.now = now
@@ -41,7 +43,7 @@ public enum StatusProjection {
     public static func report(_ r: Reconciler, observation: Observation?, hierarchy: HierarchySnapshot, failures: FailureBook,
                               facts: AgentFacts) -> StatusReport {
         let policy = r.policy
-        let members = r.memberCounts(processes: observation?.processes ?? [])
+        let members = r.memberCounts()
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: members)
         let cpuWeights = policy.cpuWeights()
         let ioWeights = policy.ioWeights()
@@ -110,7 +112,7 @@ public enum StatusProjection {
                 pid: facts.pid, startedAt: facts.startedAt, uptimeSeconds: facts.now - facts.startedAt,
                 cgroupRoot: facts.cgroupRoot, intervalSeconds: facts.intervalSeconds, cpus: capacity, ticks: facts.ticks,
                 lastPassSeconds: facts.passTimes.last, passSecondsMedian: facts.passTimes.median,
-                failures: open, untrackedFailures: failures.untracked > 0 ? failures.untracked : nil),
+                failures: open, untrackedFailures: failures.untracked > 0 ? failures.untracked : nil, events: facts.events),
             policy: PolicyStatus(path: facts.policyPath, loadedAt: facts.policyLoadedAt, lastReload: facts.lastReload, reloads: facts.reloads),
             groups: groups
         )

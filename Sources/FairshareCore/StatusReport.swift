@@ -43,10 +43,13 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var failures: [FailureBook.Failure]?
     /// Failures not tracked because the list was full.
     public var untrackedFailures: Int?
+    /// Where the agent hears of new processes, and how that goes.
+    public var events: EventStatus?
 
     public init(pid: Int32, startedAt: Double, uptimeSeconds: Double, cgroupRoot: String, intervalSeconds: Double, cpus: Double, ticks: Int,
                 lastPassSeconds: Double? = nil, passSecondsMedian: Double? = nil,
-                failures: [FailureBook.Failure]? = nil, untrackedFailures: Int? = nil) {
+                failures: [FailureBook.Failure]? = nil, untrackedFailures: Int? = nil, events: EventStatus? = nil) {
+        self.events = events
         self.failures = failures
         self.untrackedFailures = untrackedFailures
         self.lastPassSeconds = lastPassSeconds
@@ -71,6 +74,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case passSecondsMedian = "pass_seconds_median"
         case failures
         case untrackedFailures = "untracked_failures"
+        case events
     }
 }
 

@@ -37,6 +37,8 @@ public enum JournalVocabulary {
         "unit_restored": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d14",
         "still_failing": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d15",
         "recovered": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d16",
+        "events_unavailable": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d17",
+        "events_overflow": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d18",
     ]
 
     /// syslog priority for a swift-log level.

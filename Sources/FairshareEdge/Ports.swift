@@ -43,6 +43,8 @@ public protocol ProcessSource: Sendable {
     func scan(details: ProcessDetails) -> [ProcessInfo]
     /// One process, or nil if it does not exist (or vanished while being read).
     func process(_ pid: Int32) -> ProcessInfo?
+    /// One process with only the optional attributes in `details`.
+    func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo?
     /// The process's current cgroup v2 path, or nil if it is gone.
     func cgroup(of pid: Int32) -> String?
     /// Whatever is remembered of the process is stale (the agent just moved it).
@@ -51,6 +53,7 @@ public protocol ProcessSource: Sendable {
 
 extension ProcessSource {
     public func invalidate(_ pid: Int32) {}
+    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? { process(pid) }
 }
 
 /// Optional process attributes: read only when some rule of the policy looks at them.

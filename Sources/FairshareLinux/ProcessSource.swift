@@ -32,7 +32,7 @@ public struct LinuxProcessSource: ProcessSource {
         process(pid, details: .all)
     }
 
-    func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? {
+    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? {
         readStat(pid).flatMap { process(pid, stat: $0, details: details) }
     }
 
@@ -177,6 +177,7 @@ public final class IncrementalProcessSource: ProcessSource {
     }
 
     public func process(_ pid: Int32) -> ProcessInfo? { base.process(pid) }
+    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? { base.process(pid, details: details) }
     public func cgroup(of pid: Int32) -> String? { base.cgroup(of: pid) }
 
     public func invalidate(_ pid: Int32) {

@@ -37,6 +37,8 @@ public final class FakeKernel: Sendable {
         var effectsLeft: Int?
         /// Mutations that succeeded so far.
         var effects = 0
+        /// Full process scans so far (what kernel events should make rare).
+        var scans = 0
     }
 
     private let state: Mutex<State>
@@ -326,8 +328,25 @@ public final class FakeKernel: Sendable {
         state.withLock { $0.nodes[c] != nil }
     }
 
+    /// Full process scans the agent made so far.
+    public var scanCount: Int { state.withLock { $0.scans } }
+
+    /// Changes a live process in place (an exec, a setuid, a new name); its cgroup stays.
+    public func change(_ pid: Int32, _ edit: (inout ProcessInfo) -> Void) {
+        state.withLock { s in
+            guard var p = s.processes[pid] else { return }
+            let cgroup = p.cgroup
+            edit(&p)
+            p.cgroup = cgroup
+            s.processes[pid] = p
+        }
+    }
+
     func scan() -> [ProcessInfo] {
-        state.withLock { $0.processes.values.sorted { $0.pid < $1.pid } }
+        state.withLock { s in
+            s.scans += 1
+            return s.processes.values.sorted { $0.pid < $1.pid }
+        }
     }
 }
 

@@ -9,7 +9,9 @@ enum StatusTable {
             out += " (last reload REJECTED: \(r.error?.split(separator: "\n").first.map(String.init) ?? "")"
             out += ")"
         }
-        out += "\n\n"
+        out += "\n"
+        if let e = s.agent.events { out += eventsLine(e) + "\n" }
+        out += "\n"
         let header = ["GROUP", "BACKING", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "MACHINE%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
         let rows = s.groups.map { g -> [String] in
             let unit = g.backing == "unit"
@@ -38,6 +40,16 @@ enum StatusTable {
             out += "\nMACHINE%: the share of the whole machine the cgroup hierarchy gives the group if it and every populated cgroup beside it, at every level, were busy.\n"
         }
         return out
+    }
+
+    /// Where new processes are heard of, and how that goes.
+    static func eventsLine(_ e: EventStatus) -> String {
+        guard e.source == "netlink" else { return "events:    scan every pass (\(e.fallbackReason ?? "no event source"))" }
+        var line = "events:    netlink, \(e.received.total) received, \(e.overflows) overflows, \(e.rescans) rescans (\(e.rescanFound) found), \(e.races) races"
+        if let p50 = e.latencyMilliseconds.p50, let p99 = e.latencyMilliseconds.p99 {
+            line += ", latency p50 \(fmt(p50, 2)) ms p99 \(fmt(p99, 2)) ms"
+        }
+        return line
     }
 
     /// What bounds the group now, and why its weight is what it is when that is not the shares.

@@ -201,7 +201,7 @@ let limitsBadPolicies: [BadPolicyCase] = [
     BadPolicyCase(name: "agent: maxboost", toml: agentWith("maxboost = 2"), line: 2, column: 1, message: "did you mean 'max_boost'?"),
     BadPolicyCase(
         name: "agent: unknown key lists the fairness keys", toml: agentWith("threads = 4"), line: 2, column: 1,
-        message: "expected one of: interval, report_interval, cgroup_root, fairness, half_life, max_boost"),
+        message: "expected one of: interval, report_interval, rescan_interval, cgroup_root, fairness, half_life, max_boost"),
 
     // fairness.
     BadPolicyCase(name: "fairness: a boolean", toml: agentWith("fairness = true"), line: 2, column: 1, message: "fairness must be a string, \"instant\" or \"decayed\", got a boolean"),

@@ -45,6 +45,7 @@ let validPolicies: [ValidPolicyCase] = [
             [agent]
             interval = "500ms"
             report_interval = "5m"
+            rescan_interval = "2m"
             cgroup_root = "/sys/fs/cgroup/fairshare.slice"
 
             [[group]]
@@ -65,15 +66,16 @@ let validPolicies: [ValidPolicyCase] = [
             [group.match]
             comm = "make"
             """#,
-        agent: AgentSettings(interval: .milliseconds(500), reportInterval: .seconds(300), cgroupRoot: .path("/sys/fs/cgroup/fairshare.slice")),
+        agent: AgentSettings(interval: .milliseconds(500), reportInterval: .seconds(300), cgroupRoot: .path("/sys/fs/cgroup/fairshare.slice"),
+                              rescanInterval: .seconds(120)),
         groups: [
             group(
-                "interactive", 400, io: 300, line: 7,
+                "interactive", 400, io: 300, line: 8,
                 MatchRule(
                     users: [.name("alice"), .id(1001), .id(0)], groups: [.name("staff"), .id(4_294_967_294)],
                     comm: ["bash", "vim", "fifteen-bytes-x"], exe: globs("/usr/bin/python3*", "*/bin/node"),
                     cmdline: [try! Pattern("--batch( |$)")], cgroup: globs("/user.slice/*"))),
-            group("batch_2-x", 1, line: 19, MatchRule(comm: ["make"])),
+            group("batch_2-x", 1, line: 20, MatchRule(comm: ["make"])),
         ]),
     ValidPolicyCase(
         name: "a single value for a list key is a one-element list",
@@ -297,7 +299,7 @@ let badPolicies: [BadPolicyCase] = [
 
     // [agent]
     BadPolicyCase(name: "agent: misspelt key", toml: "[agent]\nintervl = \"2s\"\n" + aGroup, line: 2, column: 1, message: "unknown key 'intervl' in [agent]; did you mean 'interval'?"),
-    BadPolicyCase(name: "agent: unknown key", toml: "[agent]\nthreads = 4\n" + aGroup, line: 2, column: 1, message: "unknown key 'threads' in [agent]; expected one of: interval, report_interval, cgroup_root, fairness, half_life, max_boost"),
+    BadPolicyCase(name: "agent: unknown key", toml: "[agent]\nthreads = 4\n" + aGroup, line: 2, column: 1, message: "unknown key 'threads' in [agent]; expected one of: interval, report_interval, rescan_interval, cgroup_root, fairness, half_life, max_boost"),
     BadPolicyCase(name: "agent: unknown sub-table", toml: "[agent]\n[agent.extra]\nx = 1\n" + aGroup, line: 2, column: 1, message: "unknown key 'extra' in [agent]"),
     BadPolicyCase(name: "interval: a number", toml: "[agent]\ninterval = 2\n" + aGroup, line: 2, column: 1, message: "interval must be a duration string like \"2s\" or \"500ms\", got an integer"),
     BadPolicyCase(name: "interval: not a duration", toml: "[agent]\ninterval = \"fast\"\n" + aGroup, line: 2, column: 1, message: "invalid duration 'fast' for interval; expected a number and a unit (ms, s, m or h)"),
@@ -311,6 +313,8 @@ let badPolicies: [BadPolicyCase] = [
     BadPolicyCase(name: "report_interval shorter than the default interval", toml: "[agent]\nreport_interval = \"1s\"\n" + aGroup, line: 2, column: 1, message: "shorter than interval (2s)"),
     BadPolicyCase(name: "report_interval: a boolean", toml: "[agent]\nreport_interval = true\n" + aGroup, line: 2, column: 1, message: "report_interval must be a duration string like \"2s\" or \"500ms\", got a boolean"),
     BadPolicyCase(name: "report_interval: not a duration", toml: "[agent]\nreport_interval = \"hourly\"\n" + aGroup, line: 2, column: 1, message: "invalid duration 'hourly' for report_interval"),
+    BadPolicyCase(name: "rescan_interval: too short", toml: "[agent]\nrescan_interval = \"500ms\"\n" + aGroup, line: 2, column: 1, message: "rescan_interval '500ms' is out of range; expected 1s..1h"),
+    BadPolicyCase(name: "rescan_interval: a number", toml: "[agent]\nrescan_interval = 60\n" + aGroup, line: 2, column: 1, message: "rescan_interval must be a duration string like \"2s\" or \"500ms\", got an integer"),
     BadPolicyCase(name: "cgroup_root: a number", toml: "[agent]\ncgroup_root = 1\n" + aGroup, line: 2, column: 1, message: "cgroup_root must be a string (\"auto\" or a path beneath /sys/fs/cgroup), got an integer"),
     BadPolicyCase(name: "cgroup_root: outside the mount", toml: "[agent]\ncgroup_root = \"/tmp/cg\"\n" + aGroup, line: 2, column: 1, message: "invalid cgroup_root '/tmp/cg'; expected \"auto\" or an absolute path beneath /sys/fs/cgroup"),
     BadPolicyCase(name: "cgroup_root: a prefix of the mount's name", toml: "[agent]\ncgroup_root = \"/sys/fs/cgroupx\"\n" + aGroup, line: 2, column: 1, message: "invalid cgroup_root '/sys/fs/cgroupx'"),

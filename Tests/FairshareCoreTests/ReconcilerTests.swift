@@ -231,7 +231,7 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
             return .done
         }
         #expect(p.r.enforcer.members.keys.map(\.pid).sorted() == [11])
-        #expect(p.r.memberCounts(processes: []) == [F.b: 1])
+        #expect(p.r.memberCounts() == [F.b: 1])
     }
 
     /// An unreadable cpu.stat gives no rate: the group's rate is unknown, not zero, and the
