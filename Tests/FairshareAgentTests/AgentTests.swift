@@ -23,7 +23,8 @@ final class Harness: Sendable {
     let units: FakeUnitManager
     static let agentPID: Int32 = 4242
 
-    init(policy text: String, root: String = "/fairshare", setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
+    init(policy text: String, root: String = "/fairshare", events: FakeProcessEvents? = nil, eventsUnavailable: String? = nil,
+         setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
         policyFile = PolicyFile(text)
         units = FakeUnitManager(kernel: kernel)
         setUp(kernel, units)
@@ -37,7 +38,7 @@ final class Harness: Sendable {
             cgroups: tree, processes: kernel.processSource, clock: clock, notifier: notifier,
             readFile: { _ in file.text },
             resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil },
-            agentPID: Harness.agentPID, capacityCPUs: 2, units: units)
+            agentPID: Harness.agentPID, capacityCPUs: 2, units: units, events: events, eventsUnavailable: eventsUnavailable)
         agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger())
     }
 
