@@ -33,10 +33,13 @@ final class CrashScenario: Sendable {
     let kernel = FakeKernel()
     let store: MortalOriginStore
     let policyText = Mutex(threeGroups)
+    /// The agent hears of processes from kernel events (a fake source) instead of scanning.
+    let withEvents: Bool
     /// Where every process was born: where it must end.
     private let birthplaces = Mutex<[Int32: String]>([:])
 
-    init() {
+    init(withEvents: Bool = false) {
+        self.withEvents = withEvents
         store = MortalOriginStore(kernel: kernel)
         kernel.makeCgroup("/fairshare.slice", enable: ["cpu", "io"])
         kernel.makeCgroup(Self.root)
@@ -66,7 +69,8 @@ final class CrashScenario: Sendable {
         let policy = try PolicyParser.parse(policyText.withLock { $0 }, file: "/etc/fairshare/policy.toml")
         let env = AgentEnvironment(
             cgroups: tree, processes: kernel.processSource, clock: ManualClock(), notifier: RecordingNotifier(),
-            readFile: { [self] _ in self.policyText.withLock { $0 } }, agentPID: pid, capacityCPUs: 2, origins: store)
+            readFile: { [self] _ in self.policyText.withLock { $0 } }, agentPID: pid, capacityCPUs: 2, origins: store,
+            events: withEvents ? FakeProcessEvents() : nil)
         return Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: RecordingJournal().logger())
     }
 
@@ -82,8 +86,14 @@ final class CrashScenario: Sendable {
         await agent.tick()
         for pid: Int32 in 20..<30 { spawn(pid, pid % 2 == 0 ? "burn_a" : "burn_b", in: Self.origins[Int(pid) % 2]) }
         fork(40, "make", parent: 10)
+        if withEvents {
+            // What the kernel would say: ten execs, a fork of a member; then a pass (no scan).
+            await agent.handleEvents(.events((20..<30).map { .exec(pid: $0, tgid: $0) } + [.fork(parentTGID: 10, childPID: 40, childTGID: 40)],
+                                             malformed: 0))
+        }
         await agent.tick()
         fork(41, "cc", parent: 40)
+        if withEvents { await agent.handleEvents(.events([.fork(parentTGID: 40, childPID: 41, childTGID: 41)], malformed: 0)) }
         spawn(30, "burn_c", in: Self.origins[0])
         policyText.withLock { $0 = $0.replacingOccurrences(of: "name = \"mid\"", with: "name = \"middle\"") }
         await agent.reload()
@@ -118,14 +128,15 @@ final class CrashScenario: Sendable {
     /// Kill at every effect of a life (cgroup writes, mkdir, rmdir, ledger writes), recover with
     /// `keep` and `hand-back` alternately, restart, stop: every process ends where it was born
     /// (or where its parent was, for one born in a group), alive, and no group is left.
-    @Test func aKillAtAnyEffectLosesNothing() async throws {
-        let whole = CrashScenario()
+    @Test(arguments: [false, true])
+    func aKillAtAnyEffectLosesNothing(withEvents: Bool) async throws {
+        let whole = CrashScenario(withEvents: withEvents)
         try await whole.live()
         let total = whole.kernel.effects
         #expect(total > 40, "the scenario does too little to mean anything (\(total) effects)")
         var failures: [String] = []
         for k in 0...total {
-            let s = CrashScenario()
+            let s = CrashScenario(withEvents: withEvents)
             s.kernel.die(afterEffects: k)
             try await s.live()
             s.kernel.revive()
