@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Mutation check: the fairness scenarios (FairshareSimulationTests) must test the shipping
-decide stage. Each mutant below breaks one rule of the shipping reconciler (Sources/FairshareCore)
+"""Mutation check: the fairness scenarios (FairshareSimulationTests) and the process-event tests
+(ProcessEventTests, ProcessEventBookTests) must test the shipping decide stage. Each mutant below breaks one rule of the shipping reconciler (Sources/FairshareCore)
 by an exact-text replacement in a copy of the working tree; `swift test --filter
 FairshareSimulationTests` must then FAIL (the mutant is killed). The unmutated copy must pass
 first, so a broken build can never count as a kill.
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 CORE = "Sources/FairshareCore"
-TEST_FILTER = "FairshareSimulationTests"
+TEST_FILTER = "FairshareSimulationTests|ProcessEvent"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +90,18 @@ MUTANTS = [
            "if let p = o.pressure, p > Self.pressureThreshold",
            "if let p = o.pressure, p > 1",
            "waiting for CPU (cpu.pressure) no longer makes a group hungry"),
+    Mutant("member-fork-not-followed", f"{CORE}/ProcessEventBook.swift",
+           "guard child == childTGID, isMember(parent) || reread[parent] != nil else { return }",
+           "guard child == childTGID, reread[parent] != nil else { return }",
+           "a member's child born after the scan is never recorded (events path)"),
+    Mutant("no-periodic-rescan", f"{CORE}/ProcessEventBook.swift",
+           "return now &- last >= period ? (true, .periodic) : (false, nil)",
+           "return (false, nil)",
+           "the rescan safety net never runs: what events missed stays missed"),
+    Mutant("event-move-without-ledger", f"{CORE}/Reconciler.swift",
+           "if steps.contains(where: \\.isMove) {",
+           "if false {",
+           "an event pass moves processes before their origin is on disk"),
 ]
 
 
