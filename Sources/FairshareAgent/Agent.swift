@@ -121,7 +121,12 @@ public actor Agent {
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
         let outcomes = actuator.perform(plan)
         reconciler.absorb(plan, outcomes)
-        if let reason = due.reason { events.rescanned(reason, at: started, corrected: plan.membershipChangesDone(outcomes)) }
+        if let reason = due.reason {
+            events.rescanned(reason, at: started, corrected: plan.membershipChangesDone(outcomes))
+            // The scan's transient arrays (one entry per process): give the pages back, so the
+            // agent's resident size between rescans does not depend on the number of processes.
+            returnFreedMemoryToTheKernel()
+        }
 
         lastObservation = observation
         if hierarchyDue() { hierarchy = observer.observeHierarchy(policy: policy, units: reconciler.unitCgroups) }
