@@ -352,18 +352,19 @@ public final class NetlinkProcessEvents: ProcessEventSource {
         var events: [ProcEvent] = []
         var malformed = 0
         while true {
-            var fds = [
-                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-            ]
-            let ready = poll(&fds, 2, -1)
+            // Two pollfds on the stack: no allocation per wait.
+            let (ready, e, socketEvents, wakeEvents) = withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) { fds in
+                fds[0] = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                fds[1] = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+                let ready = poll(fds.baseAddress, 2, -1)
+                return (ready, ready < 0 ? errno : 0, fds[0].revents, fds[1].revents)
+            }
             if ready < 0 {
-                let e = errno
                 if e == EINTR { continue }
                 return .closed("poll on the process connector socket failed: \(describe(e))")
             }
-            if fds[1].revents != 0 { return .closed("the process event source is closed") }
-            if fds[0].revents & Int16(POLLNVAL) != 0 { return .closed("the process connector socket is not open") }
+            if wakeEvents != 0 { return .closed("the process event source is closed") }
+            if socketEvents & Int16(POLLNVAL) != 0 { return .closed("the process connector socket is not open") }
             var sender = Netlink.Address(groups: 0)
             for _ in 0..<maxDatagramsPerReceive {
                 var senderLength = socklen_t(MemoryLayout<Netlink.Address>.size)
@@ -393,8 +394,8 @@ public final class NetlinkProcessEvents: ProcessEventSource {
                 }
                 malformed += ProcConnectorFormat.decode(UnsafeRawBufferPointer(rebasing: buffer[..<n]), into: &events)
             }
+            // Nothing decodable (a wake-up without a datagram): wait again.
             if !events.isEmpty || malformed > 0 { return .events(events, malformed: malformed) }
-            if overflowAfter { overflowAfter = false; return .overflow }
         }
     }
 
