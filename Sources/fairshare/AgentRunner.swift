@@ -88,12 +88,16 @@ public enum AgentRunner {
         if !problems.isEmpty {
             throw StartupError(description: "invalid policy for this machine (\(capacity) CPUs), not starting:\n\(PolicyError(problems: problems))")
         }
+        // Subscribed before the agent's first scan, so nothing that starts in between is lost.
+        let (events, eventsUnavailable) = subscribeToProcessEvents(logger: logger)
         let env = AgentEnvironment(
-            cgroups: tree, processes: IncrementalProcessSource(), clock: SystemClock(), notifier: notifier,
+            // With events, /proc is read in full only by the rare rescans: no per-process cache.
+            cgroups: tree, processes: events == nil ? IncrementalProcessSource() : LinuxProcessSource(), clock: SystemClock(), notifier: notifier,
             readFile: { try readTrustedPolicy(path: $0) }, agentPID: pid,
             capacityCPUs: capacity,
             origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath)),
-            units: SystemdUnitManager()
+            units: SystemdUnitManager(),
+            events: events, eventsUnavailable: eventsUnavailable
         )
         warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)
@@ -113,6 +117,19 @@ public enum AgentRunner {
             logger: Logger(label: "fairshare.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))
         try await group.run()
+    }
+
+    /// The kernel's proc connector, subscribed; or why not (the agent then scans every pass).
+    static func subscribeToProcessEvents(logger: Logger) -> ((any ProcessEventSource)?, String?) {
+        let listener = NetlinkProcessEvents()
+        do throws(ProcessEventsUnavailable) {
+            try listener.open()
+        } catch {
+            return (nil, error.reason)
+        }
+        let buffer = "receive buffer \(listener.receiveBufferBytes / 1024) KiB" + (listener.receiveBufferForced ? "" : " (SO_RCVBUFFORCE refused: bursts overflow sooner)")
+        logger.info("listening to the kernel's process events (proc connector), \(buffer)", metadata: ["event": "setup"])
+        return (listener, nil)
     }
 
     /// io.weight is written for every group, but only io.cost or BFQ honour it: say so once
