@@ -265,10 +265,15 @@ check events-source "$([ "$EV_SOURCE" = netlink ]; echo $?)" "agent.events.sourc
 mkdir -p /usr/local/lib/fs-probe
 cat >/usr/local/lib/fs-probe/burn_inter <<'PROBE'
 #!/bin/bash
-# Lives ~200 ms, then records its own cgroup in $1 just before it exits.
+# Lives ~200 ms, then writes "CGROUP LIFETIME_MS" to $1 just before it exits (its start
+# from /proc/self/stat, in clock ticks of 10 ms since boot).
+out=$1
 sleep 0.2
 read -r line </proc/self/cgroup
-echo "${line#0::}" >"$1"
+read -r stat </proc/self/stat
+set -- ${stat##*) }
+read -r up _ </proc/uptime
+echo "${line#0::} $(( 10#${up/./} * 10 - ${20} * 10 ))" >"$out"
 PROBE
 cat >/usr/local/lib/fs-probe/burn_batch <<'PROBE'
 #!/bin/bash
@@ -283,24 +288,31 @@ echo "in ${line#0::}:"
 { echo probe >/dev/udp/127.0.0.1/9 && echo sent; } 2>&1
 PROBE
 chmod 0755 /usr/local/lib/fs-probe/burn_inter /usr/local/lib/fs-probe/burn_batch
-# Short-lived matching processes, one after another: with interval = "2s" a scan catches
-# each with a chance of ~1 in 7; only events catch all of them.
+# Short-lived matching processes, one after another, on a quiet machine (the burners
+# paused: under emulation with 8 of them busy a probe lives seconds, not 200 ms, and a
+# scan every 2 s would catch most). A scan catches each with a chance of about its lifetime
+# over the interval; only events catch all of them.
+kill -STOP $JOBS
+systemctl kill -s SIGSTOP fs-db.service fs-peer.service
 SHORT=10
 rm -f /tmp/short.*
 for i in $(seq $SHORT); do
     /usr/local/lib/fs-probe/burn_inter /tmp/short.$i
     sleep 0.3
 done
-caught=0 where=""
+kill -CONT $JOBS
+systemctl kill -s SIGCONT fs-db.service fs-peer.service
+caught=0 where="" lifetimes=""
 for i in $(seq $SHORT); do
-    w=$(cat /tmp/short.$i 2>/dev/null || echo none)
+    read -r w ms <"/tmp/short.$i" || w=none ms=none
     [ "$w" = /fairshare.slice/fairshare.service/interactive ] && caught=$((caught + 1))
-    where="$where $w"
+    where="$where $w" lifetimes="$lifetimes ${ms:-none}"
 done
 r short_lived_caught "$caught of $SHORT"
-# shellcheck disable=SC2086 # a list of words
+r short_lived_lifetime_ms "$lifetimes"
+# shellcheck disable=SC2086 # lists of words
 check events-short-lived "$([ $caught = $SHORT ]; echo $?)" \
-    "$caught of $SHORT processes living ~200 ms were in interactive before they exited; seen in: $(printf '%s\n' $where | sort | uniq -c | tr -s ' \n' ' ')"
+    "$caught of $SHORT processes were in interactive before they exited; lifetimes (ms):$lifetimes; seen in: $(printf '%s\n' $where | sort | uniq -c | tr -s ' \n' ' ')"
 read -r EV_SOURCE EV_EXEC1 EV_REASON < <(status_events)
 check events-exec-received "$([ "$EV_EXEC0" != none ] && [ "$EV_EXEC1" != none ] && [ "$((EV_EXEC1 - EV_EXEC0))" -ge $SHORT ] 2>/dev/null; echo $?)" \
     "agent.events.received.exec $EV_EXEC0 -> $EV_EXEC1 across $SHORT matching execs (source $EV_SOURCE, fallback_reason: $EV_REASON)"
