@@ -268,7 +268,7 @@ cat >/usr/local/lib/fs-probe/burn_inter <<'PROBE'
 # Lives ~200 ms, then writes "CGROUP LIFETIME_MS" to $1 just before it exits (its start
 # from /proc/self/stat, in clock ticks of 10 ms since boot).
 out=$1
-sleep 0.2
+read -r -t 0.2 _ <>/usr/local/lib/fs-probe/never  # a builtin sleep: no fork, no exec
 read -r line </proc/self/cgroup
 read -r stat </proc/self/stat
 set -- ${stat##*) }
@@ -288,6 +288,7 @@ echo "in ${line#0::}:"
 { echo probe >/dev/udp/127.0.0.1/9 && echo sent; } 2>&1
 PROBE
 chmod 0755 /usr/local/lib/fs-probe/burn_inter /usr/local/lib/fs-probe/burn_batch
+mkfifo /usr/local/lib/fs-probe/never  # never written: reading it with a timeout sleeps
 # Short-lived matching processes, one after another, on a quiet machine (the burners
 # paused: under emulation with 8 of them busy a probe lives seconds, not 200 ms, and a
 # scan every 2 s would catch most). A scan catches each with a chance of about its lifetime
