@@ -12,9 +12,12 @@ import sys
 
 REQUIRED = [
     "installed", "not-started-by-install", "group-created", "catalog-installed",
+    "sandbox-hears-exec", "sandbox-needs-initial-netns", "sandbox-needs-af-netlink",
+    "sandbox-needs-cap-net-admin", "sandbox-old-hardening-deaf", "ipdeny-would-cut-groups",
     "enable-now", "status-text", "enabled", "agent-in-leaf",
     "weights-agent", "unit-weight", "unit-not-moved",
     "share-agent-groups", "share-unit-group",
+    "events-source", "events-short-lived", "events-exec-received", "group-keeps-ip",
     "status-root", "status-group-member", "reload-needs-root", "status-other-user",
     "reload-applied", "reload-broken-fails", "reload-broken-keeps",
     "journal-started", "journal-policy_loaded", "journal-policy_rejected", "journal-moved", "journal-weights",
