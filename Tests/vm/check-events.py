@@ -199,6 +199,7 @@ def figures(log, pr, s):
         f["churn_samples"] = num(ch, "samples")
         f["churn_missed"] = (num(ch, "n") or 0) - (num(ch, "caught") or 0)
         f["churn_rate"] = num(ch, "rate_achieved")
+        f["churn_asked"] = num(ch, "asked")
         f["churn_p99_ms"] = ms(num(ch, "p99_us"))
         f["churn_cpu_pct"] = cpu_pct(log, s, "churn")[0]
     bu = pr.get((s, "burst"))
@@ -282,6 +283,12 @@ def table(log, pr):
         rows.append((f"churn {p.get('CHURN_RATE')}/s for {p.get('CHURN_S')} s: not in group after 3 s",
                      "0", churn(fs), churn(cg),
                      fs.get("churn_missed") == 0 and not lost(fs, "churn_n", "churn_samples")))
+        def started(f):
+            if f.get("churn_n") is None:
+                return "n/a"
+            return f"{int(f['churn_n'])} of {int(f['churn_asked'])}" if f.get("churn_asked") else f"{int(f['churn_n'])}"
+        # What the guest itself could spawn: under TCG one driver manages far less than 500/s.
+        rows.append(("churn: execs started in the window / asked", "(figure)", started(fs), started(cg), None))
         rows.append(("churn: CPU over the window", "(figure)", fmt(fs.get("churn_cpu_pct"), "% vCPU"),
                      fmt(cg.get("churn_cpu_pct"), "% vCPU"), None))
     if "idle_small_cpu_pct" in fs or "idle_small_cpu_pct" in cg:

@@ -192,8 +192,10 @@ start_cgrulesengd() {
     r bench_controllers "$(read_file $CG/bench/grp/cgroup.controllers)"
     printf '# issue 10: the rule equivalent to the agent group "evp"\n*:evp_match\tcpu,io\tbench/grp\n' >/etc/cgrules.conf
     block TEXT cgrules_conf /etc/cgrules.conf
-    # It refuses to start without these directories (Debian's package ships them empty).
+    # It refuses to start without these (Debian's package ships the directories empty; the
+    # groups themselves are made above, so cgconfig.conf defines nothing).
     mkdir -p /var/run /etc/cgconfig.d /etc/cgrules.d
+    echo '# the groups are created by the scenario' >/etc/cgconfig.conf
     # -n: stay in the foreground; the default log level (warnings) to a file.
     /usr/sbin/cgrulesengd -n -f /tmp/cgrulesengd.log >/tmp/cgrulesengd.out 2>&1 &
     SUBJECT_PID=$!
