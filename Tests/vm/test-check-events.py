@@ -41,11 +41,15 @@ def vm_log(short="n=200 samples=200 caught=200 missed=0 lost=0 bad=0",
     return "\n".join(lines) + "\n"
 
 
-def bench_log(p99_us=3000, max_us=9000, idle_small=(30, 60.0), idle_large=(40, 60.0), rss_kb=20000):
+def bench_log(p99_us=3000, max_us=9000, idle_small=(30, 60.0), idle_large=(40, 60.0), rss_kb=20000,
+              latency="n=1000 samples=1000 caught=1000 missed=0", churn_missed=0):
     lines = ["FSRESULT kernel 6.1.0-56-cloud-amd64", "FSRESULT clk_tck 100", "FSRESULT param PHASES latency idle",
              "FSRESULT param LAT_N 1000", "FSRESULT param IDLE_SMALL 50", "FSRESULT param IDLE_LARGE 5000",
              "FSRESULT subject_begin fairshare 1", "FSRESULT ready fairshare yes 2",
-             f"FSRESULT evp fairshare latency n=1000 samples=1000 caught=1000 missed=0 p50_us=1000 p99_us={p99_us} max_us={max_us}",
+             f"FSRESULT evp fairshare latency {latency} p50_us=1000 p99_us={p99_us} max_us={max_us}",
+             f"FSRESULT evp fairshare churn n=4000 samples=4000 caught={4000 - churn_missed} missed={churn_missed} "
+             "p50_us=2000 p99_us=4000 max_us=9000 asked=15000 rate_asked=500 rate_achieved=133.3",
+             "FSRESULT cpu fairshare churn 300 30.0",
              f"FSRESULT cpu fairshare idle_small {idle_small[0]} {idle_small[1]}",
              f"FSRESULT cpu fairshare idle_large {idle_large[0]} {idle_large[1]}",
              f"FSRESULT rss fairshare rss {rss_kb} {rss_kb}",
@@ -97,6 +101,10 @@ CASES = [
     ("bench: idle over 1% of a vCPU", bench_log(idle_small=(70, 60.0), idle_large=(70, 60.0)), ["--table"], 1,
      "1 goals missed"),
     ("bench: RSS over 25 MB", bench_log(rss_kb=30000), ["--table"], 1, "1 goals missed"),
+    ("bench: churn missed one", bench_log(churn_missed=1), ["--table"], 1, "1 goals missed"),
+    # 10 probes never reported: the latency figures of the 990 others prove nothing (p99 and missed rows).
+    ("bench: latency results lost", bench_log(latency="n=1000 samples=990 caught=990 missed=0"), ["--table"], 1,
+     "2 goals missed"),
 ]
 
 
