@@ -1,14 +1,16 @@
 # --- issue 10: new processes in their group at once (scenario-events.sh, check-events.py) ------
-# vm-events     the VM test (part of `make test`, about 2 min): probe controls, then the agent with
+# vm-events     the VM test (part of `make test`, under a minute): probe controls, then the agent with
 #               a matching policy and EVENTS_SHORT_N short-lived matching processes (10 ms each,
 #               20 at a time): every one must be in its group before it exits, and the status must
 #               show netlink events (source netlink, events received, 0 found by rescans)
 # bench-events  the measures of issue 10 for fairshare and cgrulesengd (Debian's cgroup-tools,
-#               fetched like the kernel) side by side in one guest (about 15-25 min): prints
+#               fetched like the kernel) side by side in one guest (about 13 min with today's
+#               scanning agent and EVENTS_LAT_PAR=10; its latency phase alone is N/PAR intervals): prints
 #               `measure | goal | fairshare | cgrulesengd | met?`, writes $(VM_CACHE)/events-results.txt
 # events-checker-test  check-events.py on synthetic logs (host only, seconds)
 # Variables: EVENTS_SHORT_N (vm-events), EVENTS_SUBJECTS, EVENTS_PHASES, EVENTS_LAT_N,
-# EVENTS_LAT_PAR, EVENTS_CHURN_RATE, EVENTS_CHURN_S, EVENTS_BURST_N, EVENTS_IDLE_S,
+# EVENTS_LAT_PAR (latency probes at a time: each polls every 50 us for its first 20 ms, so keep
+# it small), EVENTS_CHURN_RATE, EVENTS_CHURN_S, EVENTS_BURST_N, EVENTS_IDLE_S,
 # EVENTS_IDLE_LARGE, EVENTS_RSS_N, EVENTS_TIMEOUT (seconds).
 # Included by the main Makefile after mk/vm.mk (uses VM_DIR, VM_CACHE, FAIRSHARE_BIN, vm_console).
 
