@@ -229,7 +229,9 @@ def figures(log, pr, s):
             f["rescans"] = ev.get("rescans")
             f["rescan_found"] = ev.get("rescan_found")
             lat = ev.get("latency_ms") or {}
+            f["agent_latency_p50_ms"] = lat.get("p50")
             f["agent_latency_p99_ms"] = lat.get("p99")
+            f["agent_latency_samples"] = lat.get("samples")
         else:
             f["events_source"] = "none (scan agent: no agent.events in status)"
     return f
@@ -271,6 +273,10 @@ def table(log, pr):
         rows.append((f"latency: not in group after 3 s ({p.get('LAT_N')} execs)", "0",
                      of(fs, "latency_n", "latency_missed"), of(cg, "latency_n", "latency_missed"),
                      fs.get("latency_missed") == 0 and not lost(fs, "latency_n", "latency_samples")))
+    if fs.get("agent_latency_samples"):
+        rows.append(("the agent's own latency (status: event -> move done), p50 / p99", "(figure)",
+                     f"{fmt(fs.get('agent_latency_p50_ms'), ' ms', 2)} / {fmt(fs.get('agent_latency_p99_ms'), ' ms', 2)} "
+                     f"({int(fs['agent_latency_samples'])} samples)", "not reported", None))
     if "short_n" in fs or "short_n" in cg:
         rows.append((f"short-lived ({p.get('SHORT_LIFE_MS')} ms, {p.get('SHORT_PAR')} at a time): exited before in group",
                      "0", of(fs, "short_n", "short_missed"), of(cg, "short_n", "short_missed"),
