@@ -188,6 +188,9 @@ def figures(log, pr, s):
         f["latency_p99_ms"] = ms(num(lat, "p99_us"))
         f["latency_max_ms"] = ms(num(lat, "max_us"))
         f["latency_missed"] = (num(lat, "n") or 0) - (num(lat, "caught") or 0)
+        f["latency_main_p50_ms"] = ms(num(lat, "main_p50_us"))
+        f["latency_main_p99_ms"] = ms(num(lat, "main_p99_us"))
+        f["latency_main_max_ms"] = ms(num(lat, "main_max_us"))
     sh = pr.get((s, "short"))
     if sh:
         f["short_n"] = num(sh, "n")
@@ -270,6 +273,13 @@ def table(log, pr):
         mx = fs.get("latency_max_ms")
         rows.append(("latency max", "<= 20 ms", fmt(mx, " ms", 2), fmt(cg.get("latency_max_ms"), " ms", 2),
                      mx is not None and mx <= 20.0))
+        def main_lat(f):
+            if f.get("latency_main_p50_ms") is None:
+                return "n/a"
+            return " / ".join(fmt(f.get(k), "", 2) for k in ("latency_main_p50_ms", "latency_main_p99_ms",
+                                                             "latency_main_max_ms")) + " ms"
+        rows.append(("latency from the probe's first instruction (execve left out), p50 / p99 / max", "(figure)",
+                     main_lat(fs), main_lat(cg), None))
         rows.append((f"latency: not in group after 3 s ({p.get('LAT_N')} execs)", "0",
                      of(fs, "latency_n", "latency_missed"), of(cg, "latency_n", "latency_missed"),
                      fs.get("latency_missed") == 0 and not lost(fs, "latency_n", "latency_samples")))
