@@ -54,3 +54,4 @@ include mk/sanitize.mk
 include mk/reliability.mk
 include mk/fuzz.mk
 include mk/mutation.mk
+include mk/events.mk
