@@ -28,7 +28,7 @@ smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
 # The order: fast host suites first, then the sanitizer builds, then the real kernels.
-test: unit-test smoke mutation-check fuzz sanitize reliability-checker-test vm-test vm-fairness vm-reliability vm-systemd
+test: unit-test smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test vm-test vm-events vm-fairness vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
