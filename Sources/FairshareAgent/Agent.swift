@@ -12,8 +12,6 @@ public enum Trigger: Sendable, Equatable {
     /// Time to tell systemd the loop is alive (WATCHDOG=1): it travels the same queue as the
     /// passes, so a stuck pass stops the pings and systemd restarts the agent.
     case watchdog
-    /// Kernel process events are waiting in the agent's queue (one wake-up per batch).
-    case events
 }
 
 /// The agent: one pass at a time, each pass one way through four stages,
@@ -48,6 +46,8 @@ public actor Agent {
     private var passTimes = PassTimes()
     private var lastSummaryAt: UInt64?
     private var stopped = false
+    /// Passes begun: a pass whose observation was overtaken by a newer pass is dropped.
+    private var passSerial = 0
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
@@ -88,15 +88,14 @@ public actor Agent {
         reporter.emit(.started(root: env.cgroups.rootAbsolutePath, policyPath: policyPath, groups: policy.groups.count))
         logPolicyLoaded()
         if let why = env.eventsUnavailable, !events.listening { reporter.emit(.eventsUnavailable(why)) }
-        tick()
+        await tick()
         env.notifier.notify("READY=1\nSTATUS=\(statusLine())")
         do {
             for try await trigger in triggers {
                 switch trigger {
-                case .tick: tick()
-                case .reload: _ = reload()
+                case .tick: await tick()
+                case .reload: _ = await reload()
                 case .watchdog: env.notifier.notify("WATCHDOG=1")
-                case .events: processEvents()
                 case .shutdown:
                     shutdown()
                     return
@@ -110,13 +109,27 @@ public actor Agent {
 
     // MARK: One pass
 
-    public func tick() {
+    ///
+    /// A pass that scans /proc observes on the actor. One that does not (events keep the
+    /// memberships) reads its counters off the actor, so event passes run meanwhile: under
+    /// emulation a pass's reads took 70 to 100 ms, which every event arriving then waited for.
+    /// A pass overtaken meanwhile (a reload's own pass, shutdown) is dropped.
+    public func tick() async {
         guard !stopped else { return }
         let started = env.clock.monotonicNanoseconds()
-        defer { passTimes.record(nanoseconds: env.clock.monotonicNanoseconds() - started) }
-
+        passSerial += 1
+        let serial = passSerial
         let due = events.scanDue(at: started, every: policy.agent.rescanInterval)
-        let observation = observer.observe(policy: policy, knownOriginals: Set(reconciler.unitBook.originals.keys), scanProcesses: due.scan)
+        let known = Set(reconciler.unitBook.originals.keys)
+        let observation: Observation
+        if due.scan {
+            observation = observer.observe(policy: policy, knownOriginals: known, scanProcesses: true)
+        } else {
+            let (observer, policy) = (self.observer, self.policy)
+            observation = await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false) }.value
+            guard !stopped, serial == passSerial else { return }
+        }
+        defer { passTimes.record(nanoseconds: env.clock.monotonicNanoseconds() - started) }
         let before = reconciler.lastDecision
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
         let outcomes = actuator.perform(plan)
@@ -129,9 +142,16 @@ public actor Agent {
         }
 
         lastObservation = observation
-        if hierarchyDue() { hierarchy = observer.observeHierarchy(policy: policy, units: reconciler.unitCgroups) }
+        let readHierarchy = hierarchyDue()
+        if readHierarchy && due.scan { hierarchy = observer.observeHierarchy(policy: policy, units: reconciler.unitCgroups) }
         ticks += 1
         report(observation, plan, outcomes, decisionBefore: before)
+        if readHierarchy && !due.scan {
+            // Status only, and a few dozen reads: off the actor too, like the counters.
+            let (observer, policy, units) = (self.observer, self.policy, reconciler.unitCgroups)
+            let read = await Task.detached { observer.observeHierarchy(policy: policy, units: units) }.value
+            if !stopped { hierarchy = read }
+        }
     }
 
     // MARK: Events
@@ -146,9 +166,9 @@ public actor Agent {
 
     /// What the listener thread would deliver, handled at once: the way a test (or anything
     /// that hears of processes by other means) hands events in.
-    public func handleEvents(_ delivery: ProcessEventDelivery) {
+    public func handleEvents(_ delivery: ProcessEventDelivery) async {
         _ = eventQueue.push(delivery, at: env.clock.monotonicNanoseconds())
-        processEvents()
+        await processEvents()
     }
 
     /// The event figures status shows.
@@ -157,7 +177,7 @@ public actor Agent {
     /// An event pass: what the listener queued, one way through the same stages as a tick but
     /// for the processes the events named only (observe them, decide their memberships, move
     /// them, absorb, report). An overflow means events were lost: a full rescan at once.
-    func processEvents() {
+    func processEvents() async {
         guard !stopped else { return }
         let batch = eventQueue.drain()
         var digest = EventDigest()
@@ -169,7 +189,7 @@ public actor Agent {
         if batch.overflowed && events.listening {
             events.overflowed()
             reporter.emit(.eventsOverflow(overflows: events.overflows))
-            tick()
+            await tick()
             return
         }
         guard events.listening, !digest.isEmpty else { return }
@@ -260,7 +280,7 @@ public actor Agent {
     /// Re-reads and validates the whole policy; swaps it in only if valid, then enforces at once.
     /// An invalid policy leaves the one in force untouched.
     @discardableResult
-    public func reload() -> ReloadOutcome {
+    public func reload() async -> ReloadOutcome {
         env.notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(env.clock.monotonicNanoseconds() / 1000)")
         reloads += 1
         defer { env.notifier.notify("READY=1\nSTATUS=\(statusLine())") }
@@ -283,7 +303,7 @@ public actor Agent {
             lastReload = outcome
             logPolicyLoaded()
             events.reloaded()
-            tick()
+            await tick()
         } catch {
             outcome = ReloadOutcome(applied: false, at: now, error: "\(error)")
             lastReload = outcome

@@ -57,8 +57,10 @@ public struct AgentService: Service {
         let agent = self.agent
         // Trap SIGHUP before the first pass (and READY=1), so no reload request is lost.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        // The listener thread queues events and wakes the agent through the same sequence.
-        await agent.startEvents { input.yield(.events) }
+        // The listener thread queues events and wakes the event passes: their own task, so they
+        // run while a pass reads its counters (at most one wake-up waits: the queue holds the rest).
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await agent.startEvents { wake.yield() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {
@@ -77,11 +79,17 @@ public struct AgentService: Service {
                     }
                 }
                 tasks.addTask {
+                    for await _ in wakes {
+                        await agent.processEvents()
+                    }
+                }
+                tasks.addTask {
                     for await _ in hangups {
                         input.yield(.reload)
                     }
                 }
                 await agent.run(triggers: triggers)
+                wake.finish()
                 tasks.cancelAll()
             }
         } onGracefulShutdown: {

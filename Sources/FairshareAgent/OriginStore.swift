@@ -5,11 +5,14 @@ import FairshareEdge
 import Glibc
 #endif
 
-/// A file, replaced atomically and durably: the new text goes to a temporary file that is
-/// fsynced, renamed over the ledger, and the directory fsynced, so a crash or a kill at any
-/// instruction leaves either the previous ledger or the new one, whole. Under systemd it is
-/// /run/fairshare/origins, which RuntimeDirectoryPreserve=restart keeps across a restart after
-/// a crash. Mode 0600: where processes came from is nobody else's business.
+/// A file, replaced atomically: the new text goes to a temporary file that is renamed over the
+/// ledger, so a crash or a kill of the agent at any instruction leaves either the previous
+/// ledger or the new one, whole (the page cache outlives the process). It is not fsynced: what
+/// it records (pids and start times) means nothing after the machine itself goes down, and
+/// under systemd it lives on tmpfs (/run/fairshare/origins, which
+/// RuntimeDirectoryPreserve=restart keeps across a restart after a crash). An fsync per write
+/// was a third of an event move's cost under emulation. Mode 0600: where processes came from is
+/// nobody else's business.
 public struct FileOriginStore: OriginStore {
     public let path: String
 
@@ -45,21 +48,8 @@ public struct FileOriginStore: OriginStore {
             }
             written += n
         }
-        guard fsync(fd) == 0 else { throw fail(errno, temporary) }
         guard close(fd) == 0 else { throw FileWriteError(path: temporary, errno: errno) }
         guard rename(temporary, path) == 0 else { throw FileWriteError(path: path, errno: errno) }
-        syncDirectory(of: path)
-    }
-
-    /// Makes the rename itself durable. Best effort: the rename already happened, and a
-    /// directory that can not be opened (tmpfs never needs it) must not fail the write.
-    private func syncDirectory(of path: String) {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { return }
-        _ = fsync(dfd)
-        close(dfd)
     }
 }
 

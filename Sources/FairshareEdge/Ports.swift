@@ -65,13 +65,17 @@ public struct ProcessDetails: OptionSet, Sendable {
     public static let exe = ProcessDetails(rawValue: 1)
     /// /proc/PID/cmdline
     public static let argv = ProcessDetails(rawValue: 2)
-    public static let all: ProcessDetails = [.exe, .argv]
+    /// /proc/PID/status (real uid and gid): without it they read as 0 and mean nothing.
+    public static let ids = ProcessDetails(rawValue: 4)
+    public static let all: ProcessDetails = [.exe, .argv, .ids]
 
     /// What a policy's rules need.
     public init(for policy: Policy) {
         self = []
         if policy.groups.contains(where: { !$0.match.exe.isEmpty }) { insert(.exe) }
         if policy.groups.contains(where: { !$0.match.cmdline.isEmpty }) { insert(.argv) }
+        // The largest of the files a process costs: read only when a rule looks at its ids.
+        if policy.groups.contains(where: { !$0.match.users.isEmpty || !$0.match.groups.isEmpty }) { insert(.ids) }
     }
 }
 

@@ -38,14 +38,18 @@ public struct LinuxProcessSource: ProcessSource {
 
     func process(_ pid: Int32, stat: ProcFormat.Stat, details: ProcessDetails) -> ProcessInfo? {
         let base = "\(procRoot)/\(pid)"
-        // stat, status and cgroup are required; a failure means the process is gone (or hidden).
+        // stat, cgroup (and status, for the ids) are required; a failure means the process is gone (or hidden).
         if stat.isKernelThread {
             // Never moved: the rest would be read for nothing (most of a small machine's pids).
             return ProcessInfo(pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, comm: stat.comm, cgroup: "/", isKernelThread: true)
         }
-        guard let statusText = try? readWholeFile(base + "/status", shortReadIsEOF: true), let ids = ProcFormat.parseStatusIDs(statusText),
-            let cgroupText = try? readWholeFile(base + "/cgroup", shortReadIsEOF: true)
-        else { return nil }
+        var ids = (uid: UInt32(0), gid: UInt32(0))
+        if details.contains(.ids) {
+            guard let statusText = try? readWholeFile(base + "/status", shortReadIsEOF: true), let read = ProcFormat.parseStatusIDs(statusText)
+            else { return nil }
+            ids = (read.uid, read.gid)
+        }
+        guard let cgroupText = try? readWholeFile(base + "/cgroup", shortReadIsEOF: true) else { return nil }
         let cmdline = details.contains(.argv) ? (try? readCmdlinePrefix(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? [] : []
         return ProcessInfo(
             pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, uid: ids.uid, gid: ids.gid,

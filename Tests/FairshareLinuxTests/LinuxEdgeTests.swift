@@ -146,6 +146,31 @@ final class TempTree {
         fclose(f)
     }
 
+    /// /proc/PID/status (the largest file a process costs) is read only for policies with
+    /// users or groups rules: without `.ids` the ids are not read, and a missing status does not
+    /// hide the process.
+    @Test func statusIsReadOnlyWhenTheIDsAreAskedFor() throws {
+        let t = try TempTree([
+            "100/stat": Self.stat(100, "cc1", start: 10),
+            "100/cgroup": "0::/user.slice\n",
+        ])
+        let src = LinuxProcessSource(procRoot: t.path)
+        #expect(src.scan(details: []).map(\.comm) == ["cc1"])
+        #expect(src.scan(details: .ids).isEmpty, "with ids asked for, an unreadable status means gone or hidden")
+        write(t, "100/status", "Uid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n")
+        #expect(src.scan(details: .ids).first?.uid == 1001)
+        #expect(src.process(100, details: .ids)?.gid == 50)
+    }
+
+    @Test func aPolicyAsksForTheIDsOnlyWhenARuleLooksAtThem() throws {
+        let byName = try PolicyParser.parse("[[group]]\nname = \"a\"\nshares = 1\nmatch.comm = [\"cc1\"]\n", file: "p.toml")
+        let byUser = try PolicyParser.parse("[[group]]\nname = \"a\"\nshares = 1\nmatch.users = [1001]\n", file: "p.toml")
+        let byGroup = try PolicyParser.parse("[[group]]\nname = \"a\"\nshares = 1\nmatch.groups = [50]\n", file: "p.toml")
+        #expect(!ProcessDetails(for: byName).contains(.ids))
+        #expect(ProcessDetails(for: byUser).contains(.ids))
+        #expect(ProcessDetails(for: byGroup).contains(.ids))
+    }
+
     @Test func rereadsOnlyWhatChangedAndEverythingEveryNthPass() throws {
         let t = try TempTree([
             "2/.keep": "",
@@ -154,29 +179,29 @@ final class TempTree {
             "100/cgroup": "0::/system.slice/ssh.service\n",
         ])
         let src = IncrementalProcessSource(base: LinuxProcessSource(procRoot: t.path), fullRefreshEvery: 3)
-        #expect(src.scan(details: []).first?.uid == 0)          // pass 1: read in full
+        #expect(src.scan(details: .ids).first?.uid == 0)          // pass 1: read in full
         // setuid without exec: only /proc/PID/status changes. Remembered until the full refresh.
         write(t, "100/status", "Uid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n")
-        #expect(src.scan(details: []).first?.uid == 0)          // pass 2: stat unchanged, cached
-        #expect(src.scan(details: []).first?.uid == 1001)       // pass 3: full refresh
+        #expect(src.scan(details: .ids).first?.uid == 0)          // pass 2: stat unchanged, cached
+        #expect(src.scan(details: .ids).first?.uid == 1001)       // pass 3: full refresh
         // exec: the name changes, so it is read again at once.
         write(t, "100/stat", Self.stat(100, "bash", start: 10))
         write(t, "100/cgroup", "0::/user.slice\n")
-        let p = try #require(src.scan(details: []).first)
+        let p = try #require(src.scan(details: .ids).first)
         #expect(p.comm == "bash" && p.cgroup == "/user.slice")
         // Moved by the agent: invalidated, read again next pass.
         write(t, "100/cgroup", "0::/fairshare/batch\n")
         src.invalidate(100)
-        #expect(src.scan(details: []).first?.cgroup == "/fairshare/batch")
+        #expect(src.scan(details: .ids).first?.cgroup == "/fairshare/batch")
         // A new process with a recycled pid (another start time) is never taken for the old one.
         write(t, "100/stat", Self.stat(100, "bash", start: 99))
         write(t, "100/cgroup", "0::/origin\n")
-        #expect(src.scan(details: []).first?.cgroup == "/origin")
+        #expect(src.scan(details: .ids).first?.cgroup == "/origin")
         // A kernel thread seen once is not read again until the full refresh.
         write(t, "2/stat", "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 14 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
-        #expect(src.scan(details: []).first?.isKernelThread == true)
+        #expect(src.scan(details: .ids).first?.isKernelThread == true)
         write(t, "2/stat", "garbage")
-        #expect(src.scan(details: []).first?.comm == "kthreadd", "not read again")
+        #expect(src.scan(details: .ids).first?.comm == "kthreadd", "not read again")
         // Asking for more details reads everything again.
         let all = src.scan(details: .argv)
         #expect(all.map(\.pid) == [100], "the full read sees the garbage stat: pid 2 is dropped")
