@@ -344,7 +344,7 @@ def print_table(log, rows, fs, cg):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"issue 10 measures, {now}, host {platform.node()} ({os.cpu_count()} CPUs), guest kernel {log.one('kernel')}, "
           f"qemu TCG 2 vCPUs; cgroup-tools {log.one('cgrulesengd_version') or 'not run'}; "
-          f"fairshare event source: {fs.get('events_source', 'n/a')}")
+          f"fairshare event source: {fs.get('events_source', 'n/a')}; cgroup2 favordynmods: {log.one('favordynmods') or 'no'}")
     heads = ("measure", "goal", "fairshare", "cgrulesengd", "met?")
     cells = [tuple(r[:4]) + ("-" if r[4] is None else ("yes" if r[4] else "NO"),) for r in rows]
     w = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(heads)]

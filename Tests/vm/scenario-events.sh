@@ -19,9 +19,12 @@ PHASES="controls latency short churn burst idle"
 LAT_N=1000 LAT_PAR=4 SHORT_N=1000 SHORT_PAR=20 SHORT_LIFE_MS=10 CHURN_RATE=500 CHURN_S=30
 BURST_N=20000 BURST_EVERY=20 BURST_WAIT_S=15 IDLE_S=60 IDLE_SMALL=50 IDLE_LARGE=5000 RSS_N=10000
 INTERVAL=2
+# 1: remount cgroup2 with favordynmods (6.0+): a move into a cgroup (a write to cgroup.procs)
+# then no longer waits for an RCU grace period, which under emulation is most of its cost.
+FAVORDYNMODS=0
 [ ! -r /etc/fairshare/events.env ] || . /etc/fairshare/events.env
 for k in SUBJECTS PHASES LAT_N LAT_PAR SHORT_N SHORT_PAR SHORT_LIFE_MS CHURN_RATE CHURN_S BURST_N \
-    BURST_EVERY BURST_WAIT_S IDLE_S IDLE_SMALL IDLE_LARGE RSS_N INTERVAL; do
+    BURST_EVERY BURST_WAIT_S IDLE_S IDLE_SMALL IDLE_LARGE RSS_N INTERVAL FAVORDYNMODS; do
     eval "r param $k \"\$$k\""
 done
 
@@ -35,6 +38,11 @@ r clk_tck 100
 
 has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
+if [ "$FAVORDYNMODS" = 1 ]; then
+    mount -o remount,favordynmods $CG && r favordynmods yes || r favordynmods failed
+else
+    r favordynmods no
+fi
 # The probes start in /origin: this shell moves there, so every child is born in it.
 mkdir -p $CG/origin
 echo $$ >$CG/origin/cgroup.procs
