@@ -146,7 +146,7 @@ enum AgentEvent: Sendable {
                     ? "\(g.name) \(pct(g.cpuUsagePercent))% (unit-backed, \(g.members) proc)"
                     : "\(g.name) \(pct(g.cpuUsagePercent))%/\(pct(g.cpuTargetPercent))% (\(g.members) proc)"
             }
-            return "usage/target: " + (parts.isEmpty ? "no groups" : parts.joined(separator: ", "))
+            return "usage/target: " + (parts.isEmpty ? "no groups" : parts.joined(separator: ", ")) + (s.agent.events.map { "; " + eventsSummary($0) } ?? "")
         case .stopping(let r):
             return "fairshare stopping: " + r.summary
         case .eventsUnavailable(let why):
@@ -202,7 +202,7 @@ enum AgentEvent: Sendable {
                 "usage_pct": .array(s.groups.map { .string(pct($0.cpuUsagePercent)) }),
                 "target_pct": .array(s.groups.map { .string(pct($0.cpuTargetPercent)) }),
                 "members": .array(s.groups.map { .string(String($0.members)) }),
-            ]
+            ].merging(s.agent.events.map(eventsFields) ?? [:]) { a, _ in a }
         case .stopping(let r):
             var m: Logger.Metadata = [:]
             if !r.groupsLeft.isEmpty { m["group"] = .array(r.groupsLeft.map { .string($0.group.rawValue) }) }
@@ -225,6 +225,26 @@ enum AgentEvent: Sendable {
 }
 
 private func fmt2(_ x: Double) -> String { FixedPoint.format(x, places: 2) }
+
+/// The event source's figures in the summary: where new processes are heard of, and how well.
+private func eventsSummary(_ e: EventStatus) -> String {
+    guard e.source == "netlink" else { return "events: scanning every pass (\(e.fallbackReason ?? "no event source"))" }
+    let latency = e.latencyMilliseconds.p50.map { p50 in
+        ", move latency p50 \(fmt2(p50)) ms p99 \(fmt2(e.latencyMilliseconds.p99 ?? p50)) ms"
+    } ?? ""
+    return "events: \(e.received.total) received, \(e.overflows) overflows, \(e.rescans) rescans (\(e.rescanFound) found), \(e.races) races" + latency
+}
+
+private func eventsFields(_ e: EventStatus) -> Logger.Metadata {
+    var m: Logger.Metadata = [
+        "events_source": .string(e.source), "events_received": .string(String(e.received.total)),
+        "events_overflows": .string(String(e.overflows)), "rescans": .string(String(e.rescans)),
+        "rescan_found": .string(String(e.rescanFound)), "races": .string(String(e.races)),
+    ]
+    if let p50 = e.latencyMilliseconds.p50 { m["latency_p50_ms"] = .string(fmt2(p50)) }
+    if let p99 = e.latencyMilliseconds.p99 { m["latency_p99_ms"] = .string(fmt2(p99)) }
+    return m
+}
 
 /// A percentage for reports; "n/a" where it could not be measured.
 private func pct(_ x: Double?) -> String { x.map { FixedPoint.format($0, places: 1) } ?? "n/a" }

@@ -136,6 +136,22 @@ import Testing
         #expect(e.rescanFound == 1)
     }
 
+    @Test func theJournalSummaryCarriesTheEventFigures() async throws {
+        let h = try await Self.started { $0.spawn(1200, "sh") }
+        h.kernel.change(1200) { $0.comm = "ld" }
+        await h.agent.handleEvents(.events([.exec(pid: 1200, tgid: 1200)], malformed: 0))
+        for _ in 0..<12 {
+            h.clock.advance(by: .seconds(1))
+            await h.agent.tick()
+        }
+        let summary = try #require(h.journal.events("summary").last)
+        #expect(summary["FAIRSHARE_EVENTS_SOURCE"] == ["netlink"])
+        #expect(summary["FAIRSHARE_EVENTS_RECEIVED"] == ["1"])
+        #expect(summary["FAIRSHARE_RESCAN_FOUND"] == ["0"])
+        #expect(summary["FAIRSHARE_LATENCY_P99_MS"] != nil)
+        #expect(summary["MESSAGE"]?.first?.contains("events: 1 received, 0 overflows") == true)
+    }
+
     @Test func anOverflowRescansAtOnceAndSaysSo() async throws {
         let h = try await Self.started()
         h.spawn(800, "cc1")
