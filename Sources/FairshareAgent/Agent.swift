@@ -109,8 +109,7 @@ public actor Agent {
 
     // MARK: One pass
 
-    ///
-    /// A pass that scans /proc observes on the actor. One that does not (events keep the
+    /// One pass: observe, decide, act, absorb, report. A pass that scans /proc observes on the actor. One that does not (events keep the
     /// memberships) reads its counters off the actor, so event passes run meanwhile: under
     /// emulation a pass's reads took 70 to 100 ms, which every event arriving then waited for.
     /// A pass overtaken meanwhile (a reload's own pass, shutdown) is dropped.

@@ -99,10 +99,13 @@ public struct Reconciler: Sendable {
             enforcer.forget(allBut: Set(processes.map(\.identity)))
             enforcer.forgetStrays(processes)
             unitMembers = unitMemberCounts(processes)
-            if !keepsVerdicts { classificationCache = ClassificationCache() }
-            membership = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
-                                       cache: &classificationCache)
-            if !keepsVerdicts { classificationCache = ClassificationCache() }
+            if keepsVerdicts {
+                membership = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing,
+                                           cache: &classificationCache)
+            } else {
+                var once = ClassificationCache()
+                membership = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing, cache: &once)
+            }
         } else {
             membership = enforcer.creations(policy: policy, existingGroups: existing) + enforcer.removals(policy: policy, existingGroups: existing)
         }
