@@ -234,7 +234,6 @@ public actor Agent {
         reportOutcomes(plan, outcomes, now: now)
         reporter.transitions(from: decisionBefore, to: reconciler.lastDecision)
         reporter.endPass()
-        env.notifier.notify("STATUS=\(statusLine())")
         summarize()
     }
 
@@ -244,18 +243,22 @@ public actor Agent {
     }
 
     /// The summary, once per report interval; the first one report interval after start, when
-    /// rates mean something.
+    /// rates mean something. systemd's STATUS= line is renewed at the same pace (and at start
+    /// and reload): a status report is a third of a pass's cost with events (`make bench`), too
+    /// much to spend on every pass of an idle machine.
     private func summarize() {
         let now = env.clock.monotonicNanoseconds()
         let every = UInt64(policy.agent.reportInterval.milliseconds) * 1_000_000
         if let last = lastSummaryAt, now - last < every { return }
         let first = lastSummaryAt == nil
         lastSummaryAt = now
-        if !first { reporter.emit(.summary(status())) }
+        let report = status()
+        env.notifier.notify("STATUS=\(statusLine(report))")
+        if !first { reporter.emit(.summary(report)) }
     }
 
-    private func statusLine() -> String {
-        let s = status()
+    private func statusLine(_ s: StatusReport? = nil) -> String {
+        let s = s ?? status()
         let members = s.groups.reduce(0) { $0 + $1.members }
         let shown = s.groups.filter { $0.members > 0 }.map { "\($0.name) \(pct($0.cpuUsagePercent))%/\(pct($0.cpuTargetPercent))%" }
         return "\(policy.groups.count) groups, \(members) processes" + (shown.isEmpty ? "" : "; usage/target: " + shown.joined(separator: ", "))

@@ -118,6 +118,37 @@ for _ in 0..<50 {
 }
 print("agent pass (real /proc, in-memory cgroups)".padded(to: 44) + " median \(format3(median(passTimes))) ms  min \(format3(passTimes.min()!)) ms")
 
+// Issue 10: a pass with kernel events on (no /proc walk), ten groups: the per-pass cost that
+// does not depend on the number of processes, and the share of it that is the status line.
+do {
+    var groups = ""
+    for i in 0..<10 { groups += "[[group]]\nname = \"g\(i)\"\nshares = \(i + 1)\n[group.match]\ncomm = [\"evp_g\(i)\"]\n\n" }
+    let tenGroups = try! PolicyParser.parse(groups, file: "ten.toml")
+    let kernel = FakeKernel()
+    let tree = CgroupTree(fs: kernel.filesystem, root: CgroupPath("/fairshare")!, pause: { _ in })
+    _ = try! tree.prepare(agentPID: getpid(), agentCgroup: CgroupPath("/"))
+    let clock = ManualClock()
+    let agent = Agent(
+        policy: tenGroups, policyPath: "ten.toml",
+        env: AgentEnvironment(cgroups: tree, processes: LinuxProcessSource(), clock: clock, notifier: RecordingNotifier(),
+                              readFile: { _ in "" }, agentPID: getpid(), capacityCPUs: 2, events: FakeProcessEvents()),
+        logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+    await agent.tick()  // the start rescan
+    var times: [Double] = []
+    var statusTimes: [Double] = []
+    for _ in 0..<50 {
+        clock.advance(by: .seconds(2))
+        let t0 = now()
+        await agent.tick()
+        times.append(Double(now() - t0) / 1e6)
+        let t1 = now()
+        _ = await agent.status()
+        statusTimes.append(Double(now() - t1) / 1e6)
+    }
+    print("agent pass with events, 10 groups (no /proc)".padded(to: 44) + " median \(format3(median(times))) ms  min \(format3(times.min()!)) ms")
+    print("  of which one status report".padded(to: 44) + " median \(format3(median(statusTimes))) ms")
+}
+
 // Hostile command lines (issue 8): a classification pass over 1000 processes, with and without
 // 100 of them carrying 128 KB arguments crafted against the shipped policies' regexes. The
 // hostile processes are what the /proc source hands over: the first cmdlineMatchBytes + 1 bytes.
