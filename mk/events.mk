@@ -12,7 +12,8 @@
 # EVENTS_LAT_PAR (latency probes at a time: each polls every 50 us for its first 20 ms, so keep
 # it small), EVENTS_CHURN_RATE, EVENTS_CHURN_S, EVENTS_BURST_N, EVENTS_IDLE_S,
 # EVENTS_IDLE_LARGE, EVENTS_RSS_N, EVENTS_TIMEOUT (seconds), EVENTS_FAVORDYNMODS=1 (remount cgroup2
-# with favordynmods first: cheaper moves for both subjects).
+# with favordynmods first: cheaper moves for both subjects), EVENTS_RESCAN_INTERVAL (the agent's
+# rescan_interval, default 60s).
 # Included by the main Makefile after mk/vm.mk (uses VM_DIR, VM_CACHE, FAIRSHARE_BIN, vm_console).
 
 EVENTS_SHORT_N      ?= 200
@@ -32,6 +33,7 @@ EVENTS_IDLE_LARGE   ?= 5000
 EVENTS_RSS_N        ?= 10000
 EVENTS_TIMEOUT      ?= 3600
 EVENTS_FAVORDYNMODS ?= 0
+EVENTS_RESCAN_INTERVAL ?= 60s
 EVENTS_DIR := $(VM_CACHE)/events
 
 .PHONY: vm-events bench-events events-checker-test events-cgroup-tools
@@ -73,5 +75,5 @@ bench-events: $(VM_BIN_DEP) vm-kernel events-cgroup-tools $(EVENTS_DIR)/evprobe
 	$(call events_boot,bench-events,$(EVENTS_TIMEOUT),--table --results $(VM_CACHE)/events-results.txt,\
 	    "SUBJECTS='$(EVENTS_SUBJECTS)'" "PHASES='$(EVENTS_PHASES)'" LAT_N=$(EVENTS_LAT_N) LAT_PAR=$(EVENTS_LAT_PAR) \
 	    CHURN_RATE=$(EVENTS_CHURN_RATE) CHURN_S=$(EVENTS_CHURN_S) BURST_N=$(EVENTS_BURST_N) IDLE_S=$(EVENTS_IDLE_S) \
-	    IDLE_LARGE=$(EVENTS_IDLE_LARGE) RSS_N=$(EVENTS_RSS_N) FAVORDYNMODS=$(EVENTS_FAVORDYNMODS),\
+	    IDLE_LARGE=$(EVENTS_IDLE_LARGE) RSS_N=$(EVENTS_RSS_N) FAVORDYNMODS=$(EVENTS_FAVORDYNMODS) RESCAN_INTERVAL=$(EVENTS_RESCAN_INTERVAL),\
 	    $$(cat $(VM_CACHE)/cgroup-tools/image-files) $(VM_CACHE)/cgroup-tools/version:/etc/cgroup-tools.version)

@@ -22,9 +22,11 @@ INTERVAL=2
 # 1: remount cgroup2 with favordynmods (6.0+): a move into a cgroup (a write to cgroup.procs)
 # then no longer waits for an RCU grace period, which under emulation is most of its cost.
 FAVORDYNMODS=0
+# The agent's safety-net rescan (a full /proc walk) period.
+RESCAN_INTERVAL=60s
 [ ! -r /etc/fairshare/events.env ] || . /etc/fairshare/events.env
 for k in SUBJECTS PHASES LAT_N LAT_PAR SHORT_N SHORT_PAR SHORT_LIFE_MS CHURN_RATE CHURN_S BURST_N \
-    BURST_EVERY BURST_WAIT_S IDLE_S IDLE_SMALL IDLE_LARGE RSS_N INTERVAL FAVORDYNMODS; do
+    BURST_EVERY BURST_WAIT_S IDLE_S IDLE_SMALL IDLE_LARGE RSS_N INTERVAL FAVORDYNMODS RESCAN_INTERVAL; do
     eval "r param $k \"\$$k\""
 done
 
@@ -161,7 +163,7 @@ run_phases() {
 # --- fairshare ------------------------------------------------------------------------------
 start_fairshare() {
     {
-        printf '[agent]\ninterval = "%ss"\nreport_interval = "60s"\n' "$INTERVAL"
+        printf '[agent]\ninterval = "%ss"\nreport_interval = "60s"\nrescan_interval = "%s"\n' "$INTERVAL" "$RESCAN_INTERVAL"
         g=0
         for n in $NAMES; do
             if [ $n = evp_match ]; then name=evp; else name=g$g; fi
