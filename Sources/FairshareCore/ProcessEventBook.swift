@@ -75,26 +75,20 @@ public struct EventCounts: Codable, Sendable, Equatable {
 /// figures cost the same whatever the uptime or the event rate.
 public struct LatencyWindow: Sendable, Equatable {
     public static let capacity = 1024
-    private var samples: [Double] = []
-    private var next = 0
+    private var samples = RecentSamples(capacity: LatencyWindow.capacity)
 
     public init() {}
 
     public mutating func record(milliseconds: Double) {
-        if samples.count < Self.capacity {
-            samples.append(milliseconds)
-        } else {
-            samples[next] = milliseconds
-            next = (next + 1) % Self.capacity
-        }
+        samples.record(milliseconds)
     }
 
     public var count: Int { samples.count }
 
     /// The q-quantile (0...1) by nearest rank, nil without samples.
     public func quantile(_ q: Double) -> Double? {
-        guard !samples.isEmpty else { return nil }
-        let sorted = samples.sorted()
+        guard samples.count > 0 else { return nil }
+        let sorted = samples.values.sorted()
         let rank = Int((q * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
     }

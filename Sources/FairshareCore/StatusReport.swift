@@ -78,30 +78,50 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     }
 }
 
+/// The latest values of a figure, at most `capacity` of them: the memory and the cost of a
+/// quantile do not grow with the uptime or with how often the figure is recorded.
+public struct RecentSamples: Sendable, Equatable {
+    public let capacity: Int
+    private var samples: [Double] = []
+    private var next = 0
+    public private(set) var last: Double?
+
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    public mutating func record(_ value: Double) {
+        if samples.count < capacity {
+            samples.append(value)
+        } else {
+            samples[next] = value
+        }
+        next = (next + 1) % capacity
+        last = value
+    }
+
+    public var count: Int { samples.count }
+
+    /// The values kept, in no particular order.
+    public var values: [Double] { samples }
+}
+
 /// The durations of the most recent passes, for status: bounded, whatever the uptime.
 public struct PassTimes: Sendable, Equatable {
     public static let window = 32
-    private var recent: [Double] = []
-    private var next = 0
+    private var recent = RecentSamples(capacity: PassTimes.window)
 
     public init() {}
 
     public mutating func record(nanoseconds: UInt64) {
-        let seconds = Double(nanoseconds) / 1e9
-        if recent.count < Self.window {
-            recent.append(seconds)
-        } else {
-            recent[next] = seconds
-        }
-        last = seconds
-        next = (next + 1) % Self.window
+        recent.record(Double(nanoseconds) / 1e9)
     }
 
-    public private(set) var last: Double?
+    public var last: Double? { recent.last }
 
     public var median: Double? {
-        guard !recent.isEmpty else { return nil }
-        let sorted = recent.sorted()
+        guard recent.count > 0 else { return nil }
+        let sorted = recent.values.sorted()
         let mid = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
