@@ -210,6 +210,8 @@ public actor Agent {
             }
         }
         reportOutcomes(plan, outcomes, now: env.clock.wallSeconds())
+        // A burst's arrays (one entry per event): give the pages back, as after a rescan.
+        if batch.events.count >= 1024 { returnFreedMemoryToTheKernel() }
     }
 
     /// Events stopped: every pass scans /proc from now on, and the journal says why once.
