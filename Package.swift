@@ -41,6 +41,7 @@ let package = Package(
                 "FairshareCore",
                 "FairshareEdge",
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .systemLibrary(
@@ -98,7 +99,10 @@ let package = Package(
         ),
         .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSimulationTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
-        .testTarget(name: "FairshareLinuxTests", dependencies: ["FairshareLinux", "FairshareTestSupport"]),
+        .testTarget(
+            name: "FairshareLinuxTests",
+            dependencies: ["FairshareLinux", "FairshareTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .testTarget(name: "FairshareSystemdTests", dependencies: ["FairshareSystemd", "FairshareEdge"]),
         // Slow unix-socket clients in C (forked, setuid to another user): the control socket's
         // abuse in tests and `fairshare-bench socket`; Tests/vm/slowclients.c is its CLI.

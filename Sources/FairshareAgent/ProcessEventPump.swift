@@ -1,5 +1,6 @@
 import FairshareCore
 import FairshareEdge
+import NIOConcurrencyHelpers
 import Synchronization
 
 #if canImport(Glibc)
@@ -26,11 +27,13 @@ final class ProcessEventQueue: Sendable {
         var wakePending = false
     }
 
-    private let state = Mutex(State())
+    // A pthread mutex (NIOLockedValueBox), not Synchronization's Mutex: ThreadSanitizer does not
+    // see the latter's futex on Linux and reports every access under it as a race.
+    private let state = NIOLockedValueBox(State())
 
     /// Adds what one receive brought; true when the agent must be woken for it.
     func push(_ delivery: ProcessEventDelivery, at now: UInt64) -> Bool {
-        state.withLock { s in
+        state.withLockedValue { s in
             switch delivery {
             case .events(let events, let malformed):
                 s.pending.malformed += malformed
@@ -50,7 +53,7 @@ final class ProcessEventQueue: Sendable {
 
     /// Everything pending, leaving the queue empty.
     func drain() -> Batch {
-        state.withLock { s in
+        state.withLockedValue { s in
             s.wakePending = false
             defer { s.pending = Batch() }
             return s.pending

@@ -1,5 +1,6 @@
 import FairshareCore
 import FairshareEdge
+import NIOConcurrencyHelpers
 import Synchronization
 
 #if canImport(Glibc)
@@ -125,7 +126,9 @@ public final class NetlinkProcessEvents: ProcessEventSource {
     /// Events kept while `open` waits for its ack.
     static let maxPendingAtOpen = 65536
 
-    private struct State: ~Copyable {
+    /// Touched only under `state`'s lock, but for `buffer`, which the one receive in progress
+    /// (`receiving`) uses outside it: hence unchecked.
+    private struct State: @unchecked Sendable {
         var socket: Int32 = -1
         var wakeRead: Int32 = -1
         var wakeWrite: Int32 = -1
@@ -140,7 +143,9 @@ public final class NetlinkProcessEvents: ProcessEventSource {
         var portID: UInt32 = 0
     }
 
-    private let state = Mutex(State())
+    // A pthread mutex (NIOLockedValueBox), not Synchronization's Mutex: ThreadSanitizer does not
+    // see the latter's futex on Linux and reports every access under it as a race.
+    private let state = NIOLockedValueBox(State())
     private let readAccess: @Sendable () -> ProcessEventsAccess
     private let socketBufferBytes = Atomic<Int>(0)
     private let socketBufferForced = Atomic<Bool>(false)
@@ -157,7 +162,7 @@ public final class NetlinkProcessEvents: ProcessEventSource {
     }
 
     deinit {
-        state.withLock { Self.release(&$0) }
+        state.withLockedValue { Self.release(&$0) }
     }
 
     /// The socket's receive buffer as the kernel reports it (SO_RCVBUF, doubled by the kernel),
@@ -167,7 +172,7 @@ public final class NetlinkProcessEvents: ProcessEventSource {
 
     public func open() throws(ProcessEventsUnavailable) {
         try readAccess().check()
-        let opened: Result<Void, ProcessEventsUnavailable> = state.withLock { s in
+        let opened: Result<Void, ProcessEventsUnavailable> = state.withLockedValue { s in
             guard !s.closeRequested else { return .failure(ProcessEventsUnavailable("the process event source was closed")) }
             guard s.socket < 0 else { return .success(()) }
             do throws(ProcessEventsUnavailable) {
@@ -307,7 +312,7 @@ public final class NetlinkProcessEvents: ProcessEventSource {
             case deliver(ProcessEventDelivery)
             case poll(socket: Int32, wake: Int32, buffer: UnsafeMutableRawBufferPointer)
         }
-        let start: Start = state.withLock { s in
+        let start: Start = state.withLockedValue { s in
             if s.closeRequested || s.socket < 0 { return .deliver(.closed("the process event source is closed")) }
             if s.receiving { return .deliver(.closed("receive called while another receive was running")) }
             if !s.pending.isEmpty || s.pendingMalformed > 0 {
@@ -328,7 +333,7 @@ public final class NetlinkProcessEvents: ProcessEventSource {
         }
         var overflowAfter = false
         let delivery = Self.pollAndDrain(socket: socket, wake: wake, buffer: buffer, overflowAfter: &overflowAfter)
-        return state.withLock { s in
+        return state.withLockedValue { s in
             s.receiving = false
             if overflowAfter { s.pendingOverflow = true }
             if s.closeRequested {
@@ -403,13 +408,13 @@ public final class NetlinkProcessEvents: ProcessEventSource {
     /// filters every event out for this socket. For tests that need a receive that nothing but
     /// `close` can end.
     func ignoreEvents() {
-        state.withLock { s in
+        state.withLockedValue { s in
             if s.socket >= 0 { _ = Self.send(.ignore, socket: s.socket, nonce: 0, portID: s.portID) }
         }
     }
 
     public func close() {
-        state.withLock { s in
+        state.withLockedValue { s in
             guard !s.closeRequested else { return }
             s.closeRequested = true
             if s.receiving {

@@ -3,6 +3,7 @@ import FairshareEdge
 @testable import FairshareLinux
 import Foundation
 import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 #if canImport(Glibc)
@@ -95,10 +96,10 @@ import Glibc
 
 /// Receives on its own thread until the source closes, keeping what it got.
 final class EventCollector: Sendable {
-    let events = Mutex<[ProcEvent]>([])
+    let events = NIOLockedValueBox<[ProcEvent]>([])
     let overflows = Atomic<Int>(0)
     let deliveries = Atomic<Int>(0)
-    let end = Mutex<ProcessEventDelivery?>(nil)
+    let end = NIOLockedValueBox<ProcessEventDelivery?>(nil)
 
     init(_ source: NetlinkProcessEvents) {
         let thread = Thread { [self] in
@@ -106,9 +107,9 @@ final class EventCollector: Sendable {
                 let delivery = source.receive()
                 deliveries.add(1, ordering: .relaxed)
                 switch delivery {
-                case .events(let got, _): events.withLock { $0 += got }
+                case .events(let got, _): events.withLockedValue { $0 += got }
                 case .overflow: overflows.add(1, ordering: .relaxed)
-                case .closed: end.withLock { $0 = delivery }; return
+                case .closed: end.withLockedValue { $0 = delivery }; return
                 }
             }
         }
@@ -119,19 +120,19 @@ final class EventCollector: Sendable {
     func wait(seconds: Double, until condition: ([ProcEvent]) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if events.withLock({ condition($0) }) { return true }
+            if events.withLockedValue({ condition($0) }) { return true }
             usleep(10_000)
         }
-        return events.withLock { condition($0) }
+        return events.withLockedValue { condition($0) }
     }
 
     func waitForEnd(seconds: Double) -> ProcessEventDelivery? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let done = end.withLock({ $0 }) { return done }
+            if let done = end.withLockedValue({ $0 }) { return done }
             usleep(10_000)
         }
-        return end.withLock { $0 }
+        return end.withLockedValue { $0 }
     }
 }
 
@@ -170,7 +171,7 @@ func reap(_ pid: pid_t) {
             .exit(pid: child, tgid: child),
         ]
         let seen = collector.wait(seconds: 5) { events in expected.allSatisfy(events.contains) }
-        let mine = collector.events.withLock { $0.filter { Self.concerns($0, child) } }
+        let mine = collector.events.withLockedValue { $0.filter { Self.concerns($0, child) } }
         #expect(seen, "events of pid \(child): \(mine)")
         // In the kernel's order.
         #expect(mine.filter(expected.contains) == expected)
@@ -187,7 +188,7 @@ func reap(_ pid: pid_t) {
         let before = collector.deliveries.load(ordering: .relaxed)
         usleep(300_000)
         #expect(collector.deliveries.load(ordering: .relaxed) == before, "the receive did not block")
-        #expect(collector.end.withLock { $0 } == nil)
+        #expect(collector.end.withLockedValue { $0 } == nil)
         source.close()
         #expect(collector.waitForEnd(seconds: 2) == .closed("the process event source is closed"))
         // Closed for good: a later receive says so at once, and open does not reopen.
@@ -235,7 +236,7 @@ func reap(_ pid: pid_t) {
         reap(shell)
         let done = collector.wait(seconds: 30) { Self.burst($0, shell: shell).exits >= forks }
         let elapsed = Date().timeIntervalSince(started)
-        let all = collector.events.withLock { $0 }
+        let all = collector.events.withLockedValue { $0 }
         let burst = Self.burst(all, shell: shell)
         print("burst: \(forks) forks from pid \(shell) in \(String(format: "%.2f", elapsed)) s: \(burst.forks) forks and \(burst.exits) exits of them seen, \(all.count) events in \(collector.deliveries.load(ordering: .relaxed)) deliveries (host-wide), \(collector.overflows.load(ordering: .relaxed)) overflows, receive buffer \(source.receiveBufferBytes) bytes")
         #expect(collector.overflows.load(ordering: .relaxed) == 0)
