@@ -151,6 +151,21 @@ func reap(_ pid: pid_t) {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
 }
 
+/// Reaps `pid` if it ends within `seconds`, else kills it first: a test never blocks a
+/// concurrency-pool thread for good on a child that hangs (a fresh-clone run hung here, the
+/// burst's /bin/sh asleep in its `wait`, and with it every test waiting for a pool thread).
+func reap(_ pid: pid_t, within seconds: Double) {
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid || (r < 0 && errno != EINTR) { return }
+        usleep(10_000)
+    }
+    kill(pid, SIGKILL)
+    reap(pid)
+}
+
 /// The real connector of this host's kernel.
 @Suite(.serialized) struct NetlinkProcessEventsLiveTests {
     @Test func seesForkExecAndExitOfASpawnedProcess() throws {
@@ -233,8 +248,8 @@ func reap(_ pid: pid_t) {
         let collector = EventCollector(source)
         let started = Date()
         let shell = spawn("/bin/sh", ["-c", "i=0; while [ $i -lt \(forks) ]; do ( : ) & i=$((i+1)); done; wait"])
-        reap(shell)
         let done = collector.wait(seconds: 30) { Self.burst($0, shell: shell).exits >= forks }
+        reap(shell, within: 5)
         let elapsed = Date().timeIntervalSince(started)
         let all = collector.events.withLockedValue { $0 }
         let burst = Self.burst(all, shell: shell)
