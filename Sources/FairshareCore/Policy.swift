@@ -32,12 +32,19 @@ public struct AgentSettings: Sendable, Equatable {
     /// With kernel events, the period of the full /proc rescan that catches whatever events
     /// missed (the safety net); without them every pass scans.
     public var rescanInterval: Duration
+    /// `metrics_textfile`: where the agent writes its metrics (Prometheus text format, write +
+    /// rename) every `report_interval` for node_exporter's textfile collector; written only
+    /// while the file's directory exists. nil = not written (`metrics_textfile = ""`).
+    public var metricsTextfile: String?
 
+    public static let defaultMetricsTextfile = "/var/lib/prometheus/node-exporter/fairshare.prom"
     public static let intervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(60)
     public static let rescanIntervalRange: ClosedRange<Duration> = .seconds(1) ... .seconds(3600)
 
     public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto,
-                fairness: FairnessMode = .instant, rescanInterval: Duration = .seconds(60)) {
+                fairness: FairnessMode = .instant, rescanInterval: Duration = .seconds(60),
+                metricsTextfile: String? = AgentSettings.defaultMetricsTextfile) {
+        self.metricsTextfile = metricsTextfile
         self.rescanInterval = rescanInterval
         self.interval = interval
         self.reportInterval = reportInterval
@@ -133,13 +140,18 @@ public struct GroupPolicy: Sendable, Equatable {
     public var borrow: Bool
     /// `burst`: how far a borrowing group may go; nil = the whole capacity.
     public var burst: CPUAmount?
+    /// `idle = true`: the group's cgroup gets cpu.idle = 1 (systemd's CPUWeight=idle): it runs
+    /// only on CPU time no other group wants, and has no CPU weight of its own.
+    public var idle: Bool
     /// 1-based line of the `[[group]]` header in the source, for messages.
     public var line: Int
 
     public init(
         name: GroupName, shares: Shares, ioShares: Shares? = nil, match: MatchRule, line: Int = 0,
-        floor: CPUAmount? = nil, ceiling: CPUAmount? = nil, borrow: Bool = false, burst: CPUAmount? = nil
+        floor: CPUAmount? = nil, ceiling: CPUAmount? = nil, borrow: Bool = false, burst: CPUAmount? = nil,
+        idle: Bool = false
     ) {
+        self.idle = idle
         self.name = name
         self.shares = shares
         self.ioShares = ioShares ?? shares

@@ -201,6 +201,8 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     /// The share of the whole machine (percent) that follows from the cgroup hierarchy if the
     /// group and every populated cgroup beside it at every level were busy; nil when unknown.
     public var machineSharePercent: Double?
+    /// True for an `idle = true` group (cpu.idle = 1; its cpu_weight is null); absent otherwise.
+    public var idle: Bool?
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int?, ioWeight: Int?, members: Int,
@@ -242,6 +244,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case backing, units
         case machineSharePercent = "machine_share_pct"
         case unavailable
+        case idle
     }
 
     /// Readings print as null when unavailable (rather than vanish), so a reader sees the field
@@ -267,6 +270,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(units, forKey: .units)
         try c.encodeIfPresent(machineSharePercent, forKey: .machineSharePercent)
         try c.encodeIfPresent(unavailable, forKey: .unavailable)
+        try c.encodeIfPresent(idle, forKey: .idle)
     }
 }
 
@@ -306,6 +310,10 @@ public struct GroupRedistribution: Codable, Sendable, Equatable {
     public var max: String?
     public var burst: String?
     public var borrow: Bool
+    /// With fairness = "decayed": the group's exponentially decayed usage and entitlement, in
+    /// CPUs (their ratio gives the fairness factor, before the max_boost clamp); nil otherwise.
+    public var decayedUsageCPUs: Double?
+    public var entitlementCPUs: Double?
 
     public init(allocationCPUs: Double, allocationPercent: Double, borrowedCPUs: Double, hungry: Bool, demand: String, limit: String,
                 pressurePercent: Double?, fairnessFactor: Double, cpuMax: String, weightReason: String,
@@ -336,5 +344,7 @@ public struct GroupRedistribution: Codable, Sendable, Equatable {
         case cpuMax = "cpu_max"
         case weightReason = "weight_reason"
         case min, max, burst, borrow
+        case decayedUsageCPUs = "decayed_usage_cpus"
+        case entitlementCPUs = "entitlement_cpus"
     }
 }
