@@ -407,6 +407,10 @@ def check_plan(c, log):
             for g in doc.get("groups", []) if g.get("after") and groups.get(g["name"], {}).get("cpu_weight") != g["after"]["cpu_weight"]]
     c.check("plan", "status --json after the reload shows the planned weights", status and not diff,
             err or "; ".join(diff) or "equal", "equal")
+    table = log.text("plan_table") or ""
+    c.check("plan", "the table: the pairs, and that nothing was applied", log.one("plan_table_exit") == "0"
+            and re.search(r"^mid +middle +%d " % n, table, re.M) and re.search(r"^low +\(origin\) +%d " % n, table, re.M)
+            and "nothing was applied" in table, f"exit {log.one('plan_table_exit')}: {table[:300]!r}", "exit 0, the pairs")
     out = (log.text("plan_invalid") or "").strip()
     c.check("plan", "an invalid policy: exit 1, file:line:column", log.one("plan_invalid_exit") == "1"
             and re.search(r"badplan\.toml:4:1: error", out), f"exit {log.one('plan_invalid_exit')}: {out[:160]!r}",

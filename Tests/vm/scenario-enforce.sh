@@ -223,6 +223,7 @@ plan_state() { # plan_state PHASE: every group's members and values as the kerne
 }
 plan_state before
 capture_json plan fairshare plan /tmp/plan.toml --json
+capture plan_table fairshare plan /tmp/plan.toml
 plan_state planned
 cp /tmp/plan.toml $POLICY
 capture plan_reload fairshare reload
