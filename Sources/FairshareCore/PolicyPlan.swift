@@ -6,6 +6,9 @@ public struct PlanReport: Codable, Sendable, Equatable {
     public static let schemaVersion = 1
     /// PIDs listed per pair of groups (the count covers them all).
     public static let pidsPerMove = 5
+    /// Pairs listed at most (the largest); pairs are at most (groups + 1)^2, and a policy may
+    /// have many groups: the answer stays small whatever the policy and the machine.
+    public static let maxMoves = 256
     /// The pair label of processes outside every group (the "from" side).
     public static let outside = "(outside)"
     /// The pair label of processes given back to the cgroup they came from (the "to" side).
@@ -26,13 +29,17 @@ public struct PlanReport: Codable, Sendable, Equatable {
     public var cpus: Double
     /// Processes that would change group, per (from, to) pair, sorted by from then to.
     public var moves: [PlanMove]
+    /// Processes in the pairs left out beyond `maxMoves` (nil when none were).
+    public var movesNotListed: Int?
     /// Every group of either policy: the current policy's order, then the new groups.
     public var groups: [PlanGroup]
     public var demandEstimate: String
     /// The new policy's warnings, and what the plan can not foresee.
     public var notes: [String]
 
-    public init(policyPath: String, currentPolicyPath: String, cpus: Double, moves: [PlanMove], groups: [PlanGroup], notes: [String]) {
+    public init(policyPath: String, currentPolicyPath: String, cpus: Double, moves: [PlanMove], movesNotListed: Int? = nil,
+                groups: [PlanGroup], notes: [String]) {
+        self.movesNotListed = movesNotListed
         self.schemaVersion = Self.schemaVersion
         self.policyPath = policyPath
         self.currentPolicyPath = currentPolicyPath
@@ -48,6 +55,7 @@ public struct PlanReport: Codable, Sendable, Equatable {
         case policyPath = "policy_path"
         case currentPolicyPath = "current_policy_path"
         case demandEstimate = "demand_estimate"
+        case movesNotListed = "moves_not_listed"
         case cpus, moves, groups, notes
     }
 }
@@ -174,7 +182,10 @@ public enum PolicyPlan {
                 break
             }
         }
-        let moves = pairCounts.keys.sorted().map { key in
+        // The largest pairs, shown in name order.
+        let listed = pairCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(PlanReport.maxMoves).map(\.key)
+        let notListed = pairCounts.values.reduce(0, +) - listed.reduce(0) { $0 + pairCounts[$1]! }
+        let moves = listed.sorted().map { key in
             PlanMove(from: key.from, to: key.to, count: pairCounts[key]!,
                      processes: Array(pairs[key]!.sorted { $0.pid < $1.pid }.prefix(PlanReport.pidsPerMove)))
         }
@@ -278,7 +289,8 @@ public enum PolicyPlan {
         if case .decayed = next.agent.fairness {
             notes.append("fairness = \"decayed\": the weights after include the fairness factors as of now; they drift with usage")
         }
-        return PlanReport(policyPath: path, currentPolicyPath: policy.sourcePath, cpus: capacity, moves: moves, groups: groups, notes: notes)
+        return PlanReport(policyPath: path, currentPolicyPath: policy.sourcePath, cpus: capacity, moves: moves,
+                          movesNotListed: notListed > 0 ? notListed : nil, groups: groups, notes: notes)
     }
 
     struct PairKey: Hashable, Comparable {

@@ -89,6 +89,7 @@ enum PlanTable {
                 return [m.from, m.to, String(m.count), pids + (m.count > m.processes.count ? ", ..." : "")]
             })
         }
+        if let n = p.movesNotListed { out += "(and \(n) more processes in pairs not listed)\n" }
         out += "\ngroups (before -> after):\n"
         func pair<T>(_ g: PlanGroup, _ value: (PlanSide) -> T?, _ show: (T) -> String) -> String {
             let b = g.before.flatMap(value).map(show) ?? "-"

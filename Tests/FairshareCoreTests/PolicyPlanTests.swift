@@ -92,6 +92,22 @@ private func pairs(_ p: PlanReport) -> [String] {
         #expect(pairs(p) == ["a->b 7: 100,101,102,103,104"])
     }
 
+    @Test func thePairsAreCappedLargestFirst() {
+        // 300 groups g0...g299 each with one process; the new policy swaps every process to the
+        // next group: 300 pairs of 1, plus one pair of 2 (two processes in g0).
+        let n = 300
+        let current = Policy(groups: (0..<n).map { group("g\($0)", comm: ["p\($0)"]) } + [group("extra", comm: ["q"])])
+        var procs = (0..<n).map { F.process(Int32(1000 + $0), "p\($0)", in: "/origin") }
+        procs += [F.process(5000, "q", in: "/origin"), F.process(5001, "q", in: "/origin")]
+        let (r, placed) = settled(current, procs)
+        let next = Policy(groups: (0..<n).map { group("g\($0)", comm: ["p\(($0 + 1) % n)"]) } + [group("other", comm: ["q"])])
+        let p = evaluate(r, next, placed)
+        #expect(p.moves.count == PlanReport.maxMoves)
+        #expect(p.moves.contains { $0.from == "extra" && $0.to == "other" && $0.count == 2 }, "the largest pair is kept")
+        #expect(p.movesNotListed == n + 1 - PlanReport.maxMoves)
+        #expect(p.moves.map { "\($0.from) \($0.to)" } == p.moves.map { "\($0.from) \($0.to)" }.sorted())
+    }
+
     @Test func demandFollowsTheProcessesSplitEvenlyAndHungerCarries() throws {
         // a: 2 processes using 1.6 CPUs together, hungry; b: 1 process, 0.2 CPU, satisfied.
         let procs = [F.process(10, "burn", in: "/origin"), F.process(11, "burn2", in: "/origin"), F.process(12, "idle", in: "/origin"),
