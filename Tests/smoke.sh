@@ -71,6 +71,13 @@ expect "run names file:line:column of the problem" 1 "bad.toml:3:[0-9]+: error: 
     "$bin" run --policy "$tmp/bad.toml" --log-target console --socket "$tmp/agent.sock"
 expect "status without an agent" 1 'agent is not running' -- "$bin" status --socket "$tmp/none.sock"
 expect "reload without an agent" 1 'agent is not running' -- "$bin" reload --socket "$tmp/none.sock"
+# plan checks the file before it asks the agent: an invalid one is refused here (exit 1, with
+# its line and column), a valid one then needs the agent (exit 2 when there is none).
+expect "plan refuses an invalid policy without the agent" 1 "bad.toml:3:[0-9]+: error: .*shares" -- \
+    "$bin" plan "$tmp/bad.toml" --socket "$tmp/none.sock"
+expect "plan names a missing file" 1 "cannot read $tmp/missing.toml" -- "$bin" plan "$tmp/missing.toml" --socket "$tmp/none.sock"
+expect "plan without an agent" 2 'agent is not running' -- "$bin" plan "$repo/config/policy.toml" --socket "$tmp/none.sock"
+expect "plan takes a draft not owned by root" 2 'agent is not running' -- "$bin" plan "$tmp/writable.toml" --socket "$tmp/none.sock"
 expect "explain rejects a bad pid" 64 'PID must be a positive number|Error' -- "$bin" explain -- -5
 expect "run rejects a bad interval" 64 "interval '5 parsecs'" -- "$bin" run --interval '5 parsecs'
 

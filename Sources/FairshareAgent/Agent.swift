@@ -321,6 +321,42 @@ public actor Agent {
         for w in policy.warnings { reporter.emit(.policyWarning(w.description, path: policyPath)) }
     }
 
+    // MARK: Plan
+
+    /// What a reload of this policy text would do now, without doing any of it (`fairshare
+    /// plan`): validated as a reload validates it, then a full /proc scan taken off the actor (the
+    /// passes go on meanwhile) and `PolicyPlan` on a copy of the reconciler's state. Nothing is
+    /// written: no cgroup file, no unit property, no ledger.
+    public func plan(policy text: String, path: String) async -> Result<PlanReport, PolicyError> {
+        defer { returnFreedMemoryToTheKernel() }  // the scan's and the parse's transient memory
+        var next: Policy
+        do throws(PolicyError) {
+            // The size limit a policy file has (the text came over the socket, not from a file).
+            let checked = try PolicyParser.text(of: Array(text.utf8), file: path)
+            next = try PolicyParser.parse(checked, file: path)
+            let problems = PolicyParser.capacityProblems(next, capacity: capacity)
+            if !problems.isEmpty { throw PolicyError(problems: problems) }
+        } catch {
+            return .failure(error)
+        }
+        var notes: [String] = []
+        if next.agent.cgroupRoot != policy.agent.cgroupRoot {
+            notes.append("cgroup_root \(next.agent.cgroupRoot) would be ignored until a restart: the agent keeps \(env.cgroups.rootAbsolutePath)")
+            next.agent.cgroupRoot = policy.agent.cgroupRoot
+        }
+        let (env, scanned) = (self.env, next)
+        let (processes, listed) = await Task.detached { () -> ([ProcessInfo], [UnitInfo]?) in
+            let processes = env.processes.scan(details: ProcessDetails(for: scanned))
+            let patterns = scanned.unitPatterns
+            guard !patterns.isEmpty else { return (processes, []) }
+            return (processes, try? env.units.units(matching: patterns))
+        }.value
+        var report = PolicyPlan.evaluate(current: reconciler, next: next, classifier: Self.classifier(next, env), processes: processes,
+                                         listedUnits: listed, capacity: capacity, interval: interval.seconds, path: path)
+        report.notes += notes
+        return .success(report)
+    }
+
     // MARK: Shutdown
 
     /// Gives every process in a group back to where it came from, removes the groups and gives

@@ -36,6 +36,17 @@ public enum AgentServices {
             guard let pid = request.pid, pid > 0 else { return .failure("explain needs a pid > 0") }
             guard let report = await agent.explain(pid: pid) else { return .failure("no process with PID \(pid)") }
             return ControlResponse(ok: true, explain: report)
+        case .plan:
+            guard peer.uid == 0 else {
+                return .failure("permission denied: planning a policy needs root (it scans every process and shows every user's commands; you are uid \(peer.uid))")
+            }
+            guard let text = request.policyText, let path = request.policyPath else {
+                return .failure("plan needs policy_text and policy_path")
+            }
+            switch await agent.plan(policy: text, path: path) {
+            case .success(let report): return ControlResponse(ok: true, plan: report)
+            case .failure(let error): return .failure(error.description)
+            }
         }
     }
 }

@@ -330,8 +330,13 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     private var peer: PeerCredentials?
     private var admitted = false
     private var received: ByteBuffer?
+    /// How many of the received bytes are known to hold no newline.
+    private var searched = 0
     private var inputClosed = false
     private var deadline: Scheduled<Void>?
+
+    /// The read size for root's connections (others read at most a request's worth at a time).
+    static let rootReadBytes = 64 * 1024
 
     init(registry: ConnectionRegistry, limits: ControlSocketLimits, handler: @escaping ControlServer.Handler) {
         self.registry = registry
@@ -369,6 +374,11 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         case .admitted:
             admitted = true
             stage = .reading
+            if peer.uid == 0 {
+                // Root may send a whole policy (`plan`): larger reads, a few dozen instead of hundreds.
+                context.channel.setOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.rootReadBytes))
+                    .whenFailure { _ in }
+            }
             readRequest(context: context)
         }
     }
@@ -395,8 +405,13 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     /// Acts on what has arrived: a complete line, too many bytes, or the end of the input.
     private func readRequest(context: ChannelHandlerContext) {
         let bytes = received?.readableBytesView ?? ByteBuffer().readableBytesView
-        let limit = limits.maxRequestBytes
-        if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), newline - bytes.startIndex <= limit {
+        // Only root may send a long line (a policy for `plan`); a peer not identified yet sends nothing.
+        let limit = limits.maxRequestBytes(uid: peer?.uid ?? .max)
+        // Only the bytes that arrived since the last look are searched: a long line arrives in
+        // many reads, and searching it from its start each time would be quadratic.
+        let newline = bytes[(bytes.startIndex + min(searched, bytes.count))...].firstIndex(of: UInt8(ascii: "\n"))
+        searched = bytes.count
+        if let newline, newline - bytes.startIndex <= limit {
             handle(Array(bytes[..<newline]), context: context)
         } else if bytes.count > limit {
             answer(.failure("request longer than \(limit) bytes"), context: context)

@@ -21,6 +21,11 @@ public struct ControlSocketLimits: Sendable, Equatable {
     public static let defaultWriteDeadline = Duration.seconds(2)
     /// The longest request line (a request is a few dozen bytes of JSON).
     public static let defaultMaxRequestBytes = 4096
+    /// The longest request line from root: `plan` sends a whole policy, up to
+    /// `PolicyLimits.fileBytes`, JSON-escaped (a control character becomes `\u00XX`, 6 bytes for
+    /// 1), plus the rest of the request. Root only: root holds at most `connectionsPerUser` slots,
+    /// so the memory stays bounded (8 x 1.5 MiB); everyone else keeps `defaultMaxRequestBytes`.
+    public static let defaultMaxRootRequestBytes = 6 * PolicyLimits.standard.fileBytes + 4096
     /// The listen queue: connections the kernel holds until the event loop accepts them (no
     /// descriptor of the agent's each). Twice the total, so a burst of clients queues briefly
     /// instead of being refused by the kernel, and over-limit clients are told why.
@@ -32,6 +37,7 @@ public struct ControlSocketLimits: Sendable, Equatable {
     public var readDeadline: Duration
     public var writeDeadline: Duration
     public var maxRequestBytes: Int
+    public var maxRootRequestBytes: Int
     public var listenBacklog: Int32
 
     public static let standard = ControlSocketLimits()
@@ -39,7 +45,7 @@ public struct ControlSocketLimits: Sendable, Equatable {
     public init(totalConnections: Int = defaultTotalConnections, connectionsPerUser: Int = defaultConnectionsPerUser,
                 reservedForRoot: Int = defaultReservedForRoot, readDeadline: Duration = defaultReadDeadline,
                 writeDeadline: Duration = defaultWriteDeadline, maxRequestBytes: Int = defaultMaxRequestBytes,
-                listenBacklog: Int32 = defaultListenBacklog) {
+                listenBacklog: Int32 = defaultListenBacklog, maxRootRequestBytes: Int = defaultMaxRootRequestBytes) {
         precondition(connectionsPerUser >= 1 && reservedForRoot >= 0 && reservedForRoot < totalConnections,
                      "control socket limits: need 1 <= per user and 0 <= reserved for root < total")
         self.totalConnections = totalConnections
@@ -48,8 +54,12 @@ public struct ControlSocketLimits: Sendable, Equatable {
         self.readDeadline = readDeadline
         self.writeDeadline = writeDeadline
         self.maxRequestBytes = maxRequestBytes
+        self.maxRootRequestBytes = max(maxRootRequestBytes, maxRequestBytes)
         self.listenBacklog = listenBacklog
     }
+
+    /// The longest request line accepted from this uid.
+    public func maxRequestBytes(uid: UInt32) -> Int { uid == 0 ? maxRootRequestBytes : maxRequestBytes }
 
     /// The slots users other than root share.
     public var sharedByOthers: Int { totalConnections - reservedForRoot }

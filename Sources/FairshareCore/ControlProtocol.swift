@@ -2,16 +2,28 @@
 /// from the agent, then the connection closes.
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Command: String, Codable, Sendable {
-        case status, reload, explain
+        case status, reload, explain, plan
     }
 
     public var command: Command
     /// For `explain`.
     public var pid: Int32?
+    /// For `plan`: the new policy's text, read by the client (the agent reads no path a client
+    /// names), and its absolute path for the messages.
+    public var policyText: String?
+    public var policyPath: String?
 
-    public init(command: Command, pid: Int32? = nil) {
+    public init(command: Command, pid: Int32? = nil, policyText: String? = nil, policyPath: String? = nil) {
         self.command = command
         self.pid = pid
+        self.policyText = policyText
+        self.policyPath = policyPath
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case command, pid
+        case policyText = "policy_text"
+        case policyPath = "policy_path"
     }
 }
 
@@ -22,13 +34,16 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var status: StatusReport?
     public var reload: ReloadOutcome?
     public var explain: ExplainReport?
+    public var plan: PlanReport?
 
-    public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil) {
+    public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil,
+                plan: PlanReport? = nil) {
         self.ok = ok
         self.error = error
         self.status = status
         self.reload = reload
         self.explain = explain
+        self.plan = plan
     }
 
     public static func failure(_ message: String) -> ControlResponse { ControlResponse(ok: false, error: message) }

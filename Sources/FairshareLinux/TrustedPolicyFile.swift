@@ -45,6 +45,17 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
 /// no writer opens at once) or take a terminal (O_NOCTTY). At most `fileBytes + 1` bytes are
 /// read, however large the file is or grows.
 public func readTrustedPolicy(path: String, limits: PolicyLimits = .standard) throws(PolicyFileError) -> String {
+    try readPolicy(path: path, limits: limits, trusted: true)
+}
+
+/// Reads a policy draft the caller may read, under the same bounds (a regular file, at most
+/// `limits.fileBytes` bytes of UTF-8) but whoever owns it: `fairshare plan` sends its text to the
+/// agent, which applies nothing of it.
+public func readPolicyDraft(path: String, limits: PolicyLimits = .standard) throws(PolicyFileError) -> String {
+    try readPolicy(path: path, limits: limits, trusted: false)
+}
+
+private func readPolicy(path: String, limits: PolicyLimits, trusted: Bool) throws(PolicyFileError) -> String {
     let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
     guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
     defer { close(fd) }
@@ -52,8 +63,10 @@ public func readTrustedPolicy(path: String, limits: PolicyLimits = .standard) th
     guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }
     let type = st.st_mode & S_IFMT
     guard type == S_IFREG else { throw .notRegularFile(path: path, kind: fileKind(type)) }
-    guard st.st_uid == 0 else { throw .notOwnedByRoot(path: path, uid: st.st_uid) }
-    guard st.st_mode & (S_IWGRP | S_IWOTH) == 0 else { throw .writableByOthers(path: path, mode: st.st_mode) }
+    if trusted {
+        guard st.st_uid == 0 else { throw .notOwnedByRoot(path: path, uid: st.st_uid) }
+        guard st.st_mode & (S_IWGRP | S_IWOTH) == 0 else { throw .writableByOthers(path: path, mode: st.st_mode) }
+    }
 
     let wanted = limits.fileBytes + 1
     var bytes = [UInt8](repeating: 0, count: min(wanted, max(Int(st.st_size), 0) + 1))

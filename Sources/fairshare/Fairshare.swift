@@ -26,7 +26,7 @@ struct Fairshare: AsyncParsableCommand {
             (/etc/fairshare/policy.toml) and reports through the systemd journal.
             """,
         version: fairshareVersion,
-        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, Recover.self, ProbeUnits.self]
+        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, PlanPolicy.self, Recover.self, ProbeUnits.self]
     )
 }
 

@@ -169,6 +169,7 @@ private final class RawConnection: @unchecked Sendable {
             case .status: ControlResponse(ok: true, status: sampleStatus())
             case .explain: .failure("no process with PID \(request.pid ?? 0)")
             case .reload: ControlResponse(ok: false, error: "rejected", reload: ReloadOutcome(applied: false, at: 1, error: "rejected"))
+            case .plan: .failure("plan of \(request.policyPath ?? "-"): \(request.policyText?.utf8.count ?? 0) bytes")
             }
         }
         try await withControlServer(path: path, handler: handler) { _ throws in
@@ -193,7 +194,8 @@ private final class RawConnection: @unchecked Sendable {
     }
 
     @Test func garbageAndOversizedRequestsGetAClearErrorAndTheServerLivesOn() async throws {
-        try await withControlServer { server throws in
+        // The test runs as root, whose lines may be longer (`plan`): the same bound for all here.
+        try await withControlServer(limits: ControlSocketLimits(maxRootRequestBytes: 4096)) { server throws in
             let path = server.path
             let garbage = try await offPool { Self.rawExchange(path, "hello\n") }
             #expect(garbage.contains("malformed request"))
@@ -592,5 +594,57 @@ private final class RawConnection: @unchecked Sendable {
         #expect(explain.error == "no process with PID 99999")
         let bad = await AgentServices.handle(ControlRequest(command: .explain, pid: -3), peer: user, agent: h.agent)
         #expect(bad.error == "explain needs a pid > 0")
+    }
+}
+
+/// `plan` sends a whole policy: long request lines, from root only.
+@Suite struct ControlSocketLongRequestTests {
+    static func exchange(_ path: String, _ request: String, uid: uid_t, gid: gid_t) -> String {
+        var answer = [CChar](repeating: 0, count: 65536)
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { slowclients_exchange(path, uid, gid, $0.baseAddress, $0.count, &answer, answer.count) }
+        }
+        return String(cString: answer)
+    }
+
+    /// A request carrying `bytes` bytes of policy text.
+    static func planRequest(bytes: Int) throws -> String {
+        let text = "# " + String(repeating: "x", count: bytes - 3) + "\n"
+        let line = try JSONEncoder().encode(ControlRequest(command: .plan, policyText: text, policyPath: "/root/p.toml"))
+        return String(decoding: line, as: UTF8.self) + "\n"
+    }
+
+    @Test func theRootLimitHoldsTheLargestPolicyEscaped() throws {
+        let limits = ControlSocketLimits.standard
+        #expect(limits.maxRequestBytes(uid: 1000) == 4096 && limits.maxRequestBytes(uid: 0) == 6 * 256 * 1024 + 4096)
+        // The worst case of JSON escaping: every byte a control character (\u00XX).
+        let worst = String(repeating: "\u{01}", count: PolicyLimits.standard.fileBytes)
+        let line = try JSONEncoder().encode(ControlRequest(command: .plan, policyText: worst, policyPath: String(repeating: "p", count: 1024)))
+        #expect(line.count <= limits.maxRequestBytes(uid: 0), "\(line.count)")
+    }
+
+    @Test func rootsLongPlanIsServedAndOthersAreCutAt4096Bytes() async throws {
+        let seen = Shared<[Int]>([])
+        try await withControlServer(handler: { request, _ in
+            seen.update { $0.append(request.policyText?.utf8.count ?? 0) }
+            return ControlResponse(ok: true)
+        }) { server throws in
+            let path = server.path
+            let long = try Self.planRequest(bytes: 200 * 1024)
+            let root = try await offPool { Self.exchange(path, long, uid: 0, gid: 0) }
+            #expect(root.contains("\"ok\":true"), "\(root.prefix(200))")
+            let other = try await offPool { Self.exchange(path, long, uid: nobody, gid: nobodyGroup) }
+            #expect(other.contains("request longer than 4096 bytes"), "\(other.prefix(200))")
+            // Under the limit, the same user is served: the bound is the length, not the user.
+            let short = try Self.planRequest(bytes: 2000)
+            let small = try await offPool { Self.exchange(path, short, uid: nobody, gid: nobodyGroup) }
+            #expect(small.contains("\"ok\":true"), "\(small.prefix(200))")
+            // And root's bound is there too.
+            let tooLong = String(repeating: " ", count: ControlSocketLimits.standard.maxRootRequestBytes + 10)
+            let cut = try await offPool { Self.exchange(path, tooLong, uid: 0, gid: 0) }
+            #expect(cut.contains("request longer than \(ControlSocketLimits.standard.maxRootRequestBytes) bytes"))
+        }
+        #expect(seen.get() == [200 * 1024, 2000])
     }
 }

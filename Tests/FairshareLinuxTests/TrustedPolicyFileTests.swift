@@ -170,3 +170,22 @@ final class Answer: Sendable {
     #expect(throws: PolicyFileError.unreadable(path: path, errno: ENOENT)) { try readTrustedPolicy(path: path) }
     #expect(PolicyFileError.unreadable(path: path, errno: ENOENT).description == "cannot read \(path): No such file or directory")
 }
+
+/// `fairshare plan` reads a draft whoever owns it (the agent applies nothing of it), under the
+/// same bounds: a regular file of at most `fileBytes` bytes of UTF-8.
+@Test func aDraftIsReadWhoeverOwnsItButStillBounded() throws {
+    let files = try PolicyFiles()
+    #expect(try readPolicyDraft(path: files.write("user.toml", mode: 0o664, owner: 1000)) == PolicyFiles.good)
+    #expect(throws: PolicyFileError.notRegularFile(path: "/dev/null", kind: "character device")) { try readPolicyDraft(path: "/dev/null") }
+    let big = files.write("big.toml", Array(repeating: UInt8(ascii: "#"), count: PolicyLimits.standard.fileBytes + 1), owner: 1000)
+    do {
+        _ = try readPolicyDraft(path: big)
+        Issue.record("read a draft over the size limit")
+    } catch {
+        guard case .invalidText(let problems) = error else {
+            Issue.record("\(error)")
+            return
+        }
+        #expect(problems.description.contains("larger than \(PolicyLimits.standard.fileBytes) bytes"))
+    }
+}

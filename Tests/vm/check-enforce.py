@@ -330,6 +330,93 @@ def check_bad_reload(c, log):
                 f"exit {log.one(f'{name}_exit')}: {out[:160]!r}", f"exit 1, {path}:L:C")
 
 
+def plan_states(log):
+    """phase -> group -> (present, cpu.weight, io.weight, cpu.max, [pids]) from plan_group rows."""
+    states = {}
+    for r in log.all("plan_group"):
+        if len(r) < 3:
+            continue
+        phase, g, present = r[0], r[1], r[2] == "present"
+        states.setdefault(phase, {})[g] = (present, *(r[3:6] if present else (None, None, None)),
+                                          sorted(r[6:]) if present else [])
+    return states
+
+
+def check_plan(c, log):
+    """`fairshare plan` against the live guest, then the same policy reloaded: the kernel's
+    memberships and values must be what the plan said (and the plan itself must change nothing)."""
+    doc, err = log.json("plan")
+    if not c.check("plan", "`fairshare plan --json` exits 0 with a PlanReport",
+                   log.one("plan_exit") == "0" and doc and doc.get("schema_version") == 1,
+                   err or f"exit {log.one('plan_exit')}, schema_version {(doc or {}).get('schema_version')}",
+                   "exit 0, schema_version 1"):
+        return
+    states = plan_states(log)
+    before, planned, after = states.get("before", {}), states.get("planned", {}), states.get("after", {})
+    c.check("plan", "the plan changed nothing (memberships and values as before it)",
+            before and before == planned, "same" if before == planned else f"before {before} planned {planned}", "same")
+    n = per_group(log)
+    pairs = {(m["from"], m["to"]): m["count"] for m in doc.get("moves", [])}
+    c.check("plan", "the plan: low -> (origin) and mid -> middle, all of them",
+            pairs == {("low", "(origin)"): n, ("mid", "middle"): n}, pairs, {"low->(origin)": n, "mid->middle": n})
+    # Observed: each process's group before and after the reload.
+    group_before = {pid: g for g, st in before.items() for pid in st[4]}
+    group_after = {pid: g for g, st in after.items() for pid in st[4]}
+    observed = {}
+    for pid, g in group_before.items():
+        to = group_after.get(pid, "(origin)")
+        if to != g:
+            observed[(g, to)] = observed.get((g, to), 0) + 1
+    c.check("plan", "observed moves per pair equal the plan's counts", observed == pairs and observed,
+            {f"{a}->{b}": k for (a, b), k in observed.items()}, {f"{a}->{b}": k for (a, b), k in pairs.items()})
+    burner_after = {r[1]: " ".join(r[2:]) for r in log.all("plan_burner_after") if len(r) >= 3}
+    wrong = []
+    for m in doc.get("moves", []):
+        for p in m.get("processes", []):
+            pid = str(p["pid"])
+            where = burner_after.get(pid) if m["to"] == "(origin)" else group_after.get(pid)
+            want = "/origin" if m["to"] == "(origin)" else m["to"]
+            if where != want:
+                wrong.append(f"{pid} ({p['comm']}): {where}, plan {want}")
+    c.check("plan", "every PID the plan lists is where it said", not wrong and doc.get("moves"),
+            ", ".join(wrong) or "all", "in the plan's group (or /origin)")
+    mismatch = []
+    for g in doc.get("groups", []):
+        name, a, b = g["name"], g.get("after"), g.get("before")
+        st = after.get(name)
+        if a is None:
+            if st is None or st[0]:
+                mismatch.append(f"{name}: {'present' if st and st[0] else 'no data'} after the reload, plan: removed")
+            continue
+        got = (st[1], st[2], st[3]) if st and st[0] else None
+        want = (str(a["cpu_weight"]), f"default_{a['io_weight']}", a["cpu_max"].replace(" ", "_"))
+        if got != want:
+            mismatch.append(f"{name}: cpu.weight/io.weight/cpu.max {got}, plan {want}")
+        if b is not None:
+            was = before.get(name)
+            if not was or not was[0] or was[1] != str(b["cpu_weight"]) or was[3] != b["cpu_max"].replace(" ", "_"):
+                mismatch.append(f"{name}: before {was}, plan's before {b['cpu_weight']} {b['cpu_max']}")
+    c.check("plan", "cpu.weight, io.weight, cpu.max before and after as planned", not mismatch and doc.get("groups"),
+            "; ".join(mismatch) or "all equal", "the plan's values")
+    high = next((g for g in doc.get("groups", []) if g["name"] == "high"), {})
+    c.check("plan", "the plan gives high its ceiling", ((high.get("after") or {}).get("cpu_max")) == "50000 100000",
+            (high.get("after") or {}).get("cpu_max"), "50000 100000")
+    status, err = log.json("status_after_plan")
+    groups = status_groups(status)
+    diff = [f"{g['name']}: status {groups.get(g['name'], {}).get('cpu_weight')}, plan {g['after']['cpu_weight']}"
+            for g in doc.get("groups", []) if g.get("after") and groups.get(g["name"], {}).get("cpu_weight") != g["after"]["cpu_weight"]]
+    c.check("plan", "status --json after the reload shows the planned weights", status and not diff,
+            err or "; ".join(diff) or "equal", "equal")
+    table = log.text("plan_table") or ""
+    c.check("plan", "the table: the pairs, and that nothing was applied", log.one("plan_table_exit") == "0"
+            and re.search(r"^mid +middle +%d " % n, table, re.M) and re.search(r"^low +\(origin\) +%d " % n, table, re.M)
+            and "nothing was applied" in table, f"exit {log.one('plan_table_exit')}: {table[:300]!r}", "exit 0, the pairs")
+    out = (log.text("plan_invalid") or "").strip()
+    c.check("plan", "an invalid policy: exit 1, file:line:column", log.one("plan_invalid_exit") == "1"
+            and re.search(r"badplan\.toml:4:1: error", out), f"exit {log.one('plan_invalid_exit')}: {out[:160]!r}",
+            "exit 1, badplan.toml:4:1")
+
+
 def check_stop(c, log, standin):
     stop_exit, stop_s, killed = log.one("stop_exit"), log.num("stop_s"), log.one("stop_killed")
     c.check("stop", "SIGTERM: agent exits 0 within 15 s", stop_exit == "0" and killed == "no",
@@ -473,6 +560,7 @@ def main():
         check_reload(c, log, interval, args.standin)
         if not args.standin:
             check_bad_reload(c, log)
+            check_plan(c, log)
         check_stop(c, log, args.standin)
         note = check_journal(c, log)
         if note:

@@ -183,6 +183,60 @@ printf '[agent]\ninterval = "1s"\n\n[[group]\nname = "x"\n' >/tmp/syntax.toml
 capture syntax_check fairshare check /tmp/syntax.toml
 capture status_table_end fairshare status
 
+# --- h2. fairshare plan, then the same policy reloaded: the plan must predict it --------
+# "low" removed (burn_a matches nothing: given back), "mid" renamed "middle", "high" with 3
+# shares and a ceiling of 0.5 CPU, "spare" added (nothing matches it).
+cat >/tmp/plan.toml <<EOF
+[agent]
+interval = "${INTERVAL}s"
+report_interval = "5s"
+
+[[group]]
+name = "middle"
+shares = 2
+[group.match]
+comm = ["burn_b"]
+
+[[group]]
+name = "high"
+shares = 3
+max = "0.5"
+[group.match]
+comm = ["burn_c"]
+
+[[group]]
+name = "spare"
+shares = 1
+[group.match]
+comm = ["nobody_runs"]
+EOF
+PLAN_GROUPS="low mid high middle spare"
+plan_state() { # plan_state PHASE: every group's members and values as the kernel has them
+    for g in $PLAN_GROUPS; do
+        if [ -d $ROOT/$g ]; then
+            r plan_group "$1" "$g" present "$(read_file $ROOT/$g/cpu.weight)" "$(read_file $ROOT/$g/io.weight | tr ' ' _)" \
+                "$(read_file $ROOT/$g/cpu.max | tr ' ' _)" $(cat $ROOT/$g/cgroup.procs 2>/dev/null)
+        else
+            r plan_group "$1" "$g" gone
+        fi
+    done
+}
+plan_state before
+capture_json plan fairshare plan /tmp/plan.toml --json
+capture plan_table fairshare plan /tmp/plan.toml
+plan_state planned
+cp /tmp/plan.toml $POLICY
+capture plan_reload fairshare reload
+# The reload enforces at once; two more passes for anything that follows.
+sleep $((2 * INTERVAL + 1))
+plan_state after
+while read -r name pid; do
+    r plan_burner_after "$name" "$pid" "$(cgroup_of "$pid")"
+done </tmp/burners
+capture_json status_after_plan fairshare status --json
+printf '[[group]]\nname = "x"\nshares = 1\nmax = "0"\n' >/tmp/badplan.toml
+capture plan_invalid fairshare plan /tmp/badplan.toml
+
 # --- i. SIGTERM: everything back where it was --------------------------------------
 if agent_alive; then
     stop_with_timeout "$AGENT" 15

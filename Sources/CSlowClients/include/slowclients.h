@@ -40,4 +40,9 @@ pid_t slowclients_spawn(const struct slowclients_options *options, uid_t uid, gi
  * (exit status 0 and a full stats record), else -1. */
 int slowclients_wait(pid_t pid, int stats_fd, struct slowclients_stats *stats);
 
+/* One request as uid/gid (a forked child that drops to them): sends `length` bytes of `request`
+ * (as many as the server takes), reads the answer until the server closes, and returns it in
+ * `answer` (NUL-terminated, at most capacity - 1 bytes). Returns 0, or -1 with errno set. */
+int slowclients_exchange(const char *path, uid_t uid, gid_t gid, const char *request, size_t length, char *answer, size_t capacity);
+
 #endif
