@@ -23,10 +23,11 @@ Figures and assertions (margins for a noisy emulated 2-vCPU machine; goals from 
             a's minimum 1-s share >= 15% (goal 20%), effective weight ratio <= max_boost,
             5-s split back within 5 points of 50/50 within 40 s
   absent    decayed, half_life 4 s, max_boost 4: b had NO processes while a was busy 8 s;
-            b's share of its first 2 s > 55% and <= 80% + 3 points, weight ratio <= max_boost,
+            b's share of the first 2 s after its burners started > 55% and <= 80% + 3 points,
+            weight ratio <= max_boost,
             status shows b's entitlement accrued without processes
   idle      work (shares 1) and scav (idle = true) busy: scav < 5% of 2 CPUs; work STOPped:
-            scav >= 90% of what the machine ran; cpu.idle 1; no write failure; the kernel
+            scav >= 90% of what both ran while busy; cpu.idle 1; no write failure; the kernel
             probe: cpu.weight refused (EINVAL) while cpu.idle = 1 and reset to 100 after
 
 Usage: check-fairness.py CONSOLE_LOG [--results FILE] [--verbose]
@@ -70,8 +71,7 @@ ABSENT_B_FIRST2_PCT = 55.0  # fair share 50%; the old rule gave 58% then 50%
 ABSENT_BOUND_SLACK_PTS = 3.0
 # An idle group's kernel weight is 3 against 1024 for weight 100 (0.3%); 5% is the issue's bar.
 IDLE_CONTENDED_PCT = 5.0
-# Of the CPU time the guest ran (the root's usage): on a loaded host the emulated vCPUs run
-# only ~1.85-1.90 of 2 CPUs, which is no fault of the scheduler's.
+# Of what the guest delivered to the two busy groups just before (see check_idle).
 IDLE_ALONE_PCT = 90.0
 
 
@@ -530,10 +530,14 @@ class Run:
     def check_absent(self):
         """Issue 11: b had no processes while a was busy alone for two half-lives; on its
         return it is favoured as a group whose processes slept would be, within max_boost."""
-        if self.need("absent_alone_start", "absent_return", "absent_end"):
-            self.c.check("absent", "phase measured", False, "missing marks", "absent_alone_start, absent_return, absent_end")
+        if self.need("absent_alone_start", "absent_burners_started", "absent_return", "absent_end"):
+            self.c.check("absent", "phase measured", False, "missing marks", "absent_alone_start, absent_burners_started, absent_return, absent_end")
             return
-        t, end = self.marks["absent_return"], self.marks["absent_end"]
+        # From the moment b's burners were started: the agent places them within milliseconds
+        # (kernel events), while the guest's poll that confirms it takes up to a second of TCG
+        # forks, the very second in which b's boost is largest.
+        t, end = self.marks["absent_burners_started"], self.marks["absent_end"]
+        placed = self.marks["absent_return"] - t
         max_boost = self.log.num("max_boost_6") or 4.0
         bound = 100 * max_boost / (1 + max_boost)
 
@@ -558,7 +562,7 @@ class Run:
             self.results["absent_b_next2_percent"] = f"{next2:.1f}"
         alone = self.s.cpus("a", self.marks["absent_alone_start"], t)
         self.fig("absent", f"a alone {t - self.marks['absent_alone_start']:.1f} s at {fmt(alone, 3)} CPUs while b had no processes "
-                 f"(b placed: {self.log.one('absent_b_placed')})")
+                 f"(b's burners all seen in b: {self.log.one('absent_b_placed')}, {placed:.2f} s after their start)")
         self.fig("absent", f"b's share after its burners started: {fmt(first2, 1)}% (first 2 s), {fmt(next2, 1)}% (next 2 s), "
                  f"{fmt(late, 1)}% (+8 s to the end); bound {bound:.0f}% (max_boost {max_boost:g}); max effective weight ratio {fmt(rmax, 2)}")
         self.fig("absent", "b's 1-s share: " + " ".join(fmt(v, 0) for v in per))
@@ -596,7 +600,11 @@ class Run:
         a2, b2 = self.marks["idle_alone_start"], self.marks["idle_alone_end"]
         scav_a, mach_a = self.s.cpus("scav", a2, b2), self.s.cpus("_machine", a2, b2)
         contended = None if scav_c is None else 100 * scav_c / self.capacity
-        alone = None if scav_a is None or not mach_a else 100 * scav_a / mach_a
+        # "Nearly all" against what this guest delivers to busy burners: both groups' usage in
+        # the contended window just before. Not the nominal 2 CPUs (a loaded host runs the
+        # vCPUs at ~1.85-1.90), nor the root's usage_usec (tick-based: 155% seen here).
+        delivered = None if scav_c is None or work_c is None else scav_c + work_c
+        alone = None if scav_a is None or not delivered else 100 * scav_a / delivered
         alone_cap = None if scav_a is None else 100 * scav_a / self.capacity
         if contended is not None:
             self.results["idle_contended_percent"] = f"{contended:.2f}"
@@ -604,8 +612,8 @@ class Run:
             self.results["idle_alone_percent"] = f"{alone:.1f}"
         self.fig("idle", f"both busy {b - a:.1f} s: scav {fmt(scav_c, 3)} CPUs = {fmt(contended, 2)}% of {self.capacity:g}; "
                  f"work {fmt(work_c, 3)}; machine {fmt(mach_c, 3)}")
-        self.fig("idle", f"work STOPped, {b2 - a2:.1f} s: scav {fmt(scav_a, 3)} CPUs = {fmt(alone, 1)}% of what the machine ran "
-                 f"({fmt(mach_a, 3)} CPUs), {fmt(alone_cap, 1)}% of {self.capacity:g}")
+        self.fig("idle", f"work STOPped, {b2 - a2:.1f} s: scav {fmt(scav_a, 3)} CPUs = {fmt(alone, 1)}% of what both groups ran "
+                 f"while busy ({fmt(delivered, 3)} CPUs), {fmt(alone_cap, 1)}% of {self.capacity:g} (root, tick-based: {fmt(mach_a, 3)})")
         self.fig("idle", f"kernel: scav cpu.idle {log.one('idle_scav_cpu_idle')}, cpu.weight {log.one('idle_scav_cpu_weight')}; "
                  f"work cpu.idle {log.one('idle_work_cpu_idle')}")
         self.fig("idle", f"kernel probe: cpu.idle {log.one('probe_cpu_idle')}; cpu.weight 300 then cpu.idle 1 reads "
@@ -615,7 +623,7 @@ class Run:
                      f"scav {log.one('idle_scav_cpu_idle')} work {log.one('idle_work_cpu_idle')}", "1, 0")
         self.c.check("idle", f"scav < {IDLE_CONTENDED_PCT:g}% of the machine while work is hungry",
                      contended is not None and contended < IDLE_CONTENDED_PCT, f"{fmt(contended, 2)}%", f"< {IDLE_CONTENDED_PCT:g}%")
-        self.c.check("idle", f"scav >= {IDLE_ALONE_PCT:g}% of what the machine ran once work stopped",
+        self.c.check("idle", f"scav >= {IDLE_ALONE_PCT:g}% of what the guest delivered to busy groups once work stopped",
                      alone is not None and alone >= IDLE_ALONE_PCT, f"{fmt(alone, 1)}%", f">= {IDLE_ALONE_PCT:g}%")
         failures = []
         status = {}

@@ -406,8 +406,9 @@ if start_agent 6 "burn_a:a"; then
     mark absent_alone_start
     sleep 8
     capture_json status_absent_alone fairshare status --json
+    mark absent_burners_started
     start_burners $CG/origin burn_b
-    # b's share counts from the moment all its burners are in b (kernel events: milliseconds).
+    # The agent places them at once (kernel events); this poll only records that it did.
     _i=0
     _in=no
     while [ $_i -lt 50 ]; do
