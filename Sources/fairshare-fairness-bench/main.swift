@@ -21,7 +21,7 @@
 //                               of the first 2 s after its burners start, percent (max_boost 4: <= 80)
 //   absent_b_next2_percent      the same run: the next 2 s
 //   idle_contended_percent      idle = true beside a hungry ordinary group: the idle group's part of the capacity
-//   idle_alone_percent          the ordinary group stopped: the idle group's part of what the machine ran
+//   idle_alone_percent          the ordinary group stopped: the idle group's CPUs over what both groups ran while busy
 
 import FairshareTestSupport
 
@@ -97,7 +97,7 @@ let rows: [(measure: String, key: String, simulator: String, goal: String)] = [
     ("return, B had no processes: B's next 2 s (%)", "absent_b_next2_percent", fixed(absent.bPercents.dropFirst().first ?? 0, 1),
      "> 50; asleep: \(fixed(asleep.bPercents.dropFirst().first ?? 0, 1))"),
     ("idle group beside a hungry one (% of capacity)", "idle_contended_percent", "-", "< 5 (kernel only: cpu.idle)"),
-    ("idle group alone (% of what ran)", "idle_alone_percent", "-", ">= 90 (kernel only)"),
+    ("idle group alone (% of what the busy pair ran)", "idle_alone_percent", "-", ">= 90 (kernel only)"),
 ]
 
 let headers = ("measure", "simulator", "kernel (VM)", "goal")
