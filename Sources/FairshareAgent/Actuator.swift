@@ -79,6 +79,16 @@ struct Actuator: Sendable {
                     // for it. Not a vanished target: a failure to report (once) and retry.
                     return .failed(cause: errnoName(error.errno), message: "\(error) (the io controller is not enabled for group \(g); cpu shares still apply)")
                 }
+            case .setCPUIdle(let g, let idle):
+                do {
+                    try tree.setCPUIdle(idle, of: g)
+                } catch where error.kind == .gone && tree.groupExists(g) {
+                    // The group is there but has no cpu.idle: a kernel before 5.15. No group
+                    // can be idle there, so "not idle" holds already.
+                    if !idle { return .done }
+                    return .failed(cause: Step.noCPUIdleCause,
+                                   message: "\(error) (this kernel has no cpu.idle, which needs Linux 5.15 or later; group \(g) runs as an ordinary group with cpu.weight 1 instead)")
+                }
             case .setCPUMax(let g, let value):
                 try tree.setCPUMax(value, of: g)
             case .move(let id, _, let g, _, _):

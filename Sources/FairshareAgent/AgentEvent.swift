@@ -15,6 +15,7 @@ enum AgentEvent: Sendable {
     case groupRemoved(GroupName)
     case weights(GroupName, cpu: CPUWeight?, io: IOWeight?, shares: Int?, source: WeightSource)
     case cpuMax(GroupName, CPUMax)
+    case cpuIdle(GroupName, Bool)
     case moved(ProcessIdentity, comm: String, group: GroupName, origin: String, keys: [Classifier.MatchedKey])
     case restored(ProcessIdentity, comm: String, group: GroupName, origin: String)
     case unitWeights(unit: String, group: GroupName, UnitWeights, shares: Int?, original: UnitWeights?)
@@ -47,6 +48,8 @@ enum AgentEvent: Sendable {
             .info
         case .weights(_, _, _, _, let source): source == .shares ? .info : .debug
         case .cpuMax, .unitGone: .debug
+        // Going idle is news; "0" is mostly a restart confirming an ordinary group.
+        case .cpuIdle(_, let idle): idle ? .info : .debug
         case .borrowStarted, .borrowStopped, .floorHit, .stopping: .notice
         case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .stillFailing, .failuresUntracked, .eventsUnavailable,
              .eventsOverflow: .warning
@@ -67,6 +70,7 @@ enum AgentEvent: Sendable {
         case .groupRemoved: "group_removed"
         case .weights: "weights"
         case .cpuMax: "cpu_max"
+        case .cpuIdle: "cpu_idle"
         case .moved: "moved"
         case .restored: "restored"
         case .unitWeights: "unit_weights"
@@ -110,6 +114,8 @@ enum AgentEvent: Sendable {
                 : "group \(g): effective \(parts)"
         case .cpuMax(let g, let v):
             return "group \(g): cpu.max \(v)"
+        case .cpuIdle(let g, let idle):
+            return idle ? "group \(g): cpu.idle 1 (idle: runs only on CPU time no other group wants)" : "group \(g): cpu.idle 0"
         case .moved(let id, let comm, let g, let origin, let keys):
             return "moved \(comm)[\(id.pid)] from \(origin) to group \(g) (\(keys.map(\.description).joined(separator: "; ")))"
         case .restored(let id, let comm, let g, let origin):
@@ -181,6 +187,8 @@ enum AgentEvent: Sendable {
             return m
         case .cpuMax(let g, let v):
             return ["group": .string(g.rawValue), "cpu_max": .string(v.fileText)]
+        case .cpuIdle(let g, let idle):
+            return ["group": .string(g.rawValue), "cpu_idle": .string(idle ? "1" : "0")]
         case .moved(let id, _, let g, let origin, _), .restored(let id, _, let g, let origin):
             return ["group": .string(g.rawValue), "pid": .string(String(id.pid)), "origin": .string(origin)]
         case .unitWeights(let unit, let g, let w, let shares, _):

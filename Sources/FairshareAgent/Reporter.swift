@@ -107,6 +107,8 @@ struct Reporter: Sendable {
                 weights[g, default: (nil, nil, source)].io = w
             case (.setCPUMax(let g, let v), .done):
                 emit(.cpuMax(g, v))
+            case (.setCPUIdle(let g, let idle), .done):
+                emit(.cpuIdle(g, idle))
             case (.move(let id, let comm, let g, let origin, let keys), .done):
                 emit(.moved(id, comm: comm, group: g, origin: origin, keys: keys))
             case (.restore(let id, let comm, let g, let origin), .done):
@@ -145,7 +147,7 @@ struct Reporter: Sendable {
             }
             let atFloor = d.share.limit == .floor
             if atFloor && before?.share.limit != .floor {
-                emit(.floorHit(d.group, floor: d.share.allocation, weight: d.cpuWeight))
+                if let weight = d.cpuWeight { emit(.floorHit(d.group, floor: d.share.allocation, weight: weight)) }
             } else if !atFloor && before?.share.limit == .floor {
                 emit(.floorReleased(d.group, limit: d.share.limit.rawValue))
             }
@@ -163,7 +165,7 @@ extension Step {
     var failureHeadline: String {
         switch self {
         case .recordOrigins: "cannot record where processes came from"
-        case .setCPUWeight, .setIOWeight, .setCPUMax: "setting \(target)"
+        case .setCPUWeight, .setIOWeight, .setCPUMax, .setCPUIdle: "setting \(target)"
         case .setUnitWeights(let unit, let g, let w): "setting \(w) on unit \(unit) (group \(g)) through systemd"
         default: "\(target) failed"
         }
@@ -172,7 +174,8 @@ extension Step {
     /// The group, unit and pid a report about this step concerns (journal fields).
     var context: Logger.Metadata {
         switch self {
-        case .createGroup(let g), .setCPUWeight(let g, _, _), .setIOWeight(let g, _, _), .setCPUMax(let g, _), .removeGroup(let g):
+        case .createGroup(let g), .setCPUWeight(let g, _, _), .setIOWeight(let g, _, _), .setCPUMax(let g, _), .removeGroup(let g),
+             .setCPUIdle(let g, _):
             ["group": .string(g.rawValue)]
         case .move(let id, _, let g, _, _), .restore(let id, _, let g, _), .adopt(let id, let g, _, _):
             ["pid": .string(String(id.pid)), "group": .string(g.rawValue)]
@@ -199,6 +202,7 @@ extension Step {
             moves ? "not moving any process until it can be written" : "a restart after a crash would have to guess where processes came from"
         case .removeGroup: "tried again next pass"
         case .setIOWeight: "retried every pass; cpu shares still apply"
+        case .setCPUIdle: "the group runs as an ordinary group meanwhile"
         case .move: "it stays where it is; tried again next pass"
         case .restore: "it stays in its group; tried again next pass"
         case .setUnitWeights, .restoreUnitWeights: "tried again next pass"

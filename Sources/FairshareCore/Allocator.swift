@@ -47,6 +47,8 @@ public enum Allocator {
         case borrowing
         /// Borrowing, stopped at its burst.
         case burst
+        /// An idle group (cpu.idle = 1) that wants more than the other groups leave it.
+        case idle
     }
 
     public struct Share: Sendable, Equatable {

@@ -56,6 +56,8 @@ public enum ControlFile: String, Sendable, CaseIterable {
     case subtreeControl = "cgroup.subtree_control"
     case events = "cgroup.events"
     case cpuWeight = "cpu.weight"
+    /// 1: the group runs only on CPU time no sibling wants (SCHED_IDLE for a group; Linux 5.15+).
+    case cpuIdle = "cpu.idle"
     case cpuStat = "cpu.stat"
     case cpuMax = "cpu.max"
     case cpuPressure = "cpu.pressure"

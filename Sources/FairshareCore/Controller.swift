@@ -40,7 +40,10 @@ public struct Controller: Sendable {
         public var share: Allocator.Share
         /// The fairness factor applied to the shares (1 with fairness = "instant").
         public var factor: Double
-        public var cpuWeight: CPUWeight
+        /// nil for an idle group: cpu.idle = 1 takes the place of a weight (the kernel refuses
+        /// cpu.weight writes while it is set).
+        public var cpuWeight: CPUWeight?
+        public var idle: Bool = false
         /// io.weight follows the fairness factor too (floors are CPU only).
         public var ioWeight: IOWeight
         /// cpu.max quota in CPUs; nil = "max" (no limit).
@@ -84,16 +87,22 @@ public struct Controller: Sendable {
                                 inForce: [GroupName: CPUMax] = [:]) -> Decision {
         let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = policy.agentGroups
-        // Fairness: decayed usage against entitlement, per group with members.
+        // Fairness: decayed usage against entitlement (Slurm's fair-share rule). Every agent
+        // group in the policy is entitled to its shares' part of the capacity all the time,
+        // members or not: a group returning after any absence (processes asleep, or none at
+        // all) is favoured alike, within max_boost. Idle groups have no CPU weight to adjust and
+        // take no part.
         if case .decayed(let halfLife, _) = policy.agent.fairness {
-            let members = groups.filter { obs[$0.name]?.hasMembers == true }
-            let total = members.reduce(0) { $0 + $1.shares.value }
+            let entitled = groups.filter { !$0.idle }
+            let total = entitled.reduce(0) { $0 + $1.shares.value }
             var entitlement: [GroupName: Double] = [:]
-            for g in members { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
+            for g in entitled { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
             // A group whose usage is unknown this interval is left out of the ledger altogether:
             // recording its entitlement without its usage would count as credit.
-            let unknown = Set(obs.values.filter { $0.usage == nil }.map(\.group))
-            ledger.record(usage: obs.compactMapValues(\.usage), entitlement: entitlement.filter { !unknown.contains($0.key) },
+            let unknown = Set(entitled.map(\.name).filter { obs[$0] == nil || obs[$0]!.usage == nil })
+            let usage = obs.compactMapValues(\.usage).filter { entitlement[$0.key] != nil }
+            ledger.retain(only: Set(entitled.map(\.name)))
+            ledger.record(usage: usage, entitlement: entitlement.filter { !unknown.contains($0.key) },
                           interval: interval, halfLife: halfLife.seconds, skipping: unknown)
         }
 
@@ -103,22 +112,28 @@ public struct Controller: Sendable {
             let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
             let d = demand(o, allowance: inForce[g.name]?.cpus)
             demands[g.name] = d
-            let factor = fairnessFactor(g.name, policy: policy)
+            let factor = g.idle ? 1 : fairnessFactor(g.name, policy: policy)
             let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
             let burst = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
             claims.append(Allocator.Claim(group: g.name, weight: Double(g.shares.value) * factor, floor: g.floor?.cpus(capacity: capacity) ?? 0,
                                           ceiling: ceiling, burst: burst, demand: d.0))
         }
-        let result = Allocator.allocate(claims, capacity: capacity)
+        let result = Self.allocate(claims, idle: groups.map(\.idle), capacity: capacity)
 
         // Weights: shares x factor, a floor-held group raised to floor / level, then one common
         // scale into 1...10000 (the same whole-factor idea as WeightMapping, kept exact where
         // nothing is boosted).
-        let k = Double(WeightMapping.factor(for: policy.groups.map(\.shares)))
+        let k = Double(WeightMapping.factor(for: policy.groups.filter { !$0.idle }.map(\.shares)))
         var raw: [Double] = []
         var reasons: [String] = []
         for (i, g) in groups.enumerated() {
             let share = result.shares[i]
+            if g.idle {
+                // No weight: a placeholder that scaledIntoRange never lets set the scale.
+                raw.append(0)
+                reasons.append(Self.idleWeightReason)
+                continue
+            }
             var w = claims[i].weight
             var why = claims[i].weight == Double(g.shares.value) ? "shares" : "shares x fairness factor \(fmt(claims[i].weight / Double(g.shares.value)))"
             // Held above its weighted share by its floor, hungry or not: a group that wants a
@@ -146,13 +161,40 @@ public struct Controller: Sendable {
                 if g.borrow { quota = min(quota!, claims[i].burst) }
             }
             let d = demands[g.name]!
-            let factor = claims[i].weight / Double(g.shares.value)
+            let factor = g.idle ? 1 : claims[i].weight / Double(g.shares.value)
             decisions.append(GroupDecision(group: g.name, hungry: d.1, demandReason: d.2, share: share,
-                                           factor: factor, cpuWeight: scaled[i],
+                                           factor: factor, cpuWeight: g.idle ? nil : scaled[i],
+                                           idle: g.idle,
                                            ioWeight: IOWeight(clamping: Double(ioBase[g.name]?.value ?? g.ioShares.value) * factor),
                                            cpuMax: quota, weightReason: reasons[i]))
         }
         return Decision(groups: decisions, idle: result.idle)
+    }
+
+    public static let idleWeightReason = "idle group: cpu.idle = 1, no CPU weight"
+
+    /// The capacity among the non-idle groups first, then what they leave among the idle ones
+    /// alike (the kernel gives every idle sibling the same minimal weight): an idle group never
+    /// takes from a group with a weight, however small. The result's level is the first phase's
+    /// (floors are turned into weights against it); its idle capacity is what is left at the end.
+    static func allocate(_ claims: [Allocator.Claim], idle: [Bool], capacity: Double) -> Allocator.Result {
+        guard idle.contains(true) else { return Allocator.allocate(claims, capacity: capacity) }
+        let normal = claims.indices.filter { !idle[$0] }
+        let scavengers = claims.indices.filter { idle[$0] }
+        let first = Allocator.allocate(normal.map { claims[$0] }, capacity: capacity)
+        let leftover = normal.isEmpty ? capacity : first.idle
+        let second = Allocator.allocate(scavengers.map { var c = claims[$0]; c.weight = 1; return c }, capacity: leftover)
+        var shares = claims.map { Allocator.Share(group: $0.group, allocation: 0, borrowed: 0, limit: .demand) }
+        for (k, i) in normal.enumerated() { shares[i] = first.shares[k] }
+        for (k, i) in scavengers.enumerated() {
+            var share = second.shares[k]
+            // Wanted more than the others left it (none at all: the allocator's "demand" for an
+            // empty capacity): what bounds it is being idle.
+            let wanted = min(claims[i].demand, claims[i].burst)
+            if share.limit == .share || (share.limit == .demand && share.allocation < wanted - 1e-9) { share.limit = .idle }
+            shares[i] = share
+        }
+        return Allocator.Result(shares: shares, level: normal.isEmpty ? 0 : first.level, idle: second.idle)
     }
 
     /// Integral correction of a floor's weight: a hungry group that got less than the floor
@@ -225,6 +267,13 @@ public struct FairnessLedger: Sendable, Equatable {
     /// Without the clamp: the unbounded-credit rule, for the simulator's contrast only.
     public func unboundedFactor(for g: GroupName) -> Double {
         factor(for: g, bound: .infinity)
+    }
+
+    /// Forgets the groups not in `groups` (a reload removed them): the ledger holds only the
+    /// policy's groups, whatever reloads came before.
+    public mutating func retain(only groups: Set<GroupName>) {
+        usage = usage.filter { groups.contains($0.key) }
+        entitlement = entitlement.filter { groups.contains($0.key) }
     }
 
     func factor(for g: GroupName, bound: Double) -> Double {

@@ -26,6 +26,9 @@ public enum Step: Sendable, Equatable {
     case recordOrigins(OriginLedger.Contents)
     case createGroup(GroupName)
     case setCPUWeight(GroupName, CPUWeight, WeightSource)
+    /// cpu.idle of an agent group: 1 for `idle = true`, 0 otherwise. Before any cpu.weight of
+    /// the group: the kernel refuses cpu.weight while cpu.idle = 1, and resets it when it goes.
+    case setCPUIdle(GroupName, Bool)
     case setIOWeight(GroupName, IOWeight, WeightSource)
     case setCPUMax(GroupName, CPUMax)
     case move(ProcessIdentity, comm: String, to: GroupName, origin: String, keys: [Classifier.MatchedKey])
@@ -37,6 +40,9 @@ public enum Step: Sendable, Equatable {
     case setUnitWeights(unit: String, group: GroupName, UnitWeights)
     /// A unit gets back the weights it had before the agent's first write.
     case restoreUnitWeights(unit: String, to: UnitWeights)
+
+    /// The cause a failed `setCPUIdle` carries when the kernel has no cpu.idle (before 5.15).
+    public static let noCPUIdleCause = "no cpu.idle"
 
     public var isMove: Bool {
         if case .move = self { true } else { false }
@@ -65,6 +71,7 @@ public enum Step: Sendable, Equatable {
         case .recordOrigins: "the origin ledger"
         case .createGroup(let g): "creating group \(g)"
         case .setCPUWeight(let g, _, _): "cpu.weight of group \(g)"
+        case .setCPUIdle(let g, _): "cpu.idle of group \(g)"
         case .setIOWeight(let g, _, _): "io.weight of group \(g)"
         case .setCPUMax(let g, _): "cpu.max of group \(g)"
         case .move(let id, let comm, let g, _, _): "moving \(comm)[\(id.pid)] to group \(g)"

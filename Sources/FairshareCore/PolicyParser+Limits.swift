@@ -11,8 +11,15 @@ extension PolicyValidator {
         var isValid = true
     }
 
-    mutating func groupLimits(_ table: TOMLTable, at path: Path, group label: String, unitBacked: Bool = false) -> GroupLimits {
+    mutating func groupLimits(_ table: TOMLTable, at path: Path, group label: String, unitBacked: Bool = false, idle: Bool = false) -> GroupLimits {
         var limits = GroupLimits()
+        if idle, table["min"] != nil {
+            // max, borrow and burst still make sense: they bound what it takes of the leftover.
+            error(
+                at: path + [.key("min")],
+                "min can not be set on \(label): it is idle (idle = true) and runs only on CPU time no other group wants, so nothing can be guaranteed to it; remove min, or remove idle and give it shares")
+            limits.isValid = false
+        }
         if unitBacked {
             // systemd owns a unit's cgroup: the agent sets CPUWeight/IOWeight through systemd and
             // writes nothing itself, and unit groups take no part in redistribution.
@@ -36,7 +43,7 @@ extension PolicyValidator {
             if amount == nil { limits.isValid = false }
             return amount
         }
-        limits.floor = amount("min")
+        limits.floor = idle ? nil : amount("min")
         limits.ceiling = amount("max")
         limits.burst = amount("burst")
 

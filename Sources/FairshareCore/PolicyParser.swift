@@ -56,7 +56,7 @@ extension Unicode.Scalar {
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
     static let agent = ["interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost"]
-    static let group = ["name", "shares", "io_shares", "min", "max", "borrow", "burst", "match"]
+    static let group = ["name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "match"]
     static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup", "units"]
 }
 
@@ -336,11 +336,21 @@ struct PolicyValidator {
             error(at: header, "\(label) has no name; expected name = \"...\" (\(nameRule))")
         }
 
+        // A unit-backed group (units in its match table) can not have limits: see groupLimits.
+        let unitBacked = table["match"]?.table?["units"] != nil
+        let idle = idleFlag(table, at: path, group: label, unitBacked: unitBacked)
+
         var shares: Shares?
-        if let v = table["shares"] {
+        if idle == true {
+            if table["shares"] != nil {
+                error(
+                    at: path + [.key("shares")],
+                    "shares can not be set on \(label): it is idle (idle = true), and an idle group has no CPU weight (the kernel refuses cpu.weight while cpu.idle = 1; the group gets only CPU time no other group wants); remove shares, and set its disk share with io_shares (default 100)")
+            }
+        } else if let v = table["shares"] {
             shares = self.shares(v, key: "shares", at: path + [.key("shares")])
-        } else {
-            error(at: header, "\(label) has no shares; expected shares = N, an integer \(Shares.range.lowerBound)..\(Shares.range.upperBound) (100 is the kernel's default weight)")
+        } else if idle == false {
+            error(at: header, "\(label) has no shares; expected shares = N, an integer \(Shares.range.lowerBound)..\(Shares.range.upperBound) (100 is the kernel's default weight), or idle = true for a group that runs only on CPU time nobody else wants")
         }
         var ioShares: Shares?
         var ioSharesAreValid = true
@@ -349,16 +359,35 @@ struct PolicyValidator {
             ioSharesAreValid = ioShares != nil
         }
 
-        // A unit-backed group (units in its match table) can not have limits: see groupLimits.
-        let unitBacked = table["match"]?.table?["units"] != nil
-        let limits = groupLimits(table, at: path, group: label, unitBacked: unitBacked)
+        let limits = groupLimits(table, at: path, group: label, unitBacked: unitBacked, idle: idle == true)
 
         let match = matchRule(table["match"], at: path + [.key("match")], group: label, header: header)
 
-        guard let name, let shares, ioSharesAreValid, limits.isValid else { return nil }
+        guard let name, let idle, ioSharesAreValid, limits.isValid else { return nil }
+        // An idle group has no CPU share: its `shares` stands for its disk share (io_shares,
+        // default 100) so every group has one; nothing that sets a CPU weight reads it.
+        let diskShares = ioShares ?? Shares(100)!
+        guard let cpuShares = idle ? diskShares : shares else { return nil }
         return GroupPolicy(
-            name: name, shares: shares, ioShares: ioShares, match: match, line: header.line,
-            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst)
+            name: name, shares: cpuShares, ioShares: idle ? diskShares : ioShares, match: match, line: header.line,
+            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst, idle: idle)
+    }
+
+    /// `idle`: true, false or absent (false). nil when it is invalid, or set on a unit-backed
+    /// group: the agent writes no file of a unit's cgroup, and systemd has its own way.
+    private mutating func idleFlag(_ table: TOMLTable, at path: Path, group label: String, unitBacked: Bool) -> Bool? {
+        guard let v = table["idle"] else { return false }
+        guard let idle = v.bool else {
+            error(at: path + [.key("idle")], "idle must be true or false, got \(Self.describe(v))")
+            return nil
+        }
+        if idle && unitBacked {
+            error(
+                at: path + [.key("idle")],
+                "idle = true can not be set on \(label): it is unit-backed (units in its match table), and the agent never writes cpu.idle or any other file of a cgroup systemd owns; give the units CPUWeight=idle in systemd instead (systemctl set-property UNIT CPUWeight=idle), or remove idle")
+            return nil
+        }
+        return idle
     }
 
     private mutating func shares(_ value: TOMLValueConvertible, key: String, at path: Path) -> Shares? {

@@ -12,11 +12,17 @@ public struct Reconciler: Sendable {
         public var cpuWeight: [GroupName: CPUWeight] = [:]
         public var ioWeight: [GroupName: IOWeight] = [:]
         public var cpuMax: [GroupName: CPUMax] = [:]
+        /// cpu.idle as written (a new cgroup starts at 0); nil = not known (after a restart).
+        public var cpuIdle: [GroupName: Bool] = [:]
+        /// The kernel has no cpu.idle (before Linux 5.15): idle groups run as ordinary groups
+        /// with the smallest weight (their cpu.idle write is still tried, and reported failing).
+        public var kernelLacksCPUIdle = false
 
         mutating func forget(_ g: GroupName) {
             cpuWeight[g] = nil
             ioWeight[g] = nil
             cpuMax[g] = nil
+            cpuIdle[g] = nil
         }
     }
 
@@ -225,11 +231,26 @@ public struct Reconciler: Sendable {
         var limits: [Step] = []
         for g in policy.agentGroups where present.contains(g.name) {
             let d = lastDecision?.decision(for: g.name)
-            let wantCPU = d?.cpuWeight ?? cpu[g.name]!
+            // An idle group has no weight: cpu.idle = 1 comes first and cpu.weight is never
+            // written while it holds (the kernel answers EINVAL). Without cpu.idle in the kernel
+            // it runs as an ordinary group with the smallest weight, the nearest there is.
+            let idleInKernel = g.idle && !applied.kernelLacksCPUIdle
+            let ownWeight = g.idle ? CPUWeight.range.lowerBound : cpu[g.name]!.value
+            let wantCPU: CPUWeight? = idleInKernel ? nil : (d?.cpuWeight ?? CPUWeight(ownWeight)!)
             let wantIO = d?.ioWeight ?? io[g.name]!
             // The shares' own weights are told loudly; the controller's departures from them quietly.
-            let source: WeightSource = wantCPU == cpu[g.name]! && wantIO == io[g.name]! ? .shares : .controller
-            if applied.cpuWeight[g.name] != wantCPU { weights.append(.setCPUWeight(g.name, wantCPU, source)) }
+            let source: WeightSource = (wantCPU == nil || wantCPU!.value == ownWeight) && wantIO == io[g.name]! ? .shares : .controller
+            var idleStep = false
+            // Without cpu.idle in the kernel an ordinary group is what it should be; an idle one
+            // keeps trying, so the failure stays listed while it lasts.
+            if applied.cpuIdle[g.name] != g.idle, g.idle || !applied.kernelLacksCPUIdle {
+                weights.append(.setCPUIdle(g.name, g.idle))
+                idleStep = true
+            }
+            // Leaving idle resets the kernel's weight to the default: write the wanted one after.
+            if let wantCPU, applied.cpuWeight[g.name] != wantCPU || (idleStep && !g.idle) {
+                weights.append(.setCPUWeight(g.name, wantCPU, source))
+            }
             if applied.ioWeight[g.name] != wantIO { weights.append(.setIOWeight(g.name, wantIO, source)) }
             // A cgroup being created starts without a limit.
             let inForce = creating.contains(g.name) ? CPUMax.unlimited : applied.cpuMax[g.name]
@@ -295,16 +316,25 @@ public struct Reconciler: Sendable {
                 knownGroups.insert(g)
                 applied.forget(g)
                 applied.cpuMax[g] = .unlimited
+                applied.cpuIdle[g] = false
                 // A new cgroup's counters start at zero: the first rate comes from the next pass.
                 sampler.forget(g)
                 sampler.record(g, .init(cpu: CPUStat(), io: IOStat(), pressure: PressureStat(someTotalUsec: 0), at: observedAt))
             case (.setCPUWeight(let g, let w, _), .done):
                 applied.cpuWeight[g] = w
+            case (.setCPUIdle(let g, let idle), .done):
+                applied.cpuIdle[g] = idle
+                // The kernel set the weight itself (minimal while idle, the default after).
+                applied.cpuWeight[g] = nil
+            case (.setCPUIdle, .failed(let cause, _)) where cause == Step.noCPUIdleCause:
+                // Before Linux 5.15: no group can be idle, so every group already is what a
+                // non-idle one should be; an idle one falls back to the smallest weight.
+                applied.kernelLacksCPUIdle = true
             case (.setIOWeight(let g, let w, _), .done):
                 applied.ioWeight[g] = w
             case (.setCPUMax(let g, let v), .done):
                 applied.cpuMax[g] = v
-            case (.setCPUWeight(let g, _, _), .gone), (.setIOWeight(let g, _, _), .gone), (.setCPUMax(let g, _), .gone):
+            case (.setCPUWeight(let g, _, _), .gone), (.setIOWeight(let g, _, _), .gone), (.setCPUMax(let g, _), .gone), (.setCPUIdle(let g, _), .gone):
                 // The group vanished behind our back: created again next pass.
                 knownGroups.remove(g)
                 applied.forget(g)

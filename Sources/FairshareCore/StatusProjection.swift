@@ -79,8 +79,12 @@ public enum StatusProjection {
                                 : "no io rate for the interval: io.stat could not be read at its start (or its counters went back)")
             // An agent group's weights as written; a unit-backed group's as asked of systemd.
             let notWritten = "not written yet (see agent.failures)"
-            let cpuWeight = figure(g.isUnitBacked ? cpuWeights[g.name]?.value : r.applied.cpuWeight[g.name]?.value, ["cpu_weight"],
-                                   unreadable: nil, otherwise: notWritten)
+            // An idle group has no weight while its cpu.idle = 1 holds (a kernel without cpu.idle
+            // gives it the smallest weight instead, shown as written).
+            let idleInKernel = g.idle && !r.applied.kernelLacksCPUIdle
+            let cpuWeight = figure(idleInKernel ? nil : g.isUnitBacked ? cpuWeights[g.name]?.value : r.applied.cpuWeight[g.name]?.value,
+                                   ["cpu_weight"], unreadable: nil,
+                                   otherwise: idleInKernel ? (r.applied.cpuIdle[g.name] == true ? Controller.idleWeightReason : "idle group: cpu.idle = 1 not written yet (see agent.failures)") : notWritten)
             let ioWeight = figure(g.isUnitBacked ? ioWeights[g.name]?.value : r.applied.ioWeight[g.name]?.value, ["io_weight"],
                                   unreadable: nil, otherwise: notWritten)
             var status = GroupStatus(
@@ -92,6 +96,7 @@ public enum StatusProjection {
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
             status.backing = g.isUnitBacked ? "unit" : "agent"
+            status.idle = g.idle ? true : nil
             if g.isUnitBacked {
                 status.units = r.unitCgroups.placements(of: g.name).map { UnitStatus(name: $0.unit, cgroup: $0.cgroup) }
             }
@@ -103,6 +108,11 @@ public enum StatusProjection {
                     pressurePercent: rates?.pressure.map { $0 * 100 }, fairnessFactor: d.factor,
                     cpuMax: r.applied.cpuMax[g.name]?.fileText ?? "not written yet", weightReason: d.weightReason,
                     min: g.floor?.description, max: g.ceiling?.description, burst: g.burst?.description, borrow: g.borrow)
+                // The ledger's figures behind the factor (decayed fairness; idle groups have none).
+                if case .decayed = policy.agent.fairness, !g.idle {
+                    status.redistribution?.decayedUsageCPUs = r.controller.ledger.usage[g.name] ?? 0
+                    status.redistribution?.entitlementCPUs = r.controller.ledger.entitlement[g.name] ?? 0
+                }
             }
             return status
         }

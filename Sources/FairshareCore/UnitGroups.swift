@@ -111,8 +111,9 @@ extension Policy {
 
     /// cpu.weight / CPUWeight per group: one whole factor over every group, agent-owned and
     /// unit-backed alike, so shares 2 beside 1 : 2 : 5 is CPUWeight 200, twice a default unit.
+    /// Idle groups have none (cpu.idle = 1 in its place) and take no part in the scale.
     public func cpuWeights() -> [GroupName: CPUWeight] {
-        WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.shares) }))
+        WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.filter { !$0.idle }.map { ($0.name, $0.shares) }))
     }
 
     public func ioWeights() -> [GroupName: IOWeight] {

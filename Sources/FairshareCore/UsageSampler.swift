@@ -129,11 +129,12 @@ public struct UsageSampler: Sendable {
     /// work-conserving).
     /// Unit-backed groups get 0: they are not siblings of the agent's groups (see their machine share).
     public static func targetPercents(policy: Policy, memberCounts: [GroupName: Int]) -> [GroupName: Double] {
-        let active = policy.agentGroups.filter { (memberCounts[$0.name] ?? 0) > 0 }
+        // Idle groups are due nothing: they run only on what the others leave.
+        let active = policy.agentGroups.filter { !$0.idle && (memberCounts[$0.name] ?? 0) > 0 }
         let total = active.reduce(0) { $0 + $1.shares.value }
         var out: [GroupName: Double] = [:]
         for g in policy.groups {
-            let isActive = !g.isUnitBacked && (memberCounts[g.name] ?? 0) > 0
+            let isActive = !g.isUnitBacked && !g.idle && (memberCounts[g.name] ?? 0) > 0
             out[g.name] = isActive && total > 0 ? Double(g.shares.value) * 100 / Double(total) : 0
         }
         return out

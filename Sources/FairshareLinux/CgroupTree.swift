@@ -154,6 +154,10 @@ public struct CgroupTree: Sendable {
         try fs.write(weight.fileText, to: .cpuWeight, of: path(of: group))
     }
 
+    public func setCPUIdle(_ idle: Bool, of group: GroupName) throws(CgroupError) {
+        try fs.write(idle ? "1" : "0", to: .cpuIdle, of: path(of: group))
+    }
+
     public func setIOWeight(_ weight: IOWeight, of group: GroupName) throws(CgroupError) {
         try fs.write(weight.fileText, to: .ioWeight, of: path(of: group))
     }

@@ -39,6 +39,8 @@ public final class FakeKernel: Sendable {
         var effects = 0
         /// Full process scans so far (what kernel events should make rare).
         var scans = 0
+        /// False models a kernel before 5.15: no cgroup has cpu.idle.
+        var hasCPUIdle = true
     }
 
     private let state: Mutex<State>
@@ -74,6 +76,7 @@ public final class FakeKernel: Sendable {
         var n = Node()
         n.files[.cpuStat] = "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"
         n.files[.cpuWeight] = "100"
+        n.files[.cpuIdle] = "0"
         n.files[.cpuMax] = "max 100000"
         n.files[.cpuPressure] = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
         n.files[.ioWeight] = "default 100"
@@ -91,6 +94,7 @@ public final class FakeKernel: Sendable {
     static func fileExists(_ s: State, _ file: ControlFile, _ c: CgroupPath) -> Bool {
         switch file {
         case .cpuWeight, .cpuMax: !c.isRoot && controllers(s, c).contains("cpu")
+        case .cpuIdle: s.hasCPUIdle && !c.isRoot && controllers(s, c).contains("cpu")
         case .ioWeight, .ioStat: !c.isRoot && controllers(s, c).contains("io")
         case .cpusEffective: c.isRoot || controllers(s, c).contains("cpuset")
         default: true
@@ -152,6 +156,11 @@ public final class FakeKernel: Sendable {
     /// A readdir of `cgroup` (its children) is operation `.open` with no file.
     public func inject(errno: Int32, file: ControlFile? = nil, cgroup: String? = nil, operation: CgroupError.Operation? = nil, times: Int? = nil) {
         state.withLock { $0.injected.append(Injected(file: file, cgroup: cgroup, errno: errno, operation: operation, times: times)) }
+    }
+
+    /// Models a kernel before Linux 5.15, whose cgroups have no cpu.idle.
+    public func removeCPUIdle() {
+        state.withLock { $0.hasCPUIdle = false }
     }
 
     public func clearInjections() {
@@ -267,7 +276,17 @@ public final class FakeKernel: Sendable {
                 s.nodes[c]!.subtreeControl = enabled
             case .cpuWeight:
                 guard let w = Int(value), (1...10000).contains(w) else { return fail(ERANGE) }
+                // sched_group_set_shares: EINVAL while the group is idle.
+                if node.files[.cpuIdle] == "1" { return fail(EINVAL) }
                 s.nodes[c]!.files[.cpuWeight] = value
+            case .cpuIdle:
+                // sched_group_set_idle: 0 or 1. Going idle gives the group the minimal weight
+                // (cpu.weight reads 0); leaving it gives back the default, not the old weight.
+                guard value == "0" || value == "1" else { return fail(EINVAL) }
+                if node.files[.cpuIdle] != value {
+                    s.nodes[c]!.files[.cpuWeight] = value == "1" ? "0" : "100"
+                }
+                s.nodes[c]!.files[.cpuIdle] = value
             case .cpuMax:
                 let parts = value.split(separator: " ")
                 guard parts.count == 2, parts[0] == "max" || Int(parts[0]).map({ $0 >= 1000 }) == true,

@@ -200,4 +200,40 @@ public enum SimScenarios {
                           aMinPercent: aParts.min() ?? 0, settleIntervals: settle, aBelowBoundIntervals: aParts.filter { $0 < bound }.count,
                           bOverACPUWeight: ratio(\.weight), bOverAIOWeight: ratio(\.ioWeight), timeline: agent.timeline)
     }
+
+    // MARK: Return after an absence (one rule for every absence)
+
+    public struct Return: Sendable {
+        /// True: B's processes existed and slept while A was busy; false: B had no processes.
+        public var sleeping: Bool
+        public var halfLife: Double
+        public var maxBoost: Double
+        /// B's part (percent) of the CPU used by A and B, per interval after B's return.
+        public var bPercents: [Double]
+        /// B's cpu.weight over A's in force in the first interval after the return.
+        public var bOverACPUWeight: Double?
+        /// The largest ratio of B's and A's effective weights over the whole run.
+        public var maxWeightRatio: Double
+        public var timeline: [SimAgent.Interval]
+
+        public var bFirstPercent: Double { bPercents.first ?? 0 }
+    }
+
+    /// A and B, equal shares, fairness = decayed: A busy alone for `awayHalfLives` half-lives
+    /// while B sleeps (`sleeping`) or has no processes at all; then B is busy too.
+    public static func returnAfterAbsence(sleeping: Bool, halfLife: Double = 20, maxBoost: Double = 4, awayHalfLives: Double = 2,
+                                          afterSeconds: Double = 20) -> Return {
+        let fairness = FairnessMode.decayed(halfLife: .milliseconds(Int64(halfLife * 1000)), maxBoost: maxBoost)
+        let a = name("a"), b = name("b")
+        let returnAt = awayHalfLives * halfLife
+        let traces: [GroupName: DemandTrace] = [a: .constant(cpus), b: .phases(sleeping ? 0 : nil, [(returnAt, cpus)])]
+        var agent = SimAgent(policy: policy([group("a", shares: 100), group("b", shares: 100)], fairness: fairness), cpus: cpus, traces: traces)
+        agent.run(for: returnAt + afterSeconds)
+        let after = agent.timeline.filter { $0.start >= returnAt - 1e-9 }
+        let first = after.first?.groups
+        let ratio = first.flatMap { g in g[a].flatMap { wa in g[b].map { Double($0.weight) / Double(wa.weight) } } }
+        let ratios = agent.timeline.compactMap { iv in iv.groups[a].flatMap { wa in iv.groups[b].map { Double($0.weight) / Double(wa.weight) } } }
+        return Return(sleeping: sleeping, halfLife: halfLife, maxBoost: maxBoost, bPercents: after.map { $0.part(of: b, among: [a, b]) * 100 },
+                      bOverACPUWeight: ratio, maxWeightRatio: ratios.max() ?? 1, timeline: agent.timeline)
+    }
 }

@@ -17,6 +17,11 @@
 //   starvation_settle_intervals the same run: intervals until the split is within 2 points of 50/50
 //   unbounded_a_min_percent     the same scenario with unbounded credit: A's smallest part, percent
 //   unbounded_starved_intervals the same run: intervals in which A got less than 19% (20% less a point)
+//   absent_b_first2_percent     issue 11: A busy alone two half-lives while B has NO processes; B's part
+//                               of the first 2 s after its burners start, percent (max_boost 4: <= 80)
+//   absent_b_next2_percent      the same run: the next 2 s
+//   idle_contended_percent      idle = true beside a hungry ordinary group: the idle group's part of the capacity
+//   idle_alone_percent          the ordinary group stopped: the idle group's CPUs over what both groups ran while busy
 
 import FairshareTestSupport
 
@@ -66,6 +71,10 @@ let borrowing = SimScenarios.borrowing()
 let floor = SimScenarios.floor()
 let starvation = SimScenarios.starvation()
 let unbounded = SimScenarios.starvation(credit: .unbounded)
+// One rule for every absence: B with no processes, and B with sleeping ones (the simulator's
+// interval is 2 s, so "the first 2 s" is its first interval).
+let absent = SimScenarios.returnAfterAbsence(sleeping: false)
+let asleep = SimScenarios.returnAfterAbsence(sleeping: true)
 let elapsed = ContinuousClock.now - start
 
 let vm = readVMResults()
@@ -83,6 +92,12 @@ let rows: [(measure: String, key: String, simulator: String, goal: String)] = [
     ("unbounded credit: A's min share (%)", "unbounded_a_min_percent", fixed(unbounded.aMinPercent, 1), "contrast: starves (< 5)"),
     ("unbounded credit: intervals A below 19%", "unbounded_starved_intervals", String(unbounded.aBelowBoundIntervals),
      "contrast (capped: \(starvation.aBelowBoundIntervals))"),
+    ("return, B had no processes: B's first 2 s (%)", "absent_b_first2_percent", fixed(absent.bPercents.first ?? 0, 1),
+     "> 55, <= 80 (max_boost 4); asleep: \(fixed(asleep.bPercents.first ?? 0, 1))"),
+    ("return, B had no processes: B's next 2 s (%)", "absent_b_next2_percent", fixed(absent.bPercents.dropFirst().first ?? 0, 1),
+     "> 50; asleep: \(fixed(asleep.bPercents.dropFirst().first ?? 0, 1))"),
+    ("idle group beside a hungry one (% of capacity)", "idle_contended_percent", "-", "< 5 (kernel only: cpu.idle)"),
+    ("idle group alone (% of what the busy pair ran)", "idle_alone_percent", "-", ">= 90 (kernel only)"),
 ]
 
 let headers = ("measure", "simulator", "kernel (VM)", "goal")
@@ -99,5 +114,7 @@ for (row, kernel) in zip(rows, kernelValues) {
 print("")
 print("simulator: 2 CPUs, interval \(fixed(SimScenarios.interval, 0)) s, 10 ms fluid steps; starvation: half_life \(fixed(starvation.halfLife, 0)) s, "
     + "max_boost \(fixed(starvation.maxBoost, 0)), B idle 20 half-lives; settles in \(starvation.settleHalfLives.map { fixed($0, 2) } ?? "-") half-lives; "
+    + "return after absence: half_life \(fixed(absent.halfLife, 0)) s, A alone two half-lives, B's parts " + absent.bPercents.prefix(5).map { fixed($0, 1) }.joined(separator: " ")
+    + " (no processes) vs " + asleep.bPercents.prefix(5).map { fixed($0, 1) }.joined(separator: " ") + " (sleeping), max weight ratio \(fixed(absent.maxWeightRatio, 2)); "
     + "all scenarios \(elapsed) wall time")
 if vm == nil { print("kernel column: set FAIRSHARE_VM_RESULTS to a file of `KEY VALUE` lines (keys at the top of main.swift)") }

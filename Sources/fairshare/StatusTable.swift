@@ -12,7 +12,10 @@ enum StatusTable {
         out += "\n"
         if let e = s.agent.events { out += eventsLine(e) + "\n" }
         out += "\n"
-        let header = ["GROUP", "BACKING", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "MACHINE%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
+        // With decayed fairness: each group's decayed usage and entitlement (CPUs), before LIMIT.
+        let decayed = s.groups.contains { $0.redistribution?.entitlementCPUs != nil }
+        var header = ["GROUP", "BACKING", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "MACHINE%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
+        if decayed { header.insert(contentsOf: ["USED~", "DUE~"], at: header.count - 1) }
         let rows = s.groups.map { g -> [String] in
             let unit = g.backing == "unit"
             // "n/a": could not be read (the reason is in `unavailable`, and in the journal).
@@ -21,8 +24,15 @@ enum StatusTable {
             let throttled: String = g.throttledUsec.map { "\(fmt(Double($0) / 1e6, 1))s" } ?? "n/a"
             let machine: String = g.machineSharePercent.map { fmt($0, 1) } ?? "-"
             let alloc: String = g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-"
-            return [g.name, g.backing ?? "-", String(g.shares), g.cpuWeight.map(String.init) ?? "n/a", g.ioWeight.map(String.init) ?? "n/a", String(g.members),
-                    usage, unit ? "-" : fmt(g.cpuTargetPercent, 1), machine, alloc, cpus, throttled, limitText(g)]
+            // An idle group has no CPU weight: cpu.idle = 1 stands in its place.
+            let cpuWeight = g.idle == true && g.cpuWeight == nil ? "idle" : g.cpuWeight.map(String.init) ?? "n/a"
+            var row = [g.name, g.backing ?? "-", g.idle == true ? "-" : String(g.shares), cpuWeight, g.ioWeight.map(String.init) ?? "n/a", String(g.members),
+                       usage, unit ? "-" : fmt(g.cpuTargetPercent, 1), machine, alloc, cpus, throttled, limitText(g)]
+            if decayed {
+                let r = g.redistribution
+                row.insert(contentsOf: [r?.decayedUsageCPUs.map { fmt($0, 2) } ?? "-", r?.entitlementCPUs.map { fmt($0, 2) } ?? "-"], at: row.count - 1)
+            }
+            return row
         }
         out += table([header] + rows)
         if s.groups.isEmpty { out += "(the policy defines no groups)\n" }
@@ -35,6 +45,12 @@ enum StatusTable {
         if !failures.isEmpty {
             out += "\nfailing (retried every pass):\n"
             out += table([["WHAT", "CAUSE", "TIMES", "ERROR"]] + failures.map { [$0.target, $0.cause, String($0.count), $0.message] })
+        }
+        if decayed {
+            out += "\nUSED~, DUE~: decayed CPU usage and entitlement (CPUs, fairness = \"decayed\"); every group is due its shares' part all the time, with processes or not, and its weight moves by DUE~/USED~ within max_boost.\n"
+        }
+        if s.groups.contains(where: { $0.idle == true }) {
+            out += "\nCPU.W idle: cpu.idle = 1, the group runs only on CPU time no other group wants.\n"
         }
         if s.groups.contains(where: { $0.machineSharePercent != nil }) {
             out += "\nMACHINE%: the share of the whole machine the cgroup hierarchy gives the group if it and every populated cgroup beside it, at every level, were busy.\n"
@@ -65,11 +81,12 @@ enum StatusTable {
         var out = "\(p.sourcePath): valid; \(p.groups.count) group(s), interval \(DurationText.format(p.agent.interval)), cgroup_root \(p.agent.cgroupRoot), fairness \(p.agent.fairness)\n"
         // SHARE% compares the agent's own groups, which are siblings; a unit's weight compares
         // only among the unit's siblings in its slice.
-        let total = p.agentGroups.reduce(0) { $0 + $1.shares.value }
+        let total = p.agentGroups.filter { !$0.idle }.reduce(0) { $0 + $1.shares.value }
         let cpuWeights = p.cpuWeights()
         let rows = p.groups.map { g -> [String] in
-            [g.name.rawValue, g.isUnitBacked ? "unit" : "agent", String(g.shares.value), String(g.ioShares.value), String(cpuWeights[g.name]!.value),
-             g.isUnitBacked ? "-" : fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
+            [g.name.rawValue, g.isUnitBacked ? "unit" : "agent", g.idle ? "-" : String(g.shares.value), String(g.ioShares.value),
+             cpuWeights[g.name].map { String($0.value) } ?? "idle",
+             g.isUnitBacked || g.idle ? "-" : fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
         }
         out += table([["GROUP", "BACKING", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "LIMITS", "MATCH"]] + rows)
         if !p.unitGroups.isEmpty {

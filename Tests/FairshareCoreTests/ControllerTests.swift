@@ -39,7 +39,7 @@ import Testing
         let first = c.decide(policy: policy, observations: [
             .init(group: small, usage: 0.18, pressure: 0.9), .init(group: big, usage: 1.82, pressure: 0.9),
         ], capacity: 2, interval: 2)
-        let raised = first.decision(for: small)!.cpuWeight.value
+        let raised = first.decision(for: small)!.cpuWeight!.value
         #expect(raised > 100 && first.decision(for: small)?.share.limit == .floor)
         // Now it gets 0.9 CPU, all it wants (no waiting): the raise must stay, or the next
         // interval squeezes it back to 2/11 of the machine.
@@ -49,7 +49,7 @@ import Testing
         let d = second.decision(for: small)!
         #expect(!d.hungry && d.share.limit == .floor && abs(d.share.allocation - 0.9) < 1e-9)
         // 0.9 of 2 CPUs against weight 1000 needs 0.9 / 1.1 x 1000.
-        #expect(abs(Double(d.cpuWeight.value) - 900.0 / 1.1) <= 1, "weight \(d.cpuWeight)")
+        #expect(abs(Double(d.cpuWeight!.value) - 900.0 / 1.1) <= 1, "weight \(d.cpuWeight)")
     }
 
     @Test(arguments: [
@@ -93,7 +93,7 @@ import Testing
             let d = c.decide(policy: heavy, observations: [
                 .init(group: small, usage: 0.93, pressure: 0.9), .init(group: big, usage: 1.07, pressure: 0.9),
             ], capacity: 2, interval: 2)
-            weights.append(d.decision(for: small)!.cpuWeight.value)
+            weights.append(d.decision(for: small)!.cpuWeight!.value)
         }
         #expect(weights[0] == weights.min(), "no correction before the raise was in force: \(weights)")
         #expect(weights.last! > weights[0], "the raise grows while the floor is missed: \(weights)")

@@ -193,7 +193,7 @@ let limitsBadPolicies: [BadPolicyCase] = [
     BadPolicyCase(name: "group: misspelt min", toml: withLimits("mim = \"1\""), line: 4, column: 1, message: "did you mean 'min'?"),
     BadPolicyCase(
         name: "group: unknown key lists the limits", toml: withLimits("ceiling = \"1\""), line: 4, column: 1,
-        message: "unknown key 'ceiling' in [[group]] 'g'; expected one of: name, shares, io_shares, min, max, borrow, burst, match"),
+        message: "unknown key 'ceiling' in [[group]] 'g'; expected one of: name, shares, io_shares, idle, min, max, borrow, burst, match"),
     BadPolicyCase(name: "max at the top level", toml: "max = \"1\"\n", line: 1, column: 1, message: "unknown top-level key 'max'; 'max' belongs in a [[group]] table"),
     BadPolicyCase(name: "fairness at the top level", toml: "fairness = \"decayed\"\n", line: 1, column: 1, message: "'fairness' belongs in the [agent] table"),
     BadPolicyCase(name: "agent: misspelt fairness", toml: agentWith("fairnes = \"decayed\""), line: 2, column: 1, message: "unknown key 'fairnes' in [agent]; did you mean 'fairness'?"),

@@ -284,7 +284,7 @@ func cgroupEvents(_ text: String, _ expected: Bool?) {
     // The unit group's share is not taken from the agent's groups: 1 : 3 of the whole root.
     #expect(abs((d.decision(for: GroupName("a")!)?.share.allocation ?? 0) - 0.5) < 1e-9)
     #expect(abs((d.decision(for: GroupName("b")!)?.share.allocation ?? 0) - 1.5) < 1e-9)
-    #expect(d.decision(for: GroupName("b")!)?.cpuWeight.value == 300)
+    #expect(d.decision(for: GroupName("b")!)?.cpuWeight!.value == 300)
     #expect(UsageSampler.targetPercents(policy: policy, memberCounts: [GroupName("a")!: 1, GroupName("b")!: 1, GroupName("u")!: 4])
             == [GroupName("a")!: 25, GroupName("b")!: 75, GroupName("u")!: 0])
 }

@@ -79,3 +79,33 @@ import Testing
         #expect(usage.allSatisfy { $0 >= 0.9 - 0.01 }, "wants 0.9 CPU under a floor of 1, got per interval: \(usage)")
     }
 }
+
+/// Issue 11: one rule for every absence. A busy alone for two half-lives while B had no
+/// processes, then B starts: B is favoured like a group whose processes slept, and bounded.
+/// Under the old rule (entitlement only while a group has members) the absent B came back
+/// at 50%: these fail there.
+@Suite struct ReturnAfterAbsenceTests {
+    @Test(arguments: [false, true])
+    func aReturningGroupIsFavouredAndBounded(sleeping: Bool) {
+        let r = SimScenarios.returnAfterAbsence(sleeping: sleeping, halfLife: 20, maxBoost: 4, awayHalfLives: 2)
+        let first = r.bPercents.prefix(2)
+        #expect(first.allSatisfy { $0 > 60 }, "B favoured over its fair 50% in the first intervals: \(r.bPercents)")
+        #expect(r.bFirstPercent <= 100 * 4 / 5 + 1, "within max_boost 4 (80%): \(r.bFirstPercent)")
+        #expect(r.maxWeightRatio <= 4 + 0.01, "effective weights within max_boost: \(r.maxWeightRatio)")
+        #expect(r.bOverACPUWeight.map { $0 > 1.5 } == true, "B's weight over A's on return: \(String(describing: r.bOverACPUWeight))")
+        // It fades: after several half-lives of both busy the split is back near 50/50.
+        let late = SimScenarios.returnAfterAbsence(sleeping: sleeping, halfLife: 20, maxBoost: 4, awayHalfLives: 2, afterSeconds: 160)
+        #expect(abs((late.bPercents.last ?? 0) - 50) < 3, "fades back to 50%: \(late.bPercents.suffix(3))")
+    }
+
+    /// No processes or sleeping processes: the same history, the same result.
+    @Test func absentAndSleepingGiveTheSameResult() {
+        let absent = SimScenarios.returnAfterAbsence(sleeping: false)
+        let asleep = SimScenarios.returnAfterAbsence(sleeping: true)
+        #expect(absent.bPercents.count == asleep.bPercents.count)
+        for (x, y) in zip(absent.bPercents, asleep.bPercents) {
+            #expect(abs(x - y) < 0.5, "absent \(absent.bPercents) asleep \(asleep.bPercents)")
+        }
+        #expect(absent.bOverACPUWeight == asleep.bOverACPUWeight)
+    }
+}

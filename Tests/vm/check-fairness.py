@@ -22,6 +22,13 @@ Figures and assertions (margins for a noisy emulated 2-vCPU machine; goals from 
   starve    decayed, max_boost 4: b's share of the first 5 s after its return > 55%,
             a's minimum 1-s share >= 15% (goal 20%), effective weight ratio <= max_boost,
             5-s split back within 5 points of 50/50 within 40 s
+  absent    decayed, half_life 4 s, max_boost 4: b had NO processes while a was busy 8 s;
+            b's share of the first 2 s after its burners started > 55% and <= 80% + 3 points,
+            weight ratio <= max_boost,
+            status shows b's entitlement accrued without processes
+  idle      work (shares 1) and scav (idle = true) busy: scav < 5% of 2 CPUs; work STOPped:
+            scav >= 90% of what both ran while busy; cpu.idle 1; no write failure; the kernel
+            probe: cpu.weight refused (EINVAL) while cpu.idle = 1 and reset to 100 after
 
 Usage: check-fairness.py CONSOLE_LOG [--results FILE] [--verbose]
   --results FILE  write KEY VALUE lines (the benchmark table's VM column)
@@ -59,6 +66,13 @@ STARVE_A_MIN_GOAL_PCT = 20.0
 STARVE_A_MIN_ASSERT_PCT = 15.0  # 1/(1+4) = 20% is the bound; 5 points for per-second noise
 STARVE_RETURN_PTS = 5.0
 STEP = 0.25  # offsets of the sliding 1-s windows (s)
+PHASES = ("1", "3", "4", "5", "6", "7")
+ABSENT_B_FIRST2_PCT = 55.0  # fair share 50%; the old rule gave 58% then 50%
+ABSENT_BOUND_SLACK_PTS = 3.0
+# An idle group's kernel weight is 3 against 1024 for weight 100 (0.3%); 5% is the issue's bar.
+IDLE_CONTENDED_PCT = 5.0
+# Of what the guest delivered to the two busy groups just before (see check_idle).
+IDLE_ALONE_PCT = 90.0
 
 
 # --- samples ----------------------------------------------------------------------------
@@ -239,7 +253,7 @@ class Run:
                      "FSDONE, scenario_exit 0")
         ctl = (log.one("cgroup_controllers") or "").split()
         self.c.check("boot", "cgroup2 offers cpu", "cpu" in ctl, " ".join(ctl) or "none", "cpu")
-        for p in ("1", "3", "4", "5"):
+        for p in PHASES:
             self.c.check("boot", f"phase {p}: agent ready (every burner placed)", log.one(f"ready_{p}") == "yes",
                          f"ready={log.one(f'ready_{p}')} after {log.one(f'ready_s_{p}')} s"
                          + (f", agent died (exit {log.one(f'agent_exit_{p}')})" if log.one(f"agent_died_{p}") else ""),
@@ -512,9 +526,133 @@ class Run:
                      ret_end is not None and ret_end <= 40, f"from +{fmt(ret_end)} s", "<= 40 s")
         self.timeline("starvation: b CONTinued at t0", ["a", "b"], t, end)
 
+    # 6
+    def check_absent(self):
+        """Issue 11: b had no processes while a was busy alone for two half-lives; on its
+        return it is favoured as a group whose processes slept would be, within max_boost."""
+        if self.need("absent_alone_start", "absent_burners_started", "absent_return", "absent_end"):
+            self.c.check("absent", "phase measured", False, "missing marks", "absent_alone_start, absent_burners_started, absent_return, absent_end")
+            return
+        # From the moment b's burners were started: the agent places them within milliseconds
+        # (kernel events), while the guest's poll that confirms it takes up to a second of TCG
+        # forks, the very second in which b's boost is largest.
+        t, end = self.marks["absent_burners_started"], self.marks["absent_end"]
+        placed = self.marks["absent_return"] - t
+        max_boost = self.log.num("max_boost_6") or 4.0
+        bound = 100 * max_boost / (1 + max_boost)
+
+        def share_b(a, b):
+            ua, ub = self.s.cpus("a", a, b), self.s.cpus("b", a, b)
+            if ua is None or ub is None or ua + ub <= 0:
+                return None
+            return 100 * ub / (ua + ub)
+
+        first2, next2, late = share_b(t, t + 2), share_b(t + 2, t + 4), share_b(t + 8, end)
+        per = [share_b(t + k, t + k + 1) for k in range(0, int(end - t + 1e-6))]
+        ratios = []
+        for (tb, _, _, wb) in self.s.series.get("b", []):
+            if t - 1 <= tb <= end:
+                la = self.s.last_before("a", tb)
+                if la and wb and la[3]:
+                    ratios.append(max(wb / la[3], la[3] / wb))
+        rmax = max(ratios) if ratios else None
+        if first2 is not None:
+            self.results["absent_b_first2_percent"] = f"{first2:.1f}"
+        if next2 is not None:
+            self.results["absent_b_next2_percent"] = f"{next2:.1f}"
+        alone = self.s.cpus("a", self.marks["absent_alone_start"], t)
+        self.fig("absent", f"a alone {t - self.marks['absent_alone_start']:.1f} s at {fmt(alone, 3)} CPUs while b had no processes "
+                 f"(b's burners all seen in b: {self.log.one('absent_b_placed')}, {placed:.2f} s after their start)")
+        self.fig("absent", f"b's share after its burners started: {fmt(first2, 1)}% (first 2 s), {fmt(next2, 1)}% (next 2 s), "
+                 f"{fmt(late, 1)}% (+8 s to the end); bound {bound:.0f}% (max_boost {max_boost:g}); max effective weight ratio {fmt(rmax, 2)}")
+        self.fig("absent", "b's 1-s share: " + " ".join(fmt(v, 0) for v in per))
+        doc, err = self.log.json("status_absent_alone")
+        gs = status_groups(doc)
+        red = {g: (gs.get(g) or {}).get("redistribution") or {} for g in ("a", "b")}
+        self.fig("absent", "status before b's return: " + (", ".join(
+            f"{g} factor {red[g].get('fairness_factor')} decayed_usage {red[g].get('decayed_usage_cpus')} entitlement {red[g].get('entitlement_cpus')}"
+            for g in ("a", "b")) if gs else str(err)))
+        self.c.check("absent", "status: b, without processes, accrued entitlement (decayed_usage_cpus ~0)",
+                     (red["b"].get("entitlement_cpus") or 0) > 0.3 and (red["b"].get("decayed_usage_cpus") or 0) < 0.05,
+                     f"entitlement {red['b'].get('entitlement_cpus')} usage {red['b'].get('decayed_usage_cpus')}", "> 0.3, < 0.05")
+        # Favoured: clearly above its fair 50% (the old rule measured 58% here, then 50%: the
+        # 5-point margin is the per-second noise seen on this loaded 2-vCPU machine).
+        self.c.check("absent", f"b favoured in its first 2 s: > {ABSENT_B_FIRST2_PCT:.0f}%",
+                     first2 is not None and first2 > ABSENT_B_FIRST2_PCT, f"{fmt(first2, 1)}%", f"> {ABSENT_B_FIRST2_PCT:.0f}%")
+        # Bounded: at most max_boost / (1 + max_boost) of the pair, plus the kernel's per-CPU
+        # placement error (<= 2 points in the share phase) and a point of sampling alignment.
+        self.c.check("absent", f"b bounded in its first 2 s: <= {bound:.0f}% + {ABSENT_BOUND_SLACK_PTS:g}",
+                     first2 is not None and first2 <= bound + ABSENT_BOUND_SLACK_PTS, f"{fmt(first2, 1)}%", f"<= {bound + ABSENT_BOUND_SLACK_PTS:.0f}%")
+        self.c.check("absent", f"effective weight ratio <= max_boost {max_boost:g} (+1% rounding)",
+                     rmax is not None and rmax <= max_boost * 1.01, fmt(rmax, 3), f"<= {max_boost:g}")
+        self.timeline("absent: b's burners placed at t0", ["a", "b"], t - 2, end)
+
+    # 7
+    def check_idle(self):
+        """idle = true: < 5% of the machine while an ordinary group is hungry, nearly all of
+        it once that group stops; cpu.idle reads 1, no cpu.weight write failed."""
+        if self.need("idle_contended_start", "idle_contended_end", "idle_alone_start", "idle_alone_end"):
+            self.c.check("idle", "phase measured", False, "missing marks", "idle_* marks")
+            return
+        log = self.log
+        a, b = self.marks["idle_contended_start"], self.marks["idle_contended_end"]
+        scav_c, work_c, mach_c = self.s.cpus("scav", a, b), self.s.cpus("work", a, b), self.s.cpus("_machine", a, b)
+        a2, b2 = self.marks["idle_alone_start"], self.marks["idle_alone_end"]
+        scav_a, mach_a = self.s.cpus("scav", a2, b2), self.s.cpus("_machine", a2, b2)
+        contended = None if scav_c is None else 100 * scav_c / self.capacity
+        # "Nearly all" against what this guest delivers to busy burners: both groups' usage in
+        # the contended window just before. Not the nominal 2 CPUs (a loaded host runs the
+        # vCPUs at ~1.85-1.90), nor the root's usage_usec (tick-based: 155% seen here).
+        delivered = None if scav_c is None or work_c is None else scav_c + work_c
+        alone = None if scav_a is None or not delivered else 100 * scav_a / delivered
+        alone_cap = None if scav_a is None else 100 * scav_a / self.capacity
+        if contended is not None:
+            self.results["idle_contended_percent"] = f"{contended:.2f}"
+        if alone is not None:
+            self.results["idle_alone_percent"] = f"{alone:.1f}"
+        self.fig("idle", f"both busy {b - a:.1f} s: scav {fmt(scav_c, 3)} CPUs = {fmt(contended, 2)}% of {self.capacity:g}; "
+                 f"work {fmt(work_c, 3)}; machine {fmt(mach_c, 3)}")
+        self.fig("idle", f"work STOPped, {b2 - a2:.1f} s: scav {fmt(scav_a, 3)} CPUs = {fmt(alone, 1)}% of what both groups ran "
+                 f"while busy ({fmt(delivered, 3)} CPUs), {fmt(alone_cap, 1)}% of {self.capacity:g} (root, tick-based: {fmt(mach_a, 3)})")
+        self.fig("idle", f"kernel: scav cpu.idle {log.one('idle_scav_cpu_idle')}, cpu.weight {log.one('idle_scav_cpu_weight')}; "
+                 f"work cpu.idle {log.one('idle_work_cpu_idle')}")
+        self.fig("idle", f"kernel probe: cpu.idle {log.one('probe_cpu_idle')}; cpu.weight 300 then cpu.idle 1 reads "
+                 f"{log.one('probe_weight_while_idle')}; writing cpu.weight while idle: {log.one('probe_weight_write_while_idle')}; "
+                 f"after cpu.idle 0 it reads {log.one('probe_weight_after_idle')}")
+        self.c.check("idle", "scav cpu.idle reads 1, work 0", log.one("idle_scav_cpu_idle") == "1" and log.one("idle_work_cpu_idle") == "0",
+                     f"scav {log.one('idle_scav_cpu_idle')} work {log.one('idle_work_cpu_idle')}", "1, 0")
+        self.c.check("idle", f"scav < {IDLE_CONTENDED_PCT:g}% of the machine while work is hungry",
+                     contended is not None and contended < IDLE_CONTENDED_PCT, f"{fmt(contended, 2)}%", f"< {IDLE_CONTENDED_PCT:g}%")
+        self.c.check("idle", f"scav >= {IDLE_ALONE_PCT:g}% of what the guest delivered to busy groups once work stopped",
+                     alone is not None and alone >= IDLE_ALONE_PCT, f"{fmt(alone, 1)}%", f">= {IDLE_ALONE_PCT:g}%")
+        failures = []
+        status = {}
+        for name in ("status_idle_contended", "status_idle_alone"):
+            doc, err = log.json(name)
+            if doc is None:
+                failures.append(f"{name}: {err}")
+                continue
+            failures += [f"{f.get('target')}: {f.get('cause')}" for f in ((doc.get("agent") or {}).get("failures") or [])]
+            status[name] = status_groups(doc).get("scav") or {}
+        sc = status.get("status_idle_contended") or {}
+        red = sc.get("redistribution") or {}
+        self.fig("idle", f"status: scav idle {sc.get('idle')} cpu_weight {sc.get('cpu_weight')} "
+                 f"({(sc.get('unavailable') or {}).get('cpu_weight')}); limit {red.get('limit')}; allocation {red.get('allocation_cpus')}; "
+                 f"machine share {sc.get('machine_share_pct')}%")
+        self.c.check("idle", "no write failed (no cpu.weight refused on the idle group)", not failures, failures or "none", "none")
+        self.c.check("idle", "status: scav idle, cpu_weight null, limit idle while work is hungry",
+                     sc.get("idle") is True and sc.get("cpu_weight") is None and red.get("limit") == "idle",
+                     f"idle {sc.get('idle')} cpu_weight {sc.get('cpu_weight')} limit {red.get('limit')}", "true, null, idle")
+        self.c.check("idle", "kernel: cpu.weight refused while cpu.idle = 1, reset to 100 after",
+                     "Invalid argument" in (log.one("probe_weight_write_while_idle") or "") and log.one("probe_weight_after_idle") == "100",
+                     f"{log.one('probe_weight_write_while_idle')}; after {log.one('probe_weight_after_idle')}", "EINVAL; 100")
+        self.timeline("idle: work and scav busy, work STOPped at +" + fmt(self.marks.get("idle_work_stopped", a) - a, 1) + " s",
+                      ["work", "scav"], a, b2)
+
     def run(self):
         self.check_boot()
-        for f in (self.check_share, self.check_redist, self.check_borrow, self.check_floor, self.check_starve):
+        for f in (self.check_share, self.check_redist, self.check_borrow, self.check_floor, self.check_starve,
+                  self.check_absent, self.check_idle):
             try:
                 f()
             except Exception as e:  # a checker bug must not hide the other figures
@@ -525,7 +663,7 @@ def print_report(run, path, verbose):
     c, log = run.c, run.log
     print(f"boot: kernel {log.one('kernel')}, /init at {log.one('boot_uptime')} s, scenario ended at "
           f"{log.one('end_uptime')} s; log target {log.one('log_target')}; PSI {log.one('psi')}")
-    ready = ", ".join(f"phase {p} {log.one(f'ready_s_{p}')} s" for p in ("1", "3", "4", "5"))
+    ready = ", ".join(f"phase {p} {log.one(f'ready_s_{p}')} s" for p in PHASES)
     print(f"agent ready after: {ready}")
     section = None
     for sec, text in run.figures:
@@ -577,7 +715,8 @@ def main():
     if args.results:
         keys = ["share_max_error_points", "share_jain", "redistribution_intervals", "borrow_take_intervals",
                 "borrow_giveback_intervals", "floor_cpus", "starvation_a_min_percent", "starvation_b_first_percent",
-                "starvation_settle_intervals"]
+                "starvation_settle_intervals", "absent_b_first2_percent", "absent_b_next2_percent",
+                "idle_contended_percent", "idle_alone_percent"]
         with open(args.results, "w") as f:
             for k in keys:
                 if k in run.results:

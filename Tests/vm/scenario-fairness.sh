@@ -11,6 +11,10 @@
 #   4 floor      small (shares 1, min 1) among heavy1..3 (shares 10 each)
 #   5 starve     a and b equal, fairness decayed (half_life 10s, max_boost 4): B idle 40 s,
 #                then both busy 40 s
+#   (probe)      the kernel's cpu.idle rules on a scratch cgroup
+#   6 absent     decayed (half_life 4s, max_boost 4): a busy alone 8 s while b has NO
+#                processes, then b's burners start (issue 11: one rule for every absence)
+#   7 idle       work (shares 1) and scav (idle = true) both busy, then work STOPped
 # A background sampler records, every 0.5 s, each group's usage_usec, cpu.max and cpu.weight
 # (builtins only, so it costs next to nothing); the checker turns it into per-second timelines.
 # Events are FSRESULT mark NAME UPTIME lines on the same clock (/proc/uptime).
@@ -344,6 +348,124 @@ if start_agent 5 "burn_a:a burn_b:b"; then
     sleep 40
     mark starve_end
     capture_json status_starve_end fairshare status --json
+fi
+end_phase
+
+# --- the kernel's cpu.idle rules, on a scratch cgroup (what the agent's write order relies on)
+probe_cpu_idle() {
+    echo +cpu >$CG/cgroup.subtree_control 2>/dev/null
+    _p=$CG/idleprobe
+    mkdir -p $_p
+    if [ ! -f $_p/cpu.idle ]; then
+        r probe_cpu_idle missing
+        rmdir $_p
+        return 0
+    fi
+    r probe_cpu_idle present
+    echo 300 >$_p/cpu.weight
+    echo 1 >$_p/cpu.idle
+    r probe_weight_while_idle "$(read_file $_p/cpu.weight)"
+    if (echo 50 >$_p/cpu.weight) 2>/tmp/probe.err; then
+        r probe_weight_write_while_idle accepted
+    else
+        r probe_weight_write_while_idle "refused: $(tr '\n' ' ' </tmp/probe.err)"
+    fi
+    echo 0 >$_p/cpu.idle
+    r probe_weight_after_idle "$(read_file $_p/cpu.weight)"
+    rmdir $_p
+}
+probe_cpu_idle
+
+# --- 6. return after an absence (decayed fairness, one rule): b has NO processes -----------
+# a busy alone for two half-lives while b's cgroup is empty; then b's burners start.
+cat >$POLICY <<'EOF'
+[agent]
+interval = "1s"
+fairness = "decayed"
+half_life = "4s"
+max_boost = 4
+
+[[group]]
+name = "a"
+shares = 1
+[group.match]
+comm = ["burn_a"]
+
+[[group]]
+name = "b"
+shares = 1
+[group.match]
+comm = ["burn_b"]
+EOF
+r interval_s_6 1
+r half_life_s_6 4
+r max_boost_6 4
+start_burners $CG/origin burn_a
+wait_exec
+if start_agent 6 "burn_a:a"; then
+    mark absent_alone_start
+    sleep 8
+    capture_json status_absent_alone fairshare status --json
+    mark absent_burners_started
+    start_burners $CG/origin burn_b
+    # The agent places them at once (kernel events); this poll only records that it did.
+    _i=0
+    _in=no
+    while [ $_i -lt 50 ]; do
+        _in=yes
+        while read -r _bn _bp; do
+            [ "$_bn" = burn_b ] || continue
+            [ "$(cgroup_of "$_bp")" = /fairshare/b ] || _in=no
+        done </tmp/burners
+        [ $_in = yes ] && break
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    r absent_b_placed $_in
+    mark absent_return
+    sleep 12
+    mark absent_end
+    capture_json status_absent_end fairshare status --json
+fi
+end_phase
+
+# --- 7. an idle group (cpu.idle = 1) beside a busy ordinary group ---------------------------
+cat >$POLICY <<'EOF'
+[agent]
+interval = "1s"
+
+[[group]]
+name = "work"
+shares = 1
+[group.match]
+comm = ["burn_a"]
+
+[[group]]
+name = "scav"
+idle = true
+[group.match]
+comm = ["burn_b"]
+EOF
+r interval_s_7 1
+start_burners $CG/origin burn_a burn_b
+wait_exec
+if start_agent 7 "burn_a:work burn_b:scav"; then
+    r idle_scav_cpu_idle "$(read_file $ROOT/scav/cpu.idle)"
+    r idle_scav_cpu_weight "$(read_file $ROOT/scav/cpu.weight)"
+    r idle_work_cpu_idle "$(read_file $ROOT/work/cpu.idle)"
+    sleep 2
+    mark idle_contended_start
+    sleep 8
+    mark idle_contended_end
+    capture_json status_idle_contended fairshare status --json
+    capture idle_status_table fairshare status
+    sig_burners STOP burn_a
+    mark idle_work_stopped
+    sleep 2
+    mark idle_alone_start
+    sleep 6
+    mark idle_alone_end
+    capture_json status_idle_alone fairshare status --json
 fi
 end_phase
 
