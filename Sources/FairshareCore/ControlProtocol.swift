@@ -3,6 +3,8 @@
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Command: String, Codable, Sendable {
         case status, reload, explain
+        /// The Prometheus text of the agent (`fairshare metrics`).
+        case metrics
     }
 
     public var command: Command
@@ -22,8 +24,12 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var status: StatusReport?
     public var reload: ReloadOutcome?
     public var explain: ExplainReport?
+    /// For `metrics`: the Prometheus text format 0.0.4.
+    public var metrics: String?
 
-    public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil) {
+    public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil,
+                metrics: String? = nil) {
+        self.metrics = metrics
         self.ok = ok
         self.error = error
         self.status = status

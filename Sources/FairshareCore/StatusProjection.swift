@@ -91,6 +91,7 @@ public enum StatusProjection {
                 usageUsec: last?.usageUsec, nrThrottled: last?.nrThrottled, throttledUsec: last?.throttledUsec,
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
+            status.pressureTotalUsec = r.sampler.last[g.name]?.pressure?.someTotalUsec
             status.backing = g.isUnitBacked ? "unit" : "agent"
             if g.isUnitBacked {
                 status.units = r.unitCgroups.placements(of: g.name).map { UnitStatus(name: $0.unit, cgroup: $0.cgroup) }

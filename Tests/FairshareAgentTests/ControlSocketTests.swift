@@ -169,6 +169,7 @@ private final class RawConnection: @unchecked Sendable {
             case .status: ControlResponse(ok: true, status: sampleStatus())
             case .explain: .failure("no process with PID \(request.pid ?? 0)")
             case .reload: ControlResponse(ok: false, error: "rejected", reload: ReloadOutcome(applied: false, at: 1, error: "rejected"))
+            case .metrics: ControlResponse(ok: true, metrics: "# TYPE fairshare_passes_total counter\nfairshare_passes_total 3\n")
             }
         }
         try await withControlServer(path: path, handler: handler) { _ throws in
@@ -178,6 +179,7 @@ private final class RawConnection: @unchecked Sendable {
             #expect(try await ask(ControlRequest(command: .status), path).status == sampleStatus())
             #expect(try await ask(ControlRequest(command: .explain, pid: 42), path).error == "no process with PID 42")
             #expect(try await ask(ControlRequest(command: .reload), path).reload?.applied == false)
+            #expect(try await ask(ControlRequest(command: .metrics), path).metrics == "# TYPE fairshare_passes_total counter\nfairshare_passes_total 3\n")
         }
     }
 
