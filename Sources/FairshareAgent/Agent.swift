@@ -52,6 +52,8 @@ public actor Agent {
     var metrics: AgentMetrics
     /// The textfile directory last found missing (told once, until it appears).
     private var toldNoTextfileDirectory: String?
+    /// The report interval's status, published once the pass that took it is counted.
+    private var metricsDue: StatusReport?
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil,
@@ -134,11 +136,6 @@ public actor Agent {
             observation = await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false) }.value
             guard !stopped, serial == passSerial else { return }
         }
-        defer {
-            let took = env.clock.monotonicNanoseconds() - started
-            passTimes.record(nanoseconds: took)
-            metrics.pass(seconds: Double(took) / 1e9)
-        }
         let before = reconciler.lastDecision
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
         let outcomes = actuator.perform(plan)
@@ -160,6 +157,14 @@ public actor Agent {
             let (observer, policy, units) = (self.observer, self.policy, reconciler.unitCgroups)
             let read = await Task.detached { observer.observeHierarchy(policy: policy, units: units) }.value
             if !stopped { hierarchy = read }
+        }
+        let took = env.clock.monotonicNanoseconds() - started
+        passTimes.record(nanoseconds: took)
+        metrics.pass(seconds: Double(took) / 1e9)
+        // After the pass is counted, so the textfile shows the pass that wrote it.
+        if let report = metricsDue {
+            metricsDue = nil
+            publishMetrics(report)
         }
     }
 
@@ -268,7 +273,7 @@ public actor Agent {
         lastSummaryAt = now
         let report = status()
         env.notifier.notify("STATUS=\(statusLine(report))")
-        publishMetrics(report)
+        metricsDue = report
         if !first { reporter.emit(.summary(report)) }
     }
 

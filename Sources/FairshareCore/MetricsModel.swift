@@ -105,6 +105,11 @@ public struct MetricLabel: Sendable, Hashable {
 public struct SeriesKey: Sendable, Hashable {
     public var name: String
     public var labels: [MetricLabel]
+
+    public init(name: String, labels: [MetricLabel]) {
+        self.name = name
+        self.labels = labels
+    }
 }
 
 public enum MetricsMapping {
@@ -120,11 +125,11 @@ public enum MetricsMapping {
             if let v { out.append(MetricSample(f, labels ?? group, v)) }
         }
         add(MetricFamilies.cpuUsage, g.usageUsec.map { Double($0) / 1e6 })
-        add(MetricFamilies.throttledPeriods, g.nrThrottled.map(Double.init))
+        add(MetricFamilies.throttledPeriods, g.nrThrottled.map { Double($0) })
         add(MetricFamilies.throttledSeconds, g.throttledUsec.map { Double($0) / 1e6 })
         add(MetricFamilies.pressureWaiting, g.pressureTotalUsec.map { Double($0) / 1e6 })
-        add(MetricFamilies.cpuWeight, g.cpuWeight.map(Double.init))
-        add(MetricFamilies.ioWeight, g.ioWeight.map(Double.init))
+        add(MetricFamilies.cpuWeight, g.cpuWeight.map { Double($0) })
+        add(MetricFamilies.ioWeight, g.ioWeight.map { Double($0) })
         add(MetricFamilies.members, Double(g.members))
         add(MetricFamilies.idle, g.idle == true ? 1 : 0)
         if let r = g.redistribution {

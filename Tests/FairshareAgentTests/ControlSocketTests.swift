@@ -183,6 +183,20 @@ private final class RawConnection: @unchecked Sendable {
         }
     }
 
+    @Test func metricsComeFromTheAgentThroughTheSocket() async throws {
+        let h = try Harness(policy: threeGroups)
+        h.spawn(10, "burn_a")
+        await h.agent.tick()
+        try await withControlServer(handler: { request, peer in await AgentServices.handle(request, peer: peer, agent: h.agent) }) { server throws in
+            let response = try await ask(ControlRequest(command: .metrics), server.path)
+            #expect(response.ok)
+            let text = try #require(response.metrics)
+            #expect(text.contains("fairshare_group_members{group=\"low\"} 1.0\n"))
+            #expect(text.contains("# TYPE fairshare_passes_total counter\n"))
+            #expect(text == (await h.agent.metricsText()))
+        }
+    }
+
     @Test func theHandlerSeesThePeersCredentials() async throws {
         let seen = Shared<PeerCredentials?>(nil)
         try await withControlServer(handler: { _, peer in
@@ -590,6 +604,8 @@ private final class RawConnection: @unchecked Sendable {
         #expect(await h.agent.status().policy.lastReload == nil, "no reload happened")
         let status = await AgentServices.handle(ControlRequest(command: .status), peer: user, agent: h.agent)
         #expect(status.ok && status.status != nil)
+        let metrics = await AgentServices.handle(ControlRequest(command: .metrics), peer: user, agent: h.agent)
+        #expect(metrics.ok && metrics.metrics?.contains("fairshare_group_members") == true, "metrics: the same access as status")
         let explain = await AgentServices.handle(ControlRequest(command: .explain, pid: 99999), peer: user, agent: h.agent)
         #expect(explain.error == "no process with PID 99999")
         let bad = await AgentServices.handle(ControlRequest(command: .explain, pid: -3), peer: user, agent: h.agent)
