@@ -299,7 +299,7 @@ public actor Agent {
             guard toldNoTextfileDirectory != dir else { return }
             toldNoTextfileDirectory = dir
             reporter.logger.info("metrics textfile not written: \(dir) does not exist (node_exporter's textfile collector is not installed); written once it exists",
-                                 metadata: ["path": .string(path)])
+                                 metadata: ["event": "setup", "path": .string(path)])
         case .failed(let error):
             reporter.metricsTextfile(path, failure: error, now: env.clock.wallSeconds())
         }
