@@ -394,6 +394,9 @@ public actor Agent {
         reportOutcomes(ledger, ledgerOutcomes, now: now)
         let release = ReleaseReport(plan: plan, outcomes: outcomes, after: observer.groupCgroups())
         if !release.unitsNotRestored.isEmpty { reporter.emit(.unitsKeepAgentWeights(release.unitsNotRestored)) }
+        // The groups are gone: node_exporter must not go on serving their last figures. (After a
+        // crash the file stays, and node_textfile_mtime_seconds shows its age.)
+        if let path = policy.agent.metricsTextfile, let files = env.metricsFiles { files.remove(path) }
         reporter.emit(.stopping(release))
         return release
     }

@@ -236,6 +236,16 @@ extension AgentMetrics {
         #expect(Exposition(h.metricsFiles.files[Self.path]!.text).samples["fairshare_passes_total"] == 3)
     }
 
+    @Test func aGracefulStopRemovesTheTextfile() async throws {
+        let h = try Harness(policy: Self.policy())
+        h.metricsFiles.makeDirectory(Self.directory)
+        await h.agent.tick()
+        #expect(h.metricsFiles.files[Self.path] != nil)
+        await h.agent.shutdown()
+        #expect(h.metricsFiles.files[Self.path] == nil)
+        #expect(h.metricsFiles.operations.last == .remove(Self.path))
+    }
+
     @Test func withoutTheDirectoryNothingIsWrittenAndThatIsToldOnce() async throws {
         let h = try Harness(policy: Self.policy())
         await h.agent.tick()
