@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build unit-test smoke test bench bench-fairness bench-socket clean
+.PHONY: all deps build unit-test smoke test bench bench-fairness bench-socket metrics-lint clean
 
 all: build
 
@@ -23,12 +23,25 @@ build: deps
 unit-test: deps
 	$(SWIFT) test
 
+# The agent's metrics exposition (a realistic agent on the fake kernel, 16 groups) through
+# Debian's `promtool check metrics`, fetched without installing the prometheus service; any
+# complaint fails the target.
+PROMTOOL_CACHE := .build-promtool
+metrics-lint: deps
+	$(SWIFT) build --product fairshare-bench
+	@promtool=$$(Tests/tools/fetch-promtool.sh $(PROMTOOL_CACHE)) && \
+	  out=$(PROMTOOL_CACHE)/fairshare.prom && \
+	  .build/debug/fairshare-bench metrics 16 --out $$out && \
+	  complaints=$$($$promtool check metrics < $$out 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ] || [ -n "$$complaints" ]; then echo "promtool check metrics: $$complaints"; exit 1; fi; \
+	  echo "metrics-lint: promtool check metrics found nothing to complain about"
+
 # The built CLI on this host, as an admin would first meet it.
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
 # The order: fast host suites first, then the sanitizer builds, then the real kernels.
-test: unit-test smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test vm-test vm-events vm-fairness vm-reliability vm-systemd
+test: unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test vm-test vm-events vm-fairness vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps

@@ -36,7 +36,9 @@ vm-systemd-boot: vm-systemd-kernel
 #                   and check install, enable --now, shares of an agent-owned and a unit-backed
 #                   group, reload (good and broken), journal + catalog, status permissions,
 #                   kill -9 with restart and adoption, watchdog, stop (~4 min); issue 10: the
-#                   unit's sandbox hears the proc connector (cnlisten.c), the agent uses it
+#                   unit's sandbox hears the proc connector (cnlisten.c), the agent uses it;
+#                   issue 11: Debian's prometheus-node-exporter beside it serves the agent's
+#                   metrics textfile, checked against status, and promtool checks `fairshare metrics`
 # vm-systemd-units  the sd-bus calls timed, and the agent's cost per pass with a unit group
 #                   (figures, not part of make test)
 VM_SYSTEMD_SERVICE_TIMEOUT ?= 900
@@ -44,7 +46,16 @@ VM_BURN := $(VM_CACHE)/burn-static
 # issue 10: a bare proc connector listener, run under the unit's sandbox (scenario-service.sh)
 VM_CNLISTEN := $(VM_CACHE)/cnlisten-static
 
-.PHONY: vm-systemd vm-systemd-units
+# issue 11: Debian's prometheus-node-exporter for the guest, and promtool (both unpacked from
+# Debian's packages on the host; nothing installed on the host but curl)
+VM_NODE_EXPORTER_DEBS := $(VM_CACHE)/node-exporter
+VM_PROMTOOL := $(abspath $(PROMTOOL_CACHE))/prometheus/usr/bin/promtool
+
+.PHONY: vm-systemd vm-systemd-units vm-systemd-metrics-tools
+
+vm-systemd-metrics-tools:
+	@FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/fetch-node-exporter.sh >/dev/null
+	@Tests/tools/fetch-promtool.sh $(abspath $(PROMTOOL_CACHE)) >/dev/null
 
 $(VM_BURN): $(VM_SYSTEMD_DIR)/../burn.c
 	@mkdir -p $(VM_CACHE)
@@ -54,11 +65,12 @@ $(VM_CNLISTEN): $(VM_SYSTEMD_DIR)/cnlisten.c
 	@mkdir -p $(VM_CACHE)
 	gcc -O2 -Wall -Wextra -Werror -static -o $@ $<
 
-vm-systemd: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN)
+vm-systemd: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN) vm-systemd-metrics-tools
 	@echo "booting the systemd guest for the service test (console log: $(VM_CACHE)/systemd-service.log)"
 	@rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
 	    $(VM_SYSTEMD_DIR)/scenario-service.sh $(VM_CACHE)/systemd-service.log $(VM_SYSTEMD_SERVICE_TIMEOUT) \
-	    FAIRSHARE_DEB=$(DEB_FILE) FAIRSHARE_BURN=$(VM_BURN) FAIRSHARE_CNLISTEN=$(VM_CNLISTEN) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
+	    FAIRSHARE_DEB=$(DEB_FILE) FAIRSHARE_BURN=$(VM_BURN) FAIRSHARE_CNLISTEN=$(VM_CNLISTEN) \
+	    FAIRSHARE_NODE_EXPORTER_DEBS=$(VM_NODE_EXPORTER_DEBS) FAIRSHARE_PROMTOOL=$(VM_PROMTOOL) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
 	crc=0; python3 $(VM_SYSTEMD_DIR)/check-service.py $(VM_CACHE)/systemd-service.log || crc=$$?; \
 	if [ $$rc != 0 ]; then echo "vm-systemd: the virtual machine failed (exit $$rc)"; fi; \
 	[ $$rc = 0 ] && [ $$crc = 0 ]

@@ -48,10 +48,18 @@ public actor Agent {
     private var stopped = false
     /// Passes begun: a pass whose observation was overtaken by a newer pass is dropped.
     private var passSerial = 0
+    /// The Prometheus registry behind `fairshare metrics` and the textfile.
+    var metrics: AgentMetrics
+    /// The textfile directory last found missing (told once, until it appears).
+    private var toldNoTextfileDirectory: String?
+    /// The report interval's status, published once the pass that took it is counted.
+    private var metricsDue: StatusReport?
 
     /// - Parameter policy: the already validated policy the agent starts with.
-    public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil) {
+    public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil,
+                version: String = "unknown") {
         self.env = env
+        self.metrics = AgentMetrics(version: version)
         self.policyPath = policyPath
         self.intervalOverride = intervalOverride
         self.startedAt = env.clock.wallSeconds()
@@ -128,7 +136,6 @@ public actor Agent {
             observation = await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false) }.value
             guard !stopped, serial == passSerial else { return }
         }
-        defer { passTimes.record(nanoseconds: env.clock.monotonicNanoseconds() - started) }
         let before = reconciler.lastDecision
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
         let outcomes = actuator.perform(plan)
@@ -150,6 +157,14 @@ public actor Agent {
             let (observer, policy, units) = (self.observer, self.policy, reconciler.unitCgroups)
             let read = await Task.detached { observer.observeHierarchy(policy: policy, units: units) }.value
             if !stopped { hierarchy = read }
+        }
+        let took = env.clock.monotonicNanoseconds() - started
+        passTimes.record(nanoseconds: took)
+        metrics.pass(seconds: Double(took) / 1e9)
+        // After the pass is counted, so the textfile shows the pass that wrote it.
+        if let report = metricsDue {
+            metricsDue = nil
+            publishMetrics(report)
         }
     }
 
@@ -205,6 +220,7 @@ public actor Agent {
             case .done:
                 let received = digest.reread[id.pid] ?? done
                 events.moved(latencyMilliseconds: Double(done &- received) / 1e6)
+                metrics.classified(latencySeconds: Double(done &- received) / 1e9)
             case .gone: events.raced(1)
             default: break
             }
@@ -240,6 +256,7 @@ public actor Agent {
     }
 
     private func reportOutcomes(_ plan: Plan, _ outcomes: [StepOutcome], now: Double) {
+        metrics.outcomes(StepTally(plan, outcomes))
         reporter.outcomes(plan, outcomes, policy: policy, groupPath: { [env] g in env.cgroups.fs.absolutePath(env.cgroups.path(of: g)) },
                           originals: reconciler.unitBook.originals, now: now)
     }
@@ -256,7 +273,36 @@ public actor Agent {
         lastSummaryAt = now
         let report = status()
         env.notifier.notify("STATUS=\(statusLine(report))")
+        metricsDue = report
         if !first { reporter.emit(.summary(report)) }
+    }
+
+    // MARK: Metrics
+
+    /// The Prometheus text of the agent now (`fairshare metrics`): the same the textfile gets.
+    public func metricsText() -> String {
+        metrics.update(status())
+        return metrics.render()
+    }
+
+    /// Feeds the registry from `report` and writes the textfile, if the policy names one and its
+    /// directory exists. A failed write is reported like any failed write; the agent goes on.
+    private func publishMetrics(_ report: StatusReport) {
+        metrics.update(report)
+        guard let path = policy.agent.metricsTextfile, let files = env.metricsFiles else { return }
+        switch MetricsTextfile.write(metrics.render(), to: path, files: files) {
+        case .written:
+            toldNoTextfileDirectory = nil
+            reporter.metricsTextfile(path, failure: nil, now: env.clock.wallSeconds())
+        case .noDirectory(let dir):
+            reporter.metricsTextfile(path, failure: nil, now: env.clock.wallSeconds())
+            guard toldNoTextfileDirectory != dir else { return }
+            toldNoTextfileDirectory = dir
+            reporter.logger.info("metrics textfile not written: \(dir) does not exist (node_exporter's textfile collector is not installed); written once it exists",
+                                 metadata: ["event": "setup", "path": .string(path)])
+        case .failed(let error):
+            reporter.metricsTextfile(path, failure: error, now: env.clock.wallSeconds())
+        }
     }
 
     private func statusLine(_ s: StatusReport? = nil) -> String {
@@ -307,12 +353,16 @@ public actor Agent {
             lastReload = outcome
             logPolicyLoaded()
             events.reloaded()
+            metrics.reload(applied: true)
             await tick()
         } catch {
             outcome = ReloadOutcome(applied: false, at: now, error: "\(error)")
             lastReload = outcome
             reporter.emit(.policyRejected(path: policyPath, error: "\(error)"))
+            metrics.reload(applied: false)
         }
+        // The textfile follows the reload at once (a new path, the reload counter, new groups).
+        if !stopped { publishMetrics(status()) }
         return outcome
     }
 
@@ -380,6 +430,9 @@ public actor Agent {
         reportOutcomes(ledger, ledgerOutcomes, now: now)
         let release = ReleaseReport(plan: plan, outcomes: outcomes, after: observer.groupCgroups())
         if !release.unitsNotRestored.isEmpty { reporter.emit(.unitsKeepAgentWeights(release.unitsNotRestored)) }
+        // The groups are gone: node_exporter must not go on serving their last figures. (After a
+        // crash the file stays, and node_textfile_mtime_seconds shows its age.)
+        if let path = policy.agent.metricsTextfile, let files = env.metricsFiles { files.remove(path) }
         reporter.emit(.stopping(release))
         return release
     }

@@ -27,6 +27,8 @@ public struct AgentEnvironment: Sendable {
     public var events: (any ProcessEventSource)?
     /// Why there are no events (journal and status say it), when subscribing failed.
     public var eventsUnavailable: String?
+    /// Where `[agent] metrics_textfile` is written; nil writes none (tests that do not ask for it).
+    public var metricsFiles: (any MetricsFiles)?
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
@@ -35,8 +37,9 @@ public struct AgentEnvironment: Sendable {
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
         agentPID: Int32, capacityCPUs: Int,
         origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager(),
-        events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil
+        events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil, metricsFiles: (any MetricsFiles)? = nil
     ) {
+        self.metricsFiles = metricsFiles
         self.events = events
         self.eventsUnavailable = eventsUnavailable
         self.units = units

@@ -32,6 +32,8 @@ public enum AgentServices {
             }
             let outcome = await agent.reload()
             return ControlResponse(ok: outcome.applied, error: outcome.error, reload: outcome)
+        case .metrics:
+            return ControlResponse(ok: true, metrics: await agent.metricsText())
         case .explain:
             guard let pid = request.pid, pid > 0 else { return .failure("explain needs a pid > 0") }
             guard let report = await agent.explain(pid: pid) else { return .failure("no process with PID \(pid)") }

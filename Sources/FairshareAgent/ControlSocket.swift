@@ -432,7 +432,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         // Nothing more is read from this client.
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
         guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)), let peer else {
-            answer(.failure("malformed request: expected one JSON line such as {\"command\":\"status\"}; commands: status, reload, explain"),
+            answer(.failure("malformed request: expected one JSON line such as {\"command\":\"status\"}; commands: status, reload, explain, plan, metrics"),
                    context: context)
             return
         }

@@ -10,6 +10,9 @@ struct Reporter: Sendable {
     private(set) var failures: FailureBook
     /// A full book is told once; status keeps the running count (`untracked_failures`).
     private var toldUntracked = false
+    /// The metrics textfile's open failure: it is written once per report interval, so its
+    /// failure is kept open through the passes between.
+    private var textfileFailing: String?
 
     init(logger: Logger, repeatEvery: Duration) {
         self.logger = logger
@@ -154,8 +157,23 @@ struct Reporter: Sendable {
         }
     }
 
+    /// The metrics textfile's write: a failure goes through the book like any other write's.
+    mutating func metricsTextfile(_ path: String, failure: MetricsFileError?, now: Double) {
+        let target = "metrics textfile \(path)"
+        guard let failure else {
+            if let f = failures.succeeded(target) { emit(.recovered(f)) }
+            textfileFailing = nil
+            return
+        }
+        textfileFailing = target
+        note(target, cause: String(failure.errno), message: failure.description, headline: "cannot write the metrics textfile \(path)",
+             level: .warning, consequence: "node_exporter shows the metrics last written, if any; tried again every report interval",
+             context: [:], now: now)
+    }
+
     /// Ends the pass: failures of targets nothing touched any more are forgotten.
     mutating func endPass() {
+        if let t = textfileFailing { failures.keep(t) }
         failures.endPass()
     }
 }

@@ -3,6 +3,8 @@
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Command: String, Codable, Sendable {
         case status, reload, explain, plan
+        /// The Prometheus text of the agent (`fairshare metrics`).
+        case metrics
     }
 
     public var command: Command
@@ -35,9 +37,12 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var reload: ReloadOutcome?
     public var explain: ExplainReport?
     public var plan: PlanReport?
+    /// For `metrics`: the Prometheus text format 0.0.4.
+    public var metrics: String?
 
     public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil,
-                plan: PlanReport? = nil) {
+                plan: PlanReport? = nil, metrics: String? = nil) {
+        self.metrics = metrics
         self.ok = ok
         self.error = error
         self.status = status

@@ -75,6 +75,12 @@ public struct FailureBook: Sendable, Equatable {
         return open.removeValue(forKey: target)
     }
 
+    /// Keeps `target`'s open failure through this pass's end although nothing tried it: for a
+    /// target tried less often than every pass (the metrics textfile, every report interval).
+    public mutating func keep(_ target: String) {
+        if open[target] != nil { touched.insert(target) }
+    }
+
     /// Ends a pass: failures of targets no step or reading touched in it are dropped (a process
     /// that exited, a group that left the policy), so the book holds only what is still tried.
     /// Returns the dropped ones.

@@ -55,7 +55,7 @@ extension Unicode.Scalar {
 /// The keys a policy may use, in the order the documentation lists them.
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
-    static let agent = ["interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost"]
+    static let agent = ["interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost", "metrics_textfile"]
     static let group = ["name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "match"]
     static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup", "units"]
 }
@@ -222,7 +222,44 @@ struct PolicyValidator {
             }
         }
         settings.fairness = fairnessMode(table, at: path)
+        if let v = table["metrics_textfile"] {
+            let keyPath = path + [.key("metrics_textfile")]
+            if let s = v.string {
+                switch Self.metricsTextfile(s) {
+                case .success(let file): settings.metricsTextfile = file
+                case .failure(let problem): error(at: keyPath, problem.message)
+                }
+            } else {
+                error(at: keyPath, "metrics_textfile must be a string (an absolute path ending in .prom, or \"\" for none), got \(Self.describe(v))")
+            }
+        }
         return settings
+    }
+
+    /// The metrics textfile: "" for none, else an absolute path ending in `.prom` (the only
+    /// names node_exporter's textfile collector reads), outside the kernel's pseudo file systems
+    /// (the agent runs as root: a typo must not write into /proc/sys or /dev), with no `.` or `..`
+    /// component (so "beneath" means what it says), at most PATH_MAX bytes.
+    static func metricsTextfile(_ text: String) -> Result<String?, CgroupRootProblem> {
+        if text.isEmpty { return .success(nil) }
+        let expected = "expected an absolute path ending in .prom, e.g. \"\(AgentSettings.defaultMetricsTextfile)\", or \"\" for none"
+        let maxBytes = 4096
+        guard text.utf8.count <= maxBytes else {
+            return .failure(.init(message: "metrics_textfile is \(text.utf8.count) bytes long; expected at most \(maxBytes) (PATH_MAX)"))
+        }
+        guard !text.utf8.contains(0) else { return .failure(.init(message: "metrics_textfile contains a NUL byte; \(expected)")) }
+        guard text.hasPrefix("/") else { return .failure(.init(message: "metrics_textfile '\(text)' is not an absolute path; \(expected)")) }
+        guard text.hasSuffix(".prom"), !text.hasSuffix("/.prom") else {
+            return .failure(.init(message: "metrics_textfile '\(text)' does not end in .prom (node_exporter reads only *.prom files); \(expected)"))
+        }
+        let components = text.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            return .failure(.init(message: "metrics_textfile '\(text)' contains an empty, '.' or '..' component; \(expected)"))
+        }
+        if let top = components.first, ["proc", "sys", "dev"].contains(top) {
+            return .failure(.init(message: "metrics_textfile '\(text)' is beneath /\(top), a kernel file system the agent must not write files into; \(expected)"))
+        }
+        return .success(text)
     }
 
     mutating func duration(_ value: TOMLValueConvertible, key: String, in table: Path, range: ClosedRange<Duration>?) -> Duration? {

@@ -104,7 +104,9 @@ public struct PlanSide: Codable, Sendable, Equatable {
     /// "agent" (the agent's cgroup) or "unit" (systemd units: not moved, weights set through systemd).
     public var backing: String
     public var shares: Int
-    public var cpuWeight: Int
+    /// nil for an idle group (cpu.idle = 1 takes the place of a weight; `idle` is then true).
+    public var cpuWeight: Int?
+    public var idle: Bool?
     public var ioWeight: Int
     /// cpu.max as the kernel writes it ("max 100000"); nil for unit-backed groups.
     public var cpuMax: String?
@@ -118,7 +120,7 @@ public struct PlanSide: Codable, Sendable, Equatable {
     public var demand: String?
 
     enum CodingKeys: String, CodingKey {
-        case backing, shares, members, hungry, demand
+        case backing, shares, members, hungry, demand, idle
         case cpuWeight = "cpu_weight"
         case ioWeight = "io_weight"
         case cpuMax = "cpu_max"
@@ -238,12 +240,12 @@ public enum PolicyPlan {
                                 cpuMax: nil, members: membersBefore[g.name] ?? 0)
             }
             let d = lastDecision?.decision(for: g.name)
-            let cpu = current.applied.cpuWeight[g.name] ?? d?.cpuWeight ?? cpuBefore[g.name]!
+            let cpu = g.idle ? nil : current.applied.cpuWeight[g.name] ?? d?.cpuWeight ?? cpuBefore[g.name]
             let io = current.applied.ioWeight[g.name] ?? d?.ioWeight ?? ioBefore[g.name]!
             let max = current.applied.cpuMax[g.name] ?? d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity))
-            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu.value, ioWeight: io.value, cpuMax: max.description,
-                            members: membersBefore[g.name] ?? 0, allocationCPUs: d?.share.allocation, usageCPUs: rates[g.name]?.cpus,
-                            hungry: d?.hungry, demand: d?.demandReason)
+            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu?.value, idle: g.idle ? true : nil, ioWeight: io.value,
+                            cpuMax: max.description, members: membersBefore[g.name] ?? 0, allocationCPUs: d?.share.allocation,
+                            usageCPUs: rates[g.name]?.cpus, hungry: d?.hungry, demand: d?.demandReason)
         }
         func after(_ g: GroupPolicy) -> PlanSide {
             if g.isUnitBacked {
@@ -252,7 +254,7 @@ public enum PolicyPlan {
             }
             // As Reconciler.weightSteps: the controller's values where it decided, else the shares'.
             let d = decision?.decision(for: g.name)
-            let cpu = d?.cpuWeight ?? cpuAfter[g.name]!
+            let cpu = g.idle ? nil : d?.cpuWeight ?? cpuAfter[g.name]
             let io = d?.ioWeight ?? ioAfter[g.name]!
             let max = d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity))
             let members = membersAfter[g.name] ?? 0
@@ -265,8 +267,8 @@ public enum PolicyPlan {
             } else {
                 estimate = "estimated \(fmt(usageAfter[g.name] ?? 0)) CPUs from \(sources)" + (hungryAfter.contains(g.name) ? ", hungry" : "")
             }
-            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu.value, ioWeight: io.value, cpuMax: max.description,
-                            members: members, allocationCPUs: d?.share.allocation,
+            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu?.value, idle: g.idle ? true : nil, ioWeight: io.value,
+                            cpuMax: max.description, members: members, allocationCPUs: d?.share.allocation,
                             usageCPUs: (measuredAfter[g.name] ?? 0) > 0 ? usageAfter[g.name] : nil,
                             hungry: d?.hungry, demand: estimate)
         }

@@ -95,6 +95,7 @@ public enum StatusProjection {
                 usageUsec: last?.usageUsec, nrThrottled: last?.nrThrottled, throttledUsec: last?.throttledUsec,
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
+            status.pressureTotalUsec = r.sampler.last[g.name]?.pressure?.someTotalUsec
             status.backing = g.isUnitBacked ? "unit" : "agent"
             status.idle = g.idle ? true : nil
             if g.isUnitBacked {

@@ -203,6 +203,9 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public var machineSharePercent: Double?
     /// True for an `idle = true` group (cpu.idle = 1; its cpu_weight is null); absent otherwise.
     public var idle: Bool?
+    /// cpu.pressure's "some total" as last read (microseconds some task waited for a CPU);
+    /// absent without PSI and for unit-backed groups. The metrics' waiting-seconds counter.
+    public var pressureTotalUsec: UInt64?
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int?, ioWeight: Int?, members: Int,
@@ -245,6 +248,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case machineSharePercent = "machine_share_pct"
         case unavailable
         case idle
+        case pressureTotalUsec = "pressure_total_usec"
     }
 
     /// Readings print as null when unavailable (rather than vanish), so a reader sees the field
@@ -271,6 +275,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(machineSharePercent, forKey: .machineSharePercent)
         try c.encodeIfPresent(unavailable, forKey: .unavailable)
         try c.encodeIfPresent(idle, forKey: .idle)
+        try c.encodeIfPresent(pressureTotalUsec, forKey: .pressureTotalUsec)
     }
 }
 

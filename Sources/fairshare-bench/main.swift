@@ -14,6 +14,10 @@ import Glibc
 if CommandLine.arguments.dropFirst().first == "socket" {
     exit(SocketBench.run(Array(CommandLine.arguments.dropFirst(2))))
 }
+// `fairshare-bench metrics [GROUPS] [--out FILE]`: the metrics exposition (MetricsBench.swift).
+if CommandLine.arguments.dropFirst().first == "metrics" {
+    exit(MetricsBench.run(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 /// Benchmarks that print figures (`make bench`). Medians of repeated runs; compare ratios
 /// within one run, these machines are noisy.
@@ -252,6 +256,9 @@ for source in patterns {
     let ms = medianMs(runs: 5) { for _ in 0..<100 { _ = pattern.matches(line) } }
     print("  RE2 alone: 100 searches of \(source) in a whole 128 KB line: \(format3(ms)) ms")
 }
+
+// The metrics exposition (`fairshare metrics`, the textfile): its size and cost per group count.
+for groups in [10, 100] { _ = MetricsBench.run(["\(groups)"]) }
 
 extension String {
     /// Left-aligned in a column of `width` characters (cut when longer), for the tables above.

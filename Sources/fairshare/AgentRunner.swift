@@ -97,10 +97,12 @@ public enum AgentRunner {
             capacityCPUs: capacity,
             origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath)),
             units: SystemdUnitManager(),
-            events: events, eventsUnavailable: eventsUnavailable
+            events: events, eventsUnavailable: eventsUnavailable,
+            metricsFiles: LinuxMetricsFiles()
         )
         warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
-        let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval)
+        let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval,
+                          version: fairshareVersion)
 
         let server: ControlServer
         do {

@@ -26,7 +26,7 @@ struct Fairshare: AsyncParsableCommand {
             (/etc/fairshare/policy.toml) and reports through the systemd journal.
             """,
         version: fairshareVersion,
-        subcommands: [Run.self, Status.self, Check.self, Reload.self, Explain.self, PlanPolicy.self, Recover.self, ProbeUnits.self]
+        subcommands: [Run.self, Status.self, Metrics.self, Check.self, Reload.self, Explain.self, PlanPolicy.self, Recover.self, ProbeUnits.self]
     )
 }
 
@@ -149,6 +149,24 @@ struct Status: ParsableCommand {
         } else {
             print(StatusTable.render(status), terminator: "")
         }
+    }
+}
+
+struct Metrics: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the agent's metrics in the Prometheus text format.",
+        discussion: """
+            The same text the agent writes every report_interval to [agent] metrics_textfile \
+            (node_exporter's textfile collector): fairshare_group_* series per group (label \
+            group) and the agent's own. Same access as status.
+            """)
+
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        let response = request(ControlRequest(command: .metrics), socket: socket.socket)
+        guard response.ok, let text = response.metrics else { fail(response.error ?? "the agent sent no metrics") }
+        print(text, terminator: "")
     }
 }
 

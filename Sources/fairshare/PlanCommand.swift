@@ -97,7 +97,7 @@ enum PlanTable {
             return b == a ? b : "\(b) -> \(a)"
         }
         let rows = p.groups.map { g -> [String] in
-            [g.name, g.change.rawValue, pair(g, \.backing, { $0 }), pair(g, \.shares, String.init), pair(g, \.cpuWeight, String.init),
+            [g.name, g.change.rawValue, pair(g, \.backing, { $0 }), pair(g, \.shares, String.init), pair(g, { $0.idle == true ? "idle" : $0.cpuWeight.map(String.init) }, { $0 }),
              pair(g, \.ioWeight, String.init), pair(g, \.cpuMax, { $0 }), pair(g, \.members, String.init),
              pair(g, \.allocationCPUs, { StatusTable.fmt($0, 2) }), g.after?.demand ?? "-"]
         }

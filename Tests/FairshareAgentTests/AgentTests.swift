@@ -21,6 +21,8 @@ final class Harness: Sendable {
     let agent: Agent
     /// systemd, for unit-backed groups.
     let units: FakeUnitManager
+    /// The metrics textfile's directory and files (none exist until a test makes them).
+    let metricsFiles = FakeMetricsFiles()
     static let agentPID: Int32 = 4242
 
     init(policy text: String, root: String = "/fairshare", events: FakeProcessEvents? = nil, eventsUnavailable: String? = nil,
@@ -38,8 +40,9 @@ final class Harness: Sendable {
             cgroups: tree, processes: kernel.processSource, clock: clock, notifier: notifier,
             readFile: { _ in file.text },
             resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil },
-            agentPID: Harness.agentPID, capacityCPUs: 2, units: units, events: events, eventsUnavailable: eventsUnavailable)
-        agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger())
+            agentPID: Harness.agentPID, capacityCPUs: 2, units: units, events: events, eventsUnavailable: eventsUnavailable,
+            metricsFiles: metricsFiles)
+        agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger(), version: "9.9.9")
     }
 
     func rewrite(_ text: String) { policyFile.text = text }

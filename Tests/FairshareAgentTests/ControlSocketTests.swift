@@ -170,6 +170,7 @@ private final class RawConnection: @unchecked Sendable {
             case .explain: .failure("no process with PID \(request.pid ?? 0)")
             case .reload: ControlResponse(ok: false, error: "rejected", reload: ReloadOutcome(applied: false, at: 1, error: "rejected"))
             case .plan: .failure("plan of \(request.policyPath ?? "-"): \(request.policyText?.utf8.count ?? 0) bytes")
+            case .metrics: ControlResponse(ok: true, metrics: "# TYPE fairshare_passes_total counter\nfairshare_passes_total 3\n")
             }
         }
         try await withControlServer(path: path, handler: handler) { _ throws in
@@ -179,6 +180,21 @@ private final class RawConnection: @unchecked Sendable {
             #expect(try await ask(ControlRequest(command: .status), path).status == sampleStatus())
             #expect(try await ask(ControlRequest(command: .explain, pid: 42), path).error == "no process with PID 42")
             #expect(try await ask(ControlRequest(command: .reload), path).reload?.applied == false)
+            #expect(try await ask(ControlRequest(command: .metrics), path).metrics == "# TYPE fairshare_passes_total counter\nfairshare_passes_total 3\n")
+        }
+    }
+
+    @Test func metricsComeFromTheAgentThroughTheSocket() async throws {
+        let h = try Harness(policy: threeGroups)
+        h.spawn(10, "burn_a")
+        await h.agent.tick()
+        try await withControlServer(handler: { request, peer in await AgentServices.handle(request, peer: peer, agent: h.agent) }) { server throws in
+            let response = try await ask(ControlRequest(command: .metrics), server.path)
+            #expect(response.ok)
+            let text = try #require(response.metrics)
+            #expect(text.contains("fairshare_group_members{group=\"low\"} 1.0\n"))
+            #expect(text.contains("# TYPE fairshare_passes_total counter\n"))
+            #expect(text == (await h.agent.metricsText()))
         }
     }
 
@@ -590,6 +606,8 @@ private final class RawConnection: @unchecked Sendable {
         #expect(await h.agent.status().policy.lastReload == nil, "no reload happened")
         let status = await AgentServices.handle(ControlRequest(command: .status), peer: user, agent: h.agent)
         #expect(status.ok && status.status != nil)
+        let metrics = await AgentServices.handle(ControlRequest(command: .metrics), peer: user, agent: h.agent)
+        #expect(metrics.ok && metrics.metrics?.contains("fairshare_group_members") == true, "metrics: the same access as status")
         let explain = await AgentServices.handle(ControlRequest(command: .explain, pid: 99999), peer: user, agent: h.agent)
         #expect(explain.error == "no process with PID 99999")
         let bad = await AgentServices.handle(ControlRequest(command: .explain, pid: -3), peer: user, agent: h.agent)

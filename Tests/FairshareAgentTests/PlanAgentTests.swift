@@ -131,7 +131,7 @@ let threeGroupsChanged = """
                 #expect(!h.kernel.exists(path), "\(g.name) removed")
                 continue
             }
-            #expect(h.kernel.file(.cpuWeight, of: path) == String(after.cpuWeight), "\(g.name) cpu.weight")
+            #expect(h.kernel.file(.cpuWeight, of: path) == after.cpuWeight.map(String.init), "\(g.name) cpu.weight")
             #expect(h.kernel.file(.ioWeight, of: path) == "default \(after.ioWeight)", "\(g.name) io.weight")
             #expect(h.kernel.file(.cpuMax, of: path) == after.cpuMax, "\(g.name) cpu.max")
         }

@@ -139,10 +139,28 @@ private func pairs(_ p: PlanReport) -> [String] {
         // The new shares' weights (4 : 3, on the common scale), as the reload writes them.
         #expect(a.before?.cpuWeight == 100 && b.before?.cpuWeight == 300)
         #expect(a.after?.cpuWeight == next.cpuWeights()[GroupName("a")!]?.value && b.after?.cpuWeight == next.cpuWeights()[GroupName("b")!]?.value)
-        #expect(a.after!.cpuWeight * 3 == b.after!.cpuWeight * 4)
+        #expect(a.after!.cpuWeight! * 3 == b.after!.cpuWeight! * 4)
         #expect(a.before?.cpuMax == "max 100000" && a.after?.cpuMax == "50000 100000")
         #expect(abs((a.before?.allocationCPUs ?? -1) - 0.5) < 1e-6 && abs((a.after?.allocationCPUs ?? -1) - 0.5) < 1e-6)
         #expect(a.before?.shares == 1 && a.after?.shares == 4)
+    }
+
+    /// A group made idle by the new policy has no CPU weight to show (the kernel refuses
+    /// cpu.weight while cpu.idle = 1): the plan says "idle" rather than a weight, and gives it
+    /// only what the others leave.
+    @Test func aGroupMadeIdleShowsNoWeightAndOnlyTheLeftover() throws {
+        let procs = [F.process(10, "burn", in: "/origin"), F.process(11, "idle", in: "/origin")]
+        let (r, placed) = settled(Policy(groups: [group("a", comm: ["burn"]), group("b", comm: ["idle"])]), procs,
+                                  usage: ["a": 1, "b": 1], waiting: ["a": 0.5, "b": 0.5])
+        var scavenger = group("b", comm: ["idle"])
+        scavenger.idle = true
+        let p = evaluate(r, Policy(groups: [group("a", comm: ["burn"]), scavenger]), placed)
+        let a = try #require(p.groups.first { $0.name == "a" }), b = try #require(p.groups.first { $0.name == "b" })
+        #expect(b.before?.cpuWeight != nil && b.before?.idle == nil)
+        #expect(b.after?.cpuWeight == nil && b.after?.idle == true)
+        #expect(a.after?.cpuWeight != nil && a.after?.idle == nil)
+        // Both hungry on 2 CPUs: a (the only weighted group) is allotted all, b the nothing left.
+        #expect(abs((a.after?.allocationCPUs ?? -1) - 2) < 1e-6 && abs(b.after?.allocationCPUs ?? -1) < 1e-6)
     }
 
     @Test func unitBackedGroupsAreNotMovedAndCountTheirUnitsProcesses() throws {

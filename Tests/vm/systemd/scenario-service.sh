@@ -4,6 +4,9 @@
 #   FAIRSHARE_DEB   the built package (a host path; the guest sees the host's files)
 #   FAIRSHARE_BURN  a static CPU burner (Tests/vm/burn.c)
 #   FAIRSHARE_CNLISTEN  a static proc connector listener (cnlisten.c)
+#   FAIRSHARE_NODE_EXPORTER_DEBS  a directory with Debian's prometheus-node-exporter .deb (and
+#                   any dependency the host lacks): fetch-node-exporter.sh
+#   FAIRSHARE_PROMTOOL  Debian's promtool, unpacked (Tests/tools/fetch-promtool.sh)
 # Output, parsed by check-service.py:
 #   FSCHECK PASS|FAIL NAME DETAIL   one assertion
 #   FSRESULT KEY VALUE              one measurement
@@ -90,6 +93,21 @@ expect catalog-installed "journalctl --update-catalog knows our MESSAGE_IDs" -- 
 text unit-verify systemd-analyze verify /lib/systemd/system/fairshare.service /lib/systemd/system/fairshare.slice
 text security systemd-analyze security --no-pager fairshare.service
 r exposure "$(systemd-analyze security fairshare.service 2>/dev/null | sed -n 's/.*Overall exposure level for fairshare.service: \([0-9.]*\).*/\1/p')"
+
+# --- issue 11: Debian's node_exporter beside the package, installed before the agent starts so
+# its textfile directory exists when the unit's ReadWritePaths=- is resolved -------------------
+TEXTFILE_DIR=/var/lib/prometheus/node-exporter
+TEXTFILE=$TEXTFILE_DIR/fairshare.prom
+if ls "${FAIRSHARE_NODE_EXPORTER_DEBS:-/nonexistent}"/*.deb >/dev/null 2>&1; then
+    text dpkg-install-node-exporter dpkg -i "$FAIRSHARE_NODE_EXPORTER_DEBS"/*.deb
+    # The host's policy-rc.d (a build image's) may keep the postinst from starting it.
+    systemctl enable --now prometheus-node-exporter >/dev/null 2>&1
+    expect node-exporter-running "prometheus-node-exporter.service is active" -- systemctl is-active -q prometheus-node-exporter
+    check node-exporter-textfile-dir "$([ -d $TEXTFILE_DIR ] && [ "$(stat -c %U $TEXTFILE_DIR)" = root ]; echo $?)" \
+        "made by the package: $(stat -c '%A %U:%G %n' $TEXTFILE_DIR 2>&1)"
+else
+    check node-exporter-running 1 "no prometheus-node-exporter .deb in '${FAIRSHARE_NODE_EXPORTER_DEBS:-}' (set FAIRSHARE_NODE_EXPORTER_DEBS)"
+fi
 
 for n in burn_batch burn_inter burn_db burn_peer; do install -m 0755 "$FAIRSHARE_BURN" /usr/local/bin/$n; done
 
@@ -241,6 +259,39 @@ r share_ratio interactive_batch "$R1" database_peer "$R2"
 # wanders over a 15 s window (share accuracy itself is measured by make vm-test/vm-fairness).
 check share-agent-groups "$(within "$R1" 3 0.20; echo $?)" "interactive:batch = $R1 (shares 3:1)"
 check share-unit-group "$(within "$R2" 3 0.20; echo $?)" "database:peer = $R2 (CPUWeight 300:100)"
+
+# --- issue 11: the metrics through node_exporter, beside status -------------------------------------
+# The agent rewrites the textfile every report_interval (60 s here) by rename, so a new inode
+# is a fresh write: wait for one, then scrape node_exporter and take the status right away.
+# The checker compares the two (check-service.py: metrics-*).
+inode_of() { stat -c %i "$1" 2>/dev/null || echo none; }
+INODE0=$(inode_of $TEXTFILE)
+wait_for 90 sh -c "[ \"\$(stat -c %i $TEXTFILE 2>/dev/null || echo none)\" != \"$INODE0\" ]"
+T_SCRAPE=$(now)
+curl -s --max-time 30 http://localhost:9100/metrics >/tmp/node-metrics.txt; curl_rc=$?
+fairshare status --json >/tmp/metrics-status.json 2>&1
+T_STATUS=$(now)
+r metrics_textfile_replaced "$([ "$(inode_of $TEXTFILE)" != "$INODE0" ] && echo yes || echo no)"
+r metrics_scrape_to_status_seconds "$(awk -v a="$T_SCRAPE" -v b="$T_STATUS" 'BEGIN { printf "%.2f", b - a }')"
+r metrics_textfile_bytes "$(stat -c %s $TEXTFILE 2>/dev/null)"
+check metrics-curl "$([ $curl_rc = 0 ] && grep -q '^node_textfile_scrape_error 0' /tmp/node-metrics.txt; echo $?)" \
+    "curl exit $curl_rc, $(wc -l </tmp/node-metrics.txt) lines; $(grep '^node_textfile_scrape_error' /tmp/node-metrics.txt)"
+text node-metrics grep -E '^(# (HELP|TYPE) fairshare_|fairshare_|node_textfile_)' /tmp/node-metrics.txt
+text metrics-status python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' /tmp/metrics-status.json
+check metrics-textfile-mode "$([ "$(stat -c '%a %U' $TEXTFILE)" = "644 root" ]; echo $?)" "$(stat -c '%a %U:%G %n' $TEXTFILE 2>&1)"
+expect metrics-readable-by-prometheus "the prometheus user reads the textfile" -- runuser -u prometheus -- cat $TEXTFILE
+check metrics-no-temporary "$([ ! -e $TEXTFILE_DIR/.fairshare.prom.tmp ]; echo $?)" "$(ls -A $TEXTFILE_DIR | tr '\n' ' ')"
+fairshare metrics >/tmp/fairshare-metrics.prom 2>&1; metrics_rc=$?
+r metrics_cli_bytes "$(stat -c %s /tmp/fairshare-metrics.prom)"
+if [ -x "${FAIRSHARE_PROMTOOL:-}" ]; then
+    "$FAIRSHARE_PROMTOOL" check metrics </tmp/fairshare-metrics.prom >/tmp/promtool.out 2>&1; promtool_rc=$?
+    text promtool cat /tmp/promtool.out
+    check metrics-promtool "$([ $metrics_rc = 0 ] && [ $promtool_rc = 0 ] && [ ! -s /tmp/promtool.out ] && grep -q '^fairshare_group_members{group="batch"}' /tmp/fairshare-metrics.prom; echo $?)" \
+        "fairshare metrics exit $metrics_rc; promtool check metrics exit $promtool_rc: $(tr '\n' ' ' </tmp/promtool.out)"
+else
+    check metrics-promtool 1 "no promtool at '${FAIRSHARE_PROMTOOL:-}' (set FAIRSHARE_PROMTOOL)"
+fi
+text journal-metrics sh -c 'journalctl -u fairshare --no-pager | grep -i "metrics textfile"'
 
 # --- issue 10: the agent under this unit gets proc connector events, not the fallback ------------
 # status_events: "SOURCE EXEC_COUNT FALLBACK_REASON" from `fairshare status --json`
