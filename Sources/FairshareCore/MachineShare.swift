@@ -50,15 +50,14 @@ public enum MachineShare {
     public static let idleWeight = 0.3
 
     /// Fractions (0...1) for each of `paths` found in the snapshot; a path the snapshot does not
-    /// hold, or whose ancestors it does not hold, is left out.
+    /// hold, or whose ancestors it does not hold, is left out. One index of the snapshot serves
+    /// every path, so asking for all groups at once costs the snapshot's size plus the paths'
+    /// depths, not their product.
     public static func fractions(of paths: [String], in snapshot: HierarchySnapshot) -> [String: Double] {
-        var children: [String: [String]] = [:]
-        for path in snapshot.nodes.keys {
-            if let parent = HierarchySnapshot.parent(of: path) { children[parent, default: []].append(path) }
-        }
+        let competition = Competition(snapshot)
         var out: [String: Double] = [:]
         for path in paths {
-            if let f = fraction(of: path, in: snapshot, children: children) { out[path] = f }
+            if let f = fraction(of: path, in: snapshot, competition: competition) { out[path] = f }
         }
         return out
     }
@@ -67,19 +66,42 @@ public enum MachineShare {
         fractions(of: [path], in: snapshot)[path]
     }
 
-    static func fraction(of path: String, in snapshot: HierarchySnapshot, children: [String: [String]]) -> Double? {
+    /// Per parent, what its children that compete weigh together: the sum of the weights of the
+    /// populated ones (left out: the idle-by-design leaves) that have a cpu.weight, and how many
+    /// have none (each of those counts as the asking sibling's own weight).
+    struct Competition {
+        var weighed: [String: Double] = [:]
+        var unweighed: [String: Int] = [:]
+
+        init(_ snapshot: HierarchySnapshot) {
+            for (path, node) in snapshot.nodes {
+                guard let parent = HierarchySnapshot.parent(of: path), MachineShare.competes(path, node) else { continue }
+                if let w = node.weight {
+                    weighed[parent, default: 0] += effective(w)
+                } else {
+                    unweighed[parent, default: 0] += 1
+                }
+            }
+        }
+    }
+
+    /// Populated, and not one of the leaves that are idle by design.
+    static func competes(_ path: String, _ node: HierarchySnapshot.Node) -> Bool {
+        node.populated && !idleByDesign.contains(String(HierarchySnapshot.name(of: path)))
+    }
+
+    static func fraction(of path: String, in snapshot: HierarchySnapshot, competition: Competition) -> Double? {
         if path == "/" { return 1 }
         var share = 1.0
         var node = path
         while let parent = HierarchySnapshot.parent(of: node) {
             guard let me = snapshot.nodes[node] else { return nil }
             if let weight = me.weight {
-                let competing = (children[parent] ?? []).filter { sibling in
-                    sibling == node
-                        || (!idleByDesign.contains(String(HierarchySnapshot.name(of: sibling))) && snapshot.nodes[sibling]?.populated == true)
-                }
-                let total = competing.reduce(0.0) { $0 + effective(snapshot.nodes[$1]?.weight ?? weight) }
-                share *= effective(weight) / total
+                // The node itself always counts, populated or not (its share if it were busy).
+                let own = effective(weight)
+                let total = (competition.weighed[parent] ?? 0) + Double(competition.unweighed[parent] ?? 0) * own
+                    + (competes(node, me) ? 0 : own)
+                share *= own / total
             }
             node = parent
         }

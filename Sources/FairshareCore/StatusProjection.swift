@@ -48,6 +48,10 @@ public enum StatusProjection {
         let cpuWeights = policy.cpuWeights()
         let ioWeights = policy.ioWeights()
         let capacity = facts.capacity
+        // Every agent group's machine share from one index of the hierarchy.
+        let agentShares = MachineShare.fractions(of: policy.agentGroups.compactMap { facts.rootPath.appending($0.name.rawValue)?.description },
+                                                 in: hierarchy)
+        let decisions = Dictionary((r.lastDecision?.groups ?? []).map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = policy.groups.map { g -> GroupStatus in
             let rates = r.sampler.rates[g.name]
             let readings = stats(of: g, r, observation)
@@ -101,8 +105,10 @@ public enum StatusProjection {
             if g.isUnitBacked {
                 status.units = r.unitCgroups.placements(of: g.name).map { UnitStatus(name: $0.unit, cgroup: $0.cgroup) }
             }
-            status.machineSharePercent = machineSharePercent(g, r, hierarchy: hierarchy, root: facts.rootPath)
-            if let d = r.lastDecision?.decision(for: g.name) {
+            status.machineSharePercent = g.isUnitBacked
+                ? MachineShare.fraction(ofAll: r.unitCgroups.placements(of: g.name).map(\.cgroup), in: hierarchy).map { $0 * 100 }
+                : facts.rootPath.appending(g.name.rawValue).flatMap { agentShares[$0.description] }.map { $0 * 100 }
+            if let d = decisions[g.name] {
                 status.redistribution = GroupRedistribution(
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
                     borrowedCPUs: d.share.borrowed, hungry: d.hungry, demand: d.demandReason, limit: d.share.limit.rawValue,
@@ -136,16 +142,5 @@ public enum StatusProjection {
             return r.unitCgroups.placements(of: g.name).compactMap { o.units.stats[$0.unit] }
         }
         return o.groupStats[g.name].map { [$0] } ?? []
-    }
-
-    /// The share of the machine (percent) that follows from the hierarchy, per group.
-    static func machineSharePercent(_ g: GroupPolicy, _ r: Reconciler, hierarchy: HierarchySnapshot, root: CgroupPath) -> Double? {
-        let fraction: Double?
-        if g.isUnitBacked {
-            fraction = MachineShare.fraction(ofAll: r.unitCgroups.placements(of: g.name).map(\.cgroup), in: hierarchy)
-        } else {
-            fraction = MachineShare.fraction(of: root.appending(g.name.rawValue)!.description, in: hierarchy)
-        }
-        return fraction.map { $0 * 100 }
     }
 }

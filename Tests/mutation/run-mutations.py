@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Mutation check: the fairness scenarios (FairshareSimulationTests) and the process-event tests
-(ProcessEventTests, ProcessEventBookTests) must test the shipping decide stage. Each mutant below breaks one rule of the shipping reconciler (Sources/FairshareCore)
-by an exact-text replacement in a copy of the working tree; `swift test --filter
-FairshareSimulationTests` must then FAIL (the mutant is killed). The unmutated copy must pass
+"""Mutation check: the fairness scenarios (FairshareSimulationTests), the process-event tests
+(ProcessEventTests, ProcessEventBookTests) and the fairness-rule and idle-group tests
+(FairnessRuleTests, FairnessStatusTests, IdleGroupAgentTests) must test the shipping decide stage. Each mutant below breaks one rule of the shipping reconciler (Sources/FairshareCore)
+by an exact-text replacement in a copy of the working tree; `swift test --filter TEST_FILTER`
+must then FAIL (the mutant is killed). The unmutated copy must pass
 first, so a broken build can never count as a kill.
 
 The check fails when the unmutated copy fails, when a mutation no longer applies (its text is
@@ -33,7 +34,7 @@ import time
 from pathlib import Path
 
 CORE = "Sources/FairshareCore"
-TEST_FILTER = "FairshareSimulationTests|ProcessEvent"
+TEST_FILTER = "FairshareSimulationTests|ProcessEvent|FairnessRule|IdleGroup"
 
 
 @dataclasses.dataclass(frozen=True)
