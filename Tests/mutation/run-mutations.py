@@ -181,6 +181,9 @@ def check_applies(src: Path, m: Mutant) -> str:
 # "✘ Test name() failed after 1.2 seconds with 1 issue." / "... with 3 test cases failed after ..."
 FAILED_TEST = re.compile(r"^✘ Test (?!run with )\S.*? failed after ", re.M)
 RUN_SUMMARY = re.compile(r"^[✔✘] Test run with \d+ tests?", re.M)
+# The test binary ran and trapped (a force unwrap or precondition met the mutant): the tests
+# noticed, but a test should fail cleanly, so it is shown apart.
+TEST_CRASH = re.compile(r"error: Process '.*\.xctest.*' exited with unexpected signal code \d+", re.M)
 
 
 def run_tests(swift: str, src: Path, log: Path, timeout: float) -> tuple[str, int | None, float]:
@@ -196,7 +199,7 @@ def run_tests(swift: str, src: Path, log: Path, timeout: float) -> tuple[str, in
     seconds = time.monotonic() - start
     text = log.read_text(errors="replace")
     if not RUN_SUMMARY.search(text):
-        return "build error", None, seconds
+        return ("crashed" if TEST_CRASH.search(text) else "build error"), None, seconds
     failed = len(FAILED_TEST.findall(text))
     if rc == 0 and failed == 0:
         return "passed", 0, seconds
@@ -246,7 +249,8 @@ def check(mutants: list[Mutant]) -> list[str]:
             status, failed, seconds = run_tests(swift, src, log, timeout)
         finally:
             path.write_text(original)
-        result = {"failed": "killed", "passed": "SURVIVED", "timed out": "killed (timed out)"}.get(status, status.upper())
+        result = {"failed": "killed", "passed": "SURVIVED", "timed out": "killed (timed out)",
+                  "crashed": "killed (a test trapped)"}.get(status, status.upper())
         outcomes.append(Outcome(m.name, "yes", result, failed, seconds, log))
 
     print()
