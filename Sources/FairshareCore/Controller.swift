@@ -55,10 +55,20 @@ public struct Controller: Sendable {
     }
 
     public struct Decision: Sendable, Equatable {
-        public var groups: [GroupDecision]
-        public var idle: Double
+        public let groups: [GroupDecision]
+        public let idle: Double
+        /// Position of each group's decision in `groups`: status, the reconciler's weight steps
+        /// and the plan look up every group (and the plan every process's group), so a search
+        /// per lookup made each of them quadratic in the groups.
+        private let index: [GroupName: Int]
 
-        public func decision(for g: GroupName) -> GroupDecision? { groups.first { $0.group == g } }
+        public init(groups: [GroupDecision], idle: Double) {
+            self.groups = groups
+            self.idle = idle
+            index = Dictionary(groups.enumerated().map { ($1.group, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        public func decision(for g: GroupName) -> GroupDecision? { index[g].map { groups[$0] } }
     }
 
     /// Hungry when some task waited for a CPU in more than this share of the interval.

@@ -51,7 +51,6 @@ public enum StatusProjection {
         // Every agent group's machine share from one index of the hierarchy.
         let agentShares = MachineShare.fractions(of: policy.agentGroups.compactMap { facts.rootPath.appending($0.name.rawValue)?.description },
                                                  in: hierarchy)
-        let decisions = Dictionary((r.lastDecision?.groups ?? []).map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = policy.groups.map { g -> GroupStatus in
             let rates = r.sampler.rates[g.name]
             let readings = stats(of: g, r, observation)
@@ -108,7 +107,7 @@ public enum StatusProjection {
             status.machineSharePercent = g.isUnitBacked
                 ? MachineShare.fraction(ofAll: r.unitCgroups.placements(of: g.name).map(\.cgroup), in: hierarchy).map { $0 * 100 }
                 : facts.rootPath.appending(g.name.rawValue).flatMap { agentShares[$0.description] }.map { $0 * 100 }
-            if let d = decisions[g.name] {
+            if let d = r.lastDecision?.decision(for: g.name) {
                 status.redistribution = GroupRedistribution(
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
                     borrowedCPUs: d.share.borrowed, hungry: d.hungry, demand: d.demandReason, limit: d.share.limit.rawValue,
