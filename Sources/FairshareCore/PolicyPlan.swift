@@ -252,11 +252,10 @@ public enum PolicyPlan {
                 return PlanSide(backing: "unit", shares: g.shares.value, cpuWeight: cpuAfter[g.name]!.value, ioWeight: ioAfter[g.name]!.value,
                                 cpuMax: nil, members: unitMembersAfter[g.name] ?? 0)
             }
-            // As Reconciler.weightSteps: the controller's values where it decided, else the shares'.
+            // What the reload's weight steps would write (the same rule).
             let d = decision?.decision(for: g.name)
-            let cpu = g.idle ? nil : d?.cpuWeight ?? cpuAfter[g.name]
-            let io = d?.ioWeight ?? ioAfter[g.name]!
-            let max = d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity))
+            let want = Reconciler.wanted(g, decision: d, cpuWeights: cpuAfter, ioWeights: ioAfter, capacity: capacity,
+                                         kernelLacksCPUIdle: current.applied.kernelLacksCPUIdle)
             let members = membersAfter[g.name] ?? 0
             let sources = (sourcesAfter[g.name] ?? []).sorted().joined(separator: ", ")
             let estimate: String
@@ -267,8 +266,8 @@ public enum PolicyPlan {
             } else {
                 estimate = "estimated \(fmt(usageAfter[g.name] ?? 0)) CPUs from \(sources)" + (hungryAfter.contains(g.name) ? ", hungry" : "")
             }
-            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu?.value, idle: g.idle ? true : nil, ioWeight: io.value,
-                            cpuMax: max.description, members: members, allocationCPUs: d?.share.allocation,
+            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: want.cpuWeight?.value, idle: g.idle ? true : nil,
+                            ioWeight: want.ioWeight.value, cpuMax: want.cpuMax.description, members: members, allocationCPUs: d?.share.allocation,
                             usageCPUs: (measuredAfter[g.name] ?? 0) > 0 ? usageAfter[g.name] : nil,
                             hungry: d?.hungry, demand: estimate)
         }

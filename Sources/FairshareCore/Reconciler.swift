@@ -221,25 +221,44 @@ public struct Reconciler: Sendable {
         return controller.decide(policy: policy, observations: observations, capacity: capacity, interval: seconds, inForce: applied.cpuMax)
     }
 
-    /// Weights and cpu.max (the controller's where it decided, else the shares' weights and the
-    /// group's max as its cpu.max, so a capped group is capped from its first moment) for every
-    /// agent group that exists or is being created, where they differ from what is applied.
+    /// What an agent group's cgroup should hold: the controller's values where it decided, else
+    /// the shares' weights and the group's max as its cpu.max (so a capped group is capped from
+    /// its first moment). The one rule behind the weight steps and `fairshare plan`'s "after".
+    struct WantedValues: Equatable {
+        /// nil while cpu.idle = 1 holds: the kernel refuses cpu.weight then (EINVAL).
+        var cpuWeight: CPUWeight?
+        var ioWeight: IOWeight
+        var cpuMax: CPUMax
+        /// The weight the shares alone give (the smallest for an idle group).
+        var ownCPUWeight: Int
+    }
+
+    /// - Parameters: `cpuWeights`, `ioWeights`: the policy's (`cpuWeights()`, `ioWeights()`,
+    ///   computed once by the caller for all groups).
+    static func wanted(_ g: GroupPolicy, decision d: Controller.GroupDecision?, cpuWeights: [GroupName: CPUWeight],
+                       ioWeights: [GroupName: IOWeight], capacity: Double, kernelLacksCPUIdle: Bool) -> WantedValues {
+        // An idle group has no weight: cpu.idle = 1 comes first and cpu.weight is never
+        // written while it holds. Without cpu.idle in the kernel it runs as an ordinary group
+        // with the smallest weight, the nearest there is.
+        let idleInKernel = g.idle && !kernelLacksCPUIdle
+        let own = g.idle ? CPUWeight.range.lowerBound : cpuWeights[g.name]!.value
+        return WantedValues(cpuWeight: idleInKernel ? nil : (d?.cpuWeight ?? CPUWeight(own)!), ioWeight: d?.ioWeight ?? ioWeights[g.name]!,
+                            cpuMax: d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity)), ownCPUWeight: own)
+    }
+
+    /// The weights, cpu.idle and cpu.max (`wanted`) for every agent group that exists or is
+    /// being created, where they differ from what is applied.
     func weightSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
         let cpu = policy.cpuWeights()
         let io = policy.ioWeights()
         var weights: [Step] = []
         var limits: [Step] = []
         for g in policy.agentGroups where present.contains(g.name) {
-            let d = lastDecision?.decision(for: g.name)
-            // An idle group has no weight: cpu.idle = 1 comes first and cpu.weight is never
-            // written while it holds (the kernel answers EINVAL). Without cpu.idle in the kernel
-            // it runs as an ordinary group with the smallest weight, the nearest there is.
-            let idleInKernel = g.idle && !applied.kernelLacksCPUIdle
-            let ownWeight = g.idle ? CPUWeight.range.lowerBound : cpu[g.name]!.value
-            let wantCPU: CPUWeight? = idleInKernel ? nil : (d?.cpuWeight ?? CPUWeight(ownWeight)!)
-            let wantIO = d?.ioWeight ?? io[g.name]!
+            let want = Self.wanted(g, decision: lastDecision?.decision(for: g.name), cpuWeights: cpu, ioWeights: io, capacity: capacity,
+                                   kernelLacksCPUIdle: applied.kernelLacksCPUIdle)
             // The shares' own weights are told loudly; the controller's departures from them quietly.
-            let source: WeightSource = (wantCPU == nil || wantCPU!.value == ownWeight) && wantIO == io[g.name]! ? .shares : .controller
+            let source: WeightSource = (want.cpuWeight == nil || want.cpuWeight!.value == want.ownCPUWeight) && want.ioWeight == io[g.name]!
+                ? .shares : .controller
             var idleStep = false
             // Without cpu.idle in the kernel an ordinary group is what it should be; an idle one
             // keeps trying, so the failure stays listed while it lasts.
@@ -248,14 +267,13 @@ public struct Reconciler: Sendable {
                 idleStep = true
             }
             // Leaving idle resets the kernel's weight to the default: write the wanted one after.
-            if let wantCPU, applied.cpuWeight[g.name] != wantCPU || (idleStep && !g.idle) {
+            if let wantCPU = want.cpuWeight, applied.cpuWeight[g.name] != wantCPU || (idleStep && !g.idle) {
                 weights.append(.setCPUWeight(g.name, wantCPU, source))
             }
-            if applied.ioWeight[g.name] != wantIO { weights.append(.setIOWeight(g.name, wantIO, source)) }
+            if applied.ioWeight[g.name] != want.ioWeight { weights.append(.setIOWeight(g.name, want.ioWeight, source)) }
             // A cgroup being created starts without a limit.
             let inForce = creating.contains(g.name) ? CPUMax.unlimited : applied.cpuMax[g.name]
-            let wantMax = d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity))
-            if inForce != wantMax { limits.append(.setCPUMax(g.name, wantMax)) }
+            if inForce != want.cpuMax { limits.append(.setCPUMax(g.name, want.cpuMax)) }
         }
         return weights + limits
     }
