@@ -42,6 +42,16 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+/// Prints every problem of an invalid policy as file:line:column, then a count, and exits 1
+/// (`check`, and `plan` before it asks the agent).
+func failInvalidPolicy(_ error: PolicyError, path: String) -> Never {
+    var stderr = StandardError()
+    print(error.description, to: &stderr)
+    let n = error.problems.count
+    print("\(path): \(n) error\(n == 1 ? "" : "s"); the policy is not valid", to: &stderr)
+    exit(1)
+}
+
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         _ = string.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
@@ -183,10 +193,7 @@ struct Check: ParsableCommand {
         do throws(PolicyFileError) { text = try readTrustedPolicy(path: policy) } catch {
             switch error {
             case .invalidText(let problems):
-                var stderr = StandardError()
-                print(problems.description, to: &stderr)
-                print("\(policy): \(problems.problems.count) error\(problems.problems.count == 1 ? "" : "s"); the policy is not valid", to: &stderr)
-                throw ExitCode(1)
+                failInvalidPolicy(problems, path: policy)
             case .notRegularFile, .notOwnedByRoot, .writableByOthers:
                 // The agent applies the same rules at start and on reload: say so, so a draft
                 // that is fine but badly owned is not taken for one the agent would load.
@@ -206,11 +213,7 @@ struct Check: ParsableCommand {
             for w in p.warnings { print(w.description) }
             print(StatusTable.renderPolicy(p), terminator: "")
         } catch {
-            var stderr = StandardError()
-            print(error.description, to: &stderr)
-            let n = error.problems.count
-            print("\(policy): \(n) error\(n == 1 ? "" : "s"); the policy is not valid", to: &stderr)
-            throw ExitCode(1)
+            failInvalidPolicy(error, path: policy)
         }
     }
 }

@@ -35,11 +35,11 @@ struct PlanPolicy: ParsableCommand {
         var stderr = StandardError()
         let text: String
         do throws(PolicyFileError) { text = try readPolicyDraft(path: path) } catch {
-            if case .invalidText(let problems) = error { invalid(problems, path: path) }
+            if case .invalidText(let problems) = error { failInvalidPolicy(problems, path: path) }
             fail("\(error)")
         }
         // Checked here first: an invalid policy never reaches the agent.
-        do throws(PolicyError) { _ = try PolicyParser.parse(text, file: path) } catch { invalid(error, path: path) }
+        do throws(PolicyError) { _ = try PolicyParser.parse(text, file: path) } catch { failInvalidPolicy(error, path: path) }
 
         let response: ControlResponse
         do {
@@ -57,14 +57,6 @@ struct PlanPolicy: ParsableCommand {
         } else {
             print(PlanTable.render(plan), terminator: "")
         }
-    }
-
-    func invalid(_ error: PolicyError, path: String) -> Never {
-        var stderr = StandardError()
-        print(error.description, to: &stderr)
-        let n = error.problems.count
-        print("\(path): \(n) error\(n == 1 ? "" : "s"); the policy is not valid", to: &stderr)
-        Glibc.exit(1)
     }
 
     /// The path as the agent's messages should name it (the agent does not share our directory).
