@@ -3,7 +3,7 @@
 # Targets:
 #   mutation-check  Tests/mutation/run-mutations.py: copies the working tree to .build-mutation/src
 #                   (its own .build there, kept between runs so rebuilds are incremental), runs
-#                   its test filter (the fairness scenarios, event, fairness-rule and idle-group tests) unmutated (must pass), then once per mutant of
+#                   its test filter (the fairness scenarios, event, fairness-rule, idle-group and io-share tests) unmutated (must pass), then once per mutant of
 #                   Sources/FairshareCore (floors, ceilings, borrowing, the max_boost clamp, ...;
 #                   `--list` names them), each of which must fail them. Prints a table; fails if the
 #                   unmutated copy fails, a mutation no longer applies or does not build, or a

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Mutation check: the fairness scenarios (FairshareSimulationTests), the process-event tests
 (ProcessEventTests, ProcessEventBookTests) and the fairness-rule and idle-group tests
-(FairnessRuleTests, FairnessStatusTests, IdleGroupAgentTests) must test the shipping decide stage. Each mutant below breaks one rule of the shipping reconciler (Sources/FairshareCore)
+(FairnessRuleTests, FairnessStatusTests, IdleGroupAgentTests) and the io-share tests (BFQWeight*,
+IOSharesAgentTests, IODevicesTests) must test the shipping decide stage. Each mutant below breaks one rule of the shipping reconciler (Sources/FairshareCore)
 by an exact-text replacement in a copy of the working tree; `swift test --filter TEST_FILTER`
 must then FAIL (the mutant is killed). The unmutated copy must pass
 first, so a broken build can never count as a kill.
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 
 CORE = "Sources/FairshareCore"
-TEST_FILTER = "FairshareSimulationTests|ProcessEvent|FairnessRule|IdleGroup"
+TEST_FILTER = "FairshareSimulationTests|ProcessEvent|FairnessRule|IdleGroup|BFQWeight|IOSharesAgent|IODevices"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +120,22 @@ MUTANTS = [
            "if steps.contains(where: \\.isMove) {",
            "if false {",
            "an event pass moves processes before their origin is on disk"),
+    Mutant("bfq-weight-without-bfq", f"{CORE}/Reconciler.swift",
+           "if bfqActive, applied.bfqWeight[g.name] != want.bfqWeight {",
+           "if applied.bfqWeight[g.name] != want.bfqWeight {",
+           "io.bfq.weight is written on a machine where no disk uses BFQ"),
+    Mutant("bfq-weights-kept-after-bfq-left", f"{CORE}/Reconciler.swift",
+           "if !reading.bfqActive { applied.bfqWeight = [:] }",
+           "_ = reading.bfqActive",
+           "a disk switched back to BFQ keeps BFQ's default weights (nothing written again)"),
+    Mutant("bfq-ratio-not-kept", f"{CORE}/WeightMapping.swift",
+           "? Double(max(1, min((BFQWeight.kernelDefault.value + smallest - 1) / smallest, top / largest)))",
+           "? Double(max(1, (BFQWeight.kernelDefault.value + smallest - 1) / smallest))",
+           "io shares whose scaled weights exceed 1000 are pinned there, ratios lost"),
+    Mutant("io-cost-not-seen", f"{CORE}/IODevices.swift",
+           "settings[device, default: IOCostSetting(enabled: false)].enabled = fields[\"enable\"] == \"1\"",
+           "settings[device, default: IOCostSetting(enabled: false)].enabled = false",
+           "status says io shares are not in force on a disk where io.cost is enabled"),
 ]
 
 
