@@ -35,6 +35,25 @@ name = "batch"
 shares = 0
 TOML
 expect "check rejects shares = 0" 1 "bad.toml:3:[0-9]+: error: .*shares" -- "$bin" check "$tmp/bad.toml"
+# Per disk of this host, whether io shares would count (this host has no cgroup v2 io.cost).
+expect "check says per disk where io shares count" 0 'io shares (on [a-z0-9]+ \([0-9]+:[0-9]+\): (not in force|in force through)|: no disk found)' -- \
+    "$bin" check "$repo/config/policy.toml"
+cat >"$tmp/wide.toml" <<'TOML'
+[[group]]
+name = "tiny"
+shares = 1
+io_shares = 1
+[group.match]
+comm = ["t"]
+[[group]]
+name = "huge"
+shares = 1
+io_shares = 10000
+[group.match]
+comm = ["h"]
+TOML
+expect "check names the groups BFQ's range can not keep" 0 "note: BFQ's io.bfq.weight range \(1..1000\) can not keep .*tiny \(io_shares 1 -> io.bfq.weight 1\)" -- \
+    "$bin" check "$tmp/wide.toml"
 cat >"$tmp/units.toml" <<'TOML'
 [[group]]
 name = "db"

@@ -79,6 +79,14 @@ struct Actuator: Sendable {
                     // for it. Not a vanished target: a failure to report (once) and retry.
                     return .failed(cause: errnoName(error.errno), message: "\(error) (the io controller is not enabled for group \(g); cpu shares still apply)")
                 }
+            case .setBFQWeight(let g, let w):
+                do {
+                    try tree.setBFQWeight(w, of: g)
+                } catch where error.kind == .gone && tree.groupExists(g) {
+                    // No io.bfq.weight in a group that exists: the io controller is off for it,
+                    // or the bfq module went away since the disks were read.
+                    return .failed(cause: errnoName(error.errno), message: "\(error) (no io.bfq.weight in group \(g): the io controller is not enabled for it, or BFQ is no longer loaded)")
+                }
             case .setCPUIdle(let g, let idle):
                 do {
                     try tree.setCPUIdle(idle, of: g)

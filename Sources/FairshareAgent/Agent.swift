@@ -23,6 +23,8 @@ public enum Trigger: Sendable, Equatable {
 public actor Agent {
     public nonisolated let env: AgentEnvironment
     public let policyPath: String
+    /// The disks are read on the first pass after start or reload, then every this many passes.
+    public static var disksReadEveryPasses: Int { Observer.hierarchyEveryPasses }
     /// Command-line overrides that win over the policy file.
     let intervalOverride: Duration?
 
@@ -129,11 +131,13 @@ public actor Agent {
         let due = events.scanDue(at: started, every: policy.agent.rescanInterval)
         let known = Set(reconciler.unitBook.originals.keys)
         let observation: Observation
+        // The disks at the hierarchy's pace (the first pass after start or reload, then every few).
+        let disks = passesSinceHierarchy >= Observer.hierarchyEveryPasses
         if due.scan {
-            observation = observer.observe(policy: policy, knownOriginals: known, scanProcesses: true)
+            observation = observer.observe(policy: policy, knownOriginals: known, scanProcesses: true, readDisks: disks)
         } else {
             let (observer, policy) = (self.observer, self.policy)
-            observation = await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false) }.value
+            observation = await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false, readDisks: disks) }.value
             guard !stopped, serial == passSerial else { return }
         }
         let before = reconciler.lastDecision
@@ -249,6 +253,7 @@ public actor Agent {
     private func report(_ observation: Observation, _ plan: Plan, _ outcomes: [StepOutcome], decisionBefore: Controller.Decision?) {
         let now = env.clock.wallSeconds()
         reporter.observation(observation, policy: policy, root: env.cgroups.rootAbsolutePath, unitsKnown: reconciler.unitsKnown, now: now)
+        reporter.disks(observation.disks, policy: policy, path: policyPath)
         reportOutcomes(plan, outcomes, now: now)
         reporter.transitions(from: decisionBefore, to: reconciler.lastDecision)
         reporter.endPass()

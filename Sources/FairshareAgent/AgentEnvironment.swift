@@ -29,6 +29,8 @@ public struct AgentEnvironment: Sendable {
     public var eventsUnavailable: String?
     /// Where `[agent] metrics_textfile` is written; nil writes none (tests that do not ask for it).
     public var metricsFiles: (any MetricsFiles)?
+    /// The disks, read every few passes; nil reads none (no io.bfq.weight, no disks in status).
+    public var disks: (any IODiskSource)?
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
@@ -37,8 +39,10 @@ public struct AgentEnvironment: Sendable {
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
         agentPID: Int32, capacityCPUs: Int,
         origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager(),
-        events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil, metricsFiles: (any MetricsFiles)? = nil
+        events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil, metricsFiles: (any MetricsFiles)? = nil,
+        disks: (any IODiskSource)? = nil
     ) {
+        self.disks = disks
         self.metricsFiles = metricsFiles
         self.events = events
         self.eventsUnavailable = eventsUnavailable

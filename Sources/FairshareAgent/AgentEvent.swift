@@ -14,6 +14,12 @@ enum AgentEvent: Sendable {
     case groupCreated(GroupName, absolutePath: String, shares: Int?)
     case groupRemoved(GroupName)
     case weights(GroupName, cpu: CPUWeight?, io: IOWeight?, shares: Int?, source: WeightSource)
+    /// io.bfq.weight written (while some disk uses BFQ).
+    case bfqWeight(GroupName, BFQWeight, ioShares: Int?)
+    /// A disk's io shares as first read, or changed since (scheduler, io.cost).
+    case ioShares(IODeviceStatus)
+    /// No disk has io shares in force (or there is none): said once until that changes.
+    case ioSharesNowhere(disks: Int)
     case cpuMax(GroupName, CPUMax)
     case cpuIdle(GroupName, Bool)
     case moved(ProcessIdentity, comm: String, group: GroupName, origin: String, keys: [Classifier.MatchedKey])
@@ -48,6 +54,9 @@ enum AgentEvent: Sendable {
             .info
         case .weights(_, _, _, _, let source): source == .shares ? .info : .debug
         case .cpuMax, .unitGone: .debug
+        case .bfqWeight: .info
+        case .ioShares(let d): d.inForce ? .info : .warning
+        case .ioSharesNowhere: .warning
         // Going idle is news; "0" is mostly a restart confirming an ordinary group.
         case .cpuIdle(_, let idle): idle ? .info : .debug
         case .borrowStarted, .borrowStopped, .floorHit, .stopping: .notice
@@ -70,6 +79,8 @@ enum AgentEvent: Sendable {
         case .groupRemoved: "group_removed"
         case .weights: "weights"
         case .cpuMax: "cpu_max"
+        case .bfqWeight: "weights"
+        case .ioShares, .ioSharesNowhere: "io_shares"
         case .cpuIdle: "cpu_idle"
         case .moved: "moved"
         case .restored: "restored"
@@ -112,6 +123,14 @@ enum AgentEvent: Sendable {
             return source == .shares
                 ? "group \(g): \(parts) (shares \(shares.map(String.init) ?? ""))"
                 : "group \(g): effective \(parts)"
+        case .bfqWeight(let g, let w, let shares):
+            return "group \(g): io.bfq.weight \(w) (io_shares \(shares.map(String.init) ?? ""))"
+        case .ioShares(let d):
+            return d.line
+        case .ioSharesNowhere(let disks):
+            return disks == 0
+                ? "io_shares have no effect: no disk found under /sys/block; CPU shares are enforced as usual"
+                : "io_shares have no effect on any of the \(disks) disk(s): each needs io.cost (a model and enable=1 in io.cost.qos) or the BFQ scheduler; CPU shares are enforced as usual"
         case .cpuMax(let g, let v):
             return "group \(g): cpu.max \(v)"
         case .cpuIdle(let g, let idle):
@@ -185,6 +204,13 @@ enum AgentEvent: Sendable {
             if let io { m["io_weight"] = .string(io.description) }
             if let shares { m["shares"] = .string(String(shares)) }
             return m
+        case .bfqWeight(let g, let w, let shares):
+            return ["group": .string(g.rawValue), "io_bfq_weight": .string(w.description), "io_shares": .string(shares.map(String.init) ?? "")]
+        case .ioShares(let d):
+            return ["disk": .string(d.name), "device": .string(d.device), "through": .string(d.through.rawValue),
+                    "scheduler": .string(d.scheduler ?? "unknown")]
+        case .ioSharesNowhere(let disks):
+            return ["disks": .string(String(disks))]
         case .cpuMax(let g, let v):
             return ["group": .string(g.rawValue), "cpu_max": .string(v.fileText)]
         case .cpuIdle(let g, let idle):

@@ -15,7 +15,9 @@ struct Observer: Sendable {
     ///   - knownOriginals: units whose own weights the reconciler knows already (not read again).
     ///   - scanProcesses: false when kernel events keep the memberships current: /proc is not
     ///     walked, so a pass costs the same whatever the number of processes.
-    func observe(policy: Policy, knownOriginals: Set<String>, scanProcesses: Bool = true) -> Observation {
+    ///   - readDisks: read the disks too (every `hierarchyEveryPasses` passes: a disk's scheduler
+    ///     or io.cost changes rarely, and only by its owner's hand).
+    func observe(policy: Policy, knownOriginals: Set<String>, scanProcesses: Bool = true, readDisks: Bool = false) -> Observation {
         let at = env.clock.monotonicNanoseconds()
         let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
         let groups = groupCgroups()
@@ -24,7 +26,8 @@ struct Observer: Sendable {
             stats[g.name] = readStats(env.cgroups.path(of: g.name))
         }
         let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
-        return Observation(at: at, processes: processes, groupCgroups: groups, groupStats: stats, units: units)
+        return Observation(at: at, processes: processes, groupCgroups: groups, groupStats: stats, units: units,
+                           disks: readDisks ? env.disks?.read() : nil)
     }
 
     /// For the report only (the machine share in status; no decision uses it): the weights and

@@ -13,6 +13,10 @@ struct Reporter: Sendable {
     /// The metrics textfile's open failure: it is written once per report interval, so its
     /// failure is kept open through the passes between.
     private var textfileFailing: String?
+    /// What the journal was last told of each disk, whether "nowhere" holds, and BFQ's range warning.
+    private var toldDisks: [String: IODeviceStatus] = [:]
+    private var toldNowhere = false
+    private var toldBFQRange: String?
 
     init(logger: Logger, repeatEvery: Duration) {
         self.logger = logger
@@ -108,6 +112,8 @@ struct Reporter: Sendable {
             case (.setIOWeight(let g, let w, let source), .done):
                 if weights[g] == nil { weightOrder.append(g) }
                 weights[g, default: (nil, nil, source)].io = w
+            case (.setBFQWeight(let g, let w), .done):
+                emit(.bfqWeight(g, w, ioShares: policy.group(named: g)?.ioShares.value))
             case (.setCPUMax(let g, let v), .done):
                 emit(.cpuMax(g, v))
             case (.setCPUIdle(let g, let idle), .done):
@@ -157,6 +163,24 @@ struct Reporter: Sendable {
         }
     }
 
+    /// The disks as read (every few passes): each disk's io shares when first seen or changed,
+    /// "nowhere" once while no disk has them in force, and BFQ's range warning once per policy
+    /// text while some disk uses BFQ.
+    mutating func disks(_ reading: IODisks?, policy: Policy, path: String) {
+        guard let reading else { return }
+        let statuses = IOShares.statuses(reading)
+        for d in statuses where toldDisks[d.name] != d {
+            emit(.ioShares(d))
+        }
+        toldDisks = Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0) })
+        let nowhere = !statuses.contains(where: \.inForce)
+        if nowhere && !toldNowhere { emit(.ioSharesNowhere(disks: statuses.count)) }
+        toldNowhere = nowhere
+        let rangeWarning = reading.bfqActive ? policy.bfqRangeWarning() : nil
+        if let w = rangeWarning, w != toldBFQRange { emit(.policyWarning(w, path: path)) }
+        toldBFQRange = rangeWarning
+    }
+
     /// The metrics textfile's write: a failure goes through the book like any other write's.
     mutating func metricsTextfile(_ path: String, failure: MetricsFileError?, now: Double) {
         let target = "metrics textfile \(path)"
@@ -183,7 +207,7 @@ extension Step {
     var failureHeadline: String {
         switch self {
         case .recordOrigins: "cannot record where processes came from"
-        case .setCPUWeight, .setIOWeight, .setCPUMax, .setCPUIdle: "setting \(target)"
+        case .setCPUWeight, .setIOWeight, .setBFQWeight, .setCPUMax, .setCPUIdle: "setting \(target)"
         case .setUnitWeights(let unit, let g, let w): "setting \(w) on unit \(unit) (group \(g)) through systemd"
         default: "\(target) failed"
         }
@@ -193,7 +217,7 @@ extension Step {
     var context: Logger.Metadata {
         switch self {
         case .createGroup(let g), .setCPUWeight(let g, _, _), .setIOWeight(let g, _, _), .setCPUMax(let g, _), .removeGroup(let g),
-             .setCPUIdle(let g, _):
+             .setCPUIdle(let g, _), .setBFQWeight(let g, _):
             ["group": .string(g.rawValue)]
         case .move(let id, _, let g, _, _), .restore(let id, _, let g, _), .adopt(let id, let g, _, _):
             ["pid": .string(String(id.pid)), "group": .string(g.rawValue)]
@@ -219,7 +243,7 @@ extension Step {
         case .recordOrigins:
             moves ? "not moving any process until it can be written" : "a restart after a crash would have to guess where processes came from"
         case .removeGroup: "tried again next pass"
-        case .setIOWeight: "retried every pass; cpu shares still apply"
+        case .setIOWeight, .setBFQWeight: "retried every pass; cpu shares still apply"
         case .setCPUIdle: "the group runs as an ordinary group meanwhile"
         case .move: "it stays where it is; tried again next pass"
         case .restore: "it stays in its group; tried again next pass"

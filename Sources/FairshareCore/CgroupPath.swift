@@ -62,6 +62,8 @@ public enum ControlFile: String, Sendable, CaseIterable {
     case cpuMax = "cpu.max"
     case cpuPressure = "cpu.pressure"
     case ioWeight = "io.weight"
+    /// BFQ's weight (1...1000); present only while the bfq module is loaded.
+    case ioBFQWeight = "io.bfq.weight"
     case ioStat = "io.stat"
     case cpusEffective = "cpuset.cpus.effective"
 }

@@ -80,3 +80,31 @@ public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
     public var fileText: String { "\(quotaUsec.map(String.init) ?? "max") \(periodUsec)" }
     public var description: String { fileText }
 }
+
+/// io.bfq.weight: BFQ's own cgroup weight, 1...1000 (BFQ_MIN_WEIGHT...BFQ_MAX_WEIGHT), default
+/// 100. BFQ reads this file, not io.weight (which belongs to io.cost).
+public struct BFQWeight: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public static let range = 1...1000
+    public static let kernelDefault = BFQWeight(validated: 100)
+
+    public let value: Int
+
+    /// Nil outside 1...1000.
+    public init?(_ value: Int) {
+        guard Self.range.contains(value) else { return nil }
+        self.value = value
+    }
+
+    /// Rounds and pins anything into 1...1000 (NaN counts as the minimum).
+    public init(clamping raw: Double) {
+        let rounded = raw.isNaN ? Double(Self.range.lowerBound) : raw.rounded()
+        self.value = Int(min(max(rounded, Double(Self.range.lowerBound)), Double(Self.range.upperBound)))
+    }
+
+    private init(validated: Int) { self.value = validated }
+
+    public static func < (a: BFQWeight, b: BFQWeight) -> Bool { a.value < b.value }
+    public var description: String { String(value) }
+    /// io.bfq.weight's text: the group's weight on every device ("default N", as io.weight).
+    public var fileText: String { "default \(value)" }
+}

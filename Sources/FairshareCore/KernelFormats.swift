@@ -283,21 +283,3 @@ public enum MountInfo {
         return String(decoding: out, as: UTF8.self)
     }
 }
-
-/// Whether io.weight can have any effect: only under the io.cost controller (enabled per
-/// device in the root's io.cost.qos) or the BFQ scheduler (which reads io.bfq.weight).
-public enum IOWeightSupport {
-    /// Devices with "enable=1" in /sys/fs/cgroup/io.cost.qos ("8:0 enable=1 ctrl=auto ...").
-    public static func costEnabledDevices(qos text: String) -> [String] {
-        text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ")
-            guard let dev = fields.first, fields.contains("enable=1") else { return nil }
-            return String(dev)
-        }
-    }
-
-    /// /sys/block/DEV/queue/scheduler marks the active one in brackets: "mq-deadline [bfq] none".
-    public static func isBFQ(scheduler text: String) -> Bool {
-        text.contains("[bfq]")
-    }
-}

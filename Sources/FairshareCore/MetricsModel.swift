@@ -31,6 +31,8 @@ public enum MetricFamilies {
                                                      "Time in which some of the group's tasks waited for a CPU (cpu.pressure some total).")
     public static let cpuWeight = MetricFamily("fairshare_group_cpu_weight", .gauge, "cpu.weight in force for the group (1..10000).")
     public static let ioWeight = MetricFamily("fairshare_group_io_weight", .gauge, "io.weight in force for the group (1..10000).")
+    public static let bfqWeight = MetricFamily("fairshare_group_io_bfq_weight", .gauge,
+                                               "io.bfq.weight written for the group (1..1000); only while some disk uses BFQ.")
     public static let members = MetricFamily("fairshare_group_members", .gauge, "Processes the agent keeps in the group.")
     public static let allocation = MetricFamily("fairshare_group_allocation_cpus", .gauge,
                                                 "CPUs the allocator gave the group for the last interval.")
@@ -60,10 +62,12 @@ public enum MetricFamilies {
     public static let rescans = MetricFamily("fairshare_rescans_total", .counter, "Full scans of /proc.")
     public static let classificationLatency = MetricFamily("fairshare_classification_latency_seconds", .histogram,
                                                            "Time from a process event (exec, fork) to the process in its group.")
+    public static let diskIOShares = MetricFamily("fairshare_disk_io_shares_in_force", .gauge,
+                                                  "1 when io shares divide the disk (label through: io.cost, bfq, io.cost+bfq), 0 when nothing does (through none).")
     public static let info = MetricFamily("fairshare_agent_info", .gauge, "The agent's version (label version); always 1.")
 
     public static let groupFamilies: [MetricFamily] = [
-        cpuUsage, throttledPeriods, throttledSeconds, pressureWaiting, cpuWeight, ioWeight, members, allocation, allocationLimit,
+        cpuUsage, throttledPeriods, throttledSeconds, pressureWaiting, cpuWeight, ioWeight, bfqWeight, members, allocation, allocationLimit,
         fairnessFactor, decayedUsage, entitlement, idle,
     ]
 
@@ -130,6 +134,7 @@ public enum MetricsMapping {
         add(MetricFamilies.pressureWaiting, g.pressureTotalUsec.map { Double($0) / 1e6 })
         add(MetricFamilies.cpuWeight, g.cpuWeight.map { Double($0) })
         add(MetricFamilies.ioWeight, g.ioWeight.map { Double($0) })
+        add(MetricFamilies.bfqWeight, g.ioBFQWeight.map { Double($0) })
         add(MetricFamilies.members, Double(g.members))
         add(MetricFamilies.idle, g.idle == true ? 1 : 0)
         if let r = g.redistribution {
@@ -154,6 +159,10 @@ public enum MetricsMapping {
             }
             out.append(MetricSample(MetricFamilies.eventOverflows, [], Double(e.overflows)))
             out.append(MetricSample(MetricFamilies.rescans, [], Double(e.rescans)))
+        }
+        for d in report.ioDevices ?? [] {
+            out.append(MetricSample(MetricFamilies.diskIOShares, [MetricLabel("disk", d.name), MetricLabel("through", d.through.rawValue)],
+                                    d.inForce ? 1 : 0))
         }
         return out
     }

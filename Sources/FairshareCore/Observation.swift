@@ -77,9 +77,12 @@ public struct Observation: Sendable {
     /// Counters of the agent's groups that exist.
     public var groupStats: [GroupName: CgroupStats]
     public var units: UnitsObservation
+    /// The disks and io.cost's settings, read every few passes (nil when not read this pass).
+    public var disks: IODisks?
 
     public init(at: UInt64, processes: [ProcessInfo]?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
-                units: UnitsObservation = .none) {
+                units: UnitsObservation = .none, disks: IODisks? = nil) {
+        self.disks = disks
         self.at = at
         self.processes = processes
         self.groupCgroups = groupCgroups

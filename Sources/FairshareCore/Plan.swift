@@ -30,6 +30,9 @@ public enum Step: Sendable, Equatable {
     /// the group: the kernel refuses cpu.weight while cpu.idle = 1, and resets it when it goes.
     case setCPUIdle(GroupName, Bool)
     case setIOWeight(GroupName, IOWeight, WeightSource)
+    /// io.bfq.weight: written only while some disk schedules with BFQ (the file exists only
+    /// while its module is loaded, and BFQ alone reads it).
+    case setBFQWeight(GroupName, BFQWeight)
     case setCPUMax(GroupName, CPUMax)
     case move(ProcessIdentity, comm: String, to: GroupName, origin: String, keys: [Classifier.MatchedKey])
     /// Take note of a process already inside a group, without moving it (no write).
@@ -73,6 +76,7 @@ public enum Step: Sendable, Equatable {
         case .setCPUWeight(let g, _, _): "cpu.weight of group \(g)"
         case .setCPUIdle(let g, _): "cpu.idle of group \(g)"
         case .setIOWeight(let g, _, _): "io.weight of group \(g)"
+        case .setBFQWeight(let g, _): "io.bfq.weight of group \(g)"
         case .setCPUMax(let g, _): "cpu.max of group \(g)"
         case .move(let id, let comm, let g, _, _): "moving \(comm)[\(id.pid)] to group \(g)"
         case .adopt(let id, let g, _, _): "adopting \(id.pid) in group \(g)"

@@ -233,7 +233,7 @@ public enum PolicyPlan {
 
         let policy = current.policy
         let cpuBefore = policy.cpuWeights(), ioBefore = policy.ioWeights()
-        let cpuAfter = next.cpuWeights(), ioAfter = next.ioWeights()
+        let cpuAfter = next.cpuWeights(), ioAfter = next.ioWeights(), bfqAfter = next.bfqWeights().weights
         func before(_ g: GroupPolicy) -> PlanSide {
             if g.isUnitBacked {
                 return PlanSide(backing: "unit", shares: g.shares.value, cpuWeight: cpuBefore[g.name]!.value, ioWeight: ioBefore[g.name]!.value,
@@ -254,7 +254,7 @@ public enum PolicyPlan {
             }
             // What the reload's weight steps would write (the same rule).
             let d = decision?.decision(for: g.name)
-            let want = Reconciler.wanted(g, decision: d, cpuWeights: cpuAfter, ioWeights: ioAfter, capacity: capacity,
+            let want = Reconciler.wanted(g, decision: d, cpuWeights: cpuAfter, ioWeights: ioAfter, bfqWeights: bfqAfter, capacity: capacity,
                                          kernelLacksCPUIdle: current.applied.kernelLacksCPUIdle)
             let members = membersAfter[g.name] ?? 0
             let sources = (sourcesAfter[g.name] ?? []).sorted().joined(separator: ", ")

@@ -11,6 +11,8 @@ public struct Reconciler: Sendable {
     public struct Applied: Sendable, Equatable {
         public var cpuWeight: [GroupName: CPUWeight] = [:]
         public var ioWeight: [GroupName: IOWeight] = [:]
+        /// io.bfq.weight as written while BFQ is active; emptied when no disk uses it any more.
+        public var bfqWeight: [GroupName: BFQWeight] = [:]
         public var cpuMax: [GroupName: CPUMax] = [:]
         /// cpu.idle as written (a new cgroup starts at 0); nil = not known (after a restart).
         public var cpuIdle: [GroupName: Bool] = [:]
@@ -21,6 +23,7 @@ public struct Reconciler: Sendable {
         mutating func forget(_ g: GroupName) {
             cpuWeight[g] = nil
             ioWeight[g] = nil
+            bfqWeight[g] = nil
             cpuMax[g] = nil
             cpuIdle[g] = nil
         }
@@ -54,6 +57,8 @@ public struct Reconciler: Sendable {
     /// Whether the rules' verdicts are kept between scans (`classificationCache`). With kernel
     /// events the scans are rare and the cache would be per-process state for nothing.
     public var keepsVerdicts = true
+    /// The disks as last read (nil before the first reading): whether io.bfq.weight is written.
+    public private(set) var disks: IODisks?
     /// When the last observation was taken.
     private var observedAt: UInt64 = 0
 
@@ -98,6 +103,7 @@ public struct Reconciler: Sendable {
         observedAt = o.at
         takeUnits(o.units)
         if let listing = o.groupCgroups.value { knownGroups = listing }
+        takeDisks(o.disks)
         let existing = existingGroups(o)
 
         var membership: [Step]
@@ -166,6 +172,14 @@ public struct Reconciler: Sendable {
         return groups
     }
 
+    /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written
+    /// for it are forgotten: a disk switched to BFQ later gets them written again.
+    mutating func takeDisks(_ reading: IODisks?) {
+        guard let reading else { return }
+        disks = reading
+        if !reading.bfqActive { applied.bfqWeight = [:] }
+    }
+
     /// systemd's listing, when there is one, replaces the last; otherwise the last stays in force.
     mutating func takeUnits(_ u: UnitsObservation) {
         if policy.unitPatterns.isEmpty {
@@ -228,21 +242,25 @@ public struct Reconciler: Sendable {
         /// nil while cpu.idle = 1 holds: the kernel refuses cpu.weight then (EINVAL).
         var cpuWeight: CPUWeight?
         var ioWeight: IOWeight
+        /// io.bfq.weight: the io shares on BFQ's range, times the same fairness factor as io.weight.
+        var bfqWeight: BFQWeight
         var cpuMax: CPUMax
         /// The weight the shares alone give (the smallest for an idle group).
         var ownCPUWeight: Int
     }
 
     /// - Parameters: `cpuWeights`, `ioWeights`: the policy's (`cpuWeights()`, `ioWeights()`,
-    ///   computed once by the caller for all groups).
+    ///   computed once by the caller for all groups); `bfqWeights`: `bfqWeights().weights`.
     static func wanted(_ g: GroupPolicy, decision d: Controller.GroupDecision?, cpuWeights: [GroupName: CPUWeight],
-                       ioWeights: [GroupName: IOWeight], capacity: Double, kernelLacksCPUIdle: Bool) -> WantedValues {
+                       ioWeights: [GroupName: IOWeight], bfqWeights: [GroupName: BFQWeight], capacity: Double,
+                       kernelLacksCPUIdle: Bool) -> WantedValues {
         // An idle group has no weight: cpu.idle = 1 comes first and cpu.weight is never
         // written while it holds. Without cpu.idle in the kernel it runs as an ordinary group
         // with the smallest weight, the nearest there is.
         let idleInKernel = g.idle && !kernelLacksCPUIdle
         let own = g.idle ? CPUWeight.range.lowerBound : cpuWeights[g.name]!.value
         return WantedValues(cpuWeight: idleInKernel ? nil : (d?.cpuWeight ?? CPUWeight(own)!), ioWeight: d?.ioWeight ?? ioWeights[g.name]!,
+                            bfqWeight: BFQWeight(clamping: Double(bfqWeights[g.name]!.value) * (d?.factor ?? 1)),
                             cpuMax: d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity)), ownCPUWeight: own)
     }
 
@@ -251,10 +269,12 @@ public struct Reconciler: Sendable {
     func weightSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
         let cpu = policy.cpuWeights()
         let io = policy.ioWeights()
+        let bfq = policy.bfqWeights().weights
+        let bfqActive = disks?.bfqActive ?? false
         var weights: [Step] = []
         var limits: [Step] = []
         for g in policy.agentGroups where present.contains(g.name) {
-            let want = Self.wanted(g, decision: lastDecision?.decision(for: g.name), cpuWeights: cpu, ioWeights: io, capacity: capacity,
+            let want = Self.wanted(g, decision: lastDecision?.decision(for: g.name), cpuWeights: cpu, ioWeights: io, bfqWeights: bfq, capacity: capacity,
                                    kernelLacksCPUIdle: applied.kernelLacksCPUIdle)
             // The shares' own weights are told loudly; the controller's departures from them quietly.
             let source: WeightSource = (want.cpuWeight == nil || want.cpuWeight!.value == want.ownCPUWeight) && want.ioWeight == io[g.name]!
@@ -271,6 +291,7 @@ public struct Reconciler: Sendable {
                 weights.append(.setCPUWeight(g.name, wantCPU, source))
             }
             if applied.ioWeight[g.name] != want.ioWeight { weights.append(.setIOWeight(g.name, want.ioWeight, source)) }
+            if bfqActive, applied.bfqWeight[g.name] != want.bfqWeight { weights.append(.setBFQWeight(g.name, want.bfqWeight)) }
             // A cgroup being created starts without a limit.
             let inForce = creating.contains(g.name) ? CPUMax.unlimited : applied.cpuMax[g.name]
             if inForce != want.cpuMax { limits.append(.setCPUMax(g.name, want.cpuMax)) }
@@ -350,9 +371,11 @@ public struct Reconciler: Sendable {
                 applied.kernelLacksCPUIdle = true
             case (.setIOWeight(let g, let w, _), .done):
                 applied.ioWeight[g] = w
+            case (.setBFQWeight(let g, let w), .done):
+                applied.bfqWeight[g] = w
             case (.setCPUMax(let g, let v), .done):
                 applied.cpuMax[g] = v
-            case (.setCPUWeight(let g, _, _), .gone), (.setIOWeight(let g, _, _), .gone), (.setCPUMax(let g, _), .gone), (.setCPUIdle(let g, _), .gone):
+            case (.setCPUWeight(let g, _, _), .gone), (.setIOWeight(let g, _, _), .gone), (.setBFQWeight(let g, _), .gone), (.setCPUMax(let g, _), .gone), (.setCPUIdle(let g, _), .gone):
                 // The group vanished behind our back: created again next pass.
                 knownGroups.remove(g)
                 applied.forget(g)

@@ -99,6 +99,7 @@ public enum StatusProjection {
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
             status.pressureTotalUsec = r.sampler.last[g.name]?.pressure?.someTotalUsec
+            status.ioBFQWeight = g.isUnitBacked ? nil : r.applied.bfqWeight[g.name]?.value
             status.backing = g.isUnitBacked ? "unit" : "agent"
             status.idle = g.idle ? true : nil
             if g.isUnitBacked {
@@ -123,7 +124,7 @@ public enum StatusProjection {
             return status
         }
         let open = failures.failures
-        return StatusReport(
+        var report = StatusReport(
             agent: AgentStatus(
                 pid: facts.pid, startedAt: facts.startedAt, uptimeSeconds: facts.now - facts.startedAt,
                 cgroupRoot: facts.cgroupRoot, intervalSeconds: facts.intervalSeconds, cpus: capacity, ticks: facts.ticks,
@@ -132,6 +133,8 @@ public enum StatusProjection {
             policy: PolicyStatus(path: facts.policyPath, loadedAt: facts.policyLoadedAt, lastReload: facts.lastReload, reloads: facts.reloads),
             groups: groups
         )
+        report.ioDevices = r.disks.map(IOShares.statuses)
+        return report
     }
 
     /// The readings a group's figures come from: its cgroup's, or its units'.

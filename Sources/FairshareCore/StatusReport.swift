@@ -8,6 +8,9 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var agent: AgentStatus
     public var policy: PolicyStatus
     public var groups: [GroupStatus]
+    /// Per disk: whether io shares are in force and through what (io.cost, BFQ); absent before
+    /// the agent first read the disks.
+    public var ioDevices: [IODeviceStatus]?
 
     public init(agent: AgentStatus, policy: PolicyStatus, groups: [GroupStatus]) {
         self.schemaVersion = StatusReport.schemaVersion
@@ -19,6 +22,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
         case agent, policy, groups
+        case ioDevices = "io_devices"
     }
 }
 
@@ -206,6 +210,9 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     /// cpu.pressure's "some total" as last read (microseconds some task waited for a CPU);
     /// absent without PSI and for unit-backed groups. The metrics' waiting-seconds counter.
     public var pressureTotalUsec: UInt64?
+    /// io.bfq.weight as written while some disk uses BFQ; null otherwise (and for unit-backed
+    /// groups, whose units' BFQ weight systemd derives from IOWeight= itself).
+    public var ioBFQWeight: Int?
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int?, ioWeight: Int?, members: Int,
@@ -249,6 +256,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case unavailable
         case idle
         case pressureTotalUsec = "pressure_total_usec"
+        case ioBFQWeight = "io_bfq_weight"
     }
 
     /// Readings print as null when unavailable (rather than vanish), so a reader sees the field
@@ -260,6 +268,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         try c.encode(ioShares, forKey: .ioShares)
         try c.encode(cpuWeight, forKey: .cpuWeight)
         try c.encode(ioWeight, forKey: .ioWeight)
+        try c.encode(ioBFQWeight, forKey: .ioBFQWeight)
         try c.encode(members, forKey: .members)
         try c.encode(cpuUsageCPUs, forKey: .cpuUsageCPUs)
         try c.encode(cpuUsagePercent, forKey: .cpuUsagePercent)

@@ -35,3 +35,35 @@ public enum WeightMapping {
         return raw.map { Weight(clamping: $0 * scale) }
     }
 }
+
+/// io shares onto BFQ's io.bfq.weight (1...1000): the same one-factor rule in a tenth of the
+/// range. While the largest share fits, the factor is whole and every ratio is exact; beyond
+/// that one fractional factor scales all down so the largest is 1000, and a group whose weight
+/// then rounds (or pins at 1) away from its share by more than 1% is named as not kept.
+public enum BFQWeightMapping {
+    public struct Result: Sendable, Equatable {
+        public var weights: [GroupName: BFQWeight]
+        /// Groups whose ratio to the others BFQ's range can not hold, sorted.
+        public var unkept: [GroupName]
+        /// The factor applied to the shares.
+        public var factor: Double
+    }
+
+    public static func weights(for shares: [GroupName: Shares]) -> Result {
+        let values = shares.values.map(\.value)
+        guard let smallest = values.min(), let largest = values.max() else { return Result(weights: [:], unkept: [], factor: 1) }
+        let top = BFQWeight.range.upperBound
+        let factor: Double = largest <= top
+            ? Double(max(1, min((BFQWeight.kernelDefault.value + smallest - 1) / smallest, top / largest)))
+            : Double(top) / Double(largest)
+        var weights: [GroupName: BFQWeight] = [:]
+        var unkept: [GroupName] = []
+        for (g, s) in shares {
+            let exact = Double(s.value) * factor
+            let w = BFQWeight(clamping: exact)
+            weights[g] = w
+            if abs(Double(w.value) - exact) > 0.01 * exact { unkept.append(g) }
+        }
+        return Result(weights: weights, unkept: unkept.sorted(), factor: factor)
+    }
+}

@@ -118,3 +118,9 @@ public protocol OriginStore: Sendable {
     func save(_ text: String) throws
 }
 
+
+/// The machine's disks and the root's io.cost settings, for judging where io shares count.
+/// Read-only: the agent never writes io.cost.model or io.cost.qos (the machine's owner does).
+public protocol IODiskSource: Sendable {
+    func read() -> IODisks
+}

@@ -162,6 +162,10 @@ public struct CgroupTree: Sendable {
         try fs.write(weight.fileText, to: .ioWeight, of: path(of: group))
     }
 
+    public func setBFQWeight(_ weight: BFQWeight, of group: GroupName) throws(CgroupError) {
+        try fs.write(weight.fileText, to: .ioBFQWeight, of: path(of: group))
+    }
+
     public func setCPUMax(_ value: CPUMax, of group: GroupName) throws(CgroupError) {
         try fs.write(value.fileText, to: .cpuMax, of: path(of: group))
     }

@@ -41,6 +41,8 @@ public final class FakeKernel: Sendable {
         var scans = 0
         /// False models a kernel before 5.15: no cgroup has cpu.idle.
         var hasCPUIdle = true
+        /// The bfq module is loaded: every cgroup with the io controller has io.bfq.weight.
+        var hasBFQ = false
     }
 
     private let state: Mutex<State>
@@ -80,6 +82,7 @@ public final class FakeKernel: Sendable {
         n.files[.cpuMax] = "max 100000"
         n.files[.cpuPressure] = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
         n.files[.ioWeight] = "default 100"
+        n.files[.ioBFQWeight] = "default 100"
         n.files[.ioStat] = ""
         return n
     }
@@ -96,6 +99,7 @@ public final class FakeKernel: Sendable {
         case .cpuWeight, .cpuMax: !c.isRoot && controllers(s, c).contains("cpu")
         case .cpuIdle: s.hasCPUIdle && !c.isRoot && controllers(s, c).contains("cpu")
         case .ioWeight, .ioStat: !c.isRoot && controllers(s, c).contains("io")
+        case .ioBFQWeight: s.hasBFQ && !c.isRoot && controllers(s, c).contains("io")
         case .cpusEffective: c.isRoot || controllers(s, c).contains("cpuset")
         default: true
         }
@@ -161,6 +165,11 @@ public final class FakeKernel: Sendable {
     /// Models a kernel before Linux 5.15, whose cgroups have no cpu.idle.
     public func removeCPUIdle() {
         state.withLock { $0.hasCPUIdle = false }
+    }
+
+    /// Loads the bfq module: io.bfq.weight appears in every cgroup with the io controller.
+    public func loadBFQ() {
+        state.withLock { $0.hasBFQ = true }
     }
 
     public func clearInjections() {
@@ -297,6 +306,13 @@ public final class FakeKernel: Sendable {
                 let parts = value.split(separator: " ")
                 guard parts.count == 2, parts[0] == "default", let w = Int(parts[1]), (1...10000).contains(w) else { return fail(ERANGE) }
                 s.nodes[c]!.files[.ioWeight] = value
+            case .ioBFQWeight:
+                // bfq_io_set_weight: "default N" or "N", 1...1000 (ERANGE outside).
+                let parts = value.split(separator: " ")
+                let number = parts.count == 2 && parts[0] == "default" ? parts[1] : parts.count == 1 ? parts[0] : ""
+                guard let w = Int(number) else { return fail(EINVAL) }
+                guard (1...1000).contains(w) else { return fail(ERANGE) }
+                s.nodes[c]!.files[.ioBFQWeight] = "default \(w)"
             default:
                 return fail(EACCES)
             }

@@ -98,9 +98,9 @@ public enum AgentRunner {
             origins: FileOriginStore(path: originLedgerPath(socketPath: options.socketPath)),
             units: SystemdUnitManager(),
             events: events, eventsUnavailable: eventsUnavailable,
-            metricsFiles: LinuxMetricsFiles()
+            metricsFiles: LinuxMetricsFiles(),
+            disks: LinuxIODisks(cgroupMount: mountPoint)
         )
-        warnIfIOWeightIsInert(mountPoint: mountPoint, logger: logger)
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval,
                           version: fairshareVersion)
 
@@ -133,20 +133,6 @@ public enum AgentRunner {
         logger.info("listening to the kernel's process events (proc connector), \(buffer)", metadata: ["event": "setup"])
         return (listener, nil)
     }
-
-    /// io.weight is written for every group, but only io.cost or BFQ honour it: say so once
-    /// when neither is active, so nobody takes io_shares for enforced.
-    static func warnIfIOWeightIsInert(mountPoint: String, logger: Logger) {
-        let cost = IOWeightSupport.costEnabledDevices(qos: (try? readTextFile(mountPoint + "/io.cost.qos")) ?? "")
-        let bfq = (DirectoryEntries.read("/sys/block") ?? []).map(\.name).filter { device in
-            IOWeightSupport.isBFQ(scheduler: (try? readTextFile("/sys/block/\(device)/queue/scheduler")) ?? "")
-        }
-        if cost.isEmpty && bfq.isEmpty {
-            logger.warning("io_shares have no effect on this machine: io.weight needs the io.cost controller (enable=1 in \(mountPoint)/io.cost.qos) or the BFQ scheduler on the devices; CPU shares are enforced as usual",
-                           metadata: ["event": "warning"])
-        }
-    }
-
 }
 
 /// Without kernel events the agent runs under SCHED_BATCH: it keeps its fair share of CPU, but

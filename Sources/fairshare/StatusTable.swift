@@ -16,6 +16,9 @@ enum StatusTable {
         let decayed = s.groups.contains { $0.redistribution?.entitlementCPUs != nil }
         var header = ["GROUP", "BACKING", "SHARES", "CPU.W", "IO.W", "PROCS", "CPU%", "TARGET%", "MACHINE%", "ALLOC%", "CPUS", "THROTTLED", "LIMIT"]
         if decayed { header.insert(contentsOf: ["USED~", "DUE~"], at: header.count - 1) }
+        // io.bfq.weight only while some disk uses BFQ (the agent writes it then).
+        let bfq = s.groups.contains { $0.ioBFQWeight != nil }
+        if bfq { header.insert("BFQ.W", at: 5) }
         let rows = s.groups.map { g -> [String] in
             let unit = g.backing == "unit"
             // "n/a": could not be read (the reason is in `unavailable`, and in the journal).
@@ -32,6 +35,7 @@ enum StatusTable {
                 let r = g.redistribution
                 row.insert(contentsOf: [r?.decayedUsageCPUs.map { fmt($0, 2) } ?? "-", r?.entitlementCPUs.map { fmt($0, 2) } ?? "-"], at: row.count - 1)
             }
+            if bfq { row.insert(g.ioBFQWeight.map(String.init) ?? "-", at: 5) }
             return row
         }
         out += table([header] + rows)
@@ -40,6 +44,9 @@ enum StatusTable {
         if s.groups.contains(where: { $0.backing == "unit" }) {
             out += "\nunits of unit-backed groups (weights set through systemd; processes stay in their units):\n"
             out += units.isEmpty ? "(none running)\n" : table([["GROUP", "UNIT", "CGROUP"]] + units)
+        }
+        if let disks = s.ioDevices {
+            out += "\n" + diskLines(disks)
         }
         let failures = s.agent.failures ?? []
         if !failures.isEmpty {
@@ -75,6 +82,11 @@ enum StatusTable {
         if r.borrowedCPUs > 0.005 { text += ", borrowing \(fmt(r.borrowedCPUs, 2)) CPUs" }
         if r.weightReason != "shares" { text += "; weight: \(r.weightReason)" }
         return text
+    }
+
+    /// One line per disk: whether io shares are in force there, through what, and why.
+    static func diskLines(_ disks: [IODeviceStatus]) -> String {
+        disks.isEmpty ? "io shares: no disk found under /sys/block\n" : disks.map { $0.line + "\n" }.joined()
     }
 
     static func renderPolicy(_ p: Policy) -> String {

@@ -26,7 +26,7 @@ final class Harness: Sendable {
     static let agentPID: Int32 = 4242
 
     init(policy text: String, root: String = "/fairshare", events: FakeProcessEvents? = nil, eventsUnavailable: String? = nil,
-         setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
+         disks: FakeIODisks? = nil, setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
         policyFile = PolicyFile(text)
         units = FakeUnitManager(kernel: kernel)
         setUp(kernel, units)
@@ -41,7 +41,7 @@ final class Harness: Sendable {
             readFile: { _ in file.text },
             resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil },
             agentPID: Harness.agentPID, capacityCPUs: 2, units: units, events: events, eventsUnavailable: eventsUnavailable,
-            metricsFiles: metricsFiles)
+            metricsFiles: metricsFiles, disks: disks)
         agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger(), version: "9.9.9")
     }
 

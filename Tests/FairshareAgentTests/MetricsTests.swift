@@ -49,6 +49,7 @@ func handMadeReport(usageUsec: UInt64 = 2_500_000, groups names: [String] = ["ba
                             ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0)
         if name == "batch" {
             g.pressureTotalUsec = 250_000
+            g.ioBFQWeight = 15
             g.idle = true
             var r = GroupRedistribution(allocationCPUs: 1.25, allocationPercent: 62.5, borrowedCPUs: 0, hungry: true, demand: "d", limit: "share",
                                         pressurePercent: nil, fairnessFactor: 1.5, cpuMax: "max 100000", weightReason: "w",
@@ -62,10 +63,15 @@ func handMadeReport(usageUsec: UInt64 = 2_500_000, groups names: [String] = ["ba
         }
         return g
     }
-    return StatusReport(
+    var report = StatusReport(
         agent: AgentStatus(pid: 7, startedAt: 1, uptimeSeconds: 2, cgroupRoot: "/sys/fs/cgroup/fairshare", intervalSeconds: 2, cpus: 2, ticks: 3,
                            events: events.status),
         policy: PolicyStatus(path: "/etc/fairshare/policy.toml", loadedAt: 1_790_000_000.5, lastReload: nil), groups: groups)
+    report.ioDevices = IOShares.statuses(IODisks(
+        devices: [IODevice(name: "vda", device: "254:0", schedulers: "mq-deadline [bfq] none", rotational: true),
+                  IODevice(name: "vdb", device: "254:16", schedulers: "[mq-deadline] bfq none", rotational: true)],
+        costQoS: "", costModel: ""))
+    return report
 }
 
 @Suite struct MetricsExpositionTests {
@@ -82,6 +88,9 @@ func handMadeReport(usageUsec: UInt64 = 2_500_000, groups names: [String] = ["ba
             #"fairshare_group_pressure_cpu_waiting_seconds_total{group="batch"}"#: 0.25,
             #"fairshare_group_cpu_weight{group="batch"}"#: 200,
             #"fairshare_group_io_weight{group="batch"}"#: 150,
+            #"fairshare_group_io_bfq_weight{group="batch"}"#: 15,
+            #"fairshare_disk_io_shares_in_force{disk="vda",through="bfq"}"#: 1,
+            #"fairshare_disk_io_shares_in_force{disk="vdb",through="none"}"#: 0,
             #"fairshare_group_members{group="batch"}"#: 3,
             #"fairshare_group_members{group="web"}"#: 0,
             #"fairshare_group_allocation_cpus{group="batch"}"#: 1.25,
@@ -120,7 +129,7 @@ func handMadeReport(usageUsec: UInt64 = 2_500_000, groups names: [String] = ["ba
             #expect(e.help[family] == 1, "HELP once: \(family)")
             #expect(family.hasPrefix("fairshare_"))
         }
-        #expect(e.types.count == MetricFamilies.groupFamilies.count + 11, "every family present")
+        #expect(e.types.count == MetricFamilies.groupFamilies.count + 12, "every family present")
     }
 
     @Test func labelValuesAreEscaped() {

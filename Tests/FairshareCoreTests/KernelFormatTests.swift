@@ -42,14 +42,6 @@ import Testing
         #expect(throws: (any Error).self) { try IOStat.parse("8:0 rbytes=x\n") }
     }
 
-    @Test func ioWeightSupport() {
-        #expect(IOWeightSupport.costEnabledDevices(qos: "8:0 enable=1 ctrl=auto rpct=95.00 rlat=10000 wpct=95.00 wlat=20000 min=50.00 max=150.00\n") == ["8:0"])
-        #expect(IOWeightSupport.costEnabledDevices(qos: "8:0 enable=0 ctrl=auto rpct=0.00\n").isEmpty)
-        #expect(IOWeightSupport.costEnabledDevices(qos: "").isEmpty)
-        #expect(IOWeightSupport.isBFQ(scheduler: "mq-deadline kyber [bfq] none\n"))
-        #expect(!IOWeightSupport.isBFQ(scheduler: "[mq-deadline] kyber bfq none\n"))
-    }
-
     @Test func cpuPressure() throws {
         // 6.1 guest under load
         let text = "some avg10=61.25 avg60=40.11 avg300=11.02 total=9472512\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"

@@ -48,7 +48,7 @@ import Testing
         let all = MetricFamilies.groupFamilies + [
             MetricFamilies.passes, MetricFamilies.passDuration, MetricFamilies.moves, MetricFamilies.restores, MetricFamilies.reloads,
             MetricFamilies.policyLoaded, MetricFamilies.events, MetricFamilies.eventOverflows, MetricFamilies.rescans,
-            MetricFamilies.classificationLatency, MetricFamilies.info,
+            MetricFamilies.classificationLatency, MetricFamilies.info, MetricFamilies.diskIOShares,
         ]
         #expect(Set(all.map(\.name)).count == all.count, "no name twice")
         for f in all {

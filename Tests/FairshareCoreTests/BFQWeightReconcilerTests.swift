@@ -1,0 +1,64 @@
+import Testing
+
+@testable import FairshareCore
+
+/// io.bfq.weight is planned only while some disk uses BFQ, once per value, and again after BFQ
+/// came back; with no disk reading at all, never.
+@Suite struct BFQWeightReconcilerTests {
+    typealias F = Fixture
+
+    /// a: io_shares 1, b: io_shares 4.
+    var policy: Policy {
+        var p = F.twoGroups
+        p.groups[0].ioShares = Shares(1)!
+        p.groups[1].ioShares = Shares(4)!
+        return p
+    }
+
+    func observation(at second: UInt64, disks: IODisks?) -> Observation {
+        Observation(at: second * F.second, processes: [], groupCgroups: .value([F.a, F.b]), disks: disks)
+    }
+
+    func disk(_ scheduler: String) -> IODisks {
+        IODisks(devices: [IODevice(name: "vda", device: "254:0", schedulers: "mq-deadline kyber bfq none".replacingOccurrences(of: scheduler, with: "[\(scheduler)]"),
+                                   rotational: true)], costQoS: "", costModel: "")
+    }
+
+    func bfqSteps(_ plan: Plan) -> [GroupName: Int] {
+        Dictionary(uniqueKeysWithValues: plan.steps.compactMap { if case .setBFQWeight(let g, let w) = $0 { (g, w.value) } else { nil } })
+    }
+
+    @Test func writtenWhileBFQIsActiveOnlyAndAgainWhenItReturns() {
+        var p = Passes(policy)
+        #expect(bfqSteps(p.run(observation(at: 0, disks: nil))).isEmpty, "no disks read: nothing for BFQ")
+        #expect(bfqSteps(p.run(observation(at: 2, disks: disk("mq-deadline")))).isEmpty, "BFQ not active")
+        #expect(bfqSteps(p.run(observation(at: 4, disks: disk("bfq")))) == [F.a: 100, F.b: 400])
+        #expect(bfqSteps(p.run(observation(at: 6, disks: nil))).isEmpty, "written once: the last reading stands")
+        #expect(p.r.applied.bfqWeight == [F.a: BFQWeight(100)!, F.b: BFQWeight(400)!])
+        #expect(bfqSteps(p.run(observation(at: 8, disks: disk("mq-deadline")))).isEmpty)
+        #expect(p.r.applied.bfqWeight.isEmpty, "forgotten when no disk uses BFQ")
+        #expect(bfqSteps(p.run(observation(at: 10, disks: disk("bfq")))) == [F.a: 100, F.b: 400], "written again")
+    }
+
+    @Test func aFailedWriteIsTriedAgainAndIOWeightIsUntouchedByIt() {
+        var p = Passes(policy)
+        let failBFQ: (Step) -> StepOutcome = { if case .setBFQWeight = $0 { failedEACCES } else { .done } }
+        p.run(observation(at: 0, disks: disk("bfq")), answer: failBFQ)
+        let again = p.run(observation(at: 2, disks: nil), answer: failBFQ)
+        #expect(again.targets == ["io.bfq.weight of group a", "io.bfq.weight of group b"])
+        #expect(p.r.applied.ioWeight == policy.ioWeights(), "io.weight written and believed")
+    }
+
+    @Test func theFairnessFactorMovesTheBFQWeightLikeTheIOWeight() {
+        let g = policy.groups[1]
+        var d = Controller.GroupDecision(group: g.name, hungry: true, demandReason: "", share: Allocator.Share(group: g.name, allocation: 1, borrowed: 0, limit: .demand),
+                                         factor: 2, cpuWeight: CPUWeight(300), ioWeight: IOWeight(800)!, cpuMax: nil, weightReason: "")
+        var want = Reconciler.wanted(g, decision: d, cpuWeights: policy.cpuWeights(), ioWeights: policy.ioWeights(),
+                                     bfqWeights: policy.bfqWeights().weights, capacity: 2, kernelLacksCPUIdle: false)
+        #expect(want.bfqWeight == BFQWeight(800))
+        d.factor = 4
+        want = Reconciler.wanted(g, decision: d, cpuWeights: policy.cpuWeights(), ioWeights: policy.ioWeights(),
+                                 bfqWeights: policy.bfqWeights().weights, capacity: 2, kernelLacksCPUIdle: false)
+        #expect(want.bfqWeight == BFQWeight(1000), "pinned at BFQ's largest")
+    }
+}
