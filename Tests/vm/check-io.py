@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("check_enforce", os.path.join(HERE, "check-enforce.py"))
 _ce = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_ce)
-Log, Checker, status_groups = _ce.Log, _ce.Checker, _ce.status_groups
+Log, Checker, status_groups, fmt = _ce.Log, _ce.Checker, _ce.status_groups, _ce.fmt
 
 LABEL = "vm-io"
 DISK = "vda"
@@ -64,6 +64,12 @@ def parse_run(row):
             vals[k] = float(v) if "." in v or v == "inf" else int(v)
         except ValueError:
             vals[k] = v
+    # The ratio from the bytes, not the guest's rounded one.
+    light, heavy = vals.get("light"), vals.get("heavy")
+    if isinstance(light, int) and isinstance(heavy, int):
+        vals["ratio"] = heavy / light if light > 0 else float("inf")
+    else:
+        vals["ratio"] = None
     return row[0], row[1], vals
 
 
@@ -105,13 +111,13 @@ class Run:
     def record_run(self, key, vals):
         self.results[f"{key}_light_bytes"] = vals.get("light")
         self.results[f"{key}_heavy_bytes"] = vals.get("heavy")
-        self.results[f"{key}_ratio"] = vals.get("ratio")
+        self.results[f"{key}_ratio"] = fmt(vals.get("ratio"))
         self.results[f"{key}_seconds"] = vals.get("seconds")
 
     def run_text(self, vals):
         mb = lambda b: f"{b / 1048576:.1f}" if isinstance(b, int) else "?"
         return (f"light {mb(vals.get('light'))} MiB, heavy {mb(vals.get('heavy'))} MiB in {vals.get('seconds')} s: "
-                f"1 : {vals.get('ratio')}")
+                f"1 : {fmt(vals.get('ratio'))}")
 
     def check_status(self, setup, in_force, through, extra=None):
         doc, err = self.log.json(f"status_{setup}")

@@ -24,12 +24,15 @@ DEV=/dev/$DISK
 Q=/sys/block/$DISK/queue
 ROOT=$CG/fairshare
 POLICY=/etc/fairshare/policy.toml
-# Readers: random 64 KiB reads, one at a time each, over the first 256 MiB (the part of the
-# image filled with data). Random, not sequential: BFQ detects sequential readers of the same
-# sectors as cooperating and merges or idles on them by its throughput heuristics, which on
-# this emulated disk swung the split between runs (see docs/benchmarks.md, issue 12's table).
+# Readers: random 256 KiB reads, one at a time each, over the first 256 MiB (the part of the
+# image filled with data). Measured under BFQ (issue 12's table in docs/benchmarks.md):
+# sequential readers of the same sectors swung a 1:4 split from 1:1.2 to 1:10 between runs
+# (BFQ's throughput heuristics for sequential queues: merging, idling); random 64 KiB reads
+# mostly gave 1:4 but 2 of 7 windows on a loaded host went to 1:21-1:24 (four times the
+# requests per byte through the emulated CPU, so a reader's pause between requests can outlast
+# BFQ's 8 ms idle window); random 256 KiB reads gave 3.6 .. 4.4 in all 7 windows.
 READERS_PER_GROUP=2
-BLOCK_KB=64
+BLOCK_KB=256
 REGION_MB=256
 READ_MODE=rand
 WINDOW_S=${IO_WINDOW_S:-8}
@@ -142,13 +145,14 @@ wait_bfq_weights() {
 # tune_bfq: what an admin applies so BFQ honours cgroup weights on this virtual disk
 # (measured in issue 12; the table is in docs/benchmarks.md):
 # - rotational 0: virtio-blk reports a spinning disk (qemu 7.2's virtio-blk has no
-#   rotation_rate property); on a "rotational" disk BFQ idles and merges for sequential
-#   throughput and charges slow queues by time, which under emulation swung 1:4 weights from
-#   1:1.2 to 1:10 between runs. The file-backed disk has no seek cost: 0 is the truth.
-# - low_latency 0: weight raising gives new and "interactive" queues up to 30x their weight for
-#   seconds, exactly when readers start: it overrides cgroup weights (1:2.75 by hand vs ~1:4).
-# slice_idle stays at its default 8 ms: BFQ must idle on a group's queue to guarantee its
-# share (0 gave a worse split); strict_guarantees was not needed once rotational was 0.
+#   rotation_rate property, only scsi-hd and ide-hd have); on a "rotational" disk BFQ plans for
+#   seeks (idling for sequential throughput, time-based charging of slow queues), which under
+#   emulation swung 1:4 weights between 1:0.8 and 1:574. The file-backed disk has no seeks.
+# - low_latency 0: weight raising gives new and "interactive" queues many times their weight
+#   for seconds, exactly when readers start: it overrides cgroup weights.
+# slice_idle stays at its default 8 ms: BFQ guarantees a group its share by idling on its queue
+# while its reader prepares the next request; with 0 the split was 1:1 whatever the weights.
+# strict_guarantees stays 0: with rotational 0 it did not help (1:3.7 .. 1:7.5 with 256 KiB).
 tune_bfq() {
     echo 0 >$Q/rotational
     echo 0 >$Q/iosched/low_latency
@@ -226,8 +230,8 @@ r unthrottled_bps $UNTHROTTLED_BPS
 # --- iocost: a linear model and qos by hand ----------------------------------------------------
 # The model says what the disk can do; io.cost then issues IO at that modelled rate (times
 # vrate) and divides it by io.weight. For the weights to decide, io.cost must be the
-# bottleneck: the modelled capacity is a quarter of the rate just measured (a half left the
-# device's own pace in play on a loaded host: 1:2.5 .. 1:2.8).
+# bottleneck: the modelled capacity is a quarter of the rate just measured, a margin for a host
+# whose load slows the emulated disk during the window (the rate varied 1.5x between guests).
 # - rbps = that quarter; rseqiops = rrandiops = 1000000: a request's cost is then almost
 #   only its size (1 us per request + 64 KiB at rbps), so groups are charged by bytes.
 #   w* the same (nothing writes).
