@@ -4,11 +4,12 @@
 # Console output goes to stdout and to $FAIRSHARE_VM_LOG (default INITRAMFS%.cpio.gz.log).
 # Exit status: qemu's; 124 when the guest had to be killed at the timeout.
 # FAIRSHARE_VM_DISK=FILE adds FILE as a raw virtio-blk disk (the guest's vda; its driver
-# is a module: FAIRSHARE_VM_MODULES of build-initramfs.sh). cache=none: the host opens it
-# O_DIRECT, so the guest's reads are not served from the host's page cache at memory speed
-# (a 1 GiB file would sit there after the first pass) and the disk keeps a device's pace;
-# aio=threads works on every filesystem. FAIRSHARE_VM_DISK_OPTS appends -device options
-# (e.g. num-queues=1,queue-size=128).
+# is a module: FAIRSHARE_VM_MODULES of build-initramfs.sh). cache=none by default
+# (FAIRSHARE_VM_DISK_CACHE overrides): the host opens the file O_DIRECT, so the guest's reads
+# are not served from the host's page cache at memory speed (the file would sit there after
+# the first pass) and the disk keeps a device's pace, and nothing of the guest's IO lingers
+# in the host's memory; aio=threads works on every filesystem. FAIRSHARE_VM_DISK_OPTS appends
+# virtio-blk-pci options (e.g. num-queues=1,queue-size=128).
 set -eu
 
 [ $# -ge 1 ] || { echo "usage: $0 INITRAMFS [TIMEOUT_S]" >&2; exit 2; }

@@ -25,12 +25,12 @@ Q=/sys/block/$DISK/queue
 ROOT=$CG/fairshare
 POLICY=/etc/fairshare/policy.toml
 # Readers: random 256 KiB reads, one at a time each, over the first 256 MiB (the part of the
-# image filled with data). Measured under BFQ (issue 12's table in docs/benchmarks.md):
-# sequential readers of the same sectors swung a 1:4 split from 1:1.2 to 1:10 between runs
-# (BFQ's throughput heuristics for sequential queues: merging, idling); random 64 KiB reads
-# mostly gave 1:4 but 2 of 7 windows on a loaded host went to 1:21-1:24 (four times the
-# requests per byte through the emulated CPU, so a reader's pause between requests can outlast
-# BFQ's 8 ms idle window); random 256 KiB reads gave 3.6 .. 4.4 in all 7 windows.
+# image filled with data). Measured under tuned BFQ (issue 12's table in docs/benchmarks.md):
+# 256 KiB reads gave 1:3.6 .. 1:4.4 in every window; 64 KiB reads mostly 1:4 but 2 of 7
+# windows on a loaded host went to 1:21 .. 1:24 (four times the requests per byte through the
+# emulated CPU; likely a reader's pause between requests then outlasts BFQ's 8 ms idling).
+# Sequential 256 KiB reads split as well (1:3.8 .. 1:4.0); random ones keep BFQ's merging of
+# queues that read the same sectors one after the other out of the measurement.
 READERS_PER_GROUP=2
 BLOCK_KB=256
 REGION_MB=256
@@ -144,15 +144,18 @@ wait_bfq_weights() {
 
 # tune_bfq: what an admin applies so BFQ honours cgroup weights on this virtual disk
 # (measured in issue 12; the table is in docs/benchmarks.md):
-# - rotational 0: virtio-blk reports a spinning disk (qemu 7.2's virtio-blk has no
-#   rotation_rate property, only scsi-hd and ide-hd have); on a "rotational" disk BFQ plans for
-#   seeks (idling for sequential throughput, time-based charging of slow queues), which under
-#   emulation swung 1:4 weights between 1:0.8 and 1:574. The file-backed disk has no seeks.
-# - low_latency 0: weight raising gives new and "interactive" queues many times their weight
-#   for seconds, exactly when readers start: it overrides cgroup weights.
+# - rotational 0, the one that matters: virtio-blk reports a spinning disk (qemu 7.2's
+#   virtio-blk has no rotation_rate property; scsi-hd and ide-hd have), and on a "rotational"
+#   disk BFQ plans for seeks; there 1:4 weights gave 1:3.7 .. 1:495 with these readers (light
+#   starved in 5 of 6 windows), 1:0.8 .. 1:574 with 64 KiB ones. The file-backed disk has no
+#   seeks, so 0 is the truth, as an admin's udev rule would set it.
+# - low_latency 0: weight raising multiplies the weight of newly started and "interactive"
+#   queues for a while, which overrides cgroup weights exactly when readers start. With
+#   rotational 0 it made no measurable difference here (1:4.05, 4.06, 3.98 with it on), but
+#   off, only the weights decide.
 # slice_idle stays at its default 8 ms: BFQ guarantees a group its share by idling on its queue
 # while its reader prepares the next request; with 0 the split was 1:1 whatever the weights.
-# strict_guarantees stays 0: with rotational 0 it did not help (1:3.7 .. 1:7.5 with 256 KiB).
+# strict_guarantees stays 0: it did not help (1:3.7 .. 1:7.5 with 256 KiB reads).
 tune_bfq() {
     echo 0 >$Q/rotational
     echo 0 >$Q/iosched/low_latency
