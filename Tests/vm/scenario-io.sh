@@ -235,14 +235,15 @@ r unthrottled_bps $UNTHROTTLED_BPS
 # vrate) and divides it by io.weight. For the weights to decide, io.cost must be the
 # bottleneck: the modelled capacity is a quarter of the rate just measured, a margin for a host
 # whose load slows the emulated disk during the window (the rate varied 1.5x between guests).
-# - rbps = that quarter; rseqiops = rrandiops = 1000000: a request's cost is then almost
-#   only its size (1 us per request + 64 KiB at rbps), so groups are charged by bytes.
-#   w* the same (nothing writes).
+# - rbps = that quarter (bytes/s); rseqiops = rrandiops = 1000000 (4 KiB requests/s): the
+#   kernel's per-request base cost is max(1 s / iops - the 4 KiB's size cost, 0) = 0, so a
+#   request costs its size / rbps and groups are charged by bytes. w* the same (nothing writes).
 # - qos rpct=0 wpct=0: no latency target, vrate is not adjusted from latencies;
 #   min=max=100: vrate pinned at 100%, the device is always "this fast".
-# - rlat=wlat=50000 (50 ms): unused as a target with pct 0, but io.cost's planning period is
-#   twice the larger latency: with 0 it is 2 ms, and under emulation groups look idle between
-#   such short periods and lose their weight (1:2.4 .. 1:2.9 measured); 100 ms periods give 1:4.
+# - rlat=wlat=50000 (microseconds: 50 ms): no target with pct 0, but io.cost's planning period
+#   is twice the larger latency (clamped to 1 ms .. 1 s): with 0 it is 1 ms, and under
+#   emulation the split was 1:2.4 .. 1:2.9 (groups seen idle in such short periods lose their
+#   weight to the others, as far as we can tell); with 100 ms periods it is 1:3.8 .. 1:4.0.
 mark iocost
 IOC_RBPS=$((UNTHROTTLED_BPS / 4))
 echo "$MAJMIN ctrl=user model=linear rbps=$IOC_RBPS rseqiops=1000000 rrandiops=1000000 wbps=$IOC_RBPS wseqiops=1000000 wrandiops=1000000" \
