@@ -105,6 +105,13 @@ if [ -n "$modules" ]; then
     done
 fi
 
+# /init's lines that load them, in order (none without FAIRSHARE_VM_MODULES).
+insmods=
+for m in $modules; do
+    insmods="${insmods}if insmod /lib/fairshare-modules/$m.ko; then echo 'FSRESULT module $m ok'; else echo 'FSRESULT module $m FAIL'; fi
+"
+done
+
 cp "$here/guest-lib.sh" "$root/lib/vm-lib.sh"
 cp "$scenario" "$root/scenario.sh"
 chmod 755 "$root/scenario.sh"
@@ -126,9 +133,7 @@ echo "FSRESULT boot_uptime \$(cut -d' ' -f1 /proc/uptime)"
 echo "FSRESULT kernel \$(uname -r)"
 echo "FSRESULT cgroup_controllers \$(cat /sys/fs/cgroup/cgroup.controllers)"
 echo "FSRESULT image_journald $journald"
-for m in $modules; do
-    if insmod /lib/fairshare-modules/\$m.ko; then echo "FSRESULT module \$m ok"; else echo "FSRESULT module \$m FAIL"; fi
-done
+$insmods
 rc=0
 sh /scenario.sh || rc=\$?
 echo "FSRESULT scenario_exit \$rc"
