@@ -41,7 +41,7 @@ smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
 # The order: fast host suites first, then the sanitizer builds, then the real kernels.
-test: unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test vm-test vm-events vm-fairness vm-reliability vm-systemd
+test: unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
@@ -68,3 +68,4 @@ include mk/reliability.mk
 include mk/fuzz.mk
 include mk/mutation.mk
 include mk/events.mk
+include mk/io.mk

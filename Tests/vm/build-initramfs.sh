@@ -8,7 +8,10 @@
 #   EXTRA is SRC or SRC:GUEST_PATH (default guest path /bin/$(basename SRC));
 #   executables among them get their ldd libraries too.
 # Env: FAIRSHARE_VM_JOURNALD=0 leaves journald out; FAIRSHARE_VM_BURNERS names
-# the burner copies (default "burn_a burn_b burn_c").
+# the burner copies (default "burn_a burn_b burn_c"); FAIRSHARE_VM_MODULES="virtio_ring
+# virtio ... bfq" copies those kernel modules (names of .ko files of the cached kernel, in
+# load order: no modprobe, no dependency resolution) and /init insmods them before the
+# scenario, printing FSRESULT module NAME ok|FAIL.
 set -eu
 
 [ $# -ge 3 ] || { echo "usage: $0 FAIRSHARE_BINARY|none SCENARIO OUT.cpio.gz [EXTRA...]" >&2; exit 2; }
@@ -90,6 +93,25 @@ for extra in "$@"; do
     [ -x "$src" ] && put_libs "$src"
 done
 
+# Kernel modules, opt-in: the guest's kernel loads none by itself (no udev, no modprobe).
+modules=${FAIRSHARE_VM_MODULES:-}
+if [ -n "$modules" ]; then
+    moddir=${FAIRSHARE_VM_MODDIR:-$(dirname "$("$here/fetch-kernel.sh")")/../lib/modules}
+    mkdir -p "$root/lib/fairshare-modules"
+    for m in $modules; do
+        ko=$(find "$moddir" -name "$m.ko" | head -n 1)
+        [ -n "$ko" ] || { log "no module $m.ko under $moddir"; exit 1; }
+        cp "$ko" "$root/lib/fairshare-modules/$m.ko"
+    done
+fi
+
+# /init's lines that load them, in order (none without FAIRSHARE_VM_MODULES).
+insmods=
+for m in $modules; do
+    insmods="${insmods}if insmod /lib/fairshare-modules/$m.ko; then echo 'FSRESULT module $m ok'; else echo 'FSRESULT module $m FAIL'; fi
+"
+done
+
 cp "$here/guest-lib.sh" "$root/lib/vm-lib.sh"
 cp "$scenario" "$root/scenario.sh"
 chmod 755 "$root/scenario.sh"
@@ -111,6 +133,7 @@ echo "FSRESULT boot_uptime \$(cut -d' ' -f1 /proc/uptime)"
 echo "FSRESULT kernel \$(uname -r)"
 echo "FSRESULT cgroup_controllers \$(cat /sys/fs/cgroup/cgroup.controllers)"
 echo "FSRESULT image_journald $journald"
+$insmods
 rc=0
 sh /scenario.sh || rc=\$?
 echo "FSRESULT scenario_exit \$rc"
