@@ -118,7 +118,7 @@ queue_facts() {
 }
 
 # wait_disk_state SETUP THROUGH: until the agent's status says THROUGH for the disk (it re-reads
-# the disks every report_interval), at most 15 s; the status is printed as status_SETUP.
+# the disks every fifth pass), at most 15 s; the status is printed as status_SETUP.
 wait_disk_state() {
     _t0=$(now)
     while [ "$(elapsed "$_t0" | cut -d. -f1)" -lt 15 ]; do
@@ -189,7 +189,7 @@ mkdir -p /etc/fairshare
 cat >$POLICY <<'EOF'
 [agent]
 interval = "1s"
-# The agent re-reads the disks' schedulers every report interval: 1 s so a switch is seen soon.
+# The agent re-reads the disks every fifth pass: 1 s passes, so a switch is seen within 5 s.
 report_interval = "1s"
 
 [[group]]
