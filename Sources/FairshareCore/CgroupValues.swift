@@ -1,26 +1,43 @@
 /// The values the agent writes into cgroup interface files, validated once: a value of these
 /// types is always one the kernel accepts, so no write fails for a value out of range.
 
-/// Which weight file a `Weight` is for (phantom types: a cpu.weight can not be written as an
-/// io.weight by mistake).
-public enum CPUResource: Sendable {}
-public enum IOResource: Sendable {}
+/// Which weight file a `Weight` is for, and that file's range (phantom types: a cpu.weight can
+/// not be written as an io.weight by mistake).
+public protocol WeightFile: Sendable {
+    static var range: ClosedRange<Int> { get }
+}
 
-/// cpu.weight or io.weight: 1...10000 (cgroup v2's CGROUP_WEIGHT_MIN...MAX).
-public struct Weight<Resource>: Sendable, Hashable, Comparable, CustomStringConvertible {
+/// cpu.weight: 1...10000 (cgroup v2's CGROUP_WEIGHT_MIN...MAX).
+public enum CPUResource: WeightFile {
     public static var range: ClosedRange<Int> { 1...10000 }
-    /// The kernel's default for a new cgroup (and systemd's for a unit without a setting).
+}
+
+/// io.weight (read by io.cost): 1...10000, as cpu.weight.
+public enum IOResource: WeightFile {
+    public static var range: ClosedRange<Int> { 1...10000 }
+}
+
+/// io.bfq.weight, BFQ's own (BFQ does not read io.weight): 1...1000 (BFQ_MIN_WEIGHT...MAX).
+public enum BFQResource: WeightFile {
+    public static var range: ClosedRange<Int> { 1...1000 }
+}
+
+/// A weight its file accepts: within the file's range, always.
+public struct Weight<Resource: WeightFile>: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public static var range: ClosedRange<Int> { Resource.range }
+    /// The kernel's default for a new cgroup, the same 100 in every weight file (and systemd's
+    /// for a unit without a setting).
     public static var kernelDefault: Weight { Weight(validated: 100) }
 
     public let value: Int
 
-    /// Nil outside 1...10000.
+    /// Nil outside the range.
     public init?(_ value: Int) {
         guard Self.range.contains(value) else { return nil }
         self.value = value
     }
 
-    /// The one clamp: rounds and pins anything into 1...10000 (NaN counts as the minimum).
+    /// The one clamp: rounds and pins anything into the range (NaN counts as the minimum).
     public init(clamping raw: Double) {
         let rounded = raw.isNaN ? Double(Self.range.lowerBound) : raw.rounded()
         self.value = Int(min(max(rounded, Double(Self.range.lowerBound)), Double(Self.range.upperBound)))
@@ -34,6 +51,7 @@ public struct Weight<Resource>: Sendable, Hashable, Comparable, CustomStringConv
 
 public typealias CPUWeight = Weight<CPUResource>
 public typealias IOWeight = Weight<IOResource>
+public typealias BFQWeight = Weight<BFQResource>
 
 extension Weight where Resource == CPUResource {
     /// cpu.weight's text.
@@ -42,6 +60,11 @@ extension Weight where Resource == CPUResource {
 
 extension Weight where Resource == IOResource {
     /// io.weight's text: the default for every device.
+    public var fileText: String { "default \(value)" }
+}
+
+extension Weight where Resource == BFQResource {
+    /// io.bfq.weight's text: the group's weight on every device, as io.weight's.
     public var fileText: String { "default \(value)" }
 }
 
@@ -79,32 +102,4 @@ public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
     /// cpu.max's text: "QUOTA PERIOD" or "max PERIOD".
     public var fileText: String { "\(quotaUsec.map(String.init) ?? "max") \(periodUsec)" }
     public var description: String { fileText }
-}
-
-/// io.bfq.weight: BFQ's own cgroup weight, 1...1000 (BFQ_MIN_WEIGHT...BFQ_MAX_WEIGHT), default
-/// 100. BFQ reads this file, not io.weight (which belongs to io.cost).
-public struct BFQWeight: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public static let range = 1...1000
-    public static let kernelDefault = BFQWeight(validated: 100)
-
-    public let value: Int
-
-    /// Nil outside 1...1000.
-    public init?(_ value: Int) {
-        guard Self.range.contains(value) else { return nil }
-        self.value = value
-    }
-
-    /// Rounds and pins anything into 1...1000 (NaN counts as the minimum).
-    public init(clamping raw: Double) {
-        let rounded = raw.isNaN ? Double(Self.range.lowerBound) : raw.rounded()
-        self.value = Int(min(max(rounded, Double(Self.range.lowerBound)), Double(Self.range.upperBound)))
-    }
-
-    private init(validated: Int) { self.value = validated }
-
-    public static func < (a: BFQWeight, b: BFQWeight) -> Bool { a.value < b.value }
-    public var description: String { String(value) }
-    /// io.bfq.weight's text: the group's weight on every device ("default N", as io.weight).
-    public var fileText: String { "default \(value)" }
 }

@@ -21,14 +21,14 @@ public enum WeightMapping {
     }
 
     /// Shares x the whole factor: always within 1...10000 (the factor sees to it).
-    public static func weights<R>(for shares: [GroupName: Shares]) -> [GroupName: Weight<R>] {
+    public static func weights<R: WeightFile>(for shares: [GroupName: Shares]) -> [GroupName: Weight<R>] {
         let k = factor(for: shares.values)
         return shares.mapValues { Weight(clamping: Double($0.value * k)) }
     }
 
     /// Raw weights scaled down together so the largest fits 10000 (ratios kept), then each
     /// rounded and clamped: the controller's effective weights.
-    public static func scaledIntoRange<R>(_ raw: [Double]) -> [Weight<R>] {
+    public static func scaledIntoRange<R: WeightFile>(_ raw: [Double]) -> [Weight<R>] {
         let top = raw.max() ?? 1
         let limit = Double(weightRange.upperBound)
         let scale = top > limit ? limit / top : 1
