@@ -107,6 +107,14 @@ import Testing
         #expect(r.unkept.map(\.rawValue) == unkept)
     }
 
+    @Test func bfqsRangeIsItsOwn() {
+        #expect(BFQWeight(0) == nil && BFQWeight(1001) == nil && IOWeight(1001) != nil)
+        #expect(BFQWeight(1)?.value == 1 && BFQWeight(1000)?.value == 1000)
+        #expect(BFQWeight(clamping: 5000).value == 1000 && BFQWeight(clamping: .nan).value == 1)
+        #expect(BFQWeight(400)!.fileText == "default 400")
+        #expect(BFQWeight.kernelDefault.value == 100)
+    }
+
     @Test func theRangeWarningNamesTheGroupsAndTheirWeights() throws {
         let policy = try PolicyParser.parse("""
             [[group]]
