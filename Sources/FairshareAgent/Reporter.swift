@@ -172,7 +172,7 @@ struct Reporter: Sendable {
         for d in statuses where toldDisks[d.name] != d {
             emit(.ioShares(d))
         }
-        toldDisks = Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0) })
+        toldDisks = Dictionary(statuses.map { ($0.name, $0) }) { _, last in last }
         let nowhere = !statuses.contains(where: \.inForce)
         if nowhere && !toldNowhere { emit(.ioSharesNowhere(disks: statuses.count)) }
         toldNowhere = nowhere
