@@ -369,9 +369,10 @@ private final class RawConnection: @unchecked Sendable {
         // A long read deadline, so the idle connections hold for the whole test.
         let limits = ControlSocketLimits(readDeadline: .seconds(30))
         try await withControlServer(limits: limits) { server throws in
-            let clients = try SlowClients.spawn(server.path, count: 9, seconds: 8, intervalMS: 0, reconnect: false)
-            // Generous: the children connect at once, but a loaded machine may start them late.
-            #expect(await eventually(within: 6) { server.openConnections == 8 }, "8 connections of uid 65534 held")
+            // The clients hold 20 s, so a loaded machine (a sanitizer build beside a compile) may
+            // start them late: 6 s was once not enough under TSan. The wait ends when all are in.
+            let clients = try SlowClients.spawn(server.path, count: 9, seconds: 20, intervalMS: 0, reconnect: false)
+            #expect(await eventually(within: 15) { server.openConnections == 8 }, "8 connections of uid 65534 held")
             #expect(try await ask(ControlRequest(command: .status), server.path).ok, "root gets through")
             let stats = try await clients.finish()
             #expect(stats.connects == 9)
