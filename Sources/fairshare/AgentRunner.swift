@@ -43,6 +43,7 @@ public struct StartupError: Error, CustomStringConvertible {
 /// Wires the real edges to the agent and runs it as a service until SIGTERM or SIGINT.
 public enum AgentRunner {
     public static func run(_ options: RunOptions, logger: Logger) async throws {
+        keepLargeAllocationsOffTheHeap()
         // SIGHUP's default action ends the process: ignore it until the reload handler is in
         // place, so an early `systemctl reload` can not kill the agent.
         signal(SIGHUP, SIG_IGN)
