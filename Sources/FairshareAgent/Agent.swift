@@ -132,7 +132,7 @@ public actor Agent {
         let known = Set(reconciler.unitBook.originals.keys)
         let observation: Observation
         // The disks at the hierarchy's pace (the first pass after start or reload, then every few).
-        let disks = passesSinceHierarchy >= Observer.hierarchyEveryPasses
+        let disks = hierarchyIsDue
         if due.scan {
             observation = observer.observe(policy: policy, knownOriginals: known, scanProcesses: true, readDisks: disks)
         } else {
@@ -241,8 +241,12 @@ public actor Agent {
         reporter.emit(.eventsUnavailable(why))
     }
 
+    /// The hierarchy (and the disks) are read on this pass.
+    private var hierarchyIsDue: Bool { passesSinceHierarchy >= Observer.hierarchyEveryPasses }
+
+    /// Whether this pass reads the hierarchy; counts the pass.
     private func hierarchyDue() -> Bool {
-        guard passesSinceHierarchy >= Observer.hierarchyEveryPasses else {
+        guard hierarchyIsDue else {
             passesSinceHierarchy += 1
             return false
         }
