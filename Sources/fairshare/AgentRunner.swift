@@ -63,7 +63,7 @@ public enum AgentRunner {
         let selfCgroup: String
         let setting = options.cgroupRoot.map(CgroupRootSetting.path) ?? policy.agent.cgroupRoot
         do {
-            mountPoint = try CgroupEnvironment.mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
+            mountPoint = try CgroupEnvironment.mountPointOfThisProcess()
             try CgroupTree.checkControllersAvailable(LinuxCgroupFilesystem(mountPoint: mountPoint))
             selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
             root = try CgroupEnvironment.root(setting: setting, mountPoint: mountPoint, selfCgroup: selfCgroup)
@@ -154,5 +154,13 @@ enum BackgroundScheduling {
                 logger.warning("cannot set SCHED_BATCH on thread \(tid): \(String(cString: strerror(errno)))", metadata: ["event": "warning"])
             }
         }
+    }
+}
+
+extension CgroupEnvironment {
+    /// The cgroup2 mount as this process sees it (/proc/self/mountinfo): for `run`, `recover`
+    /// and `check`.
+    static func mountPointOfThisProcess() throws(CgroupSetupError) -> String {
+        try mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
     }
 }

@@ -54,7 +54,7 @@ struct Recover: AsyncParsableCommand {
         let mountPoint: String
         let root: CgroupPath
         do {
-            mountPoint = try CgroupEnvironment.mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
+            mountPoint = try CgroupEnvironment.mountPointOfThisProcess()
             let selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
             if cgroupRoot == nil && CgroupPath(selfCgroup)?.name != CgroupTree.systemdControlLeafName {
                 fail("not running as the unit's ExecStopPost= (own cgroup \(selfCgroup)); give --cgroup-root")
