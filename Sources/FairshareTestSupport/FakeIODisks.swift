@@ -14,12 +14,17 @@ public final class FakeIODisks: IODiskSource {
 
     public func set(_ disks: IODisks) { state.withLock { $0 = disks } }
 
-    /// One virtio disk "vda" (254:0) with `scheduler` active, and io.cost enabled or not.
-    public static func virtioDisk(scheduler: String, ioCost: Bool = false) -> IODisks {
+    /// One virtio disk "vda" (254:0) with `scheduler` active, as a 6.1 kernel shows it.
+    /// - Parameters:
+    ///   - ioCost: its io.cost.qos line says enable=1 (true) or enable=0 (false); nil: no line.
+    ///   - ctrl: io.cost's ctrl= in both files ("user": the owner's model, "auto": the kernel's).
+    ///   - costFiles: false for a kernel without io.cost (no io.cost.qos, no io.cost.model).
+    public static func virtioDisk(scheduler: String, ioCost: Bool? = false, ctrl: String = "user", costFiles: Bool = true) -> IODisks {
         let all = ["mq-deadline", "kyber", "bfq", "none"]
         let text = all.map { $0 == scheduler ? "[\($0)]" : $0 }.joined(separator: " ")
+        let qos = ioCost.map { "254:0 enable=\($0 ? 1 : 0) ctrl=\(ctrl) rpct=0.00 rlat=250000 wpct=0.00 wlat=250000 min=100.00 max=100.00\n" } ?? ""
+        let model = "254:0 ctrl=\(ctrl) model=linear rbps=100000000 rseqiops=2000 rrandiops=2000 wbps=100000000 wseqiops=2000 wrandiops=2000\n"
         return IODisks(devices: [IODevice(name: "vda", device: "254:0", schedulers: text, rotational: true)],
-                       costQoS: "254:0 enable=\(ioCost ? 1 : 0) ctrl=user rpct=0.00 rlat=250000 wpct=0.00 wlat=250000 min=100.00 max=100.00\n",
-                       costModel: "254:0 ctrl=user model=linear rbps=100000000 rseqiops=2000 rrandiops=2000 wbps=100000000 wseqiops=2000 wrandiops=2000\n")
+                       costQoS: costFiles ? qos : nil, costModel: costFiles ? model : nil)
     }
 }

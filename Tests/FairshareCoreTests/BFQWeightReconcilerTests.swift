@@ -1,3 +1,4 @@
+import FairshareTestSupport
 import Testing
 
 @testable import FairshareCore
@@ -19,10 +20,7 @@ import Testing
         Observation(at: second * F.second, processes: [], groupCgroups: .value([F.a, F.b]), disks: disks)
     }
 
-    func disk(_ scheduler: String) -> IODisks {
-        IODisks(devices: [IODevice(name: "vda", device: "254:0", schedulers: "mq-deadline kyber bfq none".replacingOccurrences(of: scheduler, with: "[\(scheduler)]"),
-                                   rotational: true)], costQoS: "", costModel: "")
-    }
+    func disk(_ scheduler: String) -> IODisks { FakeIODisks.virtioDisk(scheduler: scheduler) }
 
     func bfqSteps(_ plan: Plan) -> [GroupName: Int] {
         Dictionary(uniqueKeysWithValues: plan.steps.compactMap { if case .setBFQWeight(let g, let w) = $0 { (g, w.value) } else { nil } })

@@ -1,5 +1,6 @@
 import Foundation
 import FairshareCore
+import FairshareTestSupport
 import Testing
 
 /// Disks and io.cost as a 6.1 kernel shows them (texts from the qemu guest and a Debian 12
@@ -36,10 +37,7 @@ import Testing
     }
 
     func disks(scheduler: String, enable: Int?, ctrl: String = "user", costFiles: Bool = true) -> IODisks {
-        let all = ["mq-deadline", "kyber", "bfq", "none"].map { $0 == scheduler ? "[\($0)]" : $0 }.joined(separator: " ")
-        return IODisks(devices: [IODevice(name: "vda", device: "254:0", schedulers: all, rotational: true)],
-                       costQoS: costFiles ? enable.map { "254:0 enable=\($0) ctrl=\(ctrl) rpct=0.00 rlat=250000 wpct=0.00 wlat=250000 min=100.00 max=100.00\n" } ?? "" : nil,
-                       costModel: costFiles ? "254:0 ctrl=\(ctrl) model=linear rbps=104857600 rseqiops=1600 rrandiops=1600 wbps=104857600 wseqiops=1600 wrandiops=1600\n" : nil)
+        FakeIODisks.virtioDisk(scheduler: scheduler, ioCost: enable.map { $0 == 1 }, ctrl: ctrl, costFiles: costFiles)
     }
 
     @Test(arguments: [
