@@ -18,10 +18,17 @@ let package = Package(
     targets: [
         // RE2 behind a plain C API (linear-time matching for cmdline patterns and globs).
         .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
-        // Pure core: policy, classification, weights, stat parsers, status model. No I/O.
+        // The policy language: the model, its TOML parser with source positions and limits, the
+        // patterns (RE2, globs). Pure; needs nothing of the stages that use a policy.
+        .target(
+            name: "FairsharePolicy",
+            dependencies: ["CRE2", "CTOMLShim"]
+        ),
+        // Pure core, one folder per stage: Kernel (formats, files, values), Observe, Decide, Report,
+        // Control (the socket's protocol). No I/O. Re-exports FairsharePolicy.
         .target(
             name: "FairshareCore",
-            dependencies: ["CRE2", "CTOMLShim"]
+            dependencies: ["FairsharePolicy"]
         ),
         // toml++ (Debian's libtomlplusplus-dev, header-only) behind a C API that frees what it
         // allocates; FairshareCore.TOMLDocument copies the parse into Swift values.
@@ -99,6 +106,7 @@ let package = Package(
             name: "FairshareTestSupport",
             dependencies: ["FairshareCore", "FairshareEdge", "FairshareLinux", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "FairsharePolicyTests", dependencies: ["FairsharePolicy", "FairshareTestSupport"]),
         .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(name: "FairshareSimulationTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),
         .testTarget(

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 // min, max, borrow, burst in [[group]]; fairness, half_life, max_boost in [agent]; capacityProblems.
 

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 // `idle = true` in [[group]]: what it parses to, and every key that makes no sense with it.
 

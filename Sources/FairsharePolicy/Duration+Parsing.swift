@@ -39,7 +39,8 @@ extension Duration {
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> String {
+    /// Without the leading and trailing blanks (space, tab, CR, LF): no Foundation needed.
+    public func trimmingSpaces() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }

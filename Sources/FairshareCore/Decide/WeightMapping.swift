@@ -67,3 +67,33 @@ public enum BFQWeightMapping {
         return Result(weights: weights, unkept: unkept.sorted(), factor: factor)
     }
 }
+
+/// The policy's shares as the kernel's weights (the one mapping, used by every stage).
+extension Policy {
+    /// cpu.weight / CPUWeight per group: one whole factor over every group, agent-owned and
+    /// unit-backed alike, so shares 2 beside 1 : 2 : 5 is CPUWeight 200, twice a default unit.
+    /// Idle groups have none (cpu.idle = 1 in its place) and take no part in the scale.
+    public func cpuWeights() -> [GroupName: CPUWeight] {
+        WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.filter { !$0.idle }.map { ($0.name, $0.shares) }))
+    }
+
+    public func ioWeights() -> [GroupName: IOWeight] {
+        WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.ioShares) }))
+    }
+
+    /// io.bfq.weight per agent group (BFQ's 1...1000). Unit-backed groups are left to systemd,
+    /// which maps IOWeight= onto BFQ's range itself.
+    public func bfqWeights() -> BFQWeightMapping.Result {
+        BFQWeightMapping.weights(for: Dictionary(uniqueKeysWithValues: agentGroups.map { ($0.name, $0.ioShares) }))
+    }
+
+    /// Said when some disk uses BFQ and its range can not keep the io shares' ratios.
+    public func bfqRangeWarning() -> String? {
+        let mapping = bfqWeights()
+        guard !mapping.unkept.isEmpty else { return nil }
+        let named = mapping.unkept.map { g in "\(g) (io_shares \(group(named: g)!.ioShares.value) -> io.bfq.weight \(mapping.weights[g]!.value))" }
+        return "BFQ's io.bfq.weight range (1..1000) can not keep the io_shares ratios of "
+            + named.joined(separator: ", ")
+            + ": under BFQ these groups get the nearest weights; io.cost (io.weight, 1..10000) keeps them"
+    }
+}

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@ import Foundation
 import FairshareTestSupport
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 // MARK: - Valid policies
 

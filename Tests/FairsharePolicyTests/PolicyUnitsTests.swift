@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 // `units` in [group.match]: unit-backed groups, every error with its location.
 

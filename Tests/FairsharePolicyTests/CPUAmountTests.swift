@@ -1,6 +1,6 @@
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 @Test(arguments: [
     (CPUAmount.cpus(2), "2"), (.cpus(1.5), "1.5"), (.percent(25), "25%"), (.percent(12.5), "12.5%"), (.cpus(1e20), "1e+20"),

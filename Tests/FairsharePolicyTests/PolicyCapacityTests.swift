@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import FairshareCore
+@testable import FairsharePolicy
 
 // PolicyParser.capacityProblems: checks that need the root's capacity in CPUs.
 

@@ -1,0 +1,2 @@
+// Every user of the core speaks the policy language too.
+@_exported import FairsharePolicy
