@@ -38,22 +38,36 @@ extension CgroupFilesystem {
 /// Where the agent learns which processes exist. The /proc scan is the first source; an
 /// event-driven one can sit behind the same protocol.
 public protocol ProcessSource: Sendable {
-    /// Every process readable right now. Processes that vanish during the scan are skipped.
+    /// Every process readable right now. Processes that vanish during the scan are skipped;
+    /// those whose files fail for another reason are listed as unreadable (never dropped as if
+    /// they had exited); a /proc that can not be listed is `.unavailable`, never an empty list.
     /// Only the optional attributes in `details` are read (each costs syscalls per process).
-    func scan(details: ProcessDetails) -> [ProcessInfo]
-    /// One process, or nil if it does not exist (or vanished while being read).
-    func process(_ pid: Int32) -> ProcessInfo?
-    /// One process with only the optional attributes in `details`.
-    func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo?
-    /// The process's current cgroup v2 path, or nil if it is gone.
-    func cgroup(of pid: Int32) -> String?
+    func scan(details: ProcessDetails) -> Reading<ProcessScan>
+    /// One process with only the optional attributes in `details`: found, gone (it does not
+    /// exist, or vanished while being read), or unreadable (and why).
+    func lookup(_ pid: Int32, details: ProcessDetails) -> ProcessLookup
     /// Whatever is remembered of the process is stale (the agent just moved it).
     func invalidate(_ pid: Int32)
 }
 
+/// What reading one process found.
+public enum ProcessLookup: Sendable, Equatable {
+    case found(ProcessInfo)
+    /// It does not exist (any more).
+    case gone
+    /// Its files could not be read, for a reason other than its having exited (what, where, errno).
+    case unreadable(String)
+
+    public var process: ProcessInfo? {
+        if case .found(let p) = self { p } else { nil }
+    }
+}
+
 extension ProcessSource {
     public func invalidate(_ pid: Int32) {}
-    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? { process(pid) }
+    /// One process with every attribute; nil when it is gone or could not be read.
+    public func process(_ pid: Int32) -> ProcessInfo? { lookup(pid, details: .all).process }
+    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? { lookup(pid, details: details).process }
 }
 
 /// Optional process attributes: read only when some rule of the policy looks at them.

@@ -150,24 +150,9 @@ public struct CgroupTree: Sendable {
         fs.exists(path(of: group))
     }
 
-    public func setCPUWeight(_ weight: CPUWeight, of group: GroupName) throws(CgroupError) {
-        try fs.write(weight.fileText, to: .cpuWeight, of: path(of: group))
-    }
-
-    public func setCPUIdle(_ idle: Bool, of group: GroupName) throws(CgroupError) {
-        try fs.write(idle ? "1" : "0", to: .cpuIdle, of: path(of: group))
-    }
-
-    public func setIOWeight(_ weight: IOWeight, of group: GroupName) throws(CgroupError) {
-        try fs.write(weight.fileText, to: .ioWeight, of: path(of: group))
-    }
-
-    public func setBFQWeight(_ weight: BFQWeight, of group: GroupName) throws(CgroupError) {
-        try fs.write(weight.fileText, to: .ioBFQWeight, of: path(of: group))
-    }
-
-    public func setCPUMax(_ value: CPUMax, of group: GroupName) throws(CgroupError) {
-        try fs.write(value.fileText, to: .cpuMax, of: path(of: group))
+    /// Writes one file of a group's cgroup (a row of `GroupFiles`: its name and its text).
+    public func write(_ setting: GroupSetting) throws(CgroupError) {
+        try fs.write(setting.value.fileText, to: setting.file, of: path(of: setting.group))
     }
 
     // MARK: Reading a cgroup's counters (a group's, or a unit's: never written)

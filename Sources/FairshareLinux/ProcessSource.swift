@@ -7,7 +7,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// Reads /proc (or a copy of its layout under another root, for tests).
+/// Reads /proc (or a copy of its layout under another root, for tests). A process whose files
+/// fail with ENOENT or ESRCH has exited; any other failure (EMFILE, ENOMEM, EACCES, an unparsable
+/// file) makes it unreadable, never absent: the agent leaves it as it is.
 public struct LinuxProcessSource: ProcessSource {
     public let procRoot: String
 
@@ -15,66 +17,132 @@ public struct LinuxProcessSource: ProcessSource {
         self.procRoot = procRoot
     }
 
-    public func scan(details: ProcessDetails) -> [ProcessInfo] {
-        listPIDs().compactMap { process($0, details: details) }
+    public func scan(details: ProcessDetails) -> Reading<ProcessScan> {
+        let pids: [Int32]
+        do throws(ProcReadError) { pids = try listPIDs() } catch { return .unavailable(error.description) }
+        var scan = ProcessScan([])
+        for pid in pids { scan.add(pid, lookup(pid, details: details)) }
+        return .value(scan)
     }
 
     /// The numeric entries of /proc, in order.
-    func listPIDs() -> [Int32] {
-        (DirectoryEntries.read(procRoot) ?? []).compactMap { Int32($0.name) }.filter { $0 > 0 }.sorted()
+    func listPIDs() throws(ProcReadError) -> [Int32] {
+        guard let entries = DirectoryEntries.read(procRoot) else { throw ProcReadError(path: procRoot, errno: errno) }
+        return entries.compactMap { Int32($0.name) }.filter { $0 > 0 }.sorted()
     }
 
-    func readStat(_ pid: Int32) -> ProcFormat.Stat? {
-        (try? readWholeFile("\(procRoot)/\(pid)/stat", shortReadIsEOF: true)).flatMap(ProcFormat.parseStat)
+    func readStat(_ pid: Int32) -> Result<ProcFormat.Stat, ProcessFailure> {
+        let path = "\(procRoot)/\(pid)/stat"
+        return read(path, shortReadIsEOF: true).flatMap { text in
+            ProcFormat.parseStat(text).map { .success($0) } ?? .failure(.unreadable("cannot parse \(path)"))
+        }
     }
 
-    public func process(_ pid: Int32) -> ProcessInfo? {
-        process(pid, details: .all)
+    public func lookup(_ pid: Int32, details: ProcessDetails) -> ProcessLookup {
+        switch readStat(pid).flatMap({ process(pid, stat: $0, details: details) }) {
+        case .success(let p): .found(p)
+        case .failure(.gone): .gone
+        case .failure(.unreadable(let why)): .unreadable(why)
+        }
     }
 
-    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? {
-        readStat(pid).flatMap { process(pid, stat: $0, details: details) }
-    }
-
-    func process(_ pid: Int32, stat: ProcFormat.Stat, details: ProcessDetails) -> ProcessInfo? {
+    func process(_ pid: Int32, stat: ProcFormat.Stat, details: ProcessDetails) -> Result<ProcessInfo, ProcessFailure> {
         let base = "\(procRoot)/\(pid)"
-        // stat, cgroup (and status, for the ids) are required; a failure means the process is gone (or hidden).
+        // stat, cgroup (and status, for the ids) are required.
         if stat.isKernelThread {
             // Never moved: the rest would be read for nothing (most of a small machine's pids).
-            return ProcessInfo(pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, comm: stat.comm, cgroup: "/", isKernelThread: true)
+            return .success(ProcessInfo(pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, comm: stat.comm, cgroup: "/", isKernelThread: true))
         }
         var ids = (uid: UInt32(0), gid: UInt32(0))
         if details.contains(.ids) {
-            guard let statusText = try? readWholeFile(base + "/status", shortReadIsEOF: true), let read = ProcFormat.parseStatusIDs(statusText)
-            else { return nil }
-            ids = (read.uid, read.gid)
+            switch read(base + "/status", shortReadIsEOF: true) {
+            case .failure(let f): return .failure(f)
+            case .success(let text):
+                guard let read = ProcFormat.parseStatusIDs(text) else { return .failure(.unreadable("cannot parse the Uid/Gid lines of \(base)/status")) }
+                ids = (read.uid, read.gid)
+            }
         }
-        guard let cgroupText = try? readWholeFile(base + "/cgroup", shortReadIsEOF: true) else { return nil }
-        let cmdline = details.contains(.argv) ? (try? readCmdlinePrefix(base + "/cmdline")).map(ProcFormat.parseCmdline) ?? [] : []
-        return ProcessInfo(
+        let cgroup: String
+        switch read(base + "/cgroup", shortReadIsEOF: true) {
+        case .failure(let f): return .failure(f)
+        case .success(let text):
+            // No "0::/path" line, or a path outside this cgroup namespace ("/../.."): the process
+            // can not be placed, and its origin would be a guess.
+            guard let path = ProcFormat.parseCgroupV2Path(text) else {
+                return .failure(.unreadable("cannot parse \(base)/cgroup: no cgroup v2 path in \(String(reflecting: String(text.prefix(80))))"))
+            }
+            cgroup = path
+        }
+        var cmdline: [String] = []
+        if details.contains(.argv) {
+            do { cmdline = ProcFormat.parseCmdline(try readCmdlinePrefix(base + "/cmdline")) } catch {
+                return .failure(ProcessFailure(ProcReadError(path: base + "/cmdline", errno: error.rawValue)))
+            }
+        }
+        return .success(ProcessInfo(
             pid: pid, parentPID: stat.parentPID, startTime: stat.startTime, uid: ids.uid, gid: ids.gid,
             comm: stat.comm, exe: details.contains(.exe) ? readLink(base + "/exe") : nil, argv: cmdline,
-            cgroup: ProcFormat.parseCgroupV2Path(cgroupText) ?? "/",
-            isKernelThread: false
-        )
+            cgroup: cgroup, isKernelThread: false
+        ))
     }
 
-    public func cgroup(of pid: Int32) -> String? {
-        (try? readWholeFile("\(procRoot)/\(pid)/cgroup")).flatMap(ProcFormat.parseCgroupV2Path)
+    private func read(_ path: String, shortReadIsEOF: Bool) -> Result<String, ProcessFailure> {
+        do {
+            return .success(try readWholeFile(path, shortReadIsEOF: shortReadIsEOF))
+        } catch let e as Errno {
+            return .failure(ProcessFailure(ProcReadError(path: path, errno: e.rawValue)))
+        } catch {
+            return .failure(.unreadable("cannot read \(path): \(error)"))
+        }
     }
 
     /// The start of /proc/PID/cmdline: the bytes classification matches
     /// (`ProcessInfo.cmdlineMatchBytes`) and one more, which tells a cut line from a whole one.
     /// Whatever the process's arguments, a read costs the same.
-    func readCmdlinePrefix(_ path: String) throws -> [UInt8] {
-        try readWholeFileBytes(path, limit: ProcessInfo.cmdlineMatchBytes + 1)
+    func readCmdlinePrefix(_ path: String) throws(Errno) -> [UInt8] {
+        do { return try readWholeFileBytes(path, limit: ProcessInfo.cmdlineMatchBytes + 1) } catch let e as Errno { throw e } catch { throw .ioError }
     }
 
+    /// The exe link's target; nil for a process without one (a kernel thread, a zombie) or when
+    /// it can not be read: an exe rule then does not match, nothing else follows from it.
     private func readLink(_ path: String) -> String? {
         var buf = [CChar](repeating: 0, count: 4097)
         let n = readlink(path, &buf, 4096)
         guard n > 0 else { return nil }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// A /proc file that could not be read: its path and errno.
+public struct ProcReadError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var errno: Int32
+
+    /// The process exited (ENOENT, ESRCH): not an error of the agent's.
+    public var meansGone: Bool { errno == ENOENT || errno == ESRCH }
+    public var description: String { "cannot read \(path): \(Errno(rawValue: errno)) (errno \(errno))" }
+}
+
+/// Why one process could not be read.
+enum ProcessFailure: Error {
+    case gone
+    case unreadable(String)
+
+    init(_ error: ProcReadError) {
+        self = error.meansGone ? .gone : .unreadable(error.description)
+    }
+}
+
+extension ProcessScan {
+    /// Adds what reading one pid found.
+    mutating func add(_ pid: Int32, _ lookup: ProcessLookup) {
+        switch lookup {
+        case .found(let p): processes.append(p)
+        case .gone: break
+        case .unreadable(let why):
+            unreadable.insert(pid)
+            if firstProblem == nil { firstProblem = why }
+        }
     }
 }
 
@@ -148,41 +216,46 @@ public final class IncrementalProcessSource: ProcessSource {
         self.fullRefreshEvery = max(1, fullRefreshEvery)
     }
 
-    public func scan(details: ProcessDetails) -> [ProcessInfo] {
+    public func scan(details: ProcessDetails) -> Reading<ProcessScan> {
         cache.withLock { c in
+            let pids: [Int32]
+            do throws(ProcReadError) { pids = try base.listPIDs() } catch { return .unavailable(error.description) }
             c.pass += 1
             let full = c.pass % fullRefreshEvery == 0 || c.details != details
             c.details = details
             var seen: [Int32: ProcessInfo] = [:]
-            var out: [ProcessInfo] = []
-            for pid in base.listPIDs() {
+            var scan = ProcessScan([])
+            for pid in pids {
                 if !full, let old = c.known[pid], old.isKernelThread {
                     // Kernel threads never turn into user processes; a recycled pid is caught
                     // at the next full refresh. On a small machine they are most of /proc.
                     seen[pid] = old
-                    out.append(old)
+                    scan.add(pid, .found(old))
                     continue
                 }
-                guard let stat = base.readStat(pid) else { continue }
-                var info: ProcessInfo
-                if !full, let old = c.known[pid], old.startTime == stat.startTime, old.comm == stat.comm {
-                    info = old
-                    info.parentPID = stat.parentPID
-                } else {
-                    guard let fresh = base.process(pid, stat: stat, details: details) else { continue }
-                    info = fresh
+                let read: Result<ProcessInfo, ProcessFailure> = base.readStat(pid).flatMap { stat in
+                    if !full, var old = c.known[pid], old.startTime == stat.startTime, old.comm == stat.comm {
+                        old.parentPID = stat.parentPID
+                        return .success(old)
+                    }
+                    return base.process(pid, stat: stat, details: details)
                 }
-                seen[pid] = info
-                out.append(info)
+                switch read {
+                case .success(let info):
+                    seen[pid] = info
+                    scan.add(pid, .found(info))
+                case .failure(.gone):
+                    continue
+                case .failure(.unreadable(let why)):
+                    scan.add(pid, .unreadable(why))
+                }
             }
             c.known = seen
-            return out
+            return .value(scan)
         }
     }
 
-    public func process(_ pid: Int32) -> ProcessInfo? { base.process(pid) }
-    public func process(_ pid: Int32, details: ProcessDetails) -> ProcessInfo? { base.process(pid, details: details) }
-    public func cgroup(of pid: Int32) -> String? { base.cgroup(of: pid) }
+    public func lookup(_ pid: Int32, details: ProcessDetails) -> ProcessLookup { base.lookup(pid, details: details) }
 
     public func invalidate(_ pid: Int32) {
         _ = cache.withLock { $0.known.removeValue(forKey: pid) }

@@ -57,3 +57,15 @@ extension PolicyParser {
         }.map(\.element.problem)
     }
 }
+
+extension PolicyParser {
+    /// The one validation a policy passes before it is put in force or planned: the whole text
+    /// parsed and checked (size, syntax, every key and value), then the limits against the
+    /// root's capacity. `fairshare run` and `check`, a reload and a plan all call it.
+    public static func validate(_ text: String, file: String, capacity: Double) throws(PolicyError) -> Policy {
+        let policy = try parse(text, file: file)
+        let problems = capacityProblems(policy, capacity: capacity)
+        if !problems.isEmpty { throw PolicyError(problems: problems) }
+        return policy
+    }
+}

@@ -39,10 +39,13 @@ public final class FakeKernel: Sendable {
         var effects = 0
         /// Full process scans so far (what kernel events should make rare).
         var scans = 0
-        /// False models a kernel before 5.15: no cgroup has cpu.idle.
-        var hasCPUIdle = true
-        /// The bfq module is loaded: every cgroup with the io controller has io.bfq.weight.
-        var hasBFQ = false
+        /// Files of the agent's table (GroupFiles) this kernel has not: io.bfq.weight until the
+        /// bfq module is loaded, cpu.idle on a kernel before 5.15, ...
+        var lacking: Set<ControlFile> = [.ioBFQWeight]
+        /// Why /proc can not be listed, while it can not (a scan is then unavailable).
+        var procUnlistable: String?
+        /// Processes whose files can not be read, and why.
+        var unreadable: [Int32: String] = [:]
     }
 
     private let state: Mutex<State>
@@ -74,16 +77,13 @@ public final class FakeKernel: Sendable {
         }
     }
 
+    /// A new cgroup: zero counters, and every file of the agent's table at its kernel default.
     static func newNode() -> Node {
         var n = Node()
         n.files[.cpuStat] = "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"
-        n.files[.cpuWeight] = "100"
-        n.files[.cpuIdle] = "0"
-        n.files[.cpuMax] = "max 100000"
         n.files[.cpuPressure] = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-        n.files[.ioWeight] = "default 100"
-        n.files[.ioBFQWeight] = "default 100"
         n.files[.ioStat] = ""
+        for row in GroupFiles.all { n.files[row.file] = row.kernelDefault.fileText }
         return n
     }
 
@@ -94,14 +94,14 @@ public final class FakeKernel: Sendable {
         return s.nodes[parent]?.subtreeControl ?? []
     }
 
+    /// A table file exists in a non-root cgroup whose controller is enabled, unless this kernel
+    /// lacks it.
     static func fileExists(_ s: State, _ file: ControlFile, _ c: CgroupPath) -> Bool {
+        if let row = GroupFiles.row(file) { return !s.lacking.contains(file) && !c.isRoot && controllers(s, c).contains(row.controller) }
         switch file {
-        case .cpuWeight, .cpuMax: !c.isRoot && controllers(s, c).contains("cpu")
-        case .cpuIdle: s.hasCPUIdle && !c.isRoot && controllers(s, c).contains("cpu")
-        case .ioWeight, .ioStat: !c.isRoot && controllers(s, c).contains("io")
-        case .ioBFQWeight: s.hasBFQ && !c.isRoot && controllers(s, c).contains("io")
-        case .cpusEffective: c.isRoot || controllers(s, c).contains("cpuset")
-        default: true
+        case .ioStat: return !c.isRoot && controllers(s, c).contains("io")
+        case .cpusEffective: return c.isRoot || controllers(s, c).contains("cpuset")
+        default: return true
         }
     }
 
@@ -163,13 +163,26 @@ public final class FakeKernel: Sendable {
     }
 
     /// Models a kernel before Linux 5.15, whose cgroups have no cpu.idle.
-    public func removeCPUIdle() {
-        state.withLock { $0.hasCPUIdle = false }
-    }
+    public func removeCPUIdle() { lack(.cpuIdle) }
 
     /// Loads the bfq module: io.bfq.weight appears in every cgroup with the io controller.
     public func loadBFQ() {
-        state.withLock { $0.hasBFQ = true }
+        _ = state.withLock { $0.lacking.remove(.ioBFQWeight) }
+    }
+
+    /// Models a kernel without this file of the agent's table (too old, or a module not loaded).
+    public func lack(_ file: ControlFile) {
+        _ = state.withLock { $0.lacking.insert(file) }
+    }
+
+    /// /proc can not be listed (EMFILE under a descriptor storm, say) until `nil` is given.
+    public func failProcListing(_ why: String?) {
+        state.withLock { $0.procUnlistable = why }
+    }
+
+    /// This process's files can not be read (nil: they can again); it exists all the same.
+    public func makeUnreadable(_ pid: Int32, _ why: String?) {
+        state.withLock { $0.unreadable[pid] = why }
     }
 
     public func clearInjections() {
@@ -314,7 +327,10 @@ public final class FakeKernel: Sendable {
                 guard (1...1000).contains(w) else { return fail(ERANGE) }
                 s.nodes[c]!.files[.ioBFQWeight] = "default \(w)"
             default:
-                return fail(EACCES)
+                // Any other file of the agent's table: the kernel takes what its row reads back.
+                guard let row = GroupFiles.row(file) else { return fail(EACCES) }
+                guard row.readBack(value) != nil else { return fail(EINVAL) }
+                s.nodes[c]!.files[file] = value
             }
             s.writes.append((self.abs(c, file), value))
             _ = FakeKernel.take(&s)
@@ -377,10 +393,28 @@ public final class FakeKernel: Sendable {
         }
     }
 
-    func scan() -> [ProcessInfo] {
+    func scan() -> Reading<ProcessScan> {
         state.withLock { s in
+            if let why = s.procUnlistable { return .unavailable(why) }
             s.scans += 1
-            return s.processes.values.sorted { $0.pid < $1.pid }
+            var scan = ProcessScan([])
+            for p in s.processes.values.sorted(by: { $0.pid < $1.pid }) {
+                if let why = s.unreadable[p.pid] {
+                    scan.unreadable.insert(p.pid)
+                    if scan.firstProblem == nil { scan.firstProblem = why }
+                } else {
+                    scan.processes.append(p)
+                }
+            }
+            return .value(scan)
+        }
+    }
+
+    func lookup(_ pid: Int32) -> ProcessLookup {
+        state.withLock { s in
+            guard let p = s.processes[pid] else { return .gone }
+            if let why = s.unreadable[pid] { return .unreadable(why) }
+            return .found(p)
         }
     }
 }
@@ -399,7 +433,6 @@ public struct FakeCgroupFilesystem: CgroupFilesystem {
 
 public struct FakeProcessSource: ProcessSource {
     let kernel: FakeKernel
-    public func scan(details: ProcessDetails) -> [ProcessInfo] { kernel.scan() }
-    public func process(_ pid: Int32) -> ProcessInfo? { kernel.process(pid) }
-    public func cgroup(of pid: Int32) -> String? { kernel.cgroupOf(pid) }
+    public func scan(details: ProcessDetails) -> Reading<ProcessScan> { kernel.scan() }
+    public func lookup(_ pid: Int32, details: ProcessDetails) -> ProcessLookup { kernel.lookup(pid) }
 }

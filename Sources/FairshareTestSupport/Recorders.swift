@@ -1,3 +1,4 @@
+import FairshareCore
 import FairshareEdge
 import Logging
 import Synchronization
@@ -47,5 +48,17 @@ public final class RecordingJournal: JournalSink {
     /// A logger whose entries land here, through the real journal handler.
     public func logger() -> Logger {
         Logger(label: "test") { _ in JournalLogHandler(sink: self) }
+    }
+}
+
+extension Reading where Value == ProcessScan {
+    /// The processes a scan read; none when /proc could not be listed.
+    public var processes: [ProcessInfo] { value?.processes ?? [] }
+}
+
+extension Step {
+    /// A group file's step, as the reconciler plans it (tests build the steps they expect).
+    public static func set(_ g: GroupName, _ file: ControlFile, _ value: some CgroupFileValue, _ source: WeightSource = .shares) -> Step {
+        .set(GroupSetting(g, file, SettingValue(value), source: source))
     }
 }

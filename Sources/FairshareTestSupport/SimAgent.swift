@@ -67,8 +67,9 @@ public struct SimAgent: Sendable {
 
     static let root = CgroupPath("/fairshare")!
 
-    public var controller: Controller { reconciler.controller }
-    public var lastDecision: Controller.Decision? { reconciler.lastDecision }
+    /// The reconciler's state after the last pass, as it publishes it.
+    public var snapshot: ReconcilerSnapshot { reconciler.snapshot }
+    public var lastDecision: Controller.Decision? { snapshot.decision }
 
     /// `traces` by group name; a policy group without a trace has no members.
     public init(policy: Policy, cpus: Double, traces: [GroupName: DemandTrace], interval: Double? = nil, step: Double = 0.01,
@@ -99,7 +100,7 @@ public struct SimAgent: Sendable {
         pass()
         var record = Interval(start: start, end: simulator.now, groups: [:])
         for o in observations {
-            let d = reconciler.lastDecision?.decision(for: o.group)
+            let d = lastDecision?.decision(for: o.group)
             let c = simulator.counters(of: o.group)
             record.groups[o.group] = GroupInterval(
                 usage: o.usage ?? 0, demand: (c.demanded - before[o.group]!.demanded) / interval, pressure: o.pressure ?? 0,
@@ -118,12 +119,10 @@ public struct SimAgent: Sendable {
             switch step {
             case .createGroup(let g):
                 created.insert(g)
-            case .setCPUWeight(let g, let w, _):
-                if credit == .capped { simulator.setWeight(w, for: g) }
-            case .setIOWeight(let g, let w, _):
-                ioWeights[g] = w
-            case .setCPUMax(let g, let v):
-                simulator.setQuota(v.cpus, for: g)
+            case .set(let s):
+                if let w = s.value.as(CPUWeight.self), credit == .capped { simulator.setWeight(w, for: s.group) }
+                if let w = s.value.as(IOWeight.self) { ioWeights[s.group] = w }
+                if let v = s.value.as(CPUMax.self) { simulator.setQuota(v.cpus, for: s.group) }
             default:
                 break
             }
@@ -159,7 +158,7 @@ public struct SimAgent: Sendable {
         let k = Double(WeightMapping.factor(for: policy.groups.map(\.shares)))
         let decayed: Bool = if case .decayed = policy.agent.fairness { true } else { false }
         let raw = policy.groups.map { g in
-            Double(g.shares.value) * k * (decayed ? controller.ledger.unboundedFactor(for: g.name) : 1)
+            Double(g.shares.value) * k * (decayed ? snapshot.fairness.unboundedFactor(for: g.name) : 1)
         }
         let weights: [CPUWeight] = WeightMapping.scaledIntoRange(raw)
         return Dictionary(uniqueKeysWithValues: zip(policy.groups.map(\.name), weights))

@@ -23,7 +23,7 @@ import Testing
     func disk(_ scheduler: String) -> IODisks { FakeIODisks.virtioDisk(scheduler: scheduler) }
 
     func bfqSteps(_ plan: Plan) -> [GroupName: Int] {
-        Dictionary(uniqueKeysWithValues: plan.steps.compactMap { if case .setBFQWeight(let g, let w) = $0 { (g, w.value) } else { nil } })
+        Dictionary(uniqueKeysWithValues: plan.steps.compactMap(\.setting).filter { $0.file == .ioBFQWeight }.map { ($0.group, $0.value.as(BFQWeight.self)!.value) })
     }
 
     @Test func writtenWhileBFQIsActiveOnlyAndAgainWhenItReturns() {
@@ -32,31 +32,31 @@ import Testing
         #expect(bfqSteps(p.run(observation(at: 2, disks: disk("mq-deadline")))).isEmpty, "BFQ not active")
         #expect(bfqSteps(p.run(observation(at: 4, disks: disk("bfq")))) == [F.a: 100, F.b: 400])
         #expect(bfqSteps(p.run(observation(at: 6, disks: nil))).isEmpty, "written once: the last reading stands")
-        #expect(p.r.applied.bfqWeight == [F.a: BFQWeight(100)!, F.b: BFQWeight(400)!])
+        #expect(p.r.snapshot.applied.values(of: .ioBFQWeight, as: BFQWeight.self) == [F.a: BFQWeight(100)!, F.b: BFQWeight(400)!])
         #expect(bfqSteps(p.run(observation(at: 8, disks: disk("mq-deadline")))).isEmpty)
-        #expect(p.r.applied.bfqWeight.isEmpty, "forgotten when no disk uses BFQ")
+        #expect(p.r.snapshot.applied.values(of: .ioBFQWeight, as: BFQWeight.self).isEmpty, "forgotten when no disk uses BFQ")
         #expect(bfqSteps(p.run(observation(at: 10, disks: disk("bfq")))) == [F.a: 100, F.b: 400], "written again")
     }
 
     @Test func aFailedWriteIsTriedAgainAndIOWeightIsUntouchedByIt() {
         var p = Passes(policy)
-        let failBFQ: (Step) -> StepOutcome = { if case .setBFQWeight = $0 { failedEACCES } else { .done } }
+        let failBFQ: (Step) -> StepOutcome = { $0.sets(.ioBFQWeight) ? failedEACCES : .done }
         p.run(observation(at: 0, disks: disk("bfq")), answer: failBFQ)
         let again = p.run(observation(at: 2, disks: nil), answer: failBFQ)
         #expect(again.targets == ["io.bfq.weight of group a", "io.bfq.weight of group b"])
-        #expect(p.r.applied.ioWeight == policy.ioWeights(), "io.weight written and believed")
+        #expect(p.r.snapshot.applied.values(of: .ioWeight, as: IOWeight.self) == policy.ioWeights(), "io.weight written and believed")
     }
 
     @Test func theFairnessFactorMovesTheBFQWeightLikeTheIOWeight() {
         let g = policy.groups[1]
         var d = Controller.GroupDecision(group: g.name, hungry: true, demandReason: "", share: Allocator.Share(group: g.name, allocation: 1, borrowed: 0, limit: .demand),
                                          factor: 2, cpuWeight: CPUWeight(300), ioWeight: IOWeight(800)!, cpuMax: nil, weightReason: "")
-        var want = Reconciler.wanted(g, decision: d, cpuWeights: policy.cpuWeights(), ioWeights: policy.ioWeights(),
-                                     bfqWeights: policy.bfqWeights().weights, capacity: 2, kernelLacksCPUIdle: false)
-        #expect(want.bfqWeight == BFQWeight(800))
+        let want = { (d: Controller.GroupDecision) in
+            GroupFiles.ioBFQWeight.rule(SettingContext(group: g, decision: d, weights: ShareWeights(policy), capacity: 2, kernelLacks: [],
+                                                       bfqActive: true))?.value.as(BFQWeight.self)
+        }
+        #expect(want(d) == BFQWeight(800))
         d.factor = 4
-        want = Reconciler.wanted(g, decision: d, cpuWeights: policy.cpuWeights(), ioWeights: policy.ioWeights(),
-                                 bfqWeights: policy.bfqWeights().weights, capacity: 2, kernelLacksCPUIdle: false)
-        #expect(want.bfqWeight == BFQWeight(1000), "pinned at BFQ's largest")
+        #expect(want(d) == BFQWeight(1000), "pinned at BFQ's largest")
     }
 }

@@ -181,7 +181,7 @@ import Testing
         let facts = StatusProjection.AgentFacts(
             pid: 1, startedAt: 0, now: 12, cgroupRoot: "/sys/fs/cgroup/fairshare", rootPath: CgroupPath("/fairshare")!,
             intervalSeconds: 2, capacity: 2, ticks: 6, passTimes: PassTimes(), policyPath: "p", policyLoadedAt: 0, lastReload: nil, reloads: 0)
-        return StatusProjection.report(p.r, observation: nil, hierarchy: HierarchySnapshot(), failures: FailureBook(), facts: facts)
+        return StatusProjection.report(p.r.snapshot, observation: nil, hierarchy: HierarchySnapshot(), failures: FailureBook(), facts: facts)
     }
 
     @Test func decayedShowsUsageAndEntitlementEvenForAGroupWithoutProcesses() throws {

@@ -42,9 +42,12 @@ private func settled(_ policy: Policy, _ processes: [FairshareCore.ProcessInfo],
     return (p.r, placed)
 }
 
+/// The plan as the agent makes it: the reconciler's preview of `next` on a scan of `processes`.
 private func evaluate(_ r: Reconciler, _ next: Policy, _ processes: [FairshareCore.ProcessInfo], units: [UnitInfo] = []) -> PlanReport {
-    PolicyPlan.evaluate(current: r, next: next, classifier: classifier(next), processes: processes, listedUnits: units, capacity: 2,
-                        interval: 2, path: "/tmp/next.toml")
+    let observation = Observation(at: 4 * F.second, processes: processes, groupCgroups: .value(r.snapshot.knownGroups),
+                                  units: UnitsObservation(listing: .value(units)))
+    let preview = r.preview(next: next, classifier: classifier(next), observation: observation, capacity: 2, interval: 2)
+    return PolicyPlan.evaluate(preview, next: next, processes: processes, root: CgroupPath(F.root)!, capacity: 2, path: "/tmp/next.toml")
 }
 
 private func pairs(_ p: PlanReport) -> [String] {

@@ -120,11 +120,11 @@ import Testing
 
     @Test func anExitForgetsTheMemberWithoutAWrite() {
         var p = Self.started([F.process(10, "burn", in: "/user.slice/u")])
-        #expect(p.r.enforcer.member(pid: 10)?.group == F.a)
+        #expect(p.r.member(pid: 10)?.group == F.a)
         let plan = p.r.decideChanges(ProcessChanges(exited: [10]))
         #expect(plan.steps.isEmpty, "no move, so no ledger write: \(plan.targets)")
-        #expect(p.r.enforcer.member(pid: 10) == nil)
-        #expect(p.r.memberCounts()[F.a] == nil)
+        #expect(p.r.member(pid: 10) == nil)
+        #expect(p.r.snapshot.memberCounts[F.a] == nil)
     }
 
     @Test func aMoveIntoAGroupThatDoesNotExistWaitsForThePass() {
@@ -142,6 +142,6 @@ import Testing
         let plan = p.run(Observation(at: 2 * F.second, processes: nil, groupCgroups: .value([F.b])))
         #expect(plan.creations == [F.a])
         #expect(plan.moves.isEmpty)
-        #expect(p.r.enforcer.member(pid: 10)?.group == F.a, "not scanned is not gone")
+        #expect(p.r.member(pid: 10)?.group == F.a, "not scanned is not gone")
     }
 }

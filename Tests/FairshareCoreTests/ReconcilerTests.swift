@@ -43,15 +43,20 @@ enum Fixture {
 struct Passes {
     var r: Reconciler
     var capacity = 2.0
+    /// The origin ledger as the answered steps wrote it.
+    var ledger: OriginLedger.Contents
 
     init(_ policy: Policy, recorded: OriginLedger.Contents? = nil) {
         r = Fixture.reconciler(policy, recorded: recorded)
+        ledger = recorded ?? OriginLedger.Contents()
     }
 
     @discardableResult
     mutating func run(_ o: Observation, answer: (Step) -> StepOutcome = { _ in .done }) -> Plan {
         let plan = r.decide(o, capacity: capacity, interval: 2)
-        r.absorb(plan, plan.steps.map(answer))
+        let outcomes = plan.steps.map(answer)
+        for case (.recordOrigins(let contents), .done) in zip(plan.steps, outcomes) { ledger = contents }
+        r.absorb(plan, outcomes)
         return plan
     }
 }
@@ -80,9 +85,9 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
             "cpu.idle of group b", "cpu.weight of group b", "io.weight of group b", "cpu.max of group b",
         ])
         // A group found at the start may have been idle under an earlier policy: cpu.idle 0 first.
-        #expect(first.steps.contains(.setCPUIdle(F.a, false)))
-        #expect(first.steps.contains(.setCPUWeight(F.a, F.twoGroups.cpuWeights()[F.a]!, .shares)))
-        #expect(first.steps.contains(.setCPUMax(F.b, .unlimited)))
+        #expect(first.steps.contains(.set(F.a, .cpuIdle, CPUIdle(false))))
+        #expect(first.steps.contains(.set(F.a, .cpuWeight, F.twoGroups.cpuWeights()[F.a]!, .shares)))
+        #expect(first.steps.contains(.set(F.b, .cpuMax, CPUMax.unlimited)))
         var later = existingTwo
         later.at = 2 * F.second
         let second = p.run(later)
@@ -114,7 +119,7 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
     /// The issue's defect: a persistent EACCES on io.weight rewrote cpu.weight every pass.
     @Test func aFailingIOWeightDoesNotRewriteCPUWeight() {
         var p = Passes(F.twoGroups)
-        let failIO: (Step) -> StepOutcome = { if case .setIOWeight = $0 { failedEACCES } else { .done } }
+        let failIO: (Step) -> StepOutcome = { $0.sets(.ioWeight) ? failedEACCES : .done }
         p.run(existingTwo, answer: failIO)
         for pass in 1...5 {
             var o = existingTwo
@@ -122,16 +127,16 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
             let plan = p.run(o, answer: failIO)
             #expect(plan.targets == ["io.weight of group a", "io.weight of group b"], "pass \(pass)")
         }
-        #expect(p.r.applied.cpuWeight == F.twoGroups.cpuWeights())
-        #expect(p.r.applied.ioWeight.isEmpty, "no io.weight is believed written")
+        #expect(p.r.snapshot.applied.values(of: .cpuWeight, as: CPUWeight.self) == F.twoGroups.cpuWeights())
+        #expect(p.r.snapshot.applied.values(of: .ioWeight, as: IOWeight.self).isEmpty, "no io.weight is believed written")
     }
 
     @Test(arguments: [StepOutcome.gone, .skipped("systemd unreachable"), failedEACCES])
     func onlyADoneWriteCountsAsApplied(_ outcome: StepOutcome) {
         var p = Passes(F.twoGroups)
-        p.run(existingTwo) { if case .setCPUWeight(F.a, _, _) = $0 { outcome } else { .done } }
-        #expect(p.r.applied.cpuWeight[F.a] == nil)
-        #expect(p.r.applied.cpuWeight[F.b] == F.twoGroups.cpuWeights()[F.b])
+        p.run(existingTwo) { $0.sets(.cpuWeight, of: F.a) ? outcome : .done }
+        #expect(p.r.snapshot.applied.values(of: .cpuWeight, as: CPUWeight.self)[F.a] == nil)
+        #expect(p.r.snapshot.applied.values(of: .cpuWeight, as: CPUWeight.self)[F.b] == F.twoGroups.cpuWeights()[F.b])
     }
 
     /// "At its allowance" is judged by the cpu.max in force: a failed cpu.max write left the
@@ -143,16 +148,16 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         var p = Passes(policy)
         let member = F.process(10, "burn", in: "/fairshare/capped")
         let answer: (Step) -> StepOutcome = {
-            if case .setCPUMax(F.capped, _) = $0 { cpuMaxWritten ? .done : failedEACCES } else { .done }
+            $0.sets(.cpuMax, of: F.capped) ? (cpuMaxWritten ? .done : failedEACCES) : .done
         }
         let first = p.run(Observation(at: 0, processes: [member], groupCgroups: .value([F.capped, F.b]),
                                       groupStats: [F.capped: F.stats(), F.b: F.stats()]), answer: answer)
-        #expect(first.steps.contains(.setCPUMax(F.capped, CPUMax(cpus: 1))))
-        #expect(p.r.applied.cpuMax[F.capped] == (cpuMaxWritten ? CPUMax(cpus: 1) : nil))
+        #expect(first.steps.contains(.set(F.capped, .cpuMax, CPUMax(cpus: 1))))
+        #expect(p.r.snapshot.applied.values(of: .cpuMax, as: CPUMax.self)[F.capped] == (cpuMaxWritten ? CPUMax(cpus: 1) : nil))
         // 1.9 s of CPU in 2 s, no waiting, never throttled.
         p.run(Observation(at: 2 * F.second, processes: [member], groupCgroups: .value([F.capped, F.b]),
                           groupStats: [F.capped: F.stats(usageUsec: 1_900_000), F.b: F.stats()]), answer: answer)
-        let d = try #require(p.r.lastDecision?.decision(for: F.capped))
+        let d = try #require(p.r.snapshot.decision?.decision(for: F.capped))
         #expect(d.hungry == cpuMaxWritten, "\(d.demandReason)")
         #expect((d.demandReason == "at its allowance") == cpuMaxWritten, "\(d.demandReason)")
     }
@@ -214,15 +219,17 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
             default: .done
             }
         }
-        #expect(p.r.recordedLedger.members.isEmpty, "a failed write recorded nothing")
-        #expect(p.r.enforcer.members.isEmpty, "a skipped move moved nothing")
+        #expect(p.ledger.members.isEmpty, "a failed write recorded nothing")
+        #expect(p.r.member(pid: 10) == nil && p.r.snapshot.memberCounts.isEmpty, "a skipped move moved nothing")
         var again = o
         again.at = 2 * F.second
         let plan = p.run(again)
         guard case .recordOrigins(let contents) = plan.steps.first else { Issue.record("\(plan.targets)"); return }
         #expect(contents.members[procs[0].identity]?.origin == "/user.slice/u")
         #expect(plan.moves.map(\.1) == [F.a])
-        #expect(p.r.recordedLedger == contents)
+        #expect(p.ledger == contents)
+        #expect(p.run(Observation(at: 4 * F.second, processes: [F.process(10, "burn", in: "/fairshare/a")], groupCgroups: .value([F.a, F.b]))).isEmpty,
+                "the ledger written is the one in force: nothing to write again")
     }
 
     @Test func aMoveThatFailedIsNotAMembership() {
@@ -232,8 +239,8 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
             if case .move(let id, _, _, _, _) = step, id.pid == 10 { return failedEACCES }
             return .done
         }
-        #expect(p.r.enforcer.members.keys.map(\.pid).sorted() == [11])
-        #expect(p.r.memberCounts() == [F.b: 1])
+        #expect(p.r.member(pid: 10) == nil && p.r.member(pid: 11)?.group == F.b)
+        #expect(p.r.snapshot.memberCounts == [F.b: 1])
     }
 
     /// An unreadable cpu.stat gives no rate: the group's rate is unknown, not zero, and the
@@ -245,19 +252,19 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         }
         p.run(observe(0, F.stats(usageUsec: 0)))
         p.run(observe(2, F.stats(usageUsec: 1_000_000)))
-        #expect(try #require(p.r.sampler.rates[F.a]).cpus == 0.5)
+        #expect(try #require(p.r.snapshot.rates[F.a]).cpus == 0.5)
 
         var unreadable = F.stats()
         unreadable.cpu = .unavailable("reading /sys/fs/cgroup/fairshare/a/cpu.stat: Permission denied (errno 13)")
         p.run(observe(4, unreadable))
-        #expect(p.r.sampler.rates[F.a] == nil, "no rate, not a zero")
-        #expect(p.r.sampler.last[F.a] == nil)
-        #expect(p.r.sampler.rates[F.b] != nil, "the other group's rate stands")
+        #expect(p.r.snapshot.rates[F.a] == nil, "no rate, not a zero")
+        #expect(p.r.snapshot.counters[F.a] == nil)
+        #expect(p.r.snapshot.rates[F.b] != nil, "the other group's rate stands")
 
         p.run(observe(6, F.stats(usageUsec: 3_000_000)))
-        #expect(p.r.sampler.rates[F.a] == nil, "a fresh start after the gap")
+        #expect(p.r.snapshot.rates[F.a] == nil, "a fresh start after the gap")
         p.run(observe(8, F.stats(usageUsec: 4_000_000)))
-        #expect(try #require(p.r.sampler.rates[F.a]).cpus == 0.5)
+        #expect(try #require(p.r.snapshot.rates[F.a]).cpus == 0.5)
     }
 
     @Test func anUnreadableIOStatLeavesTheCPURate() throws {
@@ -266,7 +273,7 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         noIO.io = .unavailable("reading io.stat: Permission denied (errno 13)")
         p.run(Observation(at: 0, processes: [], groupCgroups: .value([F.a, F.b]), groupStats: [F.a: F.stats()]))
         p.run(Observation(at: 2 * F.second, processes: [], groupCgroups: .value([F.a, F.b]), groupStats: [F.a: noIO]))
-        let rates = try #require(p.r.sampler.rates[F.a])
+        let rates = try #require(p.r.snapshot.rates[F.a])
         #expect(rates.cpus == 0.5)
         #expect(rates.ioReadBytesPerSecond == nil && rates.ioWriteBytesPerSecond == nil)
     }
@@ -282,11 +289,11 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         for pass in 0..<2 {
             let plan = p.run(Observation(at: UInt64(pass) * 2 * F.second, processes: procs, groupCgroups: .value([F.a]), units: noListing))
             #expect(plan.moves.isEmpty, "pass \(pass): \(plan.targets)")
-            #expect(!p.r.unitsKnown)
+            #expect(!p.r.snapshot.unitsKnown)
         }
         let listed = UnitsObservation(listing: .value([UnitInfo(name: "db.service", controlGroup: "/system.slice/db.service")]))
         let plan = p.run(Observation(at: 4 * F.second, processes: procs, groupCgroups: .value([F.a]), units: listed))
-        #expect(p.r.unitsKnown)
+        #expect(p.r.snapshot.unitsKnown)
         #expect(plan.moves.map(\.0.pid) == [10], "the unit's process stays where systemd put it")
         // A later failed listing keeps the last one in force: moves go on.
         let now = [F.process(10, "burn", in: "/fairshare/a"), F.process(11, "burn", in: "/user.slice/u"), procs[1]]
@@ -297,7 +304,7 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
     @Test func aPolicyWithoutUnitGroupsNeedsNoListing() {
         var p = Passes(F.twoGroups)
         let plan = p.run(Observation(at: 0, processes: [F.process(10, "burn", in: "/user.slice/u")], groupCgroups: .value([F.a, F.b])))
-        #expect(p.r.unitsKnown)
+        #expect(p.r.snapshot.unitsKnown)
         #expect(plan.moves.count == 1)
     }
 
@@ -306,7 +313,7 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
     @Test func aHugeMaxIsPlannedAsTheLargestQuota() {
         var p = Passes(Policy(groups: [F.commGroup(F.capped, "burn", ceiling: .cpus(1e20))]))
         let plan = p.run(Observation(at: 0, processes: [], groupCgroups: .value([F.capped])))
-        #expect(plan.steps.contains(.setCPUMax(F.capped, CPUMax(cpus: 1e20))))
+        #expect(plan.steps.contains(.set(F.capped, .cpuMax, CPUMax(cpus: 1e20))))
         #expect(CPUMax(cpus: 1e20).quotaUsec == CPUMax.maxQuotaUsec)
     }
 

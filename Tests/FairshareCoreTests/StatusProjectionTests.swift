@@ -26,7 +26,7 @@ import Testing
         let o = Observation(at: 2 * F.second, processes: members, groupCgroups: .value([F.a, F.b]),
                             groupStats: [F.a: last, F.b: F.stats()])
         p.run(o)
-        let report = StatusProjection.report(p.r, observation: o, hierarchy: HierarchySnapshot(), failures: failures, facts: Self.facts)
+        let report = StatusProjection.report(p.r.snapshot, observation: o, hierarchy: HierarchySnapshot(), failures: failures, facts: Self.facts)
         return (report, report.groups.first { $0.name == "a" }!)
     }
 

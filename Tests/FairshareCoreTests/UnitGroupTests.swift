@@ -116,7 +116,7 @@ func unitPatternMatches(_ pattern: String, _ unit: String, _ expected: Bool) thr
         #expect(created == ["batch", "users"])
         var reconciler = Reconciler(policy: Self.policy, classifier: classifier(), rootPath: CgroupPath("/fairshare")!)
         let plan = reconciler.decide(Observation(at: 0, processes: processes, groupCgroups: .value([])), capacity: 2, interval: 2)
-        let weights = plan.steps.compactMap { if case .setCPUWeight(let g, let cpu, _) = $0 { "\(g)=\(cpu)" } else { nil } }
+        let weights = plan.steps.compactMap(\.setting).filter { $0.file == .cpuWeight }.map { "\($0.group)=\($0.value)" }
         #expect(weights == ["batch=100", "users=400"])
     }
 

@@ -95,7 +95,7 @@ final class TempTree {
             "self/stat": "not a pid",
         ])
         let src = LinuxProcessSource(procRoot: t.path)
-        let all = src.scan(details: .all)
+        let all = src.scan(details: .all).processes
         #expect(all.map(\.pid) == [100])
         let p = try #require(all.first)
         #expect(p.comm == "burn_a" && p.uid == 1001 && p.gid == 50 && p.startTime == 4242)
@@ -103,7 +103,6 @@ final class TempTree {
         #expect(p.cgroup == "/origin")
         #expect(p.exe == nil)
         #expect(src.process(101) == nil)
-        #expect(src.cgroup(of: 100) == "/origin")
     }
 
     /// A 128 KB argument (the kernel's limit for one) costs a bounded read: the source keeps the
@@ -116,7 +115,7 @@ final class TempTree {
             "100/cgroup": "0::/origin\n",
             "100/cmdline": "python3\u{0}" + hostile + "\u{0}--late\u{0}",
         ])
-        let p = try #require(LinuxProcessSource(procRoot: t.path).scan(details: .argv).first)
+        let p = try #require(LinuxProcessSource(procRoot: t.path).scan(details: .argv).processes.first)
         #expect(p.argv.count == 2 && p.argv[0] == "python3")
         #expect(p.argv.joined(separator: " ").utf8.count == ProcessInfo.cmdlineMatchBytes + 1)
         #expect(p.matchedCommandLine.utf8.count == ProcessInfo.cmdlineMatchBytes)
@@ -128,7 +127,7 @@ final class TempTree {
         #expect(me.uid == getuid())
         #expect(me.exe?.hasPrefix("/") == true)
         #expect(!me.isKernelThread)
-        let all = LinuxProcessSource().scan(details: [])
+        let all = LinuxProcessSource().scan(details: []).processes
         #expect(all.allSatisfy { $0.exe == nil && $0.argv.isEmpty }, "details not asked for are not read")
         #expect(all.contains { $0.pid == getpid() })
         #expect(all.contains { $0.pid == 1 })
@@ -155,10 +154,10 @@ final class TempTree {
             "100/cgroup": "0::/user.slice\n",
         ])
         let src = LinuxProcessSource(procRoot: t.path)
-        #expect(src.scan(details: []).map(\.comm) == ["cc1"])
-        #expect(src.scan(details: .ids).isEmpty, "with ids asked for, an unreadable status means gone or hidden")
+        #expect(src.scan(details: []).processes.map(\.comm) == ["cc1"])
+        #expect(src.scan(details: .ids).processes.isEmpty, "with ids asked for, an unreadable status means gone or hidden")
         write(t, "100/status", "Uid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n")
-        #expect(src.scan(details: .ids).first?.uid == 1001)
+        #expect(src.scan(details: .ids).processes.first?.uid == 1001)
         #expect(src.process(100, details: .ids)?.gid == 50)
     }
 
@@ -177,33 +176,35 @@ final class TempTree {
             "100/stat": Self.stat(100, "sshd", start: 10),
             "100/status": "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
             "100/cgroup": "0::/system.slice/ssh.service\n",
+            "100/cmdline": "sshd\u{0}",
         ])
         let src = IncrementalProcessSource(base: LinuxProcessSource(procRoot: t.path), fullRefreshEvery: 3)
-        #expect(src.scan(details: .ids).first?.uid == 0)          // pass 1: read in full
+        #expect(src.scan(details: .ids).processes.first?.uid == 0)          // pass 1: read in full
         // setuid without exec: only /proc/PID/status changes. Remembered until the full refresh.
         write(t, "100/status", "Uid:\t1001\t1001\t1001\t1001\nGid:\t50\t50\t50\t50\n")
-        #expect(src.scan(details: .ids).first?.uid == 0)          // pass 2: stat unchanged, cached
-        #expect(src.scan(details: .ids).first?.uid == 1001)       // pass 3: full refresh
+        #expect(src.scan(details: .ids).processes.first?.uid == 0)          // pass 2: stat unchanged, cached
+        #expect(src.scan(details: .ids).processes.first?.uid == 1001)       // pass 3: full refresh
         // exec: the name changes, so it is read again at once.
         write(t, "100/stat", Self.stat(100, "bash", start: 10))
         write(t, "100/cgroup", "0::/user.slice\n")
-        let p = try #require(src.scan(details: .ids).first)
+        let p = try #require(src.scan(details: .ids).processes.first)
         #expect(p.comm == "bash" && p.cgroup == "/user.slice")
         // Moved by the agent: invalidated, read again next pass.
         write(t, "100/cgroup", "0::/fairshare/batch\n")
         src.invalidate(100)
-        #expect(src.scan(details: .ids).first?.cgroup == "/fairshare/batch")
+        #expect(src.scan(details: .ids).processes.first?.cgroup == "/fairshare/batch")
         // A new process with a recycled pid (another start time) is never taken for the old one.
         write(t, "100/stat", Self.stat(100, "bash", start: 99))
         write(t, "100/cgroup", "0::/origin\n")
-        #expect(src.scan(details: .ids).first?.cgroup == "/origin")
+        #expect(src.scan(details: .ids).processes.first?.cgroup == "/origin")
         // A kernel thread seen once is not read again until the full refresh.
         write(t, "2/stat", "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 14 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n")
-        #expect(src.scan(details: .ids).first?.isKernelThread == true)
+        #expect(src.scan(details: .ids).processes.first?.isKernelThread == true)
         write(t, "2/stat", "garbage")
-        #expect(src.scan(details: .ids).first?.comm == "kthreadd", "not read again")
+        #expect(src.scan(details: .ids).processes.first?.comm == "kthreadd", "not read again")
         // Asking for more details reads everything again.
         let all = src.scan(details: .argv)
-        #expect(all.map(\.pid) == [100], "the full read sees the garbage stat: pid 2 is dropped")
+        #expect(all.processes.map(\.pid) == [100])
+        #expect(all.value?.unreadable == [2], "the full read sees the garbage stat: pid 2 is unreadable, not taken for gone")
     }
 }

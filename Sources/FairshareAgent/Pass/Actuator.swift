@@ -69,36 +69,20 @@ struct Actuator: Sendable {
             switch step {
             case .createGroup(let g):
                 try tree.ensureGroup(g)
-            case .setCPUWeight(let g, let w, _):
-                try tree.setCPUWeight(w, of: g)
-            case .setIOWeight(let g, let w, _):
+            case .set(let setting):
                 do {
-                    try tree.setIOWeight(w, of: g)
-                } catch where error.kind == .gone && tree.groupExists(g) {
-                    // The group is there but has no io.weight: the io controller is not enabled
-                    // for it. Not a vanished target: a failure to report (once) and retry.
-                    return .failed(cause: errnoName(error.errno), message: "\(error) (the io controller is not enabled for group \(g); cpu shares still apply)")
+                    try tree.write(setting)
+                } catch where error.kind == .gone && tree.groupExists(setting.group) {
+                    // The group is there but the file is not: what that means is the row's.
+                    let g = setting.group
+                    switch setting.row.absence {
+                    case .controllerOff(let why):
+                        return .failed(cause: errnoName(error.errno), message: "\(error) (\(why(g)))")
+                    case .kernelLacks(let harmless, let why):
+                        if setting.value.fileText == harmless { return .done }
+                        return .failed(cause: GroupFile.lacksCause(setting.file), message: "\(error) (\(why(g)))")
+                    }
                 }
-            case .setBFQWeight(let g, let w):
-                do {
-                    try tree.setBFQWeight(w, of: g)
-                } catch where error.kind == .gone && tree.groupExists(g) {
-                    // No io.bfq.weight in a group that exists: the io controller is off for it,
-                    // or the bfq module went away since the disks were read.
-                    return .failed(cause: errnoName(error.errno), message: "\(error) (no io.bfq.weight in group \(g): the io controller is not enabled for it, or BFQ is no longer loaded)")
-                }
-            case .setCPUIdle(let g, let idle):
-                do {
-                    try tree.setCPUIdle(idle, of: g)
-                } catch where error.kind == .gone && tree.groupExists(g) {
-                    // The group is there but has no cpu.idle: a kernel before 5.15. No group
-                    // can be idle there, so "not idle" holds already.
-                    if !idle { return .done }
-                    return .failed(cause: Step.noCPUIdleCause,
-                                   message: "\(error) (this kernel has no cpu.idle, which needs Linux 5.15 or later; group \(g) runs as an ordinary group with cpu.weight 1 instead)")
-                }
-            case .setCPUMax(let g, let value):
-                try tree.setCPUMax(value, of: g)
             case .move(let id, _, let g, _, _):
                 defer { env.processes.invalidate(id.pid) }
                 try tree.move(pid: id.pid, to: g)

@@ -13,22 +13,22 @@ enum AgentEvent: Sendable {
     case ledgerIgnored(String)
     case groupCreated(GroupName, absolutePath: String, shares: Int?)
     case groupRemoved(GroupName)
-    case weights(GroupName, cpu: CPUWeight?, io: IOWeight?, shares: Int?, source: WeightSource)
-    /// io.bfq.weight written (while some disk uses BFQ).
-    case bfqWeight(GroupName, BFQWeight, ioShares: Int?)
+    /// Files of one group's cgroup written in one pass that the journal tells as one event
+    /// (`GroupFile.Journal.event`: weights, cpu_max, cpu_idle).
+    case settings(GroupName, [GroupSetting], shares: Int?, ioShares: Int?)
     /// A disk's io shares as first read, or changed since (scheduler, io.cost).
     case ioShares(IODeviceStatus)
     /// No disk has io shares in force (or there is none): said once until that changes.
     case ioSharesNowhere(disks: Int)
-    case cpuMax(GroupName, CPUMax)
-    case cpuIdle(GroupName, Bool)
     case moved(ProcessIdentity, comm: String, group: GroupName, origin: String, keys: [Classifier.MatchedKey])
     case restored(ProcessIdentity, comm: String, group: GroupName, origin: String)
     case unitWeights(unit: String, group: GroupName, UnitWeights, shares: Int?, original: UnitWeights?)
     case unitRestored(unit: String, UnitWeights)
     case unitGone(unit: String)
-    case borrowStarted(GroupName, allowed: Double, borrowed: Double)
-    case borrowStopped(GroupName, max: Double, elsewhere: String)
+    /// `allowed`: the cpu.max quota in CPUs now (nil: no limit).
+    case borrowStarted(GroupName, allowed: Double?, borrowed: Double)
+    /// `max`: the quota it is back at (nil: no limit).
+    case borrowStopped(GroupName, max: Double?, elsewhere: String)
     case floorHit(GroupName, floor: Double, weight: CPUWeight)
     case floorReleased(GroupName, limit: String)
     /// The first failure of a target for a cause: `headline` says what failed ("cannot read
@@ -52,13 +52,10 @@ enum AgentEvent: Sendable {
         case .started, .policyLoaded, .groupCreated, .groupRemoved, .moved, .restored, .unitWeights, .unitRestored,
              .floorReleased, .summary, .recovered:
             .info
-        case .weights(_, _, _, _, let source): source == .shares ? .info : .debug
-        case .cpuMax, .unitGone: .debug
-        case .bfqWeight: .info
+        case .settings(_, let settings, _, _): settings.contains { $0.row.journal.isNews($0.value, $0.source) } ? .info : .debug
+        case .unitGone: .debug
         case .ioShares(let d): d.inForce ? .info : .warning
         case .ioSharesNowhere: .warning
-        // Going idle is news; "0" is mostly a restart confirming an ordinary group.
-        case .cpuIdle(_, let idle): idle ? .info : .debug
         case .borrowStarted, .borrowStopped, .floorHit, .stopping: .notice
         case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .stillFailing, .failuresUntracked, .eventsUnavailable,
              .eventsOverflow: .warning
@@ -77,11 +74,8 @@ enum AgentEvent: Sendable {
         case .policyRejected: "policy_rejected"
         case .groupCreated: "group_created"
         case .groupRemoved: "group_removed"
-        case .weights: "weights"
-        case .cpuMax: "cpu_max"
-        case .bfqWeight: "weights"
+        case .settings(_, let settings, _, _): settings.first?.row.journal.event ?? "weights"
         case .ioShares, .ioSharesNowhere: "io_shares"
-        case .cpuIdle: "cpu_idle"
         case .moved: "moved"
         case .restored: "restored"
         case .unitWeights: "unit_weights"
@@ -118,37 +112,33 @@ enum AgentEvent: Sendable {
             return "created group \(g) (\(path))"
         case .groupRemoved(let g):
             return "removed group \(g)"
-        case .weights(let g, let cpu, let io, let shares, let source):
-            let parts = [cpu.map { "cpu.weight \($0)" }, io.map { "io.weight \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            return source == .shares
-                ? "group \(g): \(parts) (shares \(shares.map(String.init) ?? ""))"
-                : "group \(g): effective \(parts)"
-        case .bfqWeight(let g, let w, let shares):
-            return "group \(g): io.bfq.weight \(w) (io_shares \(shares.map(String.init) ?? ""))"
+        case .settings(let g, let settings, let shares, let ioShares):
+            let parts = settings.map { s in "\(s.file) \(s.value)" + (s.row.journal.note(s.value).map { " (\($0))" } ?? "") }
+                .joined(separator: ", ")
+            guard settings.first?.row.journal.namesShares == true else { return "group \(g): \(parts)" }
+            if settings.contains(where: { $0.source == .controller }) { return "group \(g): effective \(parts)" }
+            let io = ioShares.flatMap { $0 != shares ? ", io_shares \($0)" : nil } ?? ""
+            return "group \(g): \(parts) (shares \(shares.map(String.init) ?? "unknown")\(io))"
         case .ioShares(let d):
             return d.line
         case .ioSharesNowhere(let disks):
             return disks == 0
                 ? "io_shares have no effect: no disk found under /sys/block; CPU shares are enforced as usual"
                 : "io_shares have no effect on any of the \(disks) disk(s): each needs io.cost (a model and enable=1 in io.cost.qos) or the BFQ scheduler; CPU shares are enforced as usual"
-        case .cpuMax(let g, let v):
-            return "group \(g): cpu.max \(v)"
-        case .cpuIdle(let g, let idle):
-            return idle ? "group \(g): cpu.idle 1 (idle: runs only on CPU time no other group wants)" : "group \(g): cpu.idle 0"
         case .moved(let id, let comm, let g, let origin, let keys):
             return "moved \(comm)[\(id.pid)] from \(origin) to group \(g) (\(keys.map(\.description).joined(separator: "; ")))"
         case .restored(let id, let comm, let g, let origin):
             return "gave \(comm)[\(id.pid)] back from group \(g) to \(origin)"
         case .unitWeights(let unit, let g, let w, let shares, let original):
-            return "unit \(unit) (group \(g)): CPUWeight=\(w.cpu ?? 0), IOWeight=\(w.io ?? 0) through systemd (shares \(shares.map(String.init) ?? ""); the unit had \(original?.description ?? "?"))"
+            return "unit \(unit) (group \(g)): \(w) through systemd (shares \(shares.map(String.init) ?? "unknown"); the unit had \(original?.description ?? "weights not read"))"
         case .unitRestored(let unit, let w):
             return "unit \(unit) has its own weights back: \(w)"
         case .unitGone(let unit):
             return "unit \(unit) is gone: no weights to give back"
         case .borrowStarted(let g, let allowed, let borrowed):
-            return "group \(g) borrows idle capacity: allowed \(fmt2(allowed)) CPUs, \(fmt2(borrowed)) above its max"
+            return "group \(g) borrows idle capacity: allowed \(allowed.map { "\(fmt2($0)) CPUs" } ?? "without limit"), \(fmt2(borrowed)) above its max"
         case .borrowStopped(let g, let max, let elsewhere):
-            return "group \(g) stops borrowing: back to its max of \(fmt2(max)) CPUs (\(elsewhere) elsewhere)"
+            return "group \(g) stops borrowing: " + (max.map { "back to its max of \(fmt2($0)) CPUs" } ?? "no limit (cpu.max max)") + " (\(elsewhere) elsewhere)"
         case .floorHit(let g, let floor, let weight):
             return "group \(g) is held at its floor of \(fmt2(floor)) CPUs: cpu.weight raised to \(weight)"
         case .floorReleased(let g, let limit):
@@ -198,28 +188,27 @@ enum AgentEvent: Sendable {
             return ["group": .string(g.rawValue)]
         case .borrowStarted(let g, _, let borrowed):
             return ["group": .string(g.rawValue), "borrowed_cpus": .string(fmt2(borrowed))]
-        case .weights(let g, let cpu, let io, let shares, _):
+        case .settings(let g, let settings, let shares, let ioShares):
             var m: Logger.Metadata = ["group": .string(g.rawValue)]
-            if let cpu { m["cpu_weight"] = .string(cpu.description) }
-            if let io { m["io_weight"] = .string(io.description) }
-            if let shares { m["shares"] = .string(String(shares)) }
+            for s in settings { m[s.row.journal.field] = .string(s.value.description) }
+            if settings.first?.row.journal.namesShares == true {
+                if let shares { m["shares"] = .string(String(shares)) }
+                if let ioShares { m["io_shares"] = .string(String(ioShares)) }
+            }
             return m
-        case .bfqWeight(let g, let w, let shares):
-            return ["group": .string(g.rawValue), "io_bfq_weight": .string(w.description), "io_shares": .string(shares.map(String.init) ?? "")]
         case .ioShares(let d):
             return ["disk": .string(d.name), "device": .string(d.device), "through": .string(d.through.rawValue),
                     "scheduler": .string(d.scheduler ?? "unknown")]
         case .ioSharesNowhere(let disks):
             return ["disks": .string(String(disks))]
-        case .cpuMax(let g, let v):
-            return ["group": .string(g.rawValue), "cpu_max": .string(v.fileText)]
-        case .cpuIdle(let g, let idle):
-            return ["group": .string(g.rawValue), "cpu_idle": .string(idle ? "1" : "0")]
         case .moved(let id, _, let g, let origin, _), .restored(let id, _, let g, let origin):
             return ["group": .string(g.rawValue), "pid": .string(String(id.pid)), "origin": .string(origin)]
         case .unitWeights(let unit, let g, let w, let shares, _):
-            return ["group": .string(g.rawValue), "unit": .string(unit), "cpu_weight": .string(String(w.cpu ?? 0)),
-                    "io_weight": .string(String(w.io ?? 0)), "shares": .string(shares.map(String.init) ?? "")]
+            var m: Logger.Metadata = ["group": .string(g.rawValue), "unit": .string(unit)]
+            if let cpu = w.cpu { m["cpu_weight"] = .string(String(cpu)) }
+            if let io = w.io { m["io_weight"] = .string(String(io)) }
+            if let shares { m["shares"] = .string(String(shares)) }
+            return m
         case .unitRestored(let unit, _), .unitGone(let unit):
             return ["unit": .string(unit)]
         case .failed(let f, _, _, _, let context):

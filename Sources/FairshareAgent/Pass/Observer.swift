@@ -26,7 +26,7 @@ struct Observer: Sendable {
             stats[g.name] = readStats(env.cgroups.path(of: g.name))
         }
         let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
-        return Observation(at: at, processes: processes, groupCgroups: groups, groupStats: stats, units: units,
+        return Observation(at: at, processScan: processes, groupCgroups: groups, groupStats: stats, units: units,
                            disks: readDisks ? env.disks?.read() : nil)
     }
 
@@ -42,21 +42,46 @@ struct Observer: Sendable {
     }
 
     /// The processes kernel events named, read afresh (only the attributes the policy's rules
-    /// look at); `vanished` counts those already gone (exited between the event and now).
-    func observeChanges(_ digest: EventDigest, policy: Policy) -> (changes: ProcessChanges, vanished: Int) {
+    /// look at); `vanished` counts those already gone (exited between the event and now),
+    /// `unreadable` those whose files could not be read (left as they are; a rescan follows).
+    func observeChanges(_ digest: EventDigest, policy: Policy) -> (changes: ProcessChanges, vanished: Int, unreadable: Int) {
         let details = ProcessDetails(for: policy)
         var changed: [ProcessInfo] = []
-        var vanished = 0
+        var vanished = 0, unreadable = 0
         for pid in digest.reread.keys.sorted() {
             env.processes.invalidate(pid)
-            if let p = env.processes.process(pid, details: details) { changed.append(p) } else { vanished += 1 }
+            switch env.processes.lookup(pid, details: details) {
+            case .found(let p): changed.append(p)
+            case .gone: vanished += 1
+            case .unreadable: unreadable += 1
+            }
         }
-        return (ProcessChanges(exited: digest.exited, changed: changed), vanished)
+        return (ProcessChanges(exited: digest.exited, changed: changed), vanished, unreadable)
     }
 
     /// What shutdown needs: every process (no optional attributes) and the groups.
     func observeForRelease() -> Observation {
-        Observation(at: env.clock.monotonicNanoseconds(), processes: env.processes.scan(details: []), groupCgroups: groupCgroups())
+        Observation(at: env.clock.monotonicNanoseconds(), processScan: env.processes.scan(details: []), groupCgroups: groupCgroups())
+    }
+
+    /// What `fairshare plan` decides on: a full scan with what the new policy's rules look at,
+    /// the groups as they are, and systemd's units for its patterns (a failed listing leaves the
+    /// last one standing, as in a pass). No counters: the plan estimates demand instead.
+    func observeForPlan(_ next: Policy) -> Observation {
+        let scan = env.processes.scan(details: ProcessDetails(for: next))
+        let patterns = next.unitPatterns
+        var units = UnitsObservation.none
+        if !patterns.isEmpty {
+            do throws(UnitError) { units = UnitsObservation(listing: .value(try env.units.units(matching: patterns))) } catch {
+                units = UnitsObservation(listing: .unavailable(error.description))
+            }
+        }
+        return Observation(at: env.clock.monotonicNanoseconds(), processScan: scan, groupCgroups: groupCgroups(), units: units)
+    }
+
+    /// One process, with every attribute (`fairshare explain`).
+    func observeProcess(_ pid: Int32) -> ProcessLookup {
+        env.processes.lookup(pid, details: .all)
     }
 
     /// The root's children that are group cgroups (a valid group name), whoever made them.

@@ -2,25 +2,56 @@ import FairshareCore
 import FairshareEdge
 import Logging
 
-/// The report stage: turns what a pass saw, did and decided into journal events. Every failure,
-/// of a read or a write, goes through one FailureBook: told once per (target, cause), again as
-/// "still failing" at most once per report interval, and "recovered" when it works again.
+/// The report stage: turns what a pass saw, did and decided into what the admin sees, and is
+/// the only stage that tells anyone anything: journal events (AgentEvent), the failure book,
+/// systemd's side channel (READY=, STATUS=, WATCHDOG=, ...), the Prometheus registry and its
+/// textfile, and the status report. Every failure, of a read or a write, goes through one
+/// FailureBook: told once per (target, cause), again as "still failing" at most once per report
+/// interval, and "recovered" when it works again.
 struct Reporter: Sendable {
     let logger: Logger
+    let notifier: any ServiceNotifier
     private(set) var failures: FailureBook
+    /// The Prometheus registry behind `fairshare metrics` and the textfile.
+    var metrics: AgentMetrics
     /// A full book is told once; status keeps the running count (`untracked_failures`).
     private var toldUntracked = false
     /// The metrics textfile's open failure: it is written once per report interval, so its
     /// failure is kept open through the passes between.
     private var textfileFailing: String?
+    /// The textfile directory last found missing (told once, until it appears).
+    private var toldNoTextfileDirectory: String?
     /// What the journal was last told of each disk, whether "nowhere" holds, and BFQ's range warning.
     private var toldDisks: [String: IODeviceStatus] = [:]
     private var toldNowhere = false
     private var toldBFQRange: String?
 
-    init(logger: Logger, repeatEvery: Duration) {
+    // What status shows besides the reconciler's snapshot, kept as the passes go.
+    /// The reconciler's state as the last pass (or event pass) left it.
+    private(set) var published: ReconcilerSnapshot
+    /// The last pass's observation, and the hierarchy as last read (every few passes).
+    private(set) var lastObservation: Observation?
+    var hierarchy = HierarchySnapshot()
+    private(set) var ticks = 0
+    /// How long the recent passes took (status: last and median).
+    private var passTimes = PassTimes()
+    let startedAt: Double
+    private(set) var policyLoadedAt: Double
+    private(set) var lastReload: ReloadOutcome?
+    /// Reload requests handled (applied or rejected): `fairshare reload --pid` waits for it to grow.
+    private(set) var reloads = 0
+    private var lastSummaryAt: UInt64?
+    /// The report interval's status, published once the pass that took it is counted.
+    private var metricsDue: StatusReport?
+
+    init(logger: Logger, notifier: any ServiceNotifier, repeatEvery: Duration, version: String, startedAt: Double, snapshot: ReconcilerSnapshot) {
         self.logger = logger
+        self.notifier = notifier
         self.failures = FailureBook(repeatEvery: repeatEvery.seconds)
+        self.metrics = AgentMetrics(version: version)
+        self.startedAt = startedAt
+        self.policyLoadedAt = startedAt
+        self.published = snapshot
     }
 
     func emit(_ event: AgentEvent) {
@@ -33,6 +64,21 @@ struct Reporter: Sendable {
     mutating func observation(_ o: Observation, policy: Policy, root: String, unitsKnown: Bool, now: Double) {
         track(o.groupCgroups, "listing the groups under \(root)", headline: "cannot list the groups under \(root)", level: .error, now: now,
               consequence: "no group is created or removed until it can be listed")
+        if let scan = o.processScan {
+            // A pass without a scan (events keep the memberships) says nothing of /proc.
+            track(scan, "scanning /proc", headline: "cannot scan /proc", level: .error, now: now,
+                  consequence: "every process stays where it is, every membership and the origin ledger are kept; scanned again next pass")
+            if let s = scan.value {
+                let target = "reading processes under /proc"
+                if s.unreadable.isEmpty {
+                    if let f = failures.succeeded(target) { emit(.recovered(f)) }
+                } else {
+                    note(target, cause: "unreadable", message: "\(s.unreadable.count) process(es) could not be read (first: \(s.firstProblem ?? "unknown"))",
+                         headline: "cannot read some processes under /proc", level: .warning,
+                         consequence: "they stay where they are and keep their memberships; read again next pass", context: [:], now: now)
+                }
+            }
+        }
         for g in policy.agentGroups {
             guard let stats = o.groupStats[g.name] else { continue }
             track(stats, "group \(g.name)", context: ["group": .string(g.name.rawValue)], now: now)
@@ -88,8 +134,9 @@ struct Reporter: Sendable {
     /// What each step did: the done ones as their own events, the failed ones through the book.
     mutating func outcomes(_ plan: Plan, _ outcomes: [StepOutcome], policy: Policy, groupPath: (GroupName) -> String,
                            originals: [String: UnitWeights], now: Double) {
-        var weights: [GroupName: (cpu: CPUWeight?, io: IOWeight?, source: WeightSource)] = [:]
-        var weightOrder: [GroupName] = []
+        // The group files written, one journal entry per group and event (GroupFile.Journal).
+        var settings: [SettingsKey: [GroupSetting]] = [:]
+        var settingsOrder: [SettingsKey] = []
         let moves = plan.steps.contains(where: \.isMove)
         for (step, outcome) in zip(plan.steps, outcomes) {
             switch outcome {
@@ -106,18 +153,10 @@ struct Reporter: Sendable {
             switch (step, outcome) {
             case (.createGroup(let g), .done):
                 emit(.groupCreated(g, absolutePath: groupPath(g), shares: shares(g)))
-            case (.setCPUWeight(let g, let w, let source), .done):
-                if weights[g] == nil { weightOrder.append(g) }
-                weights[g, default: (nil, nil, source)].cpu = w
-            case (.setIOWeight(let g, let w, let source), .done):
-                if weights[g] == nil { weightOrder.append(g) }
-                weights[g, default: (nil, nil, source)].io = w
-            case (.setBFQWeight(let g, let w), .done):
-                emit(.bfqWeight(g, w, ioShares: policy.group(named: g)?.ioShares.value))
-            case (.setCPUMax(let g, let v), .done):
-                emit(.cpuMax(g, v))
-            case (.setCPUIdle(let g, let idle), .done):
-                emit(.cpuIdle(g, idle))
+            case (.set(let s), .done):
+                let key = SettingsKey(group: s.group, event: s.row.journal.event)
+                if settings[key] == nil { settingsOrder.append(key) }
+                settings[key, default: []].append(s)
             case (.move(let id, let comm, let g, let origin, let keys), .done):
                 emit(.moved(id, comm: comm, group: g, origin: origin, keys: keys))
             case (.restore(let id, let comm, let g, let origin), .done):
@@ -134,10 +173,15 @@ struct Reporter: Sendable {
                 break
             }
         }
-        for g in weightOrder {
-            let w = weights[g]!
-            emit(.weights(g, cpu: w.cpu, io: w.io, shares: policy.group(named: g)?.shares.value, source: w.source))
+        for key in settingsOrder {
+            let g = policy.group(named: key.group)
+            emit(.settings(key.group, settings[key]!, shares: g?.shares.value, ioShares: g?.ioShares.value))
         }
+    }
+
+    private struct SettingsKey: Hashable {
+        var group: GroupName
+        var event: String
     }
 
     // MARK: Decisions
@@ -150,9 +194,9 @@ struct Reporter: Sendable {
             let wasBorrowing = (before?.share.borrowed ?? 0) > 0.005
             let borrowing = d.share.borrowed > 0.005
             if borrowing && !wasBorrowing {
-                emit(.borrowStarted(d.group, allowed: d.cpuMax ?? 0, borrowed: d.share.borrowed))
+                emit(.borrowStarted(d.group, allowed: d.cpuMax, borrowed: d.share.borrowed))
             } else if !borrowing && wasBorrowing {
-                emit(.borrowStopped(d.group, max: d.cpuMax ?? 0, elsewhere: d.demandReason))
+                emit(.borrowStopped(d.group, max: d.cpuMax, elsewhere: d.demandReason))
             }
             let atFloor = d.share.limit == .floor
             if atFloor && before?.share.limit != .floor {
@@ -207,7 +251,7 @@ extension Step {
     var failureHeadline: String {
         switch self {
         case .recordOrigins: "cannot record where processes came from"
-        case .setCPUWeight, .setIOWeight, .setBFQWeight, .setCPUMax, .setCPUIdle: "setting \(target)"
+        case .set: "setting \(target)"
         case .setUnitWeights(let unit, let g, let w): "setting \(w) on unit \(unit) (group \(g)) through systemd"
         default: "\(target) failed"
         }
@@ -216,9 +260,10 @@ extension Step {
     /// The group, unit and pid a report about this step concerns (journal fields).
     var context: Logger.Metadata {
         switch self {
-        case .createGroup(let g), .setCPUWeight(let g, _, _), .setIOWeight(let g, _, _), .setCPUMax(let g, _), .removeGroup(let g),
-             .setCPUIdle(let g, _), .setBFQWeight(let g, _):
+        case .createGroup(let g), .removeGroup(let g):
             ["group": .string(g.rawValue)]
+        case .set(let s):
+            ["group": .string(s.group.rawValue)]
         case .move(let id, _, let g, _, _), .restore(let id, _, let g, _), .adopt(let id, let g, _, _):
             ["pid": .string(String(id.pid)), "group": .string(g.rawValue)]
         case .setUnitWeights(let unit, let g, _):
@@ -243,12 +288,165 @@ extension Step {
         case .recordOrigins:
             moves ? "not moving any process until it can be written" : "a restart after a crash would have to guess where processes came from"
         case .removeGroup: "tried again next pass"
-        case .setIOWeight, .setBFQWeight: "retried every pass; cpu shares still apply"
-        case .setCPUIdle: "the group runs as an ordinary group meanwhile"
+        case .set(let s): s.row.onFailure
         case .move: "it stays where it is; tried again next pass"
         case .restore: "it stays in its group; tried again next pass"
         case .setUnitWeights, .restoreUnitWeights: "tried again next pass"
         default: "retried every pass"
         }
     }
+}
+
+
+/// What only the agent knows of itself, handed to the report stage whenever it builds a status.
+struct AgentContext: Sendable {
+    var pid: Int32
+    /// The managed root, absolute and relative to the cgroup2 mount.
+    var cgroupRoot: String
+    var rootPath: CgroupPath
+    var intervalSeconds: Double
+    var capacity: Double
+    var policy: Policy
+    var policyPath: String
+    var events: EventStatus
+    /// Wall-clock seconds (status) and the monotonic clock (the report interval's pace).
+    var now: Double
+    var monotonic: UInt64
+    var metricsFiles: (any MetricsFiles)?
+}
+
+// The report stage's publishing: status, systemd's side channel, the metrics and their textfile.
+extension Reporter {
+    // MARK: systemd's side channel (sd_notify)
+
+    func ready(_ context: AgentContext) { notifier.notify("READY=1\nSTATUS=\(statusLine(status(context)))") }
+    func reloading(monotonicUsec: UInt64) { notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicUsec)") }
+    func stopping() { notifier.notify("STOPPING=1") }
+    /// The loop is alive: systemd restarts the agent when these stop (a stuck pass).
+    func watchdog() { notifier.notify("WATCHDOG=1") }
+
+    // MARK: A pass
+
+    /// The pass's observation, as status will show it.
+    mutating func observed(_ o: Observation) { lastObservation = o }
+
+    /// Everything a pass (or an event pass, without observation) tells: the readings' failures
+    /// and recoveries, the disks, each step's outcome, the controller's transitions; then the
+    /// summary once per report interval.
+    mutating func pass(_ observation: Observation?, _ plan: Plan, _ outcomes: [StepOutcome], snapshot: ReconcilerSnapshot,
+                       groupPath: (GroupName) -> String, context: AgentContext) {
+        let before = published.decision
+        published = snapshot
+        let policy = context.policy
+        if let observation {
+            ticks += 1
+            self.observation(observation, policy: policy, root: context.cgroupRoot, unitsKnown: snapshot.unitsKnown, now: context.now)
+            disks(observation.disks, policy: policy, path: context.policyPath)
+        }
+        metrics.outcomes(StepTally(plan, outcomes))
+        self.outcomes(plan, outcomes, policy: policy, groupPath: groupPath, originals: snapshot.unitOriginals, now: context.now)
+        guard observation != nil else { return }
+        transitions(from: before, to: snapshot.decision)
+        endPass()
+        summarize(context)
+    }
+
+    /// The pass is over and took `nanoseconds`: counted, and the report interval's metrics
+    /// written (after the count, so the textfile shows the pass that wrote it).
+    mutating func passEnded(nanoseconds: UInt64, context: AgentContext) {
+        passTimes.record(nanoseconds: nanoseconds)
+        metrics.pass(seconds: Double(nanoseconds) / 1e9)
+        if let report = metricsDue {
+            metricsDue = nil
+            publishMetrics(report, context: context)
+        }
+    }
+
+    /// A process moved in an event pass, this long after its event arrived.
+    func classified(latencySeconds: Double) { metrics.classified(latencySeconds: latencySeconds) }
+
+    /// The summary, once per report interval; the first one report interval after start, when
+    /// rates mean something. systemd's STATUS= line is renewed at the same pace (and at start
+    /// and reload): a status report is a third of a pass's cost with events (`make bench`), too
+    /// much to spend on every pass of an idle machine.
+    private mutating func summarize(_ context: AgentContext) {
+        let now = context.monotonic
+        let every = UInt64(context.policy.agent.reportInterval.milliseconds) * 1_000_000
+        if let last = lastSummaryAt, now &- last < every { return }
+        let first = lastSummaryAt == nil
+        lastSummaryAt = now
+        let report = status(context)
+        notifier.notify("STATUS=\(statusLine(report))")
+        metricsDue = report
+        if !first { emit(.summary(report)) }
+    }
+
+    // MARK: Reloads
+
+    mutating func reloadRequested() { reloads += 1 }
+
+    /// A reload ended: applied (the new policy is in force) or rejected (the old one stays).
+    mutating func reloaded(_ outcome: ReloadOutcome, path: String) {
+        lastReload = outcome
+        metrics.reload(applied: outcome.applied)
+        if outcome.applied {
+            policyLoadedAt = outcome.at
+        } else {
+            emit(.policyRejected(path: path, error: outcome.error ?? "unknown error"))
+        }
+    }
+
+    // MARK: Status and metrics
+
+    /// The status report served to `fairshare status`: a projection of the reconciler's
+    /// published state, the last observation and the open failures.
+    func status(_ c: AgentContext) -> StatusReport {
+        StatusProjection.report(
+            published, observation: lastObservation, hierarchy: hierarchy, failures: failures,
+            facts: .init(pid: c.pid, startedAt: startedAt, now: c.now, cgroupRoot: c.cgroupRoot, rootPath: c.rootPath,
+                         intervalSeconds: c.intervalSeconds, capacity: c.capacity, ticks: ticks, passTimes: passTimes,
+                         policyPath: c.policyPath, policyLoadedAt: policyLoadedAt, lastReload: lastReload, reloads: reloads,
+                         events: c.events))
+    }
+
+    /// The Prometheus text now (`fairshare metrics`): the same the textfile gets.
+    mutating func metricsText(_ context: AgentContext) -> String {
+        metrics.update(status(context))
+        return metrics.render()
+    }
+
+    /// Feeds the registry from `report` and writes the textfile, if the policy names one and its
+    /// directory exists. A failed write is reported like any failed write; the agent goes on.
+    mutating func publishMetrics(_ report: StatusReport, context: AgentContext) {
+        metrics.update(report)
+        guard let path = context.policy.agent.metricsTextfile, let files = context.metricsFiles else { return }
+        switch MetricsTextfile.write(metrics.render(), to: path, files: files) {
+        case .written:
+            toldNoTextfileDirectory = nil
+            metricsTextfile(path, failure: nil, now: context.now)
+        case .noDirectory(let dir):
+            metricsTextfile(path, failure: nil, now: context.now)
+            guard toldNoTextfileDirectory != dir else { return }
+            toldNoTextfileDirectory = dir
+            logger.info("metrics textfile not written: \(dir) does not exist (node_exporter's textfile collector is not installed); written once it exists",
+                        metadata: ["event": "setup", "path": .string(path)])
+        case .failed(let error):
+            metricsTextfile(path, failure: error, now: context.now)
+        }
+    }
+
+    /// At stop: node_exporter must not go on serving the groups' last figures. (After a crash the
+    /// file stays, and node_textfile_mtime_seconds shows its age.)
+    func withdrawMetrics(_ context: AgentContext) {
+        if let path = context.policy.agent.metricsTextfile, let files = context.metricsFiles { files.remove(path) }
+    }
+
+    /// systemd's STATUS= line.
+    func statusLine(_ s: StatusReport) -> String {
+        let members = s.groups.reduce(0) { $0 + $1.members }
+        let shown = s.groups.filter { $0.members > 0 }.map { "\($0.name) \(pct($0.cpuUsagePercent))%/\(pct($0.cpuTargetPercent))%" }
+        return "\(s.groups.count) groups, \(members) processes" + (shown.isEmpty ? "" : "; usage/target: " + shown.joined(separator: ", "))
+    }
+
+    private func pct(_ x: Double?) -> String { x.map { FixedPoint.format($0, places: 1) } ?? "n/a" }
 }

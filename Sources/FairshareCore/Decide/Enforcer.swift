@@ -217,9 +217,10 @@ public struct Enforcer: Sendable {
         }
     }
 
-    /// Forgets processes that no longer exist (pid gone or reused).
-    public mutating func forget(allBut alive: Set<ProcessIdentity>) {
-        for id in members.keys where !alive.contains(id) { setMember(id, nil) }
+    /// Forgets processes that no longer exist (pid gone or reused); members whose pid is in
+    /// `keepingPIDs` (they could not be read) stay as they are.
+    public mutating func forget(allBut alive: Set<ProcessIdentity>, keepingPIDs kept: Set<Int32> = []) {
+        for id in members.keys where !alive.contains(id) && !kept.contains(id.pid) { setMember(id, nil) }
     }
 
     /// Members per group, as the agent believes; with `steps`, as they will be once the plan's

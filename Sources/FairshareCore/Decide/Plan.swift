@@ -25,15 +25,8 @@ public enum Step: Sendable, Equatable {
     /// place); the rest of the plan runs.
     case recordOrigins(OriginLedger.Contents)
     case createGroup(GroupName)
-    case setCPUWeight(GroupName, CPUWeight, WeightSource)
-    /// cpu.idle of an agent group: 1 for `idle = true`, 0 otherwise. Before any cpu.weight of
-    /// the group: the kernel refuses cpu.weight while cpu.idle = 1, and resets it when it goes.
-    case setCPUIdle(GroupName, Bool)
-    case setIOWeight(GroupName, IOWeight, WeightSource)
-    /// io.bfq.weight: written only while some disk schedules with BFQ (the file exists only
-    /// while its module is loaded, and BFQ alone reads it).
-    case setBFQWeight(GroupName, BFQWeight)
-    case setCPUMax(GroupName, CPUMax)
+    /// One file of one group's cgroup (a row of `GroupFiles`: cpu.weight, cpu.max, ...).
+    case set(GroupSetting)
     case move(ProcessIdentity, comm: String, to: GroupName, origin: String, keys: [Classifier.MatchedKey])
     /// Take note of a process already inside a group, without moving it (no write).
     case adopt(ProcessIdentity, group: GroupName, origin: String, reason: Enforcer.Reason)
@@ -44,11 +37,19 @@ public enum Step: Sendable, Equatable {
     /// A unit gets back the weights it had before the agent's first write.
     case restoreUnitWeights(unit: String, to: UnitWeights)
 
-    /// The cause a failed `setCPUIdle` carries when the kernel has no cpu.idle (before 5.15).
-    public static let noCPUIdleCause = "no cpu.idle"
-
     public var isMove: Bool {
         if case .move = self { true } else { false }
+    }
+
+    /// The group file this step writes, if it writes one.
+    public var setting: GroupSetting? {
+        if case .set(let s) = self { s } else { nil }
+    }
+
+    /// A step that writes `file` (of group `g`, if given).
+    public func sets(_ file: ControlFile, of g: GroupName? = nil) -> Bool {
+        guard let s = setting else { return false }
+        return s.file == file && (g == nil || s.group == g)
     }
 
     /// Steps that must not run unless the origin ledger written before them is on disk.
@@ -73,11 +74,7 @@ public enum Step: Sendable, Equatable {
         switch self {
         case .recordOrigins: "the origin ledger"
         case .createGroup(let g): "creating group \(g)"
-        case .setCPUWeight(let g, _, _): "cpu.weight of group \(g)"
-        case .setCPUIdle(let g, _): "cpu.idle of group \(g)"
-        case .setIOWeight(let g, _, _): "io.weight of group \(g)"
-        case .setBFQWeight(let g, _): "io.bfq.weight of group \(g)"
-        case .setCPUMax(let g, _): "cpu.max of group \(g)"
+        case .set(let s): "\(s.file) of group \(s.group)"
         case .move(let id, let comm, let g, _, _): "moving \(comm)[\(id.pid)] to group \(g)"
         case .adopt(let id, let g, _, _): "adopting \(id.pid) in group \(g)"
         case .restore(let id, let comm, _, let origin): "giving \(comm)[\(id.pid)] back to \(origin)"
@@ -86,6 +83,24 @@ public enum Step: Sendable, Equatable {
         case .restoreUnitWeights(let unit, _): "giving unit \(unit) its own weights back"
         }
     }
+}
+
+/// A value for one file of one group's cgroup.
+public struct GroupSetting: Sendable, Equatable {
+    public var group: GroupName
+    public var file: ControlFile
+    public var value: SettingValue
+    public var source: WeightSource
+
+    public init(_ group: GroupName, _ file: ControlFile, _ value: SettingValue, source: WeightSource = .shares) {
+        self.group = group
+        self.file = file
+        self.value = value
+        self.source = source
+    }
+
+    /// Its row of the table (every setting is made from one).
+    public var row: GroupFile { GroupFiles.row(file)! }
 }
 
 /// What one step did, as the edge answered.

@@ -1,66 +1,52 @@
 /// The decide stage: from the policy, one pass's observation and its own state, one ordered
-/// plan of writes (memberships, weights, cpu.max, unit properties, the origin ledger). Pure:
-/// the act stage carries the plan out and hands the outcomes back through `absorb`, and the
+/// plan of writes (memberships, the groups' cgroup files, unit properties, the origin ledger).
+/// Pure: the act stage carries the plan out and hands the outcomes back through `absorb`, and the
 /// state changes only from those outcomes (what was written), never from what was intended.
 ///
+/// Its state is its own: the other stages read the `snapshot` it publishes (status, metrics, the
+/// simulator), ask it one question (`member(pid:)`, `explain`), or ask it what a new policy
+/// would do (`preview`, which runs this same `decide` on a copy).
+///
 /// Its parts: the Enforcer (memberships), the UsageSampler and Controller (redistribution), the
-/// UnitWeightBook (unit-backed groups).
+/// GroupFiles table (what each group's cgroup files should hold), the UnitWeightBook
+/// (unit-backed groups).
 public struct Reconciler: Sendable {
-    /// The values in the kernel as far as the outcomes tell: a value is written again only when
-    /// the wanted one differs (or the write failed).
-    public struct Applied: Sendable, Equatable {
-        public var cpuWeight: [GroupName: CPUWeight] = [:]
-        public var ioWeight: [GroupName: IOWeight] = [:]
-        /// io.bfq.weight as written while BFQ is active; emptied when no disk uses it any more.
-        public var bfqWeight: [GroupName: BFQWeight] = [:]
-        public var cpuMax: [GroupName: CPUMax] = [:]
-        /// cpu.idle as written (a new cgroup starts at 0); nil = not known (after a restart).
-        public var cpuIdle: [GroupName: Bool] = [:]
-        /// The kernel has no cpu.idle (before Linux 5.15): idle groups run as ordinary groups
-        /// with the smallest weight (their cpu.idle write is still tried, and reported failing).
-        public var kernelLacksCPUIdle = false
-
-        mutating func forget(_ g: GroupName) {
-            cpuWeight[g] = nil
-            ioWeight[g] = nil
-            bfqWeight[g] = nil
-            cpuMax[g] = nil
-            cpuIdle[g] = nil
-        }
-    }
-
-    public private(set) var policy: Policy
-    public private(set) var classifier: Classifier
-    public private(set) var enforcer: Enforcer
-    public private(set) var controller = Controller()
-    public private(set) var sampler = UsageSampler()
-    public private(set) var unitBook = UnitWeightBook()
-    public private(set) var applied = Applied()
+    private(set) public var policy: Policy
+    private var classifier: Classifier
+    private var enforcer: Enforcer
+    private var controller = Controller()
+    private var sampler = UsageSampler()
+    private var unitBook = UnitWeightBook()
+    private var applied = AppliedSettings()
     /// The group cgroups under the root: the last listing, kept up to date by the outcomes of
     /// creations and removals (it stands in when the root can not be listed).
-    public private(set) var knownGroups: Set<GroupName> = []
+    private var knownGroups: Set<GroupName> = []
     /// The controller's last decision (nil before the first interval with rates, and after a
     /// reload until the next one).
-    public private(set) var lastDecision: Controller.Decision?
+    private var lastDecision: Controller.Decision?
     /// The running units of the unit-backed groups, as systemd listed them last.
-    public private(set) var listedUnits: [UnitInfo] = []
+    private var listedUnits: [UnitInfo] = []
     /// False until systemd has listed the units of the policy's unit-backed groups: until then
     /// no process is moved, so none is taken out of a unit the agent does not know yet.
-    public private(set) var unitsKnown = false
-    public private(set) var unitCgroups = UnitCgroups.none
+    private var unitsKnown = false
+    private var unitCgroups = UnitCgroups.none
     /// The origin ledger as last written successfully.
-    public private(set) var recordedLedger: OriginLedger.Contents
+    private var recordedLedger: OriginLedger.Contents
     /// The rules' verdicts per process, so unchanged processes are not matched again each pass.
-    public private(set) var classificationCache = ClassificationCache()
+    private var classificationCache = ClassificationCache()
     /// Processes per unit-backed group, as the last scan found them.
-    public private(set) var unitMembers: [GroupName: Int] = [:]
-    /// Whether the rules' verdicts are kept between scans (`classificationCache`). With kernel
-    /// events the scans are rare and the cache would be per-process state for nothing.
+    private var unitMembers: [GroupName: Int] = [:]
+    /// Whether the rules' verdicts are kept between scans. With kernel events the scans are rare
+    /// and the cache would be per-process state for nothing.
     public var keepsVerdicts = true
     /// The disks as last read (nil before the first reading): whether io.bfq.weight is written.
-    public private(set) var disks: IODisks?
+    private var disks: IODisks?
     /// When the last observation was taken.
     private var observedAt: UInt64 = 0
+    /// The demand `fairshare plan` estimated, when this is a preview's copy, and the decision
+    /// it estimates from (the one in force before the new policy replaced it).
+    private var estimate: DemandEstimate?
+    private var decisionInForce: Controller.Decision?
 
     /// - Parameters:
     ///   - rootPath: the managed root relative to the cgroup2 mount ("/fairshare", "/" for the mount).
@@ -93,13 +79,43 @@ public struct Reconciler: Sendable {
         lastDecision = nil
     }
 
+    // MARK: What the other stages read
+
+    /// The state as the last outcomes left it: what status, metrics and the simulator read.
+    public var snapshot: ReconcilerSnapshot {
+        ReconcilerSnapshot(policy: policy, memberCounts: memberCounts(), rates: sampler.rates, counters: sampler.last, applied: applied,
+                           decision: lastDecision, fairness: controller.ledger, unitCgroups: unitCgroups, unitsKnown: unitsKnown,
+                           unitOriginals: unitBook.originals, disks: disks, knownGroups: knownGroups,
+                           ruleEvaluations: classificationCache.ruleEvaluations)
+    }
+
+    /// The membership of the process with this pid, if it is a member (one lookup: an event about
+    /// one pid costs no walk of the members).
+    public func member(pid: Int32) -> Enforcer.Membership? {
+        enforcer.member(pid: pid)
+    }
+
+    /// Which group a process falls in and why, with its membership (`fairshare explain`).
+    public func explain(_ p: ProcessInfo) -> (verdict: Classifier.Verdict, membership: Enforcer.Membership?) {
+        let member = enforcer.members[p.identity]
+        return (classifier.classify(p, originCgroup: member?.origin ?? p.cgroup), member)
+    }
+
     // MARK: Decide
+
+    /// Where the controller's demand comes from: measured rates (a pass), or the estimate of
+    /// where processes go under a new policy (`preview`).
+    enum Demand { case measured, estimated }
 
     /// One pass's plan.
     /// - Parameters:
     ///   - capacity: CPUs available to the root.
     ///   - interval: the pass interval in seconds (used when no rate says how long it was).
     public mutating func decide(_ o: Observation, capacity: Double, interval: Double) -> Plan {
+        decide(o, capacity: capacity, interval: interval, demand: .measured)
+    }
+
+    mutating func decide(_ o: Observation, capacity: Double, interval: Double, demand: Demand) -> Plan {
         observedAt = o.at
         takeUnits(o.units)
         if let listing = o.groupCgroups.value { knownGroups = listing }
@@ -107,8 +123,11 @@ public struct Reconciler: Sendable {
         let existing = existingGroups(o)
 
         var membership: [Step]
-        if let processes = o.processes {
-            enforcer.forget(allBut: Set(processes.map(\.identity)))
+        if let scan = o.processScan?.value {
+            let processes = scan.processes
+            // A process that could not be read keeps its membership as it is: it is neither
+            // forgotten nor classified until it can be read.
+            enforcer.forget(allBut: Set(processes.map(\.identity)), keepingPIDs: scan.unreadable)
             enforcer.forgetStrays(processes)
             unitMembers = unitMemberCounts(processes)
             if keepsVerdicts {
@@ -119,18 +138,24 @@ public struct Reconciler: Sendable {
                 membership = enforcer.plan(policy: policy, classifier: classifier, processes: processes, existingGroups: existing, cache: &once)
             }
         } else {
+            // No scan this pass (kernel events keep the memberships), or /proc could not be read:
+            // every membership stays as it is.
             membership = enforcer.creations(policy: policy, existingGroups: existing) + enforcer.removals(policy: policy, existingGroups: existing)
         }
         if !unitsKnown { membership.removeAll(where: \.isMove) }
         let creating = Set(membership.compactMap { if case .createGroup(let g) = $0 { g } else { nil } })
 
         sample(o)
-        if let decision = control(o, hasMembers: memberCounts(after: membership), capacity: capacity, interval: interval) {
+        let hasMembers = memberCounts(after: membership)
+        if demand == .estimated, let processes = o.processes {
+            estimate = Self.estimate(processes, membership, enforcer: enforcer, rates: sampler.rates, last: decisionInForce)
+        }
+        if let decision = control(o, hasMembers: hasMembers, capacity: capacity, interval: interval) {
             lastDecision = decision
         }
 
         var steps = membership.filter { if case .createGroup = $0 { true } else { false } }
-        steps += weightSteps(present: existing.union(creating), creating: creating, capacity: capacity)
+        steps += settingSteps(present: existing.union(creating), creating: creating, capacity: capacity)
         steps += membership.filter { if case .createGroup = $0 { false } else { true } }
         if o.units.unreachable == nil {
             steps += unitBook.plan(desired: unitCgroups.placements, weights: unitWeights())
@@ -163,7 +188,7 @@ public struct Reconciler: Sendable {
     /// The root's children as listed; when the listing failed, the groups known from earlier
     /// listings and outcomes, the policy's own groups (assumed present: none is created blindly)
     /// and any group a process was seen in.
-    func existingGroups(_ o: Observation) -> Set<GroupName> {
+    private func existingGroups(_ o: Observation) -> Set<GroupName> {
         if let listing = o.groupCgroups.value { return listing }
         var groups = knownGroups.union(policy.agentGroups.map(\.name))
         for p in o.processes ?? [] {
@@ -174,14 +199,14 @@ public struct Reconciler: Sendable {
 
     /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written
     /// for it are forgotten: a disk switched to BFQ later gets them written again.
-    mutating func takeDisks(_ reading: IODisks?) {
+    private mutating func takeDisks(_ reading: IODisks?) {
         guard let reading else { return }
         disks = reading
-        if !reading.bfqActive { applied.bfqWeight = [:] }
+        if !reading.bfqActive { applied.forget(.ioBFQWeight) }
     }
 
     /// systemd's listing, when there is one, replaces the last; otherwise the last stays in force.
-    mutating func takeUnits(_ u: UnitsObservation) {
+    private mutating func takeUnits(_ u: UnitsObservation) {
         if policy.unitPatterns.isEmpty {
             listedUnits = []
             unitsKnown = true
@@ -201,7 +226,7 @@ public struct Reconciler: Sendable {
 
     /// Counters into rates. A group whose cpu.stat could not be read has no rate this interval
     /// (never a zero); its io or pressure alone missing leaves those out of the rate.
-    mutating func sample(_ o: Observation) {
+    private mutating func sample(_ o: Observation) {
         for g in policy.agentGroups {
             guard let stats = o.groupStats[g.name] else { continue }
             if let cpu = stats.cpu.value {
@@ -220,87 +245,80 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// The controller's decision for the interval, or nil while no group has a rate yet.
-    mutating func control(_ o: Observation, hasMembers: [GroupName: Int], capacity: Double, interval: Double) -> Controller.Decision? {
+    /// The controller's decision for the interval, or nil while no group has a rate yet (and no
+    /// estimate stands in for the rates).
+    private mutating func control(_ o: Observation, hasMembers: [GroupName: Int], capacity: Double, interval: Double) -> Controller.Decision? {
         // Unit-backed groups take no part: systemd owns their cgroups (Controller.decide).
-        let present = policy.agentGroups.filter { sampler.rates[$0.name] != nil }
-        guard !present.isEmpty else { return nil }
-        let seconds = present.compactMap { sampler.rates[$0.name]?.seconds }.max() ?? interval
-        let observations = policy.agentGroups.map { g -> Controller.Observation in
-            // No rate (cpu.stat unreadable, or the group's first interval): usage unknown, not 0.
-            let r = sampler.rates[g.name]
-            return Controller.Observation(group: g.name, usage: r?.cpus, throttled: (r?.throttledIncrease ?? 0) > 0, pressure: r?.pressure,
-                                          hasMembers: (hasMembers[g.name] ?? 0) > 0)
+        let groups = policy.agentGroups
+        let observations: [Controller.Observation]
+        var seconds = sampler.rates.values.map(\.seconds).max() ?? interval
+        if let estimate {
+            guard !groups.isEmpty else { return nil }
+            observations = groups.map { estimate.observation($0.name, hasMembers: (hasMembers[$0.name] ?? 0) > 0) }
+            if seconds <= 0 { seconds = interval }
+        } else {
+            let present = groups.filter { sampler.rates[$0.name] != nil }
+            guard !present.isEmpty else { return nil }
+            seconds = present.compactMap { sampler.rates[$0.name]?.seconds }.max() ?? interval
+            observations = groups.map { g -> Controller.Observation in
+                // No rate (cpu.stat unreadable, or the group's first interval): usage unknown, not 0.
+                let r = sampler.rates[g.name]
+                return Controller.Observation(group: g.name, usage: r?.cpus, throttled: (r?.throttledIncrease ?? 0) > 0, pressure: r?.pressure,
+                                              hasMembers: (hasMembers[g.name] ?? 0) > 0)
+            }
         }
-        return controller.decide(policy: policy, observations: observations, capacity: capacity, interval: seconds, inForce: applied.cpuMax)
+        return controller.decide(policy: policy, observations: observations, capacity: capacity, interval: seconds,
+                                 inForce: applied.values(of: .cpuMax, as: CPUMax.self))
     }
 
-    /// What an agent group's cgroup should hold: the controller's values where it decided, else
-    /// the shares' weights and the group's max as its cpu.max (so a capped group is capped from
-    /// its first moment). The one rule behind the weight steps and `fairshare plan`'s "after".
-    struct WantedValues: Equatable {
-        /// nil while cpu.idle = 1 holds: the kernel refuses cpu.weight then (EINVAL).
-        var cpuWeight: CPUWeight?
-        var ioWeight: IOWeight
-        /// io.bfq.weight: the io shares on BFQ's range, times the same fairness factor as io.weight.
-        var bfqWeight: BFQWeight
-        var cpuMax: CPUMax
-        /// The weight the shares alone give (the smallest for an idle group).
-        var ownCPUWeight: Int
-    }
-
-    /// - Parameters: `cpuWeights`, `ioWeights`: the policy's (`cpuWeights()`, `ioWeights()`,
-    ///   computed once by the caller for all groups); `bfqWeights`: `bfqWeights().weights`.
-    static func wanted(_ g: GroupPolicy, decision d: Controller.GroupDecision?, cpuWeights: [GroupName: CPUWeight],
-                       ioWeights: [GroupName: IOWeight], bfqWeights: [GroupName: BFQWeight], capacity: Double,
-                       kernelLacksCPUIdle: Bool) -> WantedValues {
-        // An idle group has no weight: cpu.idle = 1 comes first and cpu.weight is never
-        // written while it holds. Without cpu.idle in the kernel it runs as an ordinary group
-        // with the smallest weight, the nearest there is.
-        let idleInKernel = g.idle && !kernelLacksCPUIdle
-        let own = g.idle ? CPUWeight.range.lowerBound : cpuWeights[g.name]!.value
-        return WantedValues(cpuWeight: idleInKernel ? nil : (d?.cpuWeight ?? CPUWeight(own)!), ioWeight: d?.ioWeight ?? ioWeights[g.name]!,
-                            bfqWeight: BFQWeight(clamping: Double(bfqWeights[g.name]!.value) * (d?.factor ?? 1)),
-                            cpuMax: d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity)), ownCPUWeight: own)
-    }
-
-    /// The weights, cpu.idle and cpu.max (`wanted`) for every agent group that exists or is
-    /// being created, where they differ from what is applied.
-    func weightSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
-        let cpu = policy.cpuWeights()
-        let io = policy.ioWeights()
-        let bfq = policy.bfqWeights().weights
+    /// Every group file (`GroupFiles`) of every agent group that exists or is being created, where
+    /// the row's rule wants a value other than the one in force: the weights phase of every group,
+    /// then the limits phase. A file the kernel resets is written again after the file that reset
+    /// it; a bounded file goes before its bound when its new value fits the bound in force.
+    private func settingSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
+        let weights = ShareWeights(policy)
         let bfqActive = disks?.bfqActive ?? false
-        var weights: [Step] = []
-        var limits: [Step] = []
+        var phases: [GroupFile.Phase: [Step]] = [:]
         for g in policy.agentGroups where present.contains(g.name) {
-            let want = Self.wanted(g, decision: lastDecision?.decision(for: g.name), cpuWeights: cpu, ioWeights: io, bfqWeights: bfq, capacity: capacity,
-                                   kernelLacksCPUIdle: applied.kernelLacksCPUIdle)
-            // The shares' own weights are told loudly; the controller's departures from them quietly.
-            let source: WeightSource = (want.cpuWeight == nil || want.cpuWeight!.value == want.ownCPUWeight) && want.ioWeight == io[g.name]!
-                ? .shares : .controller
-            var idleStep = false
-            // Without cpu.idle in the kernel an ordinary group is what it should be; an idle one
-            // keeps trying, so the failure stays listed while it lasts.
-            if applied.cpuIdle[g.name] != g.idle, g.idle || !applied.kernelLacksCPUIdle {
-                weights.append(.setCPUIdle(g.name, g.idle))
-                idleStep = true
+            var context = SettingContext(group: g, decision: lastDecision?.decision(for: g.name), weights: weights, capacity: capacity,
+                                         kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
+            var reset: Set<ControlFile> = []
+            var groupSteps: [GroupFile.Phase: [GroupSetting]] = [:]
+            for row in GroupFiles.all {
+                guard let want = row.rule(context) else { continue }
+                context.wanted[row.file] = want.value
+                if case .kernelLacks(let harmless, _) = row.absence, applied.kernelLacks.contains(row.file), want.value.fileText == harmless {
+                    continue  // what the group holds anyway on this kernel
+                }
+                let inForce = creating.contains(g.name) ? (row.assumedAtCreation ? row.kernelDefault : nil) : applied.value(row.file, of: g.name)
+                guard inForce != want.value || reset.contains(row.file) else { continue }
+                groupSteps[row.phase, default: []].append(GroupSetting(g.name, row.file, want.value, source: want.source))
+                reset.formUnion(row.resets)
             }
-            // Leaving idle resets the kernel's weight to the default: write the wanted one after.
-            if let wantCPU = want.cpuWeight, applied.cpuWeight[g.name] != wantCPU || (idleStep && !g.idle) {
-                weights.append(.setCPUWeight(g.name, wantCPU, source))
+            for (phase, settings) in groupSteps {
+                phases[phase, default: []] += orderedWithinBounds(settings, group: g.name).map(Step.set)
             }
-            if applied.ioWeight[g.name] != want.ioWeight { weights.append(.setIOWeight(g.name, want.ioWeight, source)) }
-            if bfqActive, applied.bfqWeight[g.name] != want.bfqWeight { weights.append(.setBFQWeight(g.name, want.bfqWeight)) }
-            // A cgroup being created starts without a limit.
-            let inForce = creating.contains(g.name) ? CPUMax.unlimited : applied.cpuMax[g.name]
-            if inForce != want.cpuMax { limits.append(.setCPUMax(g.name, want.cpuMax)) }
         }
-        return weights + limits
+        return phases.keys.sorted().flatMap { phases[$0]! }
+    }
+
+    /// A file kept within another's value is written before it when its new value fits the
+    /// value in force (lowering both), else after (raising both).
+    private func orderedWithinBounds(_ settings: [GroupSetting], group: GroupName) -> [GroupSetting] {
+        var ordered = settings
+        for s in settings {
+            guard let bound = s.row.within, let boundAt = ordered.firstIndex(where: { $0.file == bound.file }),
+                  let inForce = applied.value(bound.file, of: group), bound.fits(s.value, inForce),
+                  let at = ordered.firstIndex(of: s), at > boundAt
+            else { continue }
+            ordered.remove(at: at)
+            ordered.insert(s, at: boundAt)
+        }
+        return ordered
     }
 
     /// Unit-backed groups' weights: the shares on the same scale as the agent's groups.
-    func unitWeights() -> [GroupName: UnitWeights] {
+    private func unitWeights() -> [GroupName: UnitWeights] {
         let cpu = policy.cpuWeights()
         let io = policy.ioWeights()
         var weights: [GroupName: UnitWeights] = [:]
@@ -310,12 +328,12 @@ public struct Reconciler: Sendable {
 
     /// Members per agent group (once `steps` are done: the controller's "has members"), plus
     /// the processes in each unit-backed group's units (as the last scan found them).
-    public func memberCounts(after steps: [Step] = []) -> [GroupName: Int] {
+    private func memberCounts(after steps: [Step] = []) -> [GroupName: Int] {
         enforcer.memberCounts(after: steps).merging(unitMembers) { _, units in units }
     }
 
     /// Processes per unit-backed group: those in its units' cgroups.
-    func unitMemberCounts(_ processes: [ProcessInfo]) -> [GroupName: Int] {
+    private func unitMemberCounts(_ processes: [ProcessInfo]) -> [GroupName: Int] {
         guard !unitCgroups.placements.isEmpty else { return [:] }
         var counts: [GroupName: Int] = [:]
         for p in processes where !p.isKernelThread {
@@ -324,15 +342,76 @@ public struct Reconciler: Sendable {
         return counts
     }
 
+    // MARK: Preview
+
+    /// What a reload of `next` would do now, decided by this same `decide` on a copy of the
+    /// state: the new policy replaces the old, the pass is decided on `observation` (a full scan,
+    /// the units as listed, the groups as they are) with the controller's demand estimated from
+    /// where the processes go (`DemandEstimate`), and every step is taken as done. Nothing is
+    /// written: the copy is dropped.
+    public func preview(next: Policy, classifier: Classifier, observation: Observation, capacity: Double, interval: Double) -> Preview {
+        var copy = self
+        var o = observation
+        // Without a listing from systemd, the last one stands (as in a pass).
+        if o.units.listing.value == nil { o.units = UnitsObservation(listing: .value(listedUnits)) }
+        copy.replacePolicy(next, classifier: classifier)
+        copy.decisionInForce = lastDecision
+        copy.keepsVerdicts = false
+        let plan = copy.decide(o, capacity: capacity, interval: interval, demand: .estimated)
+        copy.absorb(plan, plan.steps.map { _ in .done })
+        return Preview(plan: plan, before: snapshot, after: copy.snapshot, estimate: copy.estimate ?? DemandEstimate())
+    }
+
+    public struct Preview: Sendable {
+        public let plan: Plan
+        /// The state now, and as the plan would leave it.
+        public let before: ReconcilerSnapshot
+        public let after: ReconcilerSnapshot
+        public let estimate: DemandEstimate
+    }
+
+    static func estimate(_ processes: [ProcessInfo], _ steps: [Step], enforcer: Enforcer, rates: [GroupName: UsageSampler.Rates],
+                         last: Controller.Decision?) -> DemandEstimate {
+        var destination: [ProcessIdentity: GroupName?] = [:]
+        for step in steps {
+            switch step {
+            case .move(let id, _, let to, _, _): destination[id] = .some(to)
+            case .restore(let id, _, _, _): destination[id] = .some(nil)
+            default: break
+            }
+        }
+        return DemandEstimate(processes: processes, destination: destination,
+                              groupOf: { enforcer.managedGroup(ofCgroup: $0.cgroup).flatMap(GroupName.init) },
+                              rates: rates, hungryNow: { last?.decision(for: $0)?.hungry == true })
+    }
+
     // MARK: Shutdown
 
     /// Gives every process in a group back to where it came from, removes the groups, and gives
-    /// every unit its own weights back.
+    /// every unit its own weights back. When /proc could not be read, nobody is given back (the
+    /// processes can not be named) and every membership stays, so the ledger keeps every origin
+    /// for `fairshare recover`.
     public mutating func planRelease(_ o: Observation) -> Plan {
-        let processes = o.processes ?? []
-        enforcer.forget(allBut: Set(processes.map(\.identity)))
         let groups = existingGroups(o).union(knownGroups)
-        return Plan(enforcer.planRelease(processes: processes, existingGroups: groups) + unitBook.planRestoreAll())
+        guard let scan = o.processScan?.value else {
+            return Plan(groups.sorted().map(Step.removeGroup) + unitBook.planRestoreAll())
+        }
+        enforcer.forget(allBut: Set(scan.processes.map(\.identity)), keepingPIDs: scan.unreadable)
+        return Plan(enforcer.planRelease(processes: scan.processes, existingGroups: groups) + unitBook.planRestoreAll())
+    }
+
+    /// After a release: every group that could not be removed (a process in it could not be given
+    /// back) gets the kernel's defaults back in the files the agent wrote, so nothing it set (a
+    /// cap, a burst, idle) outlives it.
+    public func planLeftoverDefaults(groups: Set<GroupName>) -> Plan {
+        var steps: [Step] = []
+        for g in groups.sorted() {
+            for row in GroupFiles.all {
+                guard let inForce = applied.value(row.file, of: g), inForce != row.kernelDefault else { continue }
+                steps.append(.set(GroupSetting(g, row.file, row.kernelDefault)))
+            }
+        }
+        return Plan(steps)
     }
 
     /// The ledger write that brings the file in line with the memberships as the outcomes left
@@ -354,31 +433,21 @@ public struct Reconciler: Sendable {
             case (.createGroup(let g), .done):
                 knownGroups.insert(g)
                 applied.forget(g)
-                applied.cpuMax[g] = .unlimited
-                applied.cpuIdle[g] = false
+                for row in GroupFiles.all where row.assumedAtCreation { applied.set(row.file, of: g, to: row.kernelDefault) }
                 // A new cgroup's counters start at zero: the first rate comes from the next pass.
                 sampler.forget(g)
                 sampler.record(g, .init(cpu: CPUStat(), io: IOStat(), pressure: PressureStat(someTotalUsec: 0), at: observedAt))
-            case (.setCPUWeight(let g, let w, _), .done):
-                applied.cpuWeight[g] = w
-            case (.setCPUIdle(let g, let idle), .done):
-                applied.cpuIdle[g] = idle
-                // The kernel set the weight itself (minimal while idle, the default after).
-                applied.cpuWeight[g] = nil
-            case (.setCPUIdle, .failed(let cause, _)) where cause == Step.noCPUIdleCause:
-                // Before Linux 5.15: no group can be idle, so every group already is what a
-                // non-idle one should be; an idle one falls back to the smallest weight.
-                applied.kernelLacksCPUIdle = true
-            case (.setIOWeight(let g, let w, _), .done):
-                applied.ioWeight[g] = w
-            case (.setBFQWeight(let g, let w), .done):
-                applied.bfqWeight[g] = w
-            case (.setCPUMax(let g, let v), .done):
-                applied.cpuMax[g] = v
-            case (.setCPUWeight(let g, _, _), .gone), (.setIOWeight(let g, _, _), .gone), (.setBFQWeight(let g, _), .gone), (.setCPUMax(let g, _), .gone), (.setCPUIdle(let g, _), .gone):
+            case (.set(let s), .done):
+                applied.set(s.file, of: s.group, to: s.value)
+                // The kernel set these itself (cpu.idle: the weight is minimal while idle, the default after).
+                for file in s.row.resets { applied.set(file, of: s.group, to: nil) }
+            case (.set(let s), .failed(let cause, _)) where cause == GroupFile.lacksCause(s.file):
+                // This kernel has no such file: the rows' rules and the harmless values follow.
+                applied.kernelLacks.insert(s.file)
+            case (.set(let s), .gone):
                 // The group vanished behind our back: created again next pass.
-                knownGroups.remove(g)
-                applied.forget(g)
+                knownGroups.remove(s.group)
+                applied.forget(s.group)
             case (.removeGroup(let g), .done), (.removeGroup(let g), .gone):
                 knownGroups.remove(g)
                 applied.forget(g)
@@ -392,4 +461,62 @@ public struct Reconciler: Sendable {
             }
         }
     }
+}
+
+/// The values in the groups' cgroup files as far as the outcomes tell: a value is written again
+/// only when the wanted one differs (or the write failed).
+public struct AppliedSettings: Sendable, Equatable {
+    private var byGroup: [GroupName: [ControlFile: SettingValue]] = [:]
+    /// Files this kernel has been found to lack (cpu.idle before Linux 5.15, ...).
+    public internal(set) var kernelLacks: Set<ControlFile> = []
+
+    public init() {}
+
+    /// The value in force, nil when not known (not written yet, or reset by the kernel).
+    public func value(_ file: ControlFile, of g: GroupName) -> SettingValue? { byGroup[g]?[file] }
+
+    /// The value in force as its type.
+    public func value<V: CgroupFileValue>(_ file: ControlFile, of g: GroupName, as: V.Type) -> V? { value(file, of: g)?.as(V.self) }
+
+    /// Every group's value of one file, as its type.
+    public func values<V: CgroupFileValue>(of file: ControlFile, as: V.Type) -> [GroupName: V] {
+        byGroup.compactMapValues { $0[file]?.as(V.self) }
+    }
+
+    /// Every file's value in force for one group.
+    public func all(of g: GroupName) -> [ControlFile: SettingValue] { byGroup[g] ?? [:] }
+
+    mutating func set(_ file: ControlFile, of g: GroupName, to value: SettingValue?) {
+        byGroup[g, default: [:]][file] = value
+    }
+
+    mutating func forget(_ g: GroupName) { byGroup[g] = nil }
+
+    /// Forgets one file in every group (io.bfq.weight once no disk uses BFQ).
+    mutating func forget(_ file: ControlFile) {
+        for g in byGroup.keys { byGroup[g]?[file] = nil }
+    }
+}
+
+/// The reconciler's state as the last outcomes left it, for those who only read it.
+public struct ReconcilerSnapshot: Sendable {
+    public let policy: Policy
+    /// Members per agent group, processes per unit-backed group.
+    public let memberCounts: [GroupName: Int]
+    public let rates: [GroupName: UsageSampler.Rates]
+    /// The counters as last read (a unit-backed group's summed over its units).
+    public let counters: [GroupName: UsageSampler.Sample]
+    public let applied: AppliedSettings
+    public let decision: Controller.Decision?
+    /// Decayed usage and entitlement (fairness = "decayed").
+    public let fairness: FairnessLedger
+    public let unitCgroups: UnitCgroups
+    public let unitsKnown: Bool
+    /// The units' own weights, read before the agent's first write to them.
+    public let unitOriginals: [String: UnitWeights]
+    public let disks: IODisks?
+    /// The group cgroups under the root, as last listed or made.
+    public let knownGroups: Set<GroupName>
+    /// How often the classification rules were evaluated (what the verdict cache saves).
+    public let ruleEvaluations: Int
 }

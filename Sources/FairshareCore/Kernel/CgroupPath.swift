@@ -49,21 +49,31 @@ public struct CgroupPath: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "/" + components.joined(separator: "/") }
 }
 
-/// The cgroup v2 interface files Fairshare touches, in one place.
-public enum ControlFile: String, Sendable, CaseIterable {
-    case procs = "cgroup.procs"
-    case controllers = "cgroup.controllers"
-    case subtreeControl = "cgroup.subtree_control"
-    case events = "cgroup.events"
-    case cpuWeight = "cpu.weight"
+/// A cgroup v2 interface file's name. The ones the agent writes in its groups are rows of
+/// `GroupFiles` (Decide/GroupFiles.swift), where each row says everything about its file; the
+/// constants here are the names the other stages use.
+public struct ControlFile: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ name: String) { self.rawValue = name }
+
+    public static let procs = ControlFile("cgroup.procs")
+    public static let controllers = ControlFile("cgroup.controllers")
+    public static let subtreeControl = ControlFile("cgroup.subtree_control")
+    public static let events = ControlFile("cgroup.events")
+    public static let cpuWeight = ControlFile("cpu.weight")
     /// 1: the group runs only on CPU time no sibling wants (SCHED_IDLE for a group; Linux 5.15+).
-    case cpuIdle = "cpu.idle"
-    case cpuStat = "cpu.stat"
-    case cpuMax = "cpu.max"
-    case cpuPressure = "cpu.pressure"
-    case ioWeight = "io.weight"
+    public static let cpuIdle = ControlFile("cpu.idle")
+    public static let cpuStat = ControlFile("cpu.stat")
+    public static let cpuMax = ControlFile("cpu.max")
+    public static let cpuPressure = ControlFile("cpu.pressure")
+    public static let ioWeight = ControlFile("io.weight")
     /// BFQ's weight (1...1000); present only while the bfq module is loaded.
-    case ioBFQWeight = "io.bfq.weight"
-    case ioStat = "io.stat"
-    case cpusEffective = "cpuset.cpus.effective"
+    public static let ioBFQWeight = ControlFile("io.bfq.weight")
+    public static let ioStat = ControlFile("io.stat")
+    public static let cpusEffective = ControlFile("cpuset.cpus.effective")
+
+    public static func < (a: ControlFile, b: ControlFile) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { rawValue }
 }

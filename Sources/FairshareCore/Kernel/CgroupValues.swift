@@ -1,29 +1,59 @@
 /// The values the agent writes into cgroup interface files, validated once: a value of these
 /// types is always one the kernel accepts, so no write fails for a value out of range.
 
-/// Which weight file a `Weight` is for, and that file's range (phantom types: a cpu.weight can
-/// not be written as an io.weight by mistake).
+/// A value the agent writes into a cgroup file: validated when it is made (a value of a
+/// conforming type is always one the kernel accepts), with the one text the file is given.
+public protocol CgroupFileValue: Sendable, CustomStringConvertible {
+    /// The text written into the file.
+    var fileText: String { get }
+}
+
+/// Any value of a cgroup file, as the generic step and the applied record carry it. Two values
+/// are the same when the kernel would be given the same text.
+public struct SettingValue: Sendable, Hashable, CustomStringConvertible {
+    public let value: any CgroupFileValue
+
+    public init(_ value: some CgroupFileValue) { self.value = value }
+
+    public var fileText: String { value.fileText }
+    /// How reports show it ("400" for cpu.weight, "50000 100000" for cpu.max).
+    public var description: String { value.description }
+    /// The typed value, if it is one of `V`.
+    public func `as`<V: CgroupFileValue>(_: V.Type = V.self) -> V? { value as? V }
+
+    public static func == (a: SettingValue, b: SettingValue) -> Bool { a.fileText == b.fileText }
+    public func hash(into h: inout Hasher) { h.combine(fileText) }
+}
+
+/// Which weight file a `Weight` is for, that file's range and its text (phantom types: a
+/// cpu.weight can not be written as an io.weight by mistake).
 public protocol WeightFile: Sendable {
     static var range: ClosedRange<Int> { get }
+    /// The file's text for a weight.
+    static func text(_ weight: Int) -> String
 }
 
 /// cpu.weight: 1...10000 (cgroup v2's CGROUP_WEIGHT_MIN...MAX).
 public enum CPUResource: WeightFile {
     public static var range: ClosedRange<Int> { 1...10000 }
+    public static func text(_ weight: Int) -> String { String(weight) }
 }
 
-/// io.weight (read by io.cost): 1...10000, as cpu.weight.
+/// io.weight (read by io.cost): 1...10000, as cpu.weight; the default for every device.
 public enum IOResource: WeightFile {
     public static var range: ClosedRange<Int> { 1...10000 }
+    public static func text(_ weight: Int) -> String { "default \(weight)" }
 }
 
-/// io.bfq.weight, BFQ's own (BFQ does not read io.weight): 1...1000 (BFQ_MIN_WEIGHT...MAX).
+/// io.bfq.weight, BFQ's own (BFQ does not read io.weight): 1...1000 (BFQ_MIN_WEIGHT...MAX),
+/// written as io.weight's text.
 public enum BFQResource: WeightFile {
     public static var range: ClosedRange<Int> { 1...1000 }
+    public static func text(_ weight: Int) -> String { "default \(weight)" }
 }
 
 /// A weight its file accepts: within the file's range, always.
-public struct Weight<Resource: WeightFile>: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct Weight<Resource: WeightFile>: Sendable, Hashable, Comparable, CgroupFileValue {
     public static var range: ClosedRange<Int> { Resource.range }
     /// The kernel's default for a new cgroup, the same 100 in every weight file (and systemd's
     /// for a unit without a setting).
@@ -47,29 +77,24 @@ public struct Weight<Resource: WeightFile>: Sendable, Hashable, Comparable, Cust
 
     public static func < (a: Weight, b: Weight) -> Bool { a.value < b.value }
     public var description: String { String(value) }
+    public var fileText: String { Resource.text(value) }
+
+    /// The weight in a text of its file ("400", "default 400"; a device line is not the default's).
+    public init?(fileText: String) {
+        let line = fileText.split(separator: "\n").first { !$0.contains(":") }.map(String.init) ?? ""
+        let words = line.split(separator: " ")
+        let number = words.count == 2 && words[0] == "default" ? words[1] : words.count == 1 ? words[0] : ""
+        guard let n = Int(number) else { return nil }
+        self.init(n)
+    }
 }
 
 public typealias CPUWeight = Weight<CPUResource>
 public typealias IOWeight = Weight<IOResource>
 public typealias BFQWeight = Weight<BFQResource>
 
-extension Weight where Resource == CPUResource {
-    /// cpu.weight's text.
-    public var fileText: String { String(value) }
-}
-
-extension Weight where Resource == IOResource {
-    /// io.weight's text: the default for every device.
-    public var fileText: String { "default \(value)" }
-}
-
-extension Weight where Resource == BFQResource {
-    /// io.bfq.weight's text: the group's weight on every device, as io.weight's.
-    public var fileText: String { "default \(value)" }
-}
-
 /// cpu.max: a quota per period in microseconds, or no limit ("max PERIOD").
-public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
+public struct CPUMax: Sendable, Hashable, CgroupFileValue {
     /// The kernel default period, and the smallest quota it accepts.
     public static let periodUsec = 100_000
     public static let minQuotaUsec = 1_000
@@ -101,5 +126,35 @@ public struct CPUMax: Sendable, Hashable, CustomStringConvertible {
 
     /// cpu.max's text: "QUOTA PERIOD" or "max PERIOD".
     public var fileText: String { "\(quotaUsec.map(String.init) ?? "max") \(periodUsec)" }
+    public var description: String { fileText }
+
+    /// cpu.max as the kernel shows it; nil for a text this agent would not write (another period).
+    public init?(fileText: String) {
+        let words = fileText.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard words.count == 2, Int(words[1]) == Self.periodUsec else { return nil }
+        if words[0] == "max" {
+            self.init(quotaUsec: nil)
+        } else {
+            guard let q = Int(words[0]), (Self.minQuotaUsec...Self.maxQuotaUsec).contains(q) else { return nil }
+            self.init(quotaUsec: q)
+        }
+    }
+}
+
+/// cpu.idle: 1 makes the group idle (it runs only on CPU time no sibling wants), 0 ordinary.
+public struct CPUIdle: Sendable, Hashable, CgroupFileValue {
+    public let idle: Bool
+
+    public init(_ idle: Bool) { self.idle = idle }
+
+    public init?(fileText: String) {
+        switch fileText.trimmingSpaces() {
+        case "0": self.init(false)
+        case "1": self.init(true)
+        default: return nil
+        }
+    }
+
+    public var fileText: String { idle ? "1" : "0" }
     public var description: String { fileText }
 }

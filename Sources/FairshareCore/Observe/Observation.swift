@@ -64,14 +64,33 @@ public struct UnitsObservation: Sendable, Equatable {
     public static let none = UnitsObservation(listing: .value([]))
 }
 
-/// Everything one pass saw, read before anything is decided. The observe stage builds it from
-/// a scan today; kernel events can feed the same fields later.
+/// One walk of /proc: every process that could be read, and the pids whose files could not be
+/// read for another reason than the process having exited (EMFILE in a descriptor storm, ENOMEM,
+/// an unparsable /proc/PID/cgroup). Those are left exactly as they are: a member keeps its
+/// membership (it is neither forgotten nor given back) until it can be read again.
+public struct ProcessScan: Sendable, Equatable {
+    public var processes: [ProcessInfo]
+    public var unreadable: Set<Int32>
+    /// What went wrong with the first of them, with its file and errno, for the report.
+    public var firstProblem: String?
+
+    public init(_ processes: [ProcessInfo], unreadable: Set<Int32> = [], firstProblem: String? = nil) {
+        self.processes = processes
+        self.unreadable = unreadable
+        self.firstProblem = firstProblem
+    }
+}
+
+/// Everything one pass saw, read before anything is decided.
 public struct Observation: Sendable {
     /// Monotonic clock, nanoseconds, when the pass began.
     public var at: UInt64
-    /// Every process, when the pass scanned /proc; nil when it did not (kernel events keep the
-    /// memberships current between rescans, and the pass only samples and decides).
-    public var processes: [ProcessInfo]?
+    /// The /proc scan, when the pass scanned (unavailable when /proc could not be listed); nil
+    /// when it did not (kernel events keep the memberships current between rescans, and the pass
+    /// only samples and decides).
+    public var processScan: Reading<ProcessScan>?
+    /// The processes the scan read; nil without a scan, or when /proc could not be read.
+    public var processes: [ProcessInfo]? { processScan?.value?.processes }
     /// The root's children that are valid group names, whoever made them.
     public var groupCgroups: Reading<Set<GroupName>>
     /// Counters of the agent's groups that exist.
@@ -80,14 +99,21 @@ public struct Observation: Sendable {
     /// The disks and io.cost's settings, read every few passes (nil when not read this pass).
     public var disks: IODisks?
 
-    public init(at: UInt64, processes: [ProcessInfo]?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
+    public init(at: UInt64, processScan: Reading<ProcessScan>?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
                 units: UnitsObservation = .none, disks: IODisks? = nil) {
         self.disks = disks
         self.at = at
-        self.processes = processes
+        self.processScan = processScan
         self.groupCgroups = groupCgroups
         self.groupStats = groupStats
         self.units = units
+    }
+
+    /// A pass whose scan read every process (or that did not scan: nil).
+    public init(at: UInt64, processes: [ProcessInfo]?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
+                units: UnitsObservation = .none, disks: IODisks? = nil) {
+        self.init(at: at, processScan: processes.map { .value(ProcessScan($0)) }, groupCgroups: groupCgroups, groupStats: groupStats,
+                  units: units, disks: disks)
     }
 }
 

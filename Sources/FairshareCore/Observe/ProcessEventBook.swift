@@ -103,6 +103,9 @@ public enum RescanReason: String, Sendable, Equatable {
     case overflow
     /// The safety net, every `rescan_interval`.
     case periodic
+    /// A process the events named, or /proc itself, could not be read (not: had exited): the
+    /// next pass scans, and goes on scanning until a scan reads everything.
+    case unreadable
 }
 
 /// What the agent knows of its event source, for status and for deciding when to rescan.
@@ -146,6 +149,11 @@ public struct ProcessEventBook: Sendable, Equatable {
 
     public mutating func reloaded() {
         if listening { rescanOwed = .reload }
+    }
+
+    /// Something could not be read: a rescan is owed (see `RescanReason.unreadable`).
+    public mutating func unreadable() {
+        if listening { rescanOwed = .unreadable }
     }
 
     /// Whether the pass starting at `now` scans /proc, and why (nil: it does not). Without

@@ -10,15 +10,11 @@ public struct PlanReport: Codable, Sendable, Equatable {
     /// have many groups: the answer stays small whatever the policy and the machine.
     public static let maxMoves = 256
     /// The pair label of processes outside every group (the "from" side).
-    public static let outside = "(outside)"
+    public static let outside = DemandEstimate.outside
     /// The pair label of processes given back to the cgroup they came from (the "to" side).
     public static let origin = "(origin)"
     /// How the new groups' demand is estimated (also in every report, for the reader).
-    public static let demandRule = "demand under the new policy is estimated from where each group's processes are now: "
-        + "each current group's last measured CPU usage is split evenly over its processes and follows them; "
-        + "a process from a hungry group makes its new group hungry; processes from outside any group bring no "
-        + "measured usage (a group with only such processes is assumed to want its share, as the controller "
-        + "assumes for a new group)"
+    public static let demandRule = DemandEstimate.rule
 
     public var schemaVersion: Int
     /// The new policy's file, as the client named it.
@@ -118,9 +114,13 @@ public struct PlanSide: Codable, Sendable, Equatable {
     public var hungry: Bool?
     /// Why it counts as hungry or satisfied.
     public var demand: String?
+    /// Every file of the group's cgroup the agent writes, as the kernel holds it (before) or would
+    /// be given it (after): "cpu.max" -> "50000 100000". Agent groups only.
+    public var cgroupFiles: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case backing, shares, members, hungry, demand, idle
+        case cgroupFiles = "cgroup_files"
         case cpuWeight = "cpu_weight"
         case ioWeight = "io_weight"
         case cpuMax = "cpu_max"
@@ -129,60 +129,42 @@ public struct PlanSide: Codable, Sendable, Equatable {
     }
 }
 
-/// Computes a `PlanReport`: what `Reconciler.replacePolicy` followed by the next pass's `decide`
-/// would do, on copies (the reconciler's state is a value; nothing here reads or writes the
-/// machine). Memberships come from the same Enforcer planning a pass runs; weights and cpu.max
-/// from a copy of the reconciler's Controller (its fairness ledger and floor corrections
-/// included) deciding the new policy on the estimated demand (`PlanReport.demandRule`).
+/// Computes a `PlanReport` from the reconciler's `preview`: what `replacePolicy` followed by the
+/// next pass's `decide` would do, decided by that same code on a copy (nothing here reads or
+/// writes the machine, and nothing of the pass is done again here). Memberships, weights, cpu.max
+/// and every other group file are the preview's plan and the state it would leave; the
+/// controller's demand is `DemandEstimate`.
 public enum PolicyPlan {
     /// - Parameters:
-    ///   - current: the agent's reconciler (policy, members, applied values, last decision).
+    ///   - preview: `Reconciler.preview` of the new policy on a full scan.
     ///   - next: the new, validated policy.
-    ///   - classifier: the new policy's classifier.
-    ///   - processes: a full scan, with the details the new policy's rules need.
-    ///   - listedUnits: systemd's running units for the new policy's unit patterns (nil: the last listing).
+    ///   - processes: the scan the preview decided on.
+    ///   - root: the managed root (which group a process is in now).
     ///   - capacity: CPUs available to the root.
-    ///   - interval: the pass interval in seconds (the controller's interval when no rate says).
-    public static func evaluate(current: Reconciler, next: Policy, classifier: Classifier, processes: [ProcessInfo],
-                                listedUnits: [UnitInfo]?, capacity: Double, interval: Double, path: String) -> PlanReport {
-        var classifier = classifier
-        let root = current.enforcer.root
-        let listing = listedUnits ?? current.listedUnits
-        let units = UnitCgroups(placements: UnitPlacement.assign(units: listing.map { ($0.name, $0.controlGroup) }, policy: next),
-                                excluded: root.isRoot ? nil : root.description)
-        classifier.units = units
-
-        // Memberships: as the first pass after the reload (Reconciler.decide) plans them.
-        var enforcer = current.enforcer
-        enforcer.forget(allBut: Set(processes.map(\.identity)))
-        enforcer.forgetStrays(processes)
-        var verdicts = ClassificationCache()
-        let steps = enforcer.plan(policy: next, classifier: classifier, processes: processes, existingGroups: current.knownGroups,
-                                  cache: &verdicts)
-
+    public static func evaluate(_ preview: Reconciler.Preview, next: Policy, processes: [ProcessInfo], root: CgroupPath, capacity: Double,
+                                path: String) -> PlanReport {
+        let before = preview.before, after = preview.after
+        let placement = Enforcer(root: root)
+        let groupOf = { (p: ProcessInfo) -> GroupName? in placement.managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) }
         let byIdentity = Dictionary(processes.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
-        let groupOf = { (p: ProcessInfo) -> GroupName? in current.enforcer.managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) }
 
-        // Where each process in a group ends up: moved, given back, or staying.
-        var destination: [ProcessIdentity: GroupName?] = [:]
+        // Processes that would change group, per (from, to) pair.
         var pairs: [PairKey: [PlanProcess]] = [:]
         var pairCounts: [PairKey: Int] = [:]
-        for step in steps {
+        for step in preview.plan.steps {
+            let key: PairKey, process: PlanProcess
             switch step {
             case .move(let id, let comm, let to, _, _):
-                destination[id] = .some(to)
-                let from = byIdentity[id].flatMap(groupOf)?.rawValue ?? PlanReport.outside
-                let key = PairKey(from: from, to: to.rawValue)
-                pairCounts[key, default: 0] += 1
-                pairs[key, default: []].append(PlanProcess(pid: id.pid, comm: comm))
+                key = PairKey(from: byIdentity[id].flatMap(groupOf)?.rawValue ?? PlanReport.outside, to: to.rawValue)
+                process = PlanProcess(pid: id.pid, comm: comm)
             case .restore(let id, let comm, let from, _):
-                destination[id] = .some(nil)
-                let key = PairKey(from: from.rawValue, to: PlanReport.origin)
-                pairCounts[key, default: 0] += 1
-                pairs[key, default: []].append(PlanProcess(pid: id.pid, comm: comm))
+                key = PairKey(from: from.rawValue, to: PlanReport.origin)
+                process = PlanProcess(pid: id.pid, comm: comm)
             default:
-                break
+                continue
             }
+            pairCounts[key, default: 0] += 1
+            pairs[key, default: []].append(process)
         }
         // The largest pairs, shown in name order.
         let listed = pairCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(PlanReport.maxMoves).map(\.key)
@@ -192,84 +174,43 @@ public enum PolicyPlan {
                      processes: Array(pairs[key]!.sorted { $0.pid < $1.pid }.prefix(PlanReport.pidsPerMove)))
         }
 
-        // Demand: each current group's measured usage split over its processes, carried along.
-        let rates = current.sampler.rates
-        let lastDecision = current.lastDecision
-        var scanned: [GroupName: Int] = [:]
-        for p in processes { if let g = groupOf(p) { scanned[g, default: 0] += 1 } }
-        var usageAfter: [GroupName: Double] = [:]
-        var measuredAfter: [GroupName: Int] = [:]
-        var hungryAfter: Set<GroupName> = []
-        var sourcesAfter: [GroupName: Set<String>] = [:]
-        for p in processes {
-            let from = groupOf(p)
-            let to: GroupName? = destination[p.identity] ?? from
-            guard let to else { continue }
-            sourcesAfter[to, default: []].insert(from?.rawValue ?? PlanReport.outside)
-            guard let from, let rate = rates[from], let n = scanned[from], n > 0 else { continue }
-            usageAfter[to, default: 0] += rate.cpus / Double(n)
-            measuredAfter[to, default: 0] += 1
-            if lastDecision?.decision(for: from)?.hungry == true { hungryAfter.insert(to) }
-        }
-
-        let membersBefore = current.memberCounts()
-        let membersAfter = enforcer.memberCounts(after: steps)
-        var unitMembersAfter: [GroupName: Int] = [:]
-        for p in processes where !p.isKernelThread {
-            if let u = units.placement(containing: p.cgroup) { unitMembersAfter[u.group, default: 0] += 1 }
-        }
-
-        // The controller's decision under the new policy, on a copy.
-        var controller = current.controller
-        let observations = next.agentGroups.map { g -> Controller.Observation in
-            let measured = measuredAfter[g.name] ?? 0
-            return Controller.Observation(group: g.name, usage: measured > 0 ? usageAfter[g.name] ?? 0 : nil, throttled: false,
-                                          pressure: hungryAfter.contains(g.name) ? 1 : nil, hasMembers: (membersAfter[g.name] ?? 0) > 0)
-        }
-        let seconds = rates.values.map(\.seconds).max() ?? interval
-        let decision: Controller.Decision? = next.agentGroups.isEmpty ? nil
-            : controller.decide(policy: next, observations: observations, capacity: capacity, interval: seconds > 0 ? seconds : interval,
-                                inForce: current.applied.cpuMax)
-
-        let policy = current.policy
+        let policy = before.policy
         let cpuBefore = policy.cpuWeights(), ioBefore = policy.ioWeights()
-        let cpuAfter = next.cpuWeights(), ioAfter = next.ioWeights(), bfqAfter = next.bfqWeights().weights
-        func before(_ g: GroupPolicy) -> PlanSide {
-            if g.isUnitBacked {
-                return PlanSide(backing: "unit", shares: g.shares.value, cpuWeight: cpuBefore[g.name]!.value, ioWeight: ioBefore[g.name]!.value,
-                                cpuMax: nil, members: membersBefore[g.name] ?? 0)
-            }
-            let d = lastDecision?.decision(for: g.name)
-            let cpu = g.idle ? nil : current.applied.cpuWeight[g.name] ?? d?.cpuWeight ?? cpuBefore[g.name]
-            let io = current.applied.ioWeight[g.name] ?? d?.ioWeight ?? ioBefore[g.name]!
-            let max = current.applied.cpuMax[g.name] ?? d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity))
-            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu?.value, idle: g.idle ? true : nil, ioWeight: io.value,
-                            cpuMax: max.description, members: membersBefore[g.name] ?? 0, allocationCPUs: d?.share.allocation,
-                            usageCPUs: rates[g.name]?.cpus, hungry: d?.hungry, demand: d?.demandReason)
+        let cpuAfter = next.cpuWeights(), ioAfter = next.ioWeights()
+        func files(_ s: ReconcilerSnapshot, _ g: GroupName) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: s.applied.all(of: g).map { ($0.key.rawValue, $0.value.fileText) })
         }
-        func after(_ g: GroupPolicy) -> PlanSide {
-            if g.isUnitBacked {
+        func side(_ g: GroupPolicy) -> PlanSide {
+            // The values the agent wrote, as far as it did; else the decision's, else the shares'.
+            let d = before.decision?.decision(for: g.name)
+            let cpu = g.idle ? nil : before.applied.value(.cpuWeight, of: g.name, as: CPUWeight.self) ?? d?.cpuWeight ?? cpuBefore[g.name]
+            let io = before.applied.value(.ioWeight, of: g.name, as: IOWeight.self) ?? d?.ioWeight ?? ioBefore[g.name]!
+            let max = before.applied.value(.cpuMax, of: g.name, as: CPUMax.self) ?? d?.cpuMaxValue ?? CPUMax(cpus: g.ceiling?.cpus(capacity: capacity))
+            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: cpu?.value, idle: g.idle ? true : nil, ioWeight: io.value,
+                            cpuMax: max.description, members: before.memberCounts[g.name] ?? 0, allocationCPUs: d?.share.allocation,
+                            usageCPUs: before.rates[g.name]?.cpus, hungry: d?.hungry, demand: d?.demandReason, cgroupFiles: files(before, g.name))
+        }
+        func beforeSide(_ g: GroupPolicy) -> PlanSide {
+            guard !g.isUnitBacked else {
+                return PlanSide(backing: "unit", shares: g.shares.value, cpuWeight: cpuBefore[g.name]!.value, ioWeight: ioBefore[g.name]!.value,
+                                cpuMax: nil, members: before.memberCounts[g.name] ?? 0)
+            }
+            return side(g)
+        }
+        func afterSide(_ g: GroupPolicy) -> PlanSide {
+            let members = after.memberCounts[g.name] ?? 0
+            guard !g.isUnitBacked else {
                 return PlanSide(backing: "unit", shares: g.shares.value, cpuWeight: cpuAfter[g.name]!.value, ioWeight: ioAfter[g.name]!.value,
-                                cpuMax: nil, members: unitMembersAfter[g.name] ?? 0)
+                                cpuMax: nil, members: members)
             }
-            // What the reload's weight steps would write (the same rule).
-            let d = decision?.decision(for: g.name)
-            let want = Reconciler.wanted(g, decision: d, cpuWeights: cpuAfter, ioWeights: ioAfter, bfqWeights: bfqAfter, capacity: capacity,
-                                         kernelLacksCPUIdle: current.applied.kernelLacksCPUIdle)
-            let members = membersAfter[g.name] ?? 0
-            let sources = (sourcesAfter[g.name] ?? []).sorted().joined(separator: ", ")
-            let estimate: String
-            if members == 0 {
-                estimate = "no members"
-            } else if (measuredAfter[g.name] ?? 0) == 0 {
-                estimate = "no measured usage (processes from \(sources)): assumed to want its share"
-            } else {
-                estimate = "estimated \(fmt(usageAfter[g.name] ?? 0)) CPUs from \(sources)" + (hungryAfter.contains(g.name) ? ", hungry" : "")
-            }
-            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: want.cpuWeight?.value, idle: g.idle ? true : nil,
-                            ioWeight: want.ioWeight.value, cpuMax: want.cpuMax.description, members: members, allocationCPUs: d?.share.allocation,
-                            usageCPUs: (measuredAfter[g.name] ?? 0) > 0 ? usageAfter[g.name] : nil,
-                            hungry: d?.hungry, demand: estimate)
+            // What the reload's steps would leave in the group's files.
+            let d = after.decision?.decision(for: g.name)
+            let applied = after.applied
+            return PlanSide(backing: "agent", shares: g.shares.value, cpuWeight: applied.value(.cpuWeight, of: g.name, as: CPUWeight.self)?.value,
+                            idle: g.idle ? true : nil, ioWeight: applied.value(.ioWeight, of: g.name, as: IOWeight.self)?.value ?? ioAfter[g.name]!.value,
+                            cpuMax: (applied.value(.cpuMax, of: g.name) ?? GroupFiles.cpuMax.kernelDefault).description, members: members,
+                            allocationCPUs: d?.share.allocation, usageCPUs: preview.estimate.usageCPUs(g.name), hungry: d?.hungry,
+                            demand: preview.estimate.describe(g.name, members: members), cgroupFiles: files(after, g.name))
         }
 
         var groups: [PlanGroup] = []
@@ -277,10 +218,10 @@ public enum PolicyPlan {
         let currentNames = Set(policy.groups.map(\.name))
         for g in policy.groups {
             let n = nextByName[g.name]
-            groups.append(PlanGroup(name: g.name.rawValue, change: n == nil ? .removed : .kept, before: before(g), after: n.map(after)))
+            groups.append(PlanGroup(name: g.name.rawValue, change: n == nil ? .removed : .kept, before: beforeSide(g), after: n.map(afterSide)))
         }
         for g in next.groups where !currentNames.contains(g.name) {
-            groups.append(PlanGroup(name: g.name.rawValue, change: .added, before: nil, after: after(g)))
+            groups.append(PlanGroup(name: g.name.rawValue, change: .added, before: nil, after: afterSide(g)))
         }
 
         var notes = next.warnings.map(\.description)

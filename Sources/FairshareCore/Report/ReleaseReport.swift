@@ -31,11 +31,24 @@ public struct ReleaseReport: Sendable, Equatable {
     public var unitsNotRestored: [Unit] = []
     /// Set when the root could not be listed afterwards: then nobody can say no group is left.
     public var listingUnavailable: String?
+    /// Set when /proc could not be read (or some processes in it): those processes were not
+    /// given back; their origins stay in the ledger for `fairshare recover`.
+    public var processesUnreadable: String?
 
     public init() {}
 
-    /// - Parameter after: the root's group cgroups listed once the plan ran.
-    public init(plan: Plan, outcomes: [StepOutcome], after: Reading<Set<GroupName>>) {
+    /// - Parameters:
+    ///   - after: the root's group cgroups listed once the plan ran.
+    ///   - scan: the scan the release was planned on (nil: not said).
+    public init(plan: Plan, outcomes: [StepOutcome], after: Reading<Set<GroupName>>, scan: Reading<ProcessScan>? = nil) {
+        switch scan {
+        case .unavailable(let why)?:
+            processesUnreadable = "/proc could not be read, so no process was given back: \(why)"
+        case .value(let s)? where !s.unreadable.isEmpty:
+            processesUnreadable = "\(s.unreadable.count) process(es) could not be read and stay where they are (\(s.firstProblem ?? "unknown"))"
+        default:
+            break
+        }
         var removed: Set<GroupName> = []
         var failedRemovals: [GroupName: String] = [:]
         var planned: Set<GroupName> = []
@@ -81,7 +94,7 @@ public struct ReleaseReport: Sendable, Equatable {
     /// True only when every process went back, every unit has its own weights and the root was
     /// seen without a group afterwards.
     public var complete: Bool {
-        notGivenBack.isEmpty && groupsLeft.isEmpty && unitsNotRestored.isEmpty && listingUnavailable == nil
+        notGivenBack.isEmpty && groupsLeft.isEmpty && unitsNotRestored.isEmpty && listingUnavailable == nil && processesUnreadable == nil
     }
 
     /// One sentence for the journal.
@@ -102,6 +115,7 @@ public struct ReleaseReport: Sendable, Equatable {
             parts.append("units keep the weights the agent gave them: " + unitsNotRestored.map { "\($0.unit) (\($0.why))" }.joined(separator: ", ")
                 + "; they are gone at the next reboot, or: systemctl set-property --runtime UNIT CPUWeight= IOWeight=")
         }
+        if let why = processesUnreadable { parts.append(why + "; their origins stay in the ledger: run fairshare recover once /proc can be read") }
         if let why = listingUnavailable { parts.append("cannot confirm that no group is left: \(why)") }
         return parts.joined(separator: "; ")
     }

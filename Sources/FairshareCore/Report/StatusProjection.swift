@@ -40,10 +40,10 @@ public enum StatusProjection {
         }
     }
 
-    public static func report(_ r: Reconciler, observation: Observation?, hierarchy: HierarchySnapshot, failures: FailureBook,
+    public static func report(_ r: ReconcilerSnapshot, observation: Observation?, hierarchy: HierarchySnapshot, failures: FailureBook,
                               facts: AgentFacts) -> StatusReport {
         let policy = r.policy
-        let members = r.memberCounts()
+        let members = r.memberCounts
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: members)
         let cpuWeights = policy.cpuWeights()
         let ioWeights = policy.ioWeights()
@@ -52,7 +52,7 @@ public enum StatusProjection {
         let agentShares = MachineShare.fractions(of: policy.agentGroups.compactMap { facts.rootPath.appending($0.name.rawValue)?.description },
                                                  in: hierarchy)
         let groups = policy.groups.map { g -> GroupStatus in
-            let rates = r.sampler.rates[g.name]
+            let rates = r.rates[g.name]
             let readings = stats(of: g, r, observation)
             var unavailable: [String: String] = [:]
             /// The figure, or nil with the reason under each of its status fields: `unreadable`
@@ -70,7 +70,7 @@ public enum StatusProjection {
             // A unit-backed group none of whose units has a cgroup runs nothing: a measured zero.
             let nothingRuns = g.isUnitBacked && observation != nil && readings.isEmpty
             // The counters as last read (a unit-backed group's summed over its units).
-            let last = figure(r.sampler.last[g.name]?.cpu, ["usage_usec", "nr_throttled", "throttled_usec"],
+            let last = figure(r.counters[g.name]?.cpu, ["usage_usec", "nr_throttled", "throttled_usec"],
                               unreadable: cpuReason, otherwise: "not read yet (no cgroup to read)")
             // No rate: the cpu.stat reading failed, or no whole interval was measured yet (the
             // group is new, or its reading just came back).
@@ -84,11 +84,12 @@ public enum StatusProjection {
             let notWritten = "not written yet (see agent.failures)"
             // An idle group has no weight while its cpu.idle = 1 holds (a kernel without cpu.idle
             // gives it the smallest weight instead, shown as written).
-            let idleInKernel = g.idle && !r.applied.kernelLacksCPUIdle
-            let cpuWeight = figure(idleInKernel ? nil : g.isUnitBacked ? cpuWeights[g.name]?.value : r.applied.cpuWeight[g.name]?.value,
+            let applied = { (file: ControlFile) in r.applied.value(file, of: g.name) }
+            let idleInKernel = g.idle && !r.applied.kernelLacks.contains(.cpuIdle)
+            let cpuWeight = figure(idleInKernel ? nil : g.isUnitBacked ? cpuWeights[g.name]?.value : applied(.cpuWeight)?.as(CPUWeight.self)?.value,
                                    ["cpu_weight"], unreadable: nil,
-                                   otherwise: idleInKernel ? (r.applied.cpuIdle[g.name] == true ? Controller.idleWeightReason : "idle group: cpu.idle = 1 not written yet (see agent.failures)") : notWritten)
-            let ioWeight = figure(g.isUnitBacked ? ioWeights[g.name]?.value : r.applied.ioWeight[g.name]?.value, ["io_weight"],
+                                   otherwise: idleInKernel ? (applied(.cpuIdle)?.as(CPUIdle.self)?.idle == true ? Controller.idleWeightReason : "idle group: cpu.idle = 1 not written yet (see agent.failures)") : notWritten)
+            let ioWeight = figure(g.isUnitBacked ? ioWeights[g.name]?.value : applied(.ioWeight)?.as(IOWeight.self)?.value, ["io_weight"],
                                   unreadable: nil, otherwise: notWritten)
             var status = GroupStatus(
                 name: g.name.rawValue, shares: g.shares.value, ioShares: g.ioShares.value,
@@ -98,8 +99,11 @@ public enum StatusProjection {
                 usageUsec: last?.usageUsec, nrThrottled: last?.nrThrottled, throttledUsec: last?.throttledUsec,
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
-            status.pressureTotalUsec = r.sampler.last[g.name]?.pressure?.someTotalUsec
-            status.ioBFQWeight = g.isUnitBacked ? nil : r.applied.bfqWeight[g.name]?.value
+            status.pressureTotalUsec = r.counters[g.name]?.pressure?.someTotalUsec
+            status.ioBFQWeight = g.isUnitBacked ? nil : applied(.ioBFQWeight)?.as(BFQWeight.self)?.value
+            if !g.isUnitBacked {
+                status.cgroupFiles = Dictionary(uniqueKeysWithValues: r.applied.all(of: g.name).map { ($0.key.rawValue, $0.value.fileText) })
+            }
             status.backing = g.isUnitBacked ? "unit" : "agent"
             status.idle = g.idle ? true : nil
             if g.isUnitBacked {
@@ -108,17 +112,17 @@ public enum StatusProjection {
             status.machineSharePercent = g.isUnitBacked
                 ? MachineShare.fraction(ofAll: r.unitCgroups.placements(of: g.name).map(\.cgroup), in: hierarchy).map { $0 * 100 }
                 : facts.rootPath.appending(g.name.rawValue).flatMap { agentShares[$0.description] }.map { $0 * 100 }
-            if let d = r.lastDecision?.decision(for: g.name) {
+            if let d = r.decision?.decision(for: g.name) {
                 status.redistribution = GroupRedistribution(
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,
                     borrowedCPUs: d.share.borrowed, hungry: d.hungry, demand: d.demandReason, limit: d.share.limit.rawValue,
                     pressurePercent: rates?.pressure.map { $0 * 100 }, fairnessFactor: d.factor,
-                    cpuMax: r.applied.cpuMax[g.name]?.fileText ?? "not written yet", weightReason: d.weightReason,
+                    cpuMax: applied(.cpuMax)?.fileText ?? "not written yet", weightReason: d.weightReason,
                     min: g.floor?.description, max: g.ceiling?.description, burst: g.burst?.description, borrow: g.borrow)
                 // The ledger's figures behind the factor (decayed fairness; idle groups have none).
                 if case .decayed = policy.agent.fairness, !g.idle {
-                    status.redistribution?.decayedUsageCPUs = r.controller.ledger.usage[g.name] ?? 0
-                    status.redistribution?.entitlementCPUs = r.controller.ledger.entitlement[g.name] ?? 0
+                    status.redistribution?.decayedUsageCPUs = r.fairness.usage[g.name] ?? 0
+                    status.redistribution?.entitlementCPUs = r.fairness.entitlement[g.name] ?? 0
                 }
             }
             return status
@@ -134,11 +138,12 @@ public enum StatusProjection {
             groups: groups
         )
         report.ioDevices = r.disks.map(IOShares.statuses)
+        report.cgroupFileDefaults = Dictionary(uniqueKeysWithValues: GroupFiles.all.map { ($0.file.rawValue, $0.kernelDefault.fileText) })
         return report
     }
 
     /// The readings a group's figures come from: its cgroup's, or its units'.
-    static func stats(of g: GroupPolicy, _ r: Reconciler, _ o: Observation?) -> [CgroupStats] {
+    static func stats(of g: GroupPolicy, _ r: ReconcilerSnapshot, _ o: Observation?) -> [CgroupStats] {
         guard let o else { return [] }
         if g.isUnitBacked {
             return r.unitCgroups.placements(of: g.name).compactMap { o.units.stats[$0.unit] }

@@ -11,6 +11,9 @@ public struct StatusReport: Codable, Sendable, Equatable {
     /// Per disk: whether io shares are in force and through what (io.cost, BFQ); absent before
     /// the agent first read the disks.
     public var ioDevices: [IODeviceStatus]?
+    /// What each file in `cgroup_files` holds while the agent has not written it: the kernel's
+    /// default for a new cgroup, and what a group left behind at stop is given back.
+    public var cgroupFileDefaults: [String: String]?
 
     public init(agent: AgentStatus, policy: PolicyStatus, groups: [GroupStatus]) {
         self.schemaVersion = StatusReport.schemaVersion
@@ -23,6 +26,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         case schemaVersion = "schema_version"
         case agent, policy, groups
         case ioDevices = "io_devices"
+        case cgroupFileDefaults = "cgroup_file_defaults"
     }
 }
 
@@ -213,6 +217,10 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     /// io.bfq.weight as written while some disk uses BFQ; null otherwise (and for unit-backed
     /// groups, whose units' BFQ weight systemd derives from IOWeight= itself).
     public var ioBFQWeight: Int?
+    /// Every file of the group's cgroup the agent writes (a row of GroupFiles), as the kernel was
+    /// last given it: "cpu.max" -> "50000 100000". A file not written yet is absent (the kernel
+    /// holds its default, `cgroup_file_defaults`). Agent groups only.
+    public var cgroupFiles: [String: String]?
 
     public init(
         name: String, shares: Int, ioShares: Int, cpuWeight: Int?, ioWeight: Int?, members: Int,
@@ -257,6 +265,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         case idle
         case pressureTotalUsec = "pressure_total_usec"
         case ioBFQWeight = "io_bfq_weight"
+        case cgroupFiles = "cgroup_files"
     }
 
     /// Readings print as null when unavailable (rather than vanish), so a reader sees the field
@@ -285,6 +294,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(unavailable, forKey: .unavailable)
         try c.encodeIfPresent(idle, forKey: .idle)
         try c.encodeIfPresent(pressureTotalUsec, forKey: .pressureTotalUsec)
+        try c.encodeIfPresent(cgroupFiles, forKey: .cgroupFiles)
     }
 }
 
