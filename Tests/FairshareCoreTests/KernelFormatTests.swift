@@ -88,6 +88,13 @@ import Testing
         #expect(ProcFormat.parseCgroupV2Path(text) == expected)
     }
 
+    /// No cgroup v2 line (a v1-only process), or a path outside the reader's cgroup namespace:
+    /// nothing, never "/" (which would be recorded as the process's origin).
+    @Test(arguments: ["1:cpu:/legacy\n", "0::/../../elsewhere\n", "0::relative\n", ""])
+    func cgroupFileWithoutAReachablePath(text: String) {
+        #expect(ProcFormat.parseCgroupV2Path(text) == nil)
+    }
+
     @Test func cmdlineIsNULSeparated() {
         #expect(ProcFormat.parseCmdline(Array("python3\0-m\0http.server\0".utf8)) == ["python3", "-m", "http.server"])
         #expect(ProcFormat.parseCmdline([]) == [])

@@ -208,3 +208,45 @@ final class TempTree {
         #expect(all.value?.unreadable == [2], "the full read sees the garbage stat: pid 2 is unreadable, not taken for gone")
     }
 }
+
+/// Issue 19: a /proc read that fails for another reason than the process having exited is an
+/// error the scan carries (real syscalls on a /proc-shaped tree), never a vanished process.
+@Suite struct ProcessSourceErrorTests {
+    static func stat(_ pid: Int, _ comm: String) -> String { IncrementalProcessSourceTests.stat(pid, comm, start: 10) }
+
+    @Test func aProcThatCanNotBeListedIsUnavailableNotEmpty() {
+        let scan = LinuxProcessSource(procRoot: "/nonexistent-proc-\(getpid())").scan(details: [])
+        let why = scan.unavailableReason ?? ""
+        #expect(why.contains("/nonexistent-proc-") && why.contains("errno 2"), "\(scan)")
+        let incremental = IncrementalProcessSource(base: LinuxProcessSource(procRoot: "/nonexistent-proc-\(getpid())"))
+        #expect(incremental.scan(details: []).unavailableReason != nil)
+    }
+
+    @Test func aFileThatFailsToReadMakesTheProcessUnreadableNotGone() throws {
+        let t = try TempTree([
+            "100/stat": Self.stat(100, "ok"), "100/status": "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", "100/cgroup": "0::/origin\n",
+            "100/cmdline": "ok\u{0}",
+            // status is a directory: read(2) fails with EISDIR, as a read under EMFILE or ENOMEM would fail.
+            "101/stat": Self.stat(101, "eisdir"), "101/status/x": "", "101/cgroup": "0::/origin\n", "101/cmdline": "x\u{0}",
+            // No cgroup v2 line (or a path outside this cgroup namespace): its origin would be a guess.
+            "102/stat": Self.stat(102, "v1only"), "102/status": "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+            "102/cgroup": "1:cpu:/legacy\n", "102/cmdline": "x\u{0}",
+            "103/stat": Self.stat(103, "outside"), "103/status": "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+            "103/cgroup": "0::/../../elsewhere\n", "103/cmdline": "x\u{0}",
+            // Exited half-way: stat is there, the rest is not (ENOENT): gone, as before.
+            "104/stat": Self.stat(104, "gone"),
+        ])
+        let src = LinuxProcessSource(procRoot: t.path)
+        let scan = try #require(src.scan(details: .all).value)
+        #expect(scan.processes.map(\.pid) == [100])
+        #expect(scan.unreadable == [101, 102, 103])
+        #expect(scan.firstProblem?.contains("101/status") == true, "\(scan.firstProblem ?? "")")
+        #expect(scan.firstProblem?.contains("errno 21") == true, "EISDIR")
+        guard case .unreadable(let why) = src.lookup(102, details: []) else { Issue.record("102 is unreadable"); return }
+        #expect(why.contains("cannot parse") && why.contains("102/cgroup"))
+        #expect(src.lookup(104, details: .all) == .gone)
+        #expect(src.lookup(999, details: []) == .gone)
+        let incremental = try #require(IncrementalProcessSource(base: src).scan(details: .all).value)
+        #expect(incremental == scan, "the incremental scan tells the same")
+    }
+}

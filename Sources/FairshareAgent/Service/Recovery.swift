@@ -75,6 +75,8 @@ public enum Recovery {
                                        origins: origins, units: units)
             let agent = Agent(policy: Policy(groups: []), policyPath: "(recover)", env: env, logger: logger)
             release = await agent.shutdown()
+            // Without /proc nobody was given back: the ledger keeps every origin for a later try.
+            if let why = release?.processesUnreadable { problems.append(why) }
             // The agent's empty leaf is no group: remove it too (ENOENT/EBUSY are fine).
             try? tree.fs.remove(tree.agentLeaf)
         }

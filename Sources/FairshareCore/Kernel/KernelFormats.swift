@@ -216,7 +216,9 @@ public enum ProcFormat {
             var path = String(line.dropFirst(3))
             // A process whose cgroup was removed reads "/path (deleted)".
             if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
-            return path
+            // A path outside the reader's cgroup namespace ("/../..") names no cgroup it can
+            // reach: as unparsable as a missing line.
+            return CgroupPath(path) != nil ? path : nil
         }
         return nil
     }
