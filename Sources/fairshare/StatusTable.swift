@@ -45,6 +45,7 @@ enum StatusTable {
             out += "\nunits of unit-backed groups (weights set through systemd; processes stay in their units):\n"
             out += units.isEmpty ? "(none running)\n" : table([["GROUP", "UNIT", "CGROUP"]] + units)
         }
+        out += fileLines(s)
         if let disks = s.ioDevices {
             out += "\n" + diskLines(disks)
         }
@@ -63,6 +64,18 @@ enum StatusTable {
             out += "\nMACHINE%: the share of the whole machine the cgroup hierarchy gives the group if it and every populated cgroup beside it, at every level, were busy.\n"
         }
         return out
+    }
+
+    /// Every file the agent wrote in its groups' cgroups that holds another value than a new
+    /// cgroup's (the table of files: `cgroup_files` against `cgroup_file_defaults`).
+    static func fileLines(_ s: StatusReport) -> String {
+        let defaults = s.cgroupFileDefaults ?? [:]
+        let rows = s.groups.compactMap { g -> [String]? in
+            let set = (g.cgroupFiles ?? [:]).filter { defaults[$0.key] != $0.value }.sorted { $0.key < $1.key }
+            return set.isEmpty ? nil : [g.name, set.map { "\($0.key) \($0.value)" }.joined(separator: ", ")]
+        }
+        guard !rows.isEmpty else { return "" }
+        return "\ncgroup files set by the agent (the rest hold the kernel's defaults):\n" + table([["GROUP", "FILES"]] + rows)
     }
 
     /// Where new processes are heard of, and how that goes.
