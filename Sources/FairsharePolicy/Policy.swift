@@ -140,6 +140,9 @@ public struct GroupPolicy: Sendable, Equatable {
     public var borrow: Bool
     /// `burst`: how far a borrowing group may go; nil = the whole capacity.
     public var burst: CPUAmount?
+    /// `max_burst`: unused quota a capped group may bank for a short burst above its max
+    /// (cpu.max.burst); nil = none.
+    public var maxBurst: CPUAmount?
     /// `idle = true`: the group's cgroup gets cpu.idle = 1 (systemd's CPUWeight=idle): it runs
     /// only on CPU time no other group wants, and has no CPU weight of its own.
     public var idle: Bool
@@ -149,8 +152,9 @@ public struct GroupPolicy: Sendable, Equatable {
     public init(
         name: GroupName, shares: Shares, ioShares: Shares? = nil, match: MatchRule, line: Int = 0,
         floor: CPUAmount? = nil, ceiling: CPUAmount? = nil, borrow: Bool = false, burst: CPUAmount? = nil,
-        idle: Bool = false
+        maxBurst: CPUAmount? = nil, idle: Bool = false
     ) {
+        self.maxBurst = maxBurst
         self.idle = idle
         self.name = name
         self.shares = shares

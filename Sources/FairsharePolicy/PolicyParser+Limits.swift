@@ -1,4 +1,4 @@
-/// `[[group]]` min, max, borrow and burst; `[agent]` fairness, half_life and max_boost. The checks
+/// `[[group]]` min, max, borrow, burst and max_burst; `[agent]` fairness, half_life and max_boost. The checks
 /// that need the root's capacity are in `PolicyParser.capacityProblems`.
 extension PolicyValidator {
     static let cpuAmountExample = "a number of CPUs like \"1.5\" (or 1.5) or a percentage of the root's capacity like \"25%\""
@@ -8,6 +8,7 @@ extension PolicyValidator {
         var ceiling: CPUAmount?
         var borrow = false
         var burst: CPUAmount?
+        var maxBurst: CPUAmount?
         var isValid = true
     }
 
@@ -28,8 +29,9 @@ extension PolicyValidator {
                 "max": "use the unit's own CPUQuota= for a ceiling, or remove max",
                 "borrow": "borrowing raises cpu.max while capacity is idle; remove borrow",
                 "burst": "burst bounds borrowing through cpu.max; remove burst",
+                "max_burst": "it would be the unit's cpu.max.burst; remove max_burst",
             ]
-            for key in ["min", "max", "borrow", "burst"] where table[key] != nil {
+            for key in ["min", "max", "borrow", "burst", "max_burst"] where table[key] != nil {
                 error(
                     at: path + [.key(key)],
                     "\(key) can not be set on \(label): it is unit-backed (units in its match table), and the agent never writes cpu.max or any other file of a cgroup systemd owns; \(why[key]!)")
@@ -46,6 +48,13 @@ extension PolicyValidator {
         limits.floor = idle ? nil : amount("min")
         limits.ceiling = amount("max")
         limits.burst = amount("burst")
+        limits.maxBurst = amount("max_burst")
+        if table["max_burst"] != nil && table["max"] == nil {
+            error(
+                at: path + [.key("max_burst")],
+                "max_burst in \(label) needs a max: it is unused quota the group may bank to run above its max for a moment (cpu.max.burst), and it has no max; add max = \"...\" or remove max_burst")
+            limits.isValid = false
+        }
 
         var borrowIsKnown = true
         if let v = table["borrow"] {
@@ -86,6 +95,13 @@ extension PolicyValidator {
                 at: path + [.key("max")],
                 "max (\(Self.describeAmount(ceiling))) is larger than burst (\(Self.describeAmount(burst))) in \(label); expected max <= burst (burst is how far the group may borrow above max)"
             )
+            limits.isValid = false
+        }
+
+        if let ceiling = limits.ceiling, let maxBurst = limits.maxBurst, Self.sameUnitExceeds(maxBurst, ceiling) {
+            error(
+                at: path + [.key("max_burst")],
+                "max_burst (\(Self.describeAmount(maxBurst))) is larger than max (\(Self.describeAmount(ceiling))) in \(label); the kernel keeps a burst within the quota, expected max_burst <= max")
             limits.isValid = false
         }
 

@@ -56,7 +56,7 @@ extension Unicode.Scalar {
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
     static let agent = ["interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost", "metrics_textfile"]
-    static let group = ["name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "match"]
+    static let group = ["name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "max_burst", "match"]
     static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup", "units"]
 }
 
@@ -407,7 +407,7 @@ struct PolicyValidator {
         guard let cpuShares = idle ? diskShares : shares else { return nil }
         return GroupPolicy(
             name: name, shares: cpuShares, ioShares: idle ? diskShares : ioShares, match: match, line: header.line,
-            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst, idle: idle)
+            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst, maxBurst: limits.maxBurst, idle: idle)
     }
 
     /// `idle`: true, false or absent (false). nil when it is invalid, or set on a unit-backed

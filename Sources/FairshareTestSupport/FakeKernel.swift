@@ -48,6 +48,9 @@ public final class FakeKernel: Sendable {
         var unreadable: [Int32: String] = [:]
     }
 
+    /// cpu.max.burst (Linux 5.14+), whose kernel rule the fake keeps: within cpu.max's quota.
+    static let cpuMaxBurst = ControlFile("cpu.max.burst")
+
     private let state: Mutex<State>
     public let mountPoint: String
 
@@ -314,7 +317,15 @@ public final class FakeKernel: Sendable {
                 guard parts.count == 2, parts[0] == "max" || Int(parts[0]).map({ $0 >= 1000 }) == true,
                     let period = Int(parts[1]), (1000...1_000_000).contains(period)
                 else { return fail(EINVAL) }
+                // tg_set_cfs_bandwidth: the burst in force must fit the new quota.
+                if let quota = Int(parts[0]), let burst = node.files[FakeKernel.cpuMaxBurst].flatMap({ Int($0) }), burst > quota { return fail(EINVAL) }
                 s.nodes[c]!.files[.cpuMax] = value
+            case FakeKernel.cpuMaxBurst:
+                // 0 up to the quota in force (any, without a quota).
+                guard let burst = Int(value), burst >= 0 else { return fail(EINVAL) }
+                let quota = node.files[.cpuMax]?.split(separator: " ").first.flatMap { Int($0) }
+                if let quota, burst > quota { return fail(EINVAL) }
+                s.nodes[c]!.files[file] = value
             case .ioWeight:
                 let parts = value.split(separator: " ")
                 guard parts.count == 2, parts[0] == "default", let w = Int(parts[1]), (1...10000).contains(w) else { return fail(ERANGE) }

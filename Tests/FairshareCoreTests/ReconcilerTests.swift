@@ -81,8 +81,8 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         var p = Passes(F.twoGroups)
         let first = p.run(existingTwo)
         #expect(Set(first.targets) == [
-            "cpu.idle of group a", "cpu.weight of group a", "io.weight of group a", "cpu.max of group a",
-            "cpu.idle of group b", "cpu.weight of group b", "io.weight of group b", "cpu.max of group b",
+            "cpu.idle of group a", "cpu.weight of group a", "io.weight of group a", "cpu.max of group a", "cpu.max.burst of group a",
+            "cpu.idle of group b", "cpu.weight of group b", "io.weight of group b", "cpu.max of group b", "cpu.max.burst of group b",
         ])
         // A group found at the start may have been idle under an earlier policy: cpu.idle 0 first.
         #expect(first.steps.contains(.set(F.a, .cpuIdle, CPUIdle(false))))

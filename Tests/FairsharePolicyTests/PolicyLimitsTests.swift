@@ -171,6 +171,18 @@ let limitsBadPolicies: [BadPolicyCase] = [
     BadPolicyCase(name: "burst with borrow = false", toml: withLimits("max = \"1\"\nborrow = false\nburst = \"2\""), line: 6, column: 1, message: "applies only with borrow = true (it bounds how far a borrowing group may go above its max), but its borrow is false"),
     BadPolicyCase(name: "burst and borrow = true, but no max", toml: withLimits("borrow = true\nburst = \"2\""), line: 4, column: 1, message: "borrow = true in [[group]] 'g' needs a max"),
 
+    // max_burst (cpu.max.burst).
+    BadPolicyCase(
+        name: "max_burst without max", toml: withLimits("max_burst = \"0.5\""), line: 4, column: 1,
+        message: "max_burst in [[group]] 'g' needs a max: it is unused quota the group may bank to run above its max for a moment (cpu.max.burst), and it has no max; add max = \"...\" or remove max_burst"),
+    BadPolicyCase(
+        name: "max_burst above max, CPUs", toml: withLimits("max = \"1\"\nmax_burst = 1.5"), line: 5, column: 1,
+        message: "max_burst (1.5 CPUs) is larger than max (1 CPU) in [[group]] 'g'; the kernel keeps a burst within the quota, expected max_burst <= max"),
+    BadPolicyCase(name: "max_burst above max, percent", toml: withLimits("max = \"20%\"\nmax_burst = \"30%\""), line: 5, column: 1, message: "max_burst (30%) is larger than max (20%)"),
+    BadPolicyCase(name: "max_burst: zero", toml: withLimits("max = 1\nmax_burst = 0"), line: 5, column: 1, message: "max_burst must be more than zero, got 0"),
+    BadPolicyCase(name: "max_burst: a word", toml: withLimits("max = 1\nmax_burst = \"some\""), line: 5, column: 1, message: "max_burst"),
+    BadPolicyCase(name: "group: misspelt max_burst", toml: withLimits("max = 1\nmaxburst = 0.5"), line: 5, column: 1, message: "did you mean 'max_burst'?"),
+
     // Order within a group, same unit.
     BadPolicyCase(
         name: "min above max, CPUs", toml: withLimits("max = 1\nmin = \"2\""), line: 5, column: 1,
@@ -193,7 +205,7 @@ let limitsBadPolicies: [BadPolicyCase] = [
     BadPolicyCase(name: "group: misspelt min", toml: withLimits("mim = \"1\""), line: 4, column: 1, message: "did you mean 'min'?"),
     BadPolicyCase(
         name: "group: unknown key lists the limits", toml: withLimits("ceiling = \"1\""), line: 4, column: 1,
-        message: "unknown key 'ceiling' in [[group]] 'g'; expected one of: name, shares, io_shares, idle, min, max, borrow, burst, match"),
+        message: "unknown key 'ceiling' in [[group]] 'g'; expected one of: name, shares, io_shares, idle, min, max, borrow, burst, max_burst, match"),
     BadPolicyCase(name: "max at the top level", toml: "max = \"1\"\n", line: 1, column: 1, message: "unknown top-level key 'max'; 'max' belongs in a [[group]] table"),
     BadPolicyCase(name: "fairness at the top level", toml: "fairness = \"decayed\"\n", line: 1, column: 1, message: "'fairness' belongs in the [agent] table"),
     BadPolicyCase(name: "agent: misspelt fairness", toml: agentWith("fairnes = \"decayed\""), line: 2, column: 1, message: "unknown key 'fairnes' in [agent]; did you mean 'fairness'?"),
@@ -233,6 +245,15 @@ let limitsBadPolicies: [BadPolicyCase] = [
 @Test("bad limits and fairness report one problem, located, saying what is expected", arguments: limitsBadPolicies)
 func limitsBadPolicy(_ c: BadPolicyCase) {
     c.expectOneLocatedProblem()
+}
+
+@Test func maxBurstIsTheKernelsBurstWithinTheMax() throws {
+    let p = try PolicyParser.parse(withLimits("max = \"1.5\"\nmax_burst = \"0.5\""), file: "p.toml")
+    #expect(p.groups[0].maxBurst == .cpus(0.5))
+    #expect(p.groups[0].ceiling == .cpus(1.5))
+    #expect(try PolicyParser.parse(withLimits("max = \"1\""), file: "p.toml").groups[0].maxBurst == nil)
+    // Mixed units need the capacity: accepted here, clamped to the quota when written.
+    #expect(try PolicyParser.parse(withLimits("max = \"10%\"\nmax_burst = 1"), file: "p.toml").groups[0].maxBurst == .cpus(1))
 }
 
 @Test func everyLimitProblemOfAGroupIsReported() {

@@ -329,7 +329,7 @@ let badPolicies: [BadPolicyCase] = [
         message: "unknown key 'share' in [[group]] 'batch'; did you mean 'shares'?"),
     BadPolicyCase(
         name: "group: unknown key", toml: "[[group]]\nname = \"batch\"\nshares = 1\npriority = 2\nmatch.comm = \"x\"\n", line: 4, column: 1,
-        message: "unknown key 'priority' in [[group]] 'batch'; expected one of: name, shares, io_shares, idle, min, max, borrow, burst, match"),
+        message: "unknown key 'priority' in [[group]] 'batch'; expected one of: name, shares, io_shares, idle, min, max, borrow, burst, max_burst, match"),
     BadPolicyCase(
         name: "group: unknown quoted key", toml: "[[group]]\nname = \"batch\"\nshares = 1\n  \"Name\" = \"x\"\nmatch.comm = \"x\"\n", line: 4, column: 3,
         message: "unknown key 'Name' in [[group]] 'batch'; did you mean 'name'?"),

@@ -105,6 +105,8 @@ let unitBadPolicies: [BadPolicyCase] = [
                   line: 4, column: 1, message: "borrow can not be set on [[group]] 'db': it is unit-backed"),
     BadPolicyCase(name: "units with burst", toml: "[[group]]\nname = \"db\"\nshares = 2\nburst = \"1\"\nmatch = { units = [\"a.service\"] }\n", line: 4, column: 1,
                   message: "burst can not be set on [[group]] 'db': it is unit-backed"),
+    BadPolicyCase(name: "units with max_burst", toml: "[[group]]\nname = \"db\"\nshares = 2\nmax_burst = \"1\"\nmatch.units = \"a.service\"\n", line: 4, column: 1,
+                  message: "max_burst can not be set on [[group]] 'db': it is unit-backed (units in its match table), and the agent never writes cpu.max or any other file of a cgroup systemd owns; it would be the unit's cpu.max.burst; remove max_burst"),
 ]
 
 @Test("bad unit-backed groups report one problem, located, saying what is expected", arguments: unitBadPolicies)

@@ -115,7 +115,7 @@ public struct ShareWeights: Sendable {
 
 public enum GroupFiles {
     /// Every row, in the order a pass writes them within a phase.
-    public static let all: [GroupFile] = [cpuIdle, cpuWeight, ioWeight, ioBFQWeight, cpuMax]
+    public static let all: [GroupFile] = [cpuIdle, cpuWeight, ioWeight, ioBFQWeight, cpuMax, cpuMaxBurst]
 
     private static let byFile = Dictionary(uniqueKeysWithValues: all.map { ($0.file, $0) })
 
@@ -188,4 +188,41 @@ public enum GroupFiles {
         journal: .init(event: "cpu_max", field: "cpu_max", isNews: { _, _ in false }),
         onFailure: "retried every pass",
         rule: { c in Setting(c.decision?.cpuMaxValue ?? CPUMax(cpus: c.group.ceiling?.cpus(capacity: c.capacity))) })
+
+    /// cpu.max.burst (Linux 5.14+): the unused quota a capped group may bank and spend in a later
+    /// period, `max_burst`; 0 without it. The kernel keeps it within cpu.max's quota, so it is
+    /// clamped to the quota this pass writes (a `max_burst` in CPUs beside a `max` in percent may
+    /// exceed it on a small machine).
+    public static let cpuMaxBurst = GroupFile(
+        file: ControlFile("cpu.max.burst"), controller: "cpu", phase: .limits, kernelDefault: SettingValue(CPUMaxBurst(usec: 0)!),
+        assumedAtCreation: true, readBack: { Int($0.trimmingSpaces()).flatMap(CPUMaxBurst.init(usec:)).map(SettingValue.init) },
+        absence: .kernelLacks(harmless: "0", why: { g in
+            "this kernel has no cpu.max.burst, which needs Linux 5.14 or later; group \(g) is held to its max without a burst" }),
+        within: .init(file: .cpuMax, fits: { burst, max in
+            guard let quota = max.as(CPUMax.self)?.quotaUsec else { return true }
+            return (burst.as(CPUMaxBurst.self)?.usec ?? 0) <= quota
+        }),
+        journal: .init(event: "cpu_max", field: "cpu_max_burst", isNews: { _, _ in false }),
+        onFailure: "retried every pass; the group's max still holds",
+        rule: { c in
+            guard let quota = c.wanted[.cpuMax]?.as(CPUMax.self)?.quotaUsec,
+                  let burst = c.group.maxBurst?.cpus(capacity: c.capacity), burst.isFinite
+            else { return Setting(CPUMaxBurst(usec: 0)!) }
+            // Pinned as a Double first: Int(_:) traps beyond Int's range ("1e20" CPUs parses).
+            return Setting(CPUMaxBurst(usec: Int(min((burst * Double(CPUMax.periodUsec)).rounded(), Double(quota))))!)
+        })
+}
+
+/// cpu.max.burst's value: microseconds of unused quota per period a group may bank, 0 up to the
+/// kernel's largest quota (the rule keeps it within the group's own).
+public struct CPUMaxBurst: Sendable, Hashable, CgroupFileValue {
+    public let usec: Int
+
+    public init?(usec: Int) {
+        guard (0...CPUMax.maxQuotaUsec).contains(usec) else { return nil }
+        self.usec = usec
+    }
+
+    public var fileText: String { String(usec) }
+    public var description: String { fileText }
 }
