@@ -112,8 +112,10 @@ public enum ControlClient {
 
     /// True if something listens on the socket (a full listen queue counts: someone is there).
     public static func isListening(_ path: String) -> Bool {
+        // The address first: a path that can not be one must not cost a descriptor.
+        guard var addr = try? ControlServer.socketAddress(path) else { return false }
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard s >= 0, var addr = try? ControlServer.socketAddress(path) else { return false }
+        guard s >= 0 else { return false }
         defer { close(s) }
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
