@@ -113,6 +113,7 @@ public enum AgentRunner {
         } catch {
             throw StartupError(description: "control socket: \(error)")
         }
+        if let problem = server.accessProblem { logger.warning("control socket: \(problem)", metadata: ["event": "warning"]) }
 
         let group = ServiceGroup(configuration: .init(
             services: AgentServices.services(agent: AgentService(agent: agent, watchdog: SystemdNotifier.watchdogInterval()), controlSocket: server),

@@ -94,15 +94,59 @@ public final class ControlServer: Service, Sendable {
     private let listener: any Channel
     private let registry: ConnectionRegistry
     /// The socket file this server created, so shutdown never removes another's.
-    private let socketInode: ino_t
+    private let socketFile: FileIdentity
+    private let files: FileCalls
+    /// Set when the socket could not be handed to the access group: it serves root only (mode
+    /// 0660, the agent's own group), which is safe but not what the admin asked for; the caller
+    /// says so once.
+    public let accessProblem: ControlSocketError?
     private let stopRequested = Atomic<Bool>(false)
 
-    private init(path: String, limits: ControlSocketLimits, listener: any Channel, registry: ConnectionRegistry, socketInode: ino_t) {
+    private init(path: String, limits: ControlSocketLimits, listener: any Channel, registry: ConnectionRegistry, socketFile: FileIdentity,
+                 files: FileCalls, accessProblem: ControlSocketError?) {
         self.path = path
         self.limits = limits
         self.listener = listener
         self.registry = registry
-        self.socketInode = socketInode
+        self.socketFile = socketFile
+        self.files = files
+        self.accessProblem = accessProblem
+    }
+
+    /// Which file a path is: stat(2)'s device and inode.
+    public struct FileIdentity: Sendable, Equatable {
+        public var device: UInt64
+        public var inode: UInt64
+
+        public init(device: UInt64, inode: UInt64) {
+            self.device = device
+            self.inode = inode
+        }
+    }
+
+    /// The calls `bind` and `close` make on the socket file, as values so a test can make any of
+    /// them fail. `changeMode` and `changeOwner` return 0 or the errno.
+    public struct FileCalls: Sendable {
+        public var changeMode: @Sendable (_ path: String, _ mode: mode_t) -> Int32
+        public var changeOwner: @Sendable (_ path: String, _ uid: uid_t, _ gid: gid_t) -> Int32
+        public var identify: @Sendable (_ path: String) -> Result<FileIdentity, SystemFileError>
+
+        public init(changeMode: @escaping @Sendable (String, mode_t) -> Int32, changeOwner: @escaping @Sendable (String, uid_t, gid_t) -> Int32,
+                    identify: @escaping @Sendable (String) -> Result<FileIdentity, SystemFileError>) {
+            self.changeMode = changeMode
+            self.changeOwner = changeOwner
+            self.identify = identify
+        }
+
+        /// chmod(2), chown(2), stat(2).
+        public static let system = FileCalls(
+            changeMode: { path, mode in chmod(path, mode) == 0 ? 0 : errno },
+            changeOwner: { path, uid, gid in chown(path, uid, gid) == 0 ? 0 : errno },
+            identify: { path in
+                var st = stat()
+                guard stat(path, &st) == 0 else { return .failure(SystemFileError(.stat, path: path, errno: errno)) }
+                return .success(FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+            })
     }
 
     /// The `fairshare` group's id, if the group exists.
@@ -112,17 +156,28 @@ public final class ControlServer: Service, Sendable {
 
     /// Binds the socket (replacing a stale one, refusing a live one), mode 0660, group
     /// `accessGroup`, and starts accepting. Serving stops when `run()` is shut down, or `close()`.
+    ///
+    /// Fails, listening nowhere, when the directory can not be made, when what is at the path
+    /// can not be told stale or can not be removed, when the socket's mode can not be set (it
+    /// would keep the umask's, which may let anyone connect) or its file can not be identified
+    /// (shutdown could not tell it from another agent's). A group that can not be set leaves a
+    /// root-only socket: it serves, and `accessProblem` says why.
     public static func bind(path: String, limits: ControlSocketLimits = .standard, accessGroup: gid_t? = fairshareGroupID(),
-                            handler: @escaping Handler) async throws(ControlSocketError) -> ControlServer {
+                            files: FileCalls = .system, handler: @escaping Handler) async throws(ControlSocketError) -> ControlServer {
         _ = try socketAddress(path)
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if !directory.isEmpty && access(directory, F_OK) != 0 { mkdir(directory, directoryMode) }
+        if !directory.isEmpty && access(directory, F_OK) != 0 && mkdir(directory, directoryMode) != 0 && errno != EEXIST {
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot create its directory \(directory): \(ErrnoText.describe(errno))")
+        }
         // A socket file left by an earlier run that is not listening: remove it. One that is
-        // listening means another agent runs: refuse to steal it.
-        if ControlClient.isListening(path) {
+        // listening means another agent runs: refuse to steal it. One that can not be told
+        // either way is left alone.
+        if try ControlClient.probe(path) == .listening {
             throw ControlSocketError(path: path, kind: .setup, message: "another fairshare agent is already listening here")
         }
-        unlink(path)
+        if unlink(path) != 0 && errno != ENOENT {
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot remove the stale file in the socket's place: \(ErrnoText.describe(errno))")
+        }
         let registry = ConnectionRegistry(limits: limits)
         let listener: any Channel
         do {
@@ -150,13 +205,35 @@ public final class ControlServer: Service, Sendable {
         } catch {
             throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: \(error)")
         }
+        // Which file is this server's, before anything else: shutdown removes only that one.
+        let socketFile: FileIdentity
+        switch files.identify(path) {
+        case .success(let identity):
+            socketFile = identity
+        case .failure(let error):
+            try? await listener.close()
+            throw ControlSocketError(path: path, kind: .setup,
+                                     message: "\(error) right after binding it: without its inode, shutdown could not tell it from another agent's socket; not listening")
+        }
         // bind() made the file with the process umask (0755 under the unit's UMask=0022: only
         // root could connect until now); members of the `fairshare` group may read the status.
-        chmod(path, socketMode)
-        if let accessGroup { chown(path, 0, accessGroup) }
-        var st = stat()
-        _ = stat(path, &st)
-        return ControlServer(path: path, limits: limits, listener: listener, registry: registry, socketInode: st.st_ino)
+        let modeFailure = files.changeMode(path, socketMode)
+        if modeFailure != 0 {
+            try? await listener.close()
+            if case .success(let identity) = files.identify(path), identity == socketFile { unlink(path) }
+            throw ControlSocketError(path: path, kind: .setup,
+                                     message: "cannot set its mode to 0\(String(socketMode, radix: 8)): \(ErrnoText.describe(modeFailure)); the umask's mode may let anyone connect, so not listening")
+        }
+        var accessProblem: ControlSocketError?
+        if let accessGroup {
+            let e = files.changeOwner(path, 0, accessGroup)
+            if e != 0 {
+                accessProblem = ControlSocketError(path: path, kind: .setup,
+                                                   message: "cannot hand the socket to group \(accessGroupName) (gid \(accessGroup)): \(ErrnoText.describe(e)); only root can connect (the agent needs CAP_CHOWN)")
+            }
+        }
+        return ControlServer(path: path, limits: limits, listener: listener, registry: registry, socketFile: socketFile, files: files,
+                             accessProblem: accessProblem)
     }
 
     /// Connections open now (admitted, not yet closed).
@@ -186,8 +263,8 @@ public final class ControlServer: Service, Sendable {
     public func close() async {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         try? await listener.close()
-        var st = stat()
-        if stat(path, &st) == 0 && st.st_ino == socketInode { unlink(path) }
+        // Gone, replaced or unknown (stat failed): not this server's to remove.
+        if case .success(let identity) = files.identify(path), identity == socketFile { unlink(path) }
         for channel in registry.stop() {
             try? await channel.close()
         }
