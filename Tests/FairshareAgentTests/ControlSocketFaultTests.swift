@@ -2,6 +2,7 @@ import FairshareAgent
 import FairshareCore
 import FairshareTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -80,6 +81,34 @@ import Glibc
                 && "\(error)".contains("shutdown could not tell it from another agent's socket")
         }
         #expect(!ControlClient.isListening(path))
+    }
+
+    @Test func shutdownRemovesOnlyItsOwnFileAndNotOnAFailedStat() async throws {
+        let path = Self.socketPath()
+        let statFails = Atomic<Bool>(false)
+        var files = ControlServer.FileCalls.system
+        let system = ControlServer.FileCalls.system.identify
+        files.identify = { path in statFails.load(ordering: .relaxed) ? .failure(SystemFileError(.stat, path: path, errno: EIO)) : system(path) }
+        let server = try await Self.bind(path, files: files)
+        statFails.store(true, ordering: .relaxed)
+        await server.close()
+        #expect(Self.exists(path), "which file is there is not known: it stays (the next start finds it stale)")
+        let next = try await Self.bind(path)
+        await next.close()
+        #expect(!Self.exists(path))
+    }
+
+    @Test func shutdownNeverRemovesAnotherAgentsSocket() async throws {
+        let path = Self.socketPath()
+        let first = try await Self.bind(path)
+        // Someone removed the first agent's file and a second agent bound the path.
+        #expect(unlink(path) == 0)
+        let second = try await Self.bind(path)
+        await first.close()
+        #expect(Self.exists(path), "the second agent's socket stays")
+        #expect(try await Self.ask(path).ok, "and answers")
+        await second.close()
+        #expect(!Self.exists(path))
     }
 
     @Test func aFailedChownLeavesARootOnlySocketThatServesAndSaysWhy() async throws {

@@ -178,6 +178,40 @@ public final class ControlServer: Service, Sendable {
         if unlink(path) != 0 && errno != ENOENT {
             throw ControlSocketError(path: path, kind: .setup, message: "cannot remove the stale file in the socket's place: \(ErrnoText.describe(errno))")
         }
+        // The file is bound here, not by NIO: NIO's listener removes whatever socket file is at
+        // its path when it closes, another agent's too. Until NIO takes the descriptor, it and
+        // the file are this function's to clean up.
+        let fd = try bindSocketFile(path)
+        // Which file is this server's, before anything else: shutdown removes only that one.
+        let socketFile: FileIdentity
+        switch files.identify(path) {
+        case .success(let identity):
+            socketFile = identity
+        case .failure(let error):
+            Glibc.close(fd)
+            throw ControlSocketError(path: path, kind: .setup,
+                                     message: "\(error) right after binding it: without its inode, shutdown could not tell it from another agent's socket; not listening")
+        }
+        func removeOwnFile() {
+            if case .success(let identity) = files.identify(path), identity == socketFile { unlink(path) }
+        }
+        // bind() made the file with the process umask; nobody can connect before listen(), so
+        // the mode and group are in place first. Members of the `fairshare` group may read the status.
+        let modeFailure = files.changeMode(path, socketMode)
+        if modeFailure != 0 {
+            Glibc.close(fd)
+            removeOwnFile()
+            throw ControlSocketError(path: path, kind: .setup,
+                                     message: "cannot set its mode to 0\(String(socketMode, radix: 8)): \(ErrnoText.describe(modeFailure)); the umask's mode may let anyone connect, so not listening")
+        }
+        var accessProblem: ControlSocketError?
+        if let accessGroup {
+            let e = files.changeOwner(path, 0, accessGroup)
+            if e != 0 {
+                accessProblem = ControlSocketError(path: path, kind: .setup,
+                                                   message: "cannot hand the socket to group \(accessGroupName) (gid \(accessGroup)): \(ErrnoText.describe(e)); only root can connect (the agent needs CAP_CHOWN)")
+            }
+        }
         let registry = ConnectionRegistry(limits: limits)
         let listener: any Channel
         do {
@@ -200,37 +234,20 @@ public final class ControlServer: Service, Sendable {
                             ControlConnectionHandler(registry: registry, limits: limits, handler: handler))
                     }
                 }
-                .bind(unixDomainSocketPath: path)
+                .withBoundSocket(fd)
                 .get()
         } catch {
+            // NIO owns the descriptor once it was handed over (it closes it on failure).
+            removeOwnFile()
             throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: \(error)")
         }
-        // Which file is this server's, before anything else: shutdown removes only that one.
-        let socketFile: FileIdentity
-        switch files.identify(path) {
-        case .success(let identity):
-            socketFile = identity
-        case .failure(let error):
+        // NIO listened with its default queue (the backlog option applies to sockets it binds
+        // itself); listen() again sets the limit's.
+        if Glibc.listen(fd, limits.listenBacklog) != 0 {
+            let e = errno
             try? await listener.close()
-            throw ControlSocketError(path: path, kind: .setup,
-                                     message: "\(error) right after binding it: without its inode, shutdown could not tell it from another agent's socket; not listening")
-        }
-        // bind() made the file with the process umask (0755 under the unit's UMask=0022: only
-        // root could connect until now); members of the `fairshare` group may read the status.
-        let modeFailure = files.changeMode(path, socketMode)
-        if modeFailure != 0 {
-            try? await listener.close()
-            if case .success(let identity) = files.identify(path), identity == socketFile { unlink(path) }
-            throw ControlSocketError(path: path, kind: .setup,
-                                     message: "cannot set its mode to 0\(String(socketMode, radix: 8)): \(ErrnoText.describe(modeFailure)); the umask's mode may let anyone connect, so not listening")
-        }
-        var accessProblem: ControlSocketError?
-        if let accessGroup {
-            let e = files.changeOwner(path, 0, accessGroup)
-            if e != 0 {
-                accessProblem = ControlSocketError(path: path, kind: .setup,
-                                                   message: "cannot hand the socket to group \(accessGroupName) (gid \(accessGroup)): \(ErrnoText.describe(e)); only root can connect (the agent needs CAP_CHOWN)")
-            }
+            removeOwnFile()
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: listen(): \(ErrnoText.describe(e))")
         }
         return ControlServer(path: path, limits: limits, listener: listener, registry: registry, socketFile: socketFile, files: files,
                              accessProblem: accessProblem)
@@ -268,6 +285,22 @@ public final class ControlServer: Service, Sendable {
         for channel in registry.stop() {
             try? await channel.close()
         }
+    }
+
+    /// A unix stream socket bound to `path`, not listening yet.
+    static func bindSocketFile(_ path: String) throws(ControlSocketError) -> Int32 {
+        var addr = try socketAddress(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: socket(): \(ErrnoText.describe(errno))") }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard r == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: bind(): \(ErrnoText.describe(e))")
+        }
+        return fd
     }
 
     static func socketAddress(_ path: String) throws(ControlSocketError) -> sockaddr_un {
