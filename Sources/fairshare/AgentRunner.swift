@@ -65,7 +65,7 @@ public enum AgentRunner {
         do {
             mountPoint = try CgroupEnvironment.mountPointOfThisProcess()
             try CgroupTree.checkControllersAvailable(LinuxCgroupFilesystem(mountPoint: mountPoint))
-            selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
+            selfCgroup = try CgroupEnvironment.cgroupOfThisProcess()
             root = try CgroupEnvironment.root(setting: setting, mountPoint: mountPoint, selfCgroup: selfCgroup)
         } catch {
             throw StartupError(description: "\(error)")
@@ -155,13 +155,5 @@ enum BackgroundScheduling {
                 logger.warning("cannot set SCHED_BATCH on thread \(tid): \(String(cString: strerror(errno)))", metadata: ["event": "warning"])
             }
         }
-    }
-}
-
-extension CgroupEnvironment {
-    /// The cgroup2 mount as this process sees it (/proc/self/mountinfo): for `run`, `recover`
-    /// and `check`.
-    static func mountPointOfThisProcess() throws(CgroupSetupError) -> String {
-        try mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
     }
 }

@@ -55,12 +55,17 @@ struct Recover: AsyncParsableCommand {
         let root: CgroupPath
         do {
             mountPoint = try CgroupEnvironment.mountPointOfThisProcess()
-            let selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
-            if cgroupRoot == nil && CgroupPath(selfCgroup)?.name != CgroupTree.systemdControlLeafName {
-                fail("not running as the unit's ExecStopPost= (own cgroup \(selfCgroup)); give --cgroup-root")
+            if let cgroupRoot {
+                root = try CgroupEnvironment.root(setting: .path(cgroupRoot), mountPoint: mountPoint, selfCgroup: "")
+            } else {
+                // The root is found from this process's own cgroup: one that can not be read stops
+                // here (taking it for "/" would hand processes to the wrong place).
+                let selfCgroup = try CgroupEnvironment.cgroupOfThisProcess()
+                if CgroupPath(selfCgroup)?.name != CgroupTree.systemdControlLeafName {
+                    fail("not running as the unit's ExecStopPost= (own cgroup \(selfCgroup)); give --cgroup-root")
+                }
+                root = try CgroupEnvironment.root(setting: .auto, mountPoint: mountPoint, selfCgroup: selfCgroup)
             }
-            root = try CgroupEnvironment.root(setting: cgroupRoot.map(CgroupRootSetting.path) ?? .auto,
-                                              mountPoint: mountPoint, selfCgroup: selfCgroup)
         } catch {
             fail("\(error)")
         }

@@ -1,0 +1,82 @@
+import FairshareCore
+import FairshareLinux
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `run`, `recover` and `check` read about this process first (/proc/self/mountinfo,
+/// /proc/self/cgroup), with real failing reads on a temp dir (a missing file: ENOENT; a
+/// directory: EISDIR). Before, a failed read became an empty text: "no cgroup2 mount", or the
+/// root cgroup "/" (a `recover` would have handed processes to the wrong place).
+@Suite struct SetupFileTests {
+    static func tempDir() -> String {
+        var template = Array("/tmp/fairshare-setup-XXXXXX".utf8CString)
+        return String(cString: mkdtemp(&template)!)
+    }
+
+    static func write(_ path: String, _ text: String) {
+        let f = fopen(path, "w")!
+        fputs(text, f)
+        fclose(f)
+    }
+
+    @Test func anUnreadableMountinfoIsNotNoCgroup2Mount() {
+        let dir = Self.tempDir()
+        #expect {
+            try CgroupEnvironment.mountPointOfThisProcess(mountinfo: dir)
+        } throws: { error in
+            guard case .unreadable(let e, _)? = error as? CgroupSetupError else { return false }
+            return e == SystemFileError(.read, path: dir, errno: EISDIR)
+                && "\(error)" == "cannot read \(dir): EISDIR (Is a directory); without it the cgroup2 mount is not known"
+        }
+        #expect {
+            try CgroupEnvironment.mountPointOfThisProcess(mountinfo: dir + "/mountinfo")
+        } throws: { "\($0)".hasPrefix("cannot read \(dir)/mountinfo: ENOENT (No such file or directory)") }
+    }
+
+    @Test func aReadableMountinfoWithoutCgroup2IsStillNoCgroup2Mount() throws {
+        let dir = Self.tempDir()
+        Self.write(dir + "/mountinfo", "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n")
+        #expect {
+            try CgroupEnvironment.mountPointOfThisProcess(mountinfo: dir + "/mountinfo")
+        } throws: { error in
+            guard case .noCgroup2Mount? = error as? CgroupSetupError else { return false }
+            return true
+        }
+        Self.write(dir + "/mountinfo", "36 25 0:31 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate\n")
+        #expect(try CgroupEnvironment.mountPointOfThisProcess(mountinfo: dir + "/mountinfo") == "/sys/fs/cgroup")
+    }
+
+    @Test func anUnreadableOwnCgroupIsAnErrorNotTheRoot() {
+        let dir = Self.tempDir()
+        #expect {
+            try CgroupEnvironment.cgroupOfThisProcess(procSelfCgroup: dir + "/cgroup")
+        } throws: { error in
+            guard case .unreadable(let e, _)? = error as? CgroupSetupError else { return false }
+            return e.errno == ENOENT && e.path == dir + "/cgroup"
+                && "\(error)" == "cannot read \(dir)/cgroup: ENOENT (No such file or directory); without it this process's own cgroup is not known"
+        }
+    }
+
+    @Test(arguments: ["", "1:name=systemd:/user.slice\n", "0::\n", "garbage"])
+    func anOwnCgroupWithoutAV2LineIsAnError(_ text: String) {
+        let dir = Self.tempDir()
+        Self.write(dir + "/cgroup", text)
+        #expect {
+            try CgroupEnvironment.cgroupOfThisProcess(procSelfCgroup: dir + "/cgroup")
+        } throws: { error in
+            guard case .noCgroup2Line(let path, _)? = error as? CgroupSetupError else { return false }
+            return path == dir + "/cgroup" && "\(error)".contains("has no cgroup v2 line")
+        }
+    }
+
+    @Test func theOwnCgroupIsTheV2Line() throws {
+        let dir = Self.tempDir()
+        Self.write(dir + "/cgroup", "1:name=systemd:/x\n0::/fairshare.slice/fairshare.service/.control\n")
+        #expect(try CgroupEnvironment.cgroupOfThisProcess(procSelfCgroup: dir + "/cgroup") == "/fairshare.slice/fairshare.service/.control")
+        #expect(try CgroupEnvironment.cgroupOfThisProcess().hasPrefix("/"), "this process's own, from /proc")
+    }
+
+}
