@@ -34,3 +34,19 @@ extension CgroupEnvironment {
         }
     }
 }
+
+extension LinuxIODisks {
+    /// This machine's disks as `fairshare check` reads them, without an agent: io.cost's files at
+    /// the cgroup2 mount, or at /sys/fs/cgroup when none is mounted (none are found there, and
+    /// each disk says so). Unavailable when /proc/self/mountinfo or the disks can not be read.
+    public static func readThisMachine(mountinfo: String = "/proc/self/mountinfo", sysBlock: String = "/sys/block") -> Reading<IODisks> {
+        let mount: String
+        do throws(CgroupSetupError) {
+            mount = try CgroupEnvironment.mountPointOfThisProcess(mountinfo: mountinfo)
+        } catch {
+            guard case .noCgroup2Mount = error else { return .unavailable(error.description) }
+            mount = "/sys/fs/cgroup"
+        }
+        return LinuxIODisks(sysBlock: sysBlock, cgroupMount: mount).read()
+    }
+}

@@ -79,4 +79,12 @@ import Glibc
         #expect(try CgroupEnvironment.cgroupOfThisProcess().hasPrefix("/"), "this process's own, from /proc")
     }
 
+    @Test func aDirectoryListingThatFailsSaysWhereAndWhy() throws {
+        let dir = Self.tempDir()
+        Self.write(dir + "/file", "x")
+        #expect(throws: SystemFileError(.list, path: dir + "/file", errno: ENOTDIR)) { try DirectoryEntries.list(dir + "/file") }
+        #expect(throws: SystemFileError(.list, path: dir + "/none", errno: ENOENT)) { try DirectoryEntries.list(dir + "/none") }
+        mkdir(dir + "/sub", 0o755)
+        #expect(try DirectoryEntries.list(dir).map(\.name).sorted() == ["file", "sub"])
+    }
 }
