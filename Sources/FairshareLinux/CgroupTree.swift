@@ -77,7 +77,9 @@ public struct CgroupTree: Sendable {
         try enableControllers(in: root, notes: &notes)
         if fs.exists(agentLeaf) {
             // The agent uses little CPU but must keep up under load: it never loses to the groups.
-            try? fs.write("10000", to: .cpuWeight, of: agentLeaf)
+            do throws(CgroupError) { try fs.write("10000", to: .cpuWeight, of: agentLeaf) } catch {
+                notes.append("warning: \(error): the agent competes with its groups at the leaf's weight")
+            }
         }
         return notes
     }

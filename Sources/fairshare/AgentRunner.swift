@@ -78,7 +78,11 @@ public enum AgentRunner {
         do {
             // A delegated root's ancestors belong to systemd: never write them.
             for note in try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(selfCgroup), configureAncestors: setting != .auto) {
-                logger.info("\(note)", metadata: ["event": "setup"])
+                if note.hasPrefix("warning: ") {
+                    logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
+                } else {
+                    logger.info("\(note)", metadata: ["event": "setup"])
+                }
             }
         } catch {
             throw StartupError(description: "\(error)")

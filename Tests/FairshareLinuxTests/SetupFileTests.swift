@@ -1,5 +1,6 @@
 import FairshareCore
 import FairshareLinux
+import FairshareTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -86,5 +87,20 @@ import Glibc
         #expect(throws: SystemFileError(.list, path: dir + "/none", errno: ENOENT)) { try DirectoryEntries.list(dir + "/none") }
         mkdir(dir + "/sub", 0o755)
         #expect(try DirectoryEntries.list(dir).map(\.name).sorted() == ["file", "sub"])
+    }
+
+    /// The agent's own leaf gets cpu.weight 10000 so it never loses to its groups; before, a
+    /// failed write was dropped (`try?`) and the agent ran at the default weight unsaid.
+    @Test func aFailedWeightOnTheAgentsLeafIsSaid() throws {
+        let k = FakeKernel()
+        k.makeCgroup("/", enable: ["cpu", "io"])
+        k.makeCgroup("/fairshare")
+        k.spawn(ProcessInfo(pid: 50, parentPID: 1, startTime: 1, comm: "fairshare", cgroup: "/fairshare"))
+        let tree = CgroupTree(fs: k.filesystem, root: CgroupPath("/fairshare")!, pause: { _ in })
+        k.inject(errno: EACCES, file: .cpuWeight, cgroup: tree.agentLeaf.description, operation: .write)
+        let notes = try tree.prepare(agentPID: 50, agentCgroup: CgroupPath("/fairshare"))
+        let warning = notes.first { $0.hasPrefix("warning: ") }
+        #expect(warning == "warning: writing '10000' to \(tree.fs.absolutePath(.cpuWeight, of: tree.agentLeaf)): Permission denied (errno 13): the agent competes with its groups at the leaf's weight",
+                "\(notes)")
     }
 }
