@@ -76,7 +76,9 @@ public enum Recovery {
             let agent = Agent(policy: Policy(groups: []), policyPath: "(recover)", env: env, logger: logger)
             release = await agent.shutdown()
             // The agent's empty leaf is no group: remove it too (ENOENT/EBUSY are fine).
-            try? tree.fs.remove(tree.agentLeaf)
+            do throws(CgroupError) { try tree.fs.remove(tree.agentLeaf) } catch {
+                if error.kind != .gone && error.kind != .busy { problems.append("cannot remove the agent's leaf cgroup: \(error)") }
+            }
         }
         var populated: [GroupName] = []
         switch Observer.listGroups(tree) {
