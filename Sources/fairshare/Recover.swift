@@ -41,10 +41,13 @@ struct Recover: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if let response = try? ControlClient.send(ControlRequest(command: .status), to: socket.socket, timeoutSeconds: 5),
-           response.ok, let status = response.status {
-            print("the agent (pid \(status.agent.pid)) is running; nothing to recover")
-            return
+        do throws(ControlSocketError) {
+            if case .running(let pid) = try Recovery.agentPresence(socket: socket.socket) {
+                print("the agent (pid \(pid)) is running; nothing to recover")
+                return
+            }
+        } catch {
+            fail("cannot tell whether the agent is still running: \(error); not recovering while it may be (stop it, then run this again)")
         }
         let chosen: Recovery.Mode = switch mode {
         case .auto: Recovery.mode(serviceResult: getenv("SERVICE_RESULT").map { String(cString: $0) })
