@@ -153,8 +153,15 @@ enum BackgroundScheduling {
     static func apply(logger: Logger) {
         // A policy is per thread and inherited by threads created later: set it on every
         // thread that exists already.
+        let threads: [Int32]
+        do throws(SystemFileError) {
+            threads = try DirectoryEntries.list("/proc/self/task").compactMap { Int32($0.name) }
+        } catch {
+            logger.warning("cannot set SCHED_BATCH: \(error); the agent keeps SCHED_OTHER", metadata: ["event": "warning"])
+            return
+        }
         var param = sched_param(sched_priority: 0)
-        for tid in (DirectoryEntries.read("/proc/self/task") ?? []).compactMap({ Int32($0.name) }) {
+        for tid in threads {
             if sched_setscheduler(tid, schedBatch, &param) != 0 {
                 logger.warning("cannot set SCHED_BATCH on thread \(tid): \(String(cString: strerror(errno)))", metadata: ["event": "warning"])
             }
