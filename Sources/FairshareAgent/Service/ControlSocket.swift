@@ -237,7 +237,7 @@ public final class ControlServer: Service, Sendable {
                 .withBoundSocket(fd)
                 .get()
         } catch {
-            // NIO owns the descriptor once it was handed over (it closes it on failure).
+            // The descriptor is NIO's once handed over: not closed here.
             removeOwnFile()
             throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: \(error)")
         }
