@@ -136,5 +136,7 @@ public protocol OriginStore: Sendable {
 /// The machine's disks and the root's io.cost settings, for judging where io shares count.
 /// Read-only: the agent never writes io.cost.model or io.cost.qos (the machine's owner does).
 public protocol IODiskSource: Sendable {
-    func read() -> IODisks
+    /// The disks, or why they could not be read (the file and the errno): never "no disks" for
+    /// a directory that could not be listed.
+    func read() -> Reading<IODisks>
 }

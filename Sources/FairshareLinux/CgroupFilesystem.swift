@@ -70,18 +70,39 @@ public struct LinuxCgroupFilesystem: CgroupFilesystem {
 
 /// The one readdir(3) loop: a directory's entries, without "." and "..".
 public enum DirectoryEntries {
-    /// Nil when the directory can not be opened (errno says why).
+    /// Nil when the directory can not be opened (errno says why). A readdir(3) that fails
+    /// part way ends the list there: see `list` for a listing that says so.
     public static func read(_ path: String) -> [(name: String, isDirectory: Bool)]? {
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
         var entries: [(name: String, isDirectory: Bool)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type == DT_DIR)) }
+            if let e = self.entry(entry) { entries.append(e) }
         }
         return entries
+    }
+
+    /// Every entry, or why not: opendir(3) or readdir(3) failing, with the path and the errno.
+    public static func list(_ path: String) throws(SystemFileError) -> [(name: String, isDirectory: Bool)] {
+        guard let dir = opendir(path) else { throw SystemFileError(.list, path: path, errno: errno) }
+        defer { closedir(dir) }
+        var entries: [(name: String, isDirectory: Bool)] = []
+        while true {
+            // readdir(3) returns NULL at the end and on an error; only errno tells them apart.
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw SystemFileError(.list, path: path, errno: errno) }
+                return entries
+            }
+            if let e = self.entry(entry) { entries.append(e) }
+        }
+    }
+
+    private static func entry(_ entry: UnsafeMutablePointer<dirent>) -> (name: String, isDirectory: Bool)? {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return name == "." || name == ".." ? nil : (name, entry.pointee.d_type == DT_DIR)
     }
 }
 

@@ -77,7 +77,9 @@ public struct CgroupTree: Sendable {
         try enableControllers(in: root, notes: &notes)
         if fs.exists(agentLeaf) {
             // The agent uses little CPU but must keep up under load: it never loses to the groups.
-            try? fs.write("10000", to: .cpuWeight, of: agentLeaf)
+            do throws(CgroupError) { try fs.write("10000", to: .cpuWeight, of: agentLeaf) } catch {
+                notes.append("warning: \(error): the agent competes with its groups at the leaf's weight")
+            }
         }
         return notes
     }
@@ -285,11 +287,21 @@ public enum CgroupSetupError: Error, Sendable, CustomStringConvertible {
     case notDelegated(root: String, missing: [String], available: [String])
     case cannotEnableControllers(CgroupError, hint: String?)
     case failed(String, CgroupError)
+    /// A file the setup reads (/proc/self/mountinfo, /proc/self/cgroup) could not be read: said
+    /// as such, never as what its text would have told. `needed` says what it was read for.
+    case unreadable(SystemFileError, needed: String)
+    /// /proc/self/cgroup has no cgroup v2 line ("0::/path").
+    case noCgroup2Line(path: String, text: String)
 
     public var description: String {
         switch self {
         case .noCgroup2Mount:
             return "no cgroup2 filesystem is mounted (see /proc/self/mountinfo); Fairshare needs the unified hierarchy (systemd.unified_cgroup_hierarchy=1)"
+        case .unreadable(let error, let needed):
+            return "\(error); without it \(needed) is not known"
+        case .noCgroup2Line(let path, let text):
+            let shown = text.count > 200 ? String(text.prefix(200)) + "..." : text
+            return "\(path) has no cgroup v2 line (\"0::/path\"), so this process's own cgroup is not known; it reads: \(shown.debugDescription)"
         case .controllersUnavailable(let mount, let missing, let available):
             let have = available.isEmpty ? "none" : available.joined(separator: " ")
             let hybrid = mount.hasSuffix("/unified") ? "; this host mounts cgroup v1 hybrid (the controllers are bound to v1 hierarchies)" : ""

@@ -10,9 +10,14 @@ import Glibc
 public struct LinuxMetricsFiles: MetricsFiles {
     public init() {}
 
+    /// False only when stat(2) says there is no such directory (ENOENT, ENOTDIR, or not a
+    /// directory). Any other failure (ELOOP, EACCES, EIO) counts as existing, so the write that
+    /// follows fails and is reported with its errno, instead of being taken for "node_exporter
+    /// is not installed".
     public func directoryExists(_ path: String) -> Bool {
         var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        guard stat(path, &st) == 0 else { return errno != ENOENT && errno != ENOTDIR }
+        return (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     public func create(_ path: String, text: String, mode: UInt32) throws(MetricsFileError) {

@@ -2,17 +2,27 @@ import FairshareCore
 import FairshareEdge
 import Synchronization
 
-/// Disks a test sets and changes (a scheduler switched, io.cost enabled) while the agent runs.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Disks a test sets and changes (a scheduler switched, io.cost enabled) while the agent runs,
+/// and makes unreadable (an errno on a path) until it sets them again.
 public final class FakeIODisks: IODiskSource {
-    private let state: Mutex<IODisks>
+    private let state: Mutex<Reading<IODisks>>
 
     public init(_ disks: IODisks = IODisks(devices: [], costQoS: "", costModel: "")) {
-        state = Mutex(disks)
+        state = Mutex(.value(disks))
     }
 
-    public func read() -> IODisks { state.withLock { $0 } }
+    public func read() -> Reading<IODisks> { state.withLock { $0 } }
 
-    public func set(_ disks: IODisks) { state.withLock { $0 = disks } }
+    public func set(_ disks: IODisks) { state.withLock { $0 = .value(disks) } }
+
+    /// Every read fails as the real source says it, e.g. "cannot list /sys/block: EACCES (...)".
+    public func fail(_ operation: SystemFileError.Operation = .list, path: String = "/sys/block", errno: Int32 = EACCES) {
+        state.withLock { $0 = .unavailable(SystemFileError(operation, path: path, errno: errno).description) }
+    }
 
     /// One virtio disk "vda" (254:0) with `scheduler` active, as a 6.1 kernel shows it.
     /// - Parameters:

@@ -65,7 +65,7 @@ public enum AgentRunner {
         do {
             mountPoint = try CgroupEnvironment.mountPointOfThisProcess()
             try CgroupTree.checkControllersAvailable(LinuxCgroupFilesystem(mountPoint: mountPoint))
-            selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
+            selfCgroup = try CgroupEnvironment.cgroupOfThisProcess()
             root = try CgroupEnvironment.root(setting: setting, mountPoint: mountPoint, selfCgroup: selfCgroup)
         } catch {
             throw StartupError(description: "\(error)")
@@ -78,7 +78,11 @@ public enum AgentRunner {
         do {
             // A delegated root's ancestors belong to systemd: never write them.
             for note in try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(selfCgroup), configureAncestors: setting != .auto) {
-                logger.info("\(note)", metadata: ["event": "setup"])
+                if note.hasPrefix("warning: ") {
+                    logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
+                } else {
+                    logger.info("\(note)", metadata: ["event": "setup"])
+                }
             }
         } catch {
             throw StartupError(description: "\(error)")
@@ -113,6 +117,7 @@ public enum AgentRunner {
         } catch {
             throw StartupError(description: "control socket: \(error)")
         }
+        if let problem = server.accessProblem { logger.warning("control socket: \(problem)", metadata: ["event": "warning"]) }
 
         let group = ServiceGroup(configuration: .init(
             services: AgentServices.services(agent: AgentService(agent: agent, watchdog: SystemdNotifier.watchdogInterval()), controlSocket: server),
@@ -148,19 +153,18 @@ enum BackgroundScheduling {
     static func apply(logger: Logger) {
         // A policy is per thread and inherited by threads created later: set it on every
         // thread that exists already.
+        let threads: [Int32]
+        do throws(SystemFileError) {
+            threads = try DirectoryEntries.list("/proc/self/task").compactMap { Int32($0.name) }
+        } catch {
+            logger.warning("cannot set SCHED_BATCH: \(error); the agent keeps SCHED_OTHER", metadata: ["event": "warning"])
+            return
+        }
         var param = sched_param(sched_priority: 0)
-        for tid in (DirectoryEntries.read("/proc/self/task") ?? []).compactMap({ Int32($0.name) }) {
+        for tid in threads {
             if sched_setscheduler(tid, schedBatch, &param) != 0 {
                 logger.warning("cannot set SCHED_BATCH on thread \(tid): \(String(cString: strerror(errno)))", metadata: ["event": "warning"])
             }
         }
-    }
-}
-
-extension CgroupEnvironment {
-    /// The cgroup2 mount as this process sees it (/proc/self/mountinfo): for `run`, `recover`
-    /// and `check`.
-    static func mountPointOfThisProcess() throws(CgroupSetupError) -> String {
-        try mountPoint(mountinfo: (try? readTextFile("/proc/self/mountinfo")) ?? "")
     }
 }

@@ -214,10 +214,9 @@ struct Check: ParsableCommand {
             print(StatusTable.renderPolicy(p), terminator: "")
             // Where this policy's io shares would count on this machine (read here, no agent).
             // The cgroup v2 mount holds io.cost's files (/sys/fs/cgroup/unified on a hybrid host).
-            let mount = (try? CgroupEnvironment.mountPointOfThisProcess()) ?? "/sys/fs/cgroup"
-            let disks = LinuxIODisks(cgroupMount: mount).read()
-            print("\n" + StatusTable.diskLines(IOShares.statuses(disks)), terminator: "")
-            if disks.omitted > 0 { print("(\(disks.omitted) more disks not read: at most \(IODisks.maxDevices))") }
+            let disks = LinuxIODisks.readThisMachine()
+            print("\n" + IOShares.lines(disks.map(IOShares.statuses)), terminator: "")
+            if let omitted = disks.value?.omitted, omitted > 0 { print("(\(omitted) more disks not read: at most \(IODisks.maxDevices))") }
             if let w = p.bfqRangeWarning() { print("note: \(w)") }
         } catch {
             failInvalidPolicy(error, path: policy)

@@ -41,10 +41,13 @@ struct Recover: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if let response = try? ControlClient.send(ControlRequest(command: .status), to: socket.socket, timeoutSeconds: 5),
-           response.ok, let status = response.status {
-            print("the agent (pid \(status.agent.pid)) is running; nothing to recover")
-            return
+        do throws(ControlSocketError) {
+            if case .running(let pid) = try Recovery.agentPresence(socket: socket.socket) {
+                print("the agent (pid \(pid)) is running; nothing to recover")
+                return
+            }
+        } catch {
+            fail("cannot tell whether the agent is still running: \(error); not recovering while it may be (stop it, then run this again)")
         }
         let chosen: Recovery.Mode = switch mode {
         case .auto: Recovery.mode(serviceResult: getenv("SERVICE_RESULT").map { String(cString: $0) })
@@ -55,12 +58,17 @@ struct Recover: AsyncParsableCommand {
         let root: CgroupPath
         do {
             mountPoint = try CgroupEnvironment.mountPointOfThisProcess()
-            let selfCgroup = ProcFormat.parseCgroupV2Path((try? readTextFile("/proc/self/cgroup")) ?? "") ?? "/"
-            if cgroupRoot == nil && CgroupPath(selfCgroup)?.name != CgroupTree.systemdControlLeafName {
-                fail("not running as the unit's ExecStopPost= (own cgroup \(selfCgroup)); give --cgroup-root")
+            if let cgroupRoot {
+                root = try CgroupEnvironment.root(setting: .path(cgroupRoot), mountPoint: mountPoint, selfCgroup: "")
+            } else {
+                // The root is found from this process's own cgroup: one that can not be read stops
+                // here (taking it for "/" would hand processes to the wrong place).
+                let selfCgroup = try CgroupEnvironment.cgroupOfThisProcess()
+                if CgroupPath(selfCgroup)?.name != CgroupTree.systemdControlLeafName {
+                    fail("not running as the unit's ExecStopPost= (own cgroup \(selfCgroup)); give --cgroup-root")
+                }
+                root = try CgroupEnvironment.root(setting: .auto, mountPoint: mountPoint, selfCgroup: selfCgroup)
             }
-            root = try CgroupEnvironment.root(setting: cgroupRoot.map(CgroupRootSetting.path) ?? .auto,
-                                              mountPoint: mountPoint, selfCgroup: selfCgroup)
         } catch {
             fail("\(error)")
         }

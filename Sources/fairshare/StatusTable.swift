@@ -47,7 +47,7 @@ enum StatusTable {
         }
         out += fileLines(s)
         if let disks = s.ioDevices {
-            out += "\n" + diskLines(disks)
+            out += "\n" + IOShares.lines(.value(disks))
         }
         let failures = s.agent.failures ?? []
         if !failures.isEmpty {
@@ -95,11 +95,6 @@ enum StatusTable {
         if r.borrowedCPUs > 0.005 { text += ", borrowing \(fmt(r.borrowedCPUs, 2)) CPUs" }
         if r.weightReason != "shares" { text += "; weight: \(r.weightReason)" }
         return text
-    }
-
-    /// One line per disk: whether io shares are in force there, through what, and why.
-    static func diskLines(_ disks: [IODeviceStatus]) -> String {
-        disks.isEmpty ? "io shares: no disk found under /sys/block\n" : disks.map { $0.line + "\n" }.joined()
     }
 
     static func renderPolicy(_ p: Policy) -> String {

@@ -17,7 +17,11 @@ import Testing
     }
 
     func observation(at second: UInt64, disks: IODisks?) -> Observation {
-        Observation(at: second * F.second, processes: [], groupCgroups: .value([F.a, F.b]), disks: disks)
+        observation(at: second, reading: disks.map(Reading.value))
+    }
+
+    func observation(at second: UInt64, reading: Reading<IODisks>?) -> Observation {
+        Observation(at: second * F.second, processes: [], groupCgroups: .value([F.a, F.b]), disks: reading)
     }
 
     func disk(_ scheduler: String) -> IODisks { FakeIODisks.virtioDisk(scheduler: scheduler) }
@@ -36,6 +40,18 @@ import Testing
         #expect(bfqSteps(p.run(observation(at: 8, disks: disk("mq-deadline")))).isEmpty)
         #expect(p.r.snapshot.applied.values(of: .ioBFQWeight, as: BFQWeight.self).isEmpty, "forgotten when no disk uses BFQ")
         #expect(bfqSteps(p.run(observation(at: 10, disks: disk("bfq")))) == [F.a: 100, F.b: 400], "written again")
+    }
+
+    @Test func anUnreadableDiskReadingKeepsTheLastGoodOne() {
+        var p = Passes(policy)
+        #expect(bfqSteps(p.run(observation(at: 0, disks: disk("bfq")))) == [F.a: 100, F.b: 400])
+        let failed = Reading<IODisks>.unavailable("cannot list /sys/block: EACCES (Permission denied)")
+        #expect(bfqSteps(p.run(observation(at: 2, reading: failed))).isEmpty, "nothing rewritten")
+        #expect(p.r.snapshot.disks == disk("bfq"), "the last good reading stands, not \"no disks\"")
+        #expect(p.r.snapshot.applied.values(of: .ioBFQWeight, as: BFQWeight.self) == [F.a: BFQWeight(100)!, F.b: BFQWeight(400)!], "nor are the weights written for BFQ forgotten")
+        #expect(bfqSteps(p.run(observation(at: 4, reading: failed))).isEmpty)
+        #expect(bfqSteps(p.run(observation(at: 6, disks: disk("mq-deadline")))).isEmpty)
+        #expect(p.r.snapshot.disks == disk("mq-deadline") && p.r.snapshot.applied.values(of: .ioBFQWeight, as: BFQWeight.self).isEmpty, "a good reading replaces it")
     }
 
     @Test func aFailedWriteIsTriedAgainAndIOWeightIsUntouchedByIt() {

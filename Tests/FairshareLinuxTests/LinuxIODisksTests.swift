@@ -33,7 +33,7 @@ import Glibc
         }
     }
 
-    @Test func hardwareDisksWithTheirSchedulersAndIOCostsFiles() {
+    @Test func hardwareDisksWithTheirSchedulersAndIOCostsFiles() throws {
         let root = Self.tempDir()
         mkdir("\(root)/block", 0o755)
         mkdir("\(root)/cgroup", 0o755)
@@ -43,7 +43,7 @@ import Glibc
         Self.write("\(root)/cgroup/io.cost.qos", "254:0 enable=1 ctrl=user rpct=0.00 rlat=250000 wpct=0.00 wlat=250000 min=100.00 max=100.00\n")
         Self.write("\(root)/cgroup/io.cost.model", "254:0 ctrl=user model=linear rbps=1 rseqiops=1 rrandiops=1 wbps=1 wseqiops=1 wrandiops=1\n")
 
-        let disks = LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: "\(root)/cgroup").read()
+        let disks = try #require(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: "\(root)/cgroup").read().value)
         #expect(disks.devices == [
             IODevice(name: "sda", device: "8:0", schedulers: "[mq-deadline] none", rotational: false),
             IODevice(name: "vda", device: "254:0", schedulers: "mq-deadline kyber [bfq] none", rotational: true),
@@ -54,21 +54,90 @@ import Glibc
         #expect(statuses.map(\.through) == [.none, .both])
     }
 
-    @Test func withoutIOCostFilesAndBeyondTheCap() {
+    @Test func withoutIOCostFilesAndBeyondTheCap() throws {
         let root = Self.tempDir()
         mkdir("\(root)/block", 0o755)
         for i in 0..<(IODisks.maxDevices + 3) {
             Self.disk(root, "sd\(1000 + i)", dev: "8:\(i)", scheduler: "[none]")
         }
-        let disks = LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: "\(root)/no-cgroup").read()
+        let disks = try #require(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: "\(root)/no-cgroup").read().value)
         #expect(disks.devices.count == IODisks.maxDevices)
         #expect(disks.omitted == 3)
         #expect(disks.costQoS == nil && disks.costModel == nil)
         #expect(IOShares.statuses(disks).first?.why.contains("io.cost is not available") == true)
     }
 
-    @Test func noBlockDirectoryMeansNoDisks() {
-        let disks = LinuxIODisks(sysBlock: "/nonexistent-\(getpid())", cgroupMount: "/nonexistent").read()
-        #expect(disks.devices.isEmpty && disks.omitted == 0)
+    // MARK: What can not be read
+
+    /// Before, every one of these read as "no disks" or as an unknown scheduler: the agent then
+    /// forgot the BFQ weights and told "no disk found under /sys/block".
+    @Test func anUnlistableBlockDirectoryIsUnavailableNotNoDisks() {
+        let missing = "/nonexistent-\(getpid())"
+        let reading = LinuxIODisks(sysBlock: missing, cgroupMount: "/nonexistent").read()
+        #expect(reading.unavailableReason == "cannot list \(missing): ENOENT (No such file or directory)")
+
+        let root = Self.tempDir()
+        Self.write("\(root)/block", "not a directory\n")
+        #expect(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: root).read().unavailableReason
+            == "cannot list \(root)/block: ENOTDIR (Not a directory)")
+    }
+
+    @Test func aDisksFileThatFailsMakesTheReadingUnavailableNamingTheFile() {
+        let root = Self.tempDir()
+        mkdir("\(root)/block", 0o755)
+        Self.disk(root, "vda", dev: "254:0", scheduler: "[bfq] none")
+        Self.disk(root, "vdb", dev: "254:16", scheduler: "[none]")
+        // read(2) of a directory fails with EISDIR: an injected errno on one disk's scheduler.
+        unlink("\(root)/block/vdb/queue/scheduler")
+        mkdir("\(root)/block/vdb/queue/scheduler", 0o755)
+        #expect(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: root).read().unavailableReason
+            == "cannot read \(root)/block/vdb/queue/scheduler: EISDIR (Is a directory)")
+    }
+
+    @Test func aDeviceLinkThatCanNotBeFollowedIsNotTakenForVirtual() {
+        let root = Self.tempDir()
+        mkdir("\(root)/block", 0o755)
+        Self.disk(root, "vda", dev: "254:0", scheduler: "[bfq] none", hardware: false)
+        symlink("\(root)/block/vda/device", "\(root)/block/vda/device")
+        #expect(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: root).read().unavailableReason
+            == "cannot stat \(root)/block/vda/device: ELOOP (Too many levels of symbolic links)")
+    }
+
+    @Test func anIOCostFileThatFailsIsNotTakenForAKernelWithoutIOCost() {
+        let root = Self.tempDir()
+        mkdir("\(root)/block", 0o755)
+        mkdir("\(root)/cgroup", 0o755)
+        Self.disk(root, "vda", dev: "254:0", scheduler: "[none]")
+        mkdir("\(root)/cgroup/io.cost.qos", 0o755)
+        #expect(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: "\(root)/cgroup").read().unavailableReason
+            == "cannot read \(root)/cgroup/io.cost.qos: EISDIR (Is a directory)")
+    }
+
+    /// ENOENT is what the kernel has: a disk removed since the listing is left out, a missing
+    /// queue file is unknown, missing io.cost files are a kernel without io.cost.
+    @Test func filesThatDoNotExistAreWhatTheKernelHas() throws {
+        let root = Self.tempDir()
+        mkdir("\(root)/block", 0o755)
+        Self.disk(root, "vda", dev: "254:0", scheduler: "[bfq] none")
+        Self.disk(root, "vdb", dev: "254:16", scheduler: "[none]")
+        unlink("\(root)/block/vdb/dev")
+        unlink("\(root)/block/vda/queue/rotational")
+        let disks = try #require(LinuxIODisks(sysBlock: "\(root)/block", cgroupMount: "\(root)/no-cgroup").read().value)
+        #expect(disks.devices == [IODevice(name: "vda", device: "254:0", schedulers: "[bfq] none", rotational: nil)])
+        #expect(disks.costQoS == nil && disks.costModel == nil)
+    }
+
+    /// `fairshare check`'s reading: an unreadable mountinfo is said, not taken for /sys/fs/cgroup.
+    @Test func checksReadingSaysWhenMountinfoCanNotBeRead() throws {
+        let root = Self.tempDir()
+        mkdir("\(root)/block", 0o755)
+        Self.disk(root, "vda", dev: "254:0", scheduler: "[bfq] none")
+        let unreadable = LinuxIODisks.readThisMachine(mountinfo: root, sysBlock: "\(root)/block")
+        #expect(unreadable.unavailableReason == "cannot read \(root): EISDIR (Is a directory); without it the cgroup2 mount is not known")
+        Self.write("\(root)/mountinfo", "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n")
+        let noCgroup2 = try #require(LinuxIODisks.readThisMachine(mountinfo: "\(root)/mountinfo", sysBlock: "\(root)/block").value)
+        #expect(noCgroup2.devices.map(\.name) == ["vda"], "no cgroup2 mount: the disks are still shown")
+        #expect(IOShares.lines(LinuxIODisks.readThisMachine(mountinfo: "\(root)/mountinfo", sysBlock: "\(root)/nothing").map(IOShares.statuses))
+            == "io shares: not known on this machine, the disks could not be read: cannot list \(root)/nothing: ENOENT (No such file or directory)\n")
     }
 }

@@ -57,4 +57,21 @@ import Glibc
             "\(e)".contains("/nonexistent-dir/x/.f.prom.tmp") && "\(e)".contains("No such file or directory")
         }
     }
+
+    /// Before, any failed stat of the directory read as "no directory" (node_exporter not
+    /// installed: nothing written, nothing said).
+    @Test func aDirectoryThatCanNotBeStatedIsNotTakenForAbsent() {
+        let dir = Self.tempDir()
+        #expect(symlink(dir + "/loop", dir + "/loop") == 0)
+        let files = LinuxMetricsFiles()
+        #expect(files.directoryExists(dir + "/loop"), "ELOOP: not known to be absent")
+        #expect(!files.directoryExists(dir + "/none/deeper"))
+        let plain = dir + "/plain"
+        #expect(creat(plain, 0o600) >= 0)
+        #expect(!files.directoryExists(plain), "a file is no directory")
+        #expect(!files.directoryExists(plain + "/sub"), "ENOTDIR")
+        #expect {
+            try files.create(dir + "/loop/.f.prom.tmp", text: "", mode: 0o644)
+        } throws: { "\($0)".contains("Too many levels of symbolic links") }
+    }
 }

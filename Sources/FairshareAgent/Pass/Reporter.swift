@@ -79,6 +79,13 @@ struct Reporter: Sendable {
                 }
             }
         }
+        if let disks = o.disks {
+            track(disks, "the disks", headline: "cannot read the disks", level: .warning, now: now,
+                  consequence: "io.bfq.weight and status go by the last reading of the disks, if any, until they can be read")
+        } else {
+            // Read every few passes: the failure stays open in between.
+            failures.keep("the disks")
+        }
         for g in policy.agentGroups {
             guard let stats = o.groupStats[g.name] else { continue }
             track(stats, "group \(g.name)", context: ["group": .string(g.name.rawValue)], now: now)
@@ -210,8 +217,8 @@ struct Reporter: Sendable {
     /// The disks as read (every few passes): each disk's io shares when first seen or changed,
     /// "nowhere" once while no disk has them in force, and BFQ's range warning once per policy
     /// text while some disk uses BFQ.
-    mutating func disks(_ reading: IODisks?, policy: Policy, path: String) {
-        guard let reading else { return }
+    mutating func disks(_ reading: Reading<IODisks>?, policy: Policy, path: String) {
+        guard let reading = reading?.value else { return }
         let statuses = IOShares.statuses(reading)
         for d in statuses where toldDisks[d.name] != d {
             emit(.ioShares(d))

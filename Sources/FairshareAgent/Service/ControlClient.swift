@@ -110,15 +110,42 @@ public enum ControlClient {
         }
     }
 
-    /// True if something listens on the socket (a full listen queue counts: someone is there).
-    public static func isListening(_ path: String) -> Bool {
+    /// What a probe found at a socket path.
+    public enum Listener: Sendable, Equatable {
+        /// Something accepts connections there (a full listen queue counts: someone is there).
+        case listening
+        /// No file at the path (ENOENT).
+        case absent
+        /// A file nobody listens on (ECONNREFUSED): what a killed agent leaves.
+        case stale
+    }
+
+    /// Connects to `path` without waiting, to tell a live socket from a stale one. Anything else
+    /// (no descriptor left, a socket of another type, a loop of links) throws: then nobody knows
+    /// whether the file may be removed.
+    public static func probe(_ path: String) throws(ControlSocketError) -> Listener {
+        var addr = try ControlServer.socketAddress(path)
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard s >= 0, var addr = try? ControlServer.socketAddress(path) else { return false }
+        guard s >= 0 else {
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot tell whether something listens here: socket(): \(ErrnoText.describe(errno))")
+        }
         defer { close(s) }
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        return r == 0 || errno == EAGAIN
+        let e = errno
+        if r == 0 || e == EAGAIN { return .listening }
+        switch e {
+        case ENOENT: return .absent
+        case ECONNREFUSED: return .stale
+        default:
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot tell whether something listens here: connect(): \(ErrnoText.describe(e))")
+        }
+    }
+
+    /// True if something is known to listen on the socket (a full listen queue counts).
+    public static func isListening(_ path: String) -> Bool {
+        (try? probe(path)) == .listening
     }
 
     static func monotonicSeconds() -> Double {

@@ -94,15 +94,59 @@ public final class ControlServer: Service, Sendable {
     private let listener: any Channel
     private let registry: ConnectionRegistry
     /// The socket file this server created, so shutdown never removes another's.
-    private let socketInode: ino_t
+    private let socketFile: FileIdentity
+    private let files: FileCalls
+    /// Set when the socket could not be handed to the access group: it serves root only (mode
+    /// 0660, the agent's own group), which is safe but not what the admin asked for; the caller
+    /// says so once.
+    public let accessProblem: ControlSocketError?
     private let stopRequested = Atomic<Bool>(false)
 
-    private init(path: String, limits: ControlSocketLimits, listener: any Channel, registry: ConnectionRegistry, socketInode: ino_t) {
+    private init(path: String, limits: ControlSocketLimits, listener: any Channel, registry: ConnectionRegistry, socketFile: FileIdentity,
+                 files: FileCalls, accessProblem: ControlSocketError?) {
         self.path = path
         self.limits = limits
         self.listener = listener
         self.registry = registry
-        self.socketInode = socketInode
+        self.socketFile = socketFile
+        self.files = files
+        self.accessProblem = accessProblem
+    }
+
+    /// Which file a path is: stat(2)'s device and inode.
+    public struct FileIdentity: Sendable, Equatable {
+        public var device: UInt64
+        public var inode: UInt64
+
+        public init(device: UInt64, inode: UInt64) {
+            self.device = device
+            self.inode = inode
+        }
+    }
+
+    /// The calls `bind` and `close` make on the socket file, as values so a test can make any of
+    /// them fail. `changeMode` and `changeOwner` return 0 or the errno.
+    public struct FileCalls: Sendable {
+        public var changeMode: @Sendable (_ path: String, _ mode: mode_t) -> Int32
+        public var changeOwner: @Sendable (_ path: String, _ uid: uid_t, _ gid: gid_t) -> Int32
+        public var identify: @Sendable (_ path: String) -> Result<FileIdentity, SystemFileError>
+
+        public init(changeMode: @escaping @Sendable (String, mode_t) -> Int32, changeOwner: @escaping @Sendable (String, uid_t, gid_t) -> Int32,
+                    identify: @escaping @Sendable (String) -> Result<FileIdentity, SystemFileError>) {
+            self.changeMode = changeMode
+            self.changeOwner = changeOwner
+            self.identify = identify
+        }
+
+        /// chmod(2), chown(2), stat(2).
+        public static let system = FileCalls(
+            changeMode: { path, mode in chmod(path, mode) == 0 ? 0 : errno },
+            changeOwner: { path, uid, gid in chown(path, uid, gid) == 0 ? 0 : errno },
+            identify: { path in
+                var st = stat()
+                guard stat(path, &st) == 0 else { return .failure(SystemFileError(.stat, path: path, errno: errno)) }
+                return .success(FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+            })
     }
 
     /// The `fairshare` group's id, if the group exists.
@@ -112,17 +156,62 @@ public final class ControlServer: Service, Sendable {
 
     /// Binds the socket (replacing a stale one, refusing a live one), mode 0660, group
     /// `accessGroup`, and starts accepting. Serving stops when `run()` is shut down, or `close()`.
+    ///
+    /// Fails, listening nowhere, when the directory can not be made, when what is at the path
+    /// can not be told stale or can not be removed, when the socket's mode can not be set (it
+    /// would keep the umask's, which may let anyone connect) or its file can not be identified
+    /// (shutdown could not tell it from another agent's). A group that can not be set leaves a
+    /// root-only socket: it serves, and `accessProblem` says why.
     public static func bind(path: String, limits: ControlSocketLimits = .standard, accessGroup: gid_t? = fairshareGroupID(),
-                            handler: @escaping Handler) async throws(ControlSocketError) -> ControlServer {
+                            files: FileCalls = .system, handler: @escaping Handler) async throws(ControlSocketError) -> ControlServer {
         _ = try socketAddress(path)
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if !directory.isEmpty && access(directory, F_OK) != 0 { mkdir(directory, directoryMode) }
+        if !directory.isEmpty && access(directory, F_OK) != 0 && mkdir(directory, directoryMode) != 0 && errno != EEXIST {
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot create its directory \(directory): \(ErrnoText.describe(errno))")
+        }
         // A socket file left by an earlier run that is not listening: remove it. One that is
-        // listening means another agent runs: refuse to steal it.
-        if ControlClient.isListening(path) {
+        // listening means another agent runs: refuse to steal it. One that can not be told
+        // either way is left alone.
+        if try ControlClient.probe(path) == .listening {
             throw ControlSocketError(path: path, kind: .setup, message: "another fairshare agent is already listening here")
         }
-        unlink(path)
+        if unlink(path) != 0 && errno != ENOENT {
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot remove the stale file in the socket's place: \(ErrnoText.describe(errno))")
+        }
+        // The file is bound here, not by NIO: NIO's listener removes whatever socket file is at
+        // its path when it closes, another agent's too. Until NIO takes the descriptor, it and
+        // the file are this function's to clean up.
+        let fd = try bindSocketFile(path)
+        // Which file is this server's, before anything else: shutdown removes only that one.
+        let socketFile: FileIdentity
+        switch files.identify(path) {
+        case .success(let identity):
+            socketFile = identity
+        case .failure(let error):
+            Glibc.close(fd)
+            throw ControlSocketError(path: path, kind: .setup,
+                                     message: "\(error) right after binding it: without its inode, shutdown could not tell it from another agent's socket; not listening")
+        }
+        func removeOwnFile() {
+            if case .success(let identity) = files.identify(path), identity == socketFile { unlink(path) }
+        }
+        // bind() made the file with the process umask; nobody can connect before listen(), so
+        // the mode and group are in place first. Members of the `fairshare` group may read the status.
+        let modeFailure = files.changeMode(path, socketMode)
+        if modeFailure != 0 {
+            Glibc.close(fd)
+            removeOwnFile()
+            throw ControlSocketError(path: path, kind: .setup,
+                                     message: "cannot set its mode to 0\(String(socketMode, radix: 8)): \(ErrnoText.describe(modeFailure)); the umask's mode may let anyone connect, so not listening")
+        }
+        var accessProblem: ControlSocketError?
+        if let accessGroup {
+            let e = files.changeOwner(path, 0, accessGroup)
+            if e != 0 {
+                accessProblem = ControlSocketError(path: path, kind: .setup,
+                                                   message: "cannot hand the socket to group \(accessGroupName) (gid \(accessGroup)): \(ErrnoText.describe(e)); only root can connect (the agent needs CAP_CHOWN)")
+            }
+        }
         let registry = ConnectionRegistry(limits: limits)
         let listener: any Channel
         do {
@@ -145,18 +234,23 @@ public final class ControlServer: Service, Sendable {
                             ControlConnectionHandler(registry: registry, limits: limits, handler: handler))
                     }
                 }
-                .bind(unixDomainSocketPath: path)
+                .withBoundSocket(fd)
                 .get()
         } catch {
+            // The descriptor is NIO's once handed over: not closed here.
+            removeOwnFile()
             throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: \(error)")
         }
-        // bind() made the file with the process umask (0755 under the unit's UMask=0022: only
-        // root could connect until now); members of the `fairshare` group may read the status.
-        chmod(path, socketMode)
-        if let accessGroup { chown(path, 0, accessGroup) }
-        var st = stat()
-        _ = stat(path, &st)
-        return ControlServer(path: path, limits: limits, listener: listener, registry: registry, socketInode: st.st_ino)
+        // NIO listened with its default queue (the backlog option applies to sockets it binds
+        // itself); listen() again sets the limit's.
+        if Glibc.listen(fd, limits.listenBacklog) != 0 {
+            let e = errno
+            try? await listener.close()
+            removeOwnFile()
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: listen(): \(ErrnoText.describe(e))")
+        }
+        return ControlServer(path: path, limits: limits, listener: listener, registry: registry, socketFile: socketFile, files: files,
+                             accessProblem: accessProblem)
     }
 
     /// Connections open now (admitted, not yet closed).
@@ -186,11 +280,27 @@ public final class ControlServer: Service, Sendable {
     public func close() async {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         try? await listener.close()
-        var st = stat()
-        if stat(path, &st) == 0 && st.st_ino == socketInode { unlink(path) }
+        // Gone, replaced or unknown (stat failed): not this server's to remove.
+        if case .success(let identity) = files.identify(path), identity == socketFile { unlink(path) }
         for channel in registry.stop() {
             try? await channel.close()
         }
+    }
+
+    /// A unix stream socket bound to `path`, not listening yet.
+    static func bindSocketFile(_ path: String) throws(ControlSocketError) -> Int32 {
+        var addr = try socketAddress(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: socket(): \(ErrnoText.describe(errno))") }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard r == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw ControlSocketError(path: path, kind: .setup, message: "cannot listen: bind(): \(ErrnoText.describe(e))")
+        }
+        return fd
     }
 
     static func socketAddress(_ path: String) throws(ControlSocketError) -> sockaddr_un {

@@ -78,7 +78,9 @@ public enum Recovery {
             // Without /proc nobody was given back: the ledger keeps every origin for a later try.
             if let why = release?.processesUnreadable { problems.append(why) }
             // The agent's empty leaf is no group: remove it too (ENOENT/EBUSY are fine).
-            try? tree.fs.remove(tree.agentLeaf)
+            do throws(CgroupError) { try tree.fs.remove(tree.agentLeaf) } catch {
+                if error.kind != .gone && error.kind != .busy { problems.append("cannot remove the agent's leaf cgroup: \(error)") }
+            }
         }
         var populated: [GroupName] = []
         switch Observer.listGroups(tree) {
@@ -102,4 +104,33 @@ public enum Recovery {
 /// sd_notify from ExecStopPost= would be ignored (NotifyAccess=main); say nothing.
 struct SilentNotifier: ServiceNotifier {
     func notify(_ state: String) {}
+}
+
+extension Recovery {
+    /// Whether an agent answers on the control socket: what `recover` must know before it
+    /// touches anything.
+    public enum AgentPresence: Sendable, Equatable {
+        case running(pid: Int32)
+        /// No socket file, or nothing listens on it: the agent has exited.
+        case gone
+    }
+
+    /// Asks the socket for the status. Only "no socket" and "nobody listens" mean the agent is
+    /// gone; anything else (an agent that answers without a status, a full queue, a timeout, an
+    /// unreadable answer, a socket of another kind) throws: recovering then could hand processes
+    /// back from under a live agent.
+    public static func agentPresence(socket: String, timeoutSeconds: Int = 5) throws(ControlSocketError) -> AgentPresence {
+        let response: ControlResponse
+        do throws(ControlSocketError) {
+            response = try ControlClient.send(ControlRequest(command: .status), to: socket, timeoutSeconds: timeoutSeconds)
+        } catch {
+            if error.kind == .notRunning { return .gone }
+            throw error
+        }
+        guard response.ok, let status = response.status else {
+            throw ControlSocketError(path: socket, kind: .badAnswer,
+                                     message: "an agent answers here but sent no status (\(response.error ?? "no reason given")); it may be stopping")
+        }
+        return .running(pid: status.agent.pid)
+    }
 }

@@ -199,8 +199,9 @@ public struct Reconciler: Sendable {
 
     /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written
     /// for it are forgotten: a disk switched to BFQ later gets them written again.
-    private mutating func takeDisks(_ reading: IODisks?) {
-        guard let reading else { return }
+    private mutating func takeDisks(_ reading: Reading<IODisks>?) {
+        // Not read this pass, or unreadable: the last good reading stands.
+        guard let reading = reading?.value else { return }
         disks = reading
         if !reading.bfqActive { applied.forget(.ioBFQWeight) }
     }

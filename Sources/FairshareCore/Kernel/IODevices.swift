@@ -129,6 +129,16 @@ public struct IODeviceStatus: Sendable, Equatable, Codable {
 }
 
 public enum IOShares {
+    /// One line per disk, or why there is none to show (`fairshare check`, `status`).
+    public static func lines(_ disks: Reading<[IODeviceStatus]>) -> String {
+        switch disks {
+        case .value(let disks):
+            disks.isEmpty ? "io shares: no disk found under /sys/block\n" : disks.map { $0.line + "\n" }.joined()
+        case .unavailable(let why):
+            "io shares: not known on this machine, the disks could not be read: \(why)\n"
+        }
+    }
+
     /// Judges every disk read. A kernel without io.cost (no io.cost.qos read) is told apart from
     /// a disk where it is not enabled.
     public static func statuses(_ disks: IODisks) -> [IODeviceStatus] {

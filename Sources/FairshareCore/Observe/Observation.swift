@@ -96,11 +96,12 @@ public struct Observation: Sendable {
     /// Counters of the agent's groups that exist.
     public var groupStats: [GroupName: CgroupStats]
     public var units: UnitsObservation
-    /// The disks and io.cost's settings, read every few passes (nil when not read this pass).
-    public var disks: IODisks?
+    /// The disks and io.cost's settings, read every few passes (nil when not read this pass;
+    /// unavailable when they could not be read).
+    public var disks: Reading<IODisks>?
 
     public init(at: UInt64, processScan: Reading<ProcessScan>?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
-                units: UnitsObservation = .none, disks: IODisks? = nil) {
+                units: UnitsObservation = .none, disks: Reading<IODisks>? = nil) {
         self.disks = disks
         self.at = at
         self.processScan = processScan
@@ -111,7 +112,7 @@ public struct Observation: Sendable {
 
     /// A pass whose scan read every process (or that did not scan: nil).
     public init(at: UInt64, processes: [ProcessInfo]?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
-                units: UnitsObservation = .none, disks: IODisks? = nil) {
+                units: UnitsObservation = .none, disks: Reading<IODisks>? = nil) {
         self.init(at: at, processScan: processes.map { .value(ProcessScan($0)) }, groupCgroups: groupCgroups, groupStats: groupStats,
                   units: units, disks: disks)
     }
