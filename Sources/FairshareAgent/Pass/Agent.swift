@@ -134,12 +134,13 @@ public actor Agent {
         reconciler.absorb(plan, outcomes)
         if let reason = due.reason { rescanned(reason, observation, plan, outcomes, at: started) }
         // 4 report (the hierarchy, status only, read after the act stage: as the pass left it)
+        let snapshot = reconciler.snapshot
         reporter.observed(observation)
-        if readHierarchy && due.scan { reporter.hierarchy = observer.observeHierarchy(policy: policy, units: reconciler.snapshot.unitCgroups) }
-        reporter.pass(observation, plan, outcomes, snapshot: reconciler.snapshot, groupPath: groupPath, context: context)
+        if readHierarchy && due.scan { reporter.hierarchy = observer.observeHierarchy(policy: policy, units: snapshot.unitCgroups) }
+        reporter.pass(observation, plan, outcomes, snapshot: snapshot, groupPath: groupPath, context: context)
         if readHierarchy && !due.scan {
             // A few dozen reads: off the actor too, like the counters.
-            let (observer, policy, units) = (self.observer, self.policy, reconciler.snapshot.unitCgroups)
+            let (observer, policy, units) = (self.observer, self.policy, snapshot.unitCgroups)
             let read = await Task.detached { observer.observeHierarchy(policy: policy, units: units) }.value
             if !stopped { reporter.hierarchy = read }
         }
@@ -148,7 +149,8 @@ public actor Agent {
 
     /// The observe stage of a pass: on the actor when it scans /proc, else off it.
     private func observe(scan: Bool, disks: Bool) async -> Observation {
-        let (observer, policy, known) = (self.observer, self.policy, Set(reconciler.snapshot.unitOriginals.keys))
+        // The units whose own weights are known, as the last pass left them.
+        let (observer, policy, known) = (self.observer, self.policy, Set(reporter.published.unitOriginals.keys))
         if scan { return observer.observe(policy: policy, knownOriginals: known, scanProcesses: true, readDisks: disks) }
         return await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false, readDisks: disks) }.value
     }
