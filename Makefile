@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build unit-test smoke test bench bench-fairness bench-socket metrics-lint clean
+.PHONY: all deps build warnings-check unit-test smoke test bench bench-fairness bench-socket metrics-lint clean
 
 all: build
 
@@ -23,6 +23,12 @@ build: deps
 unit-test: deps
 	$(SWIFT) test
 
+# No compiler warning in the project's own code: its targets compiled anew in .build (what
+# `swift test` builds, so unit-test reuses it); a warning in Sources/, Tests/ or Package.swift
+# fails, one in a dependency does not.
+warnings-check: deps
+	SWIFT=$(SWIFT) Tests/tools/warnings-check.sh
+
 # The agent's metrics exposition (a realistic agent on the fake kernel, 16 groups) through
 # Debian's `promtool check metrics`, fetched without installing the prometheus service; any
 # complaint fails the target.
@@ -41,7 +47,7 @@ smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
 # The order: fast host suites first, then the sanitizer builds, then the real kernels.
-test: unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
+test: warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps

@@ -20,7 +20,7 @@ FUZZ_CRASH_DIR   ?= $(FUZZ_REPO)/.build/fuzz-crashes
 .PHONY: fuzz fuzz-long fuzz-bin fuzz-selftest
 
 fuzz-bin: deps
-	cd $(FUZZ_REPO) && $(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now \
+	cd $(FUZZ_REPO) && $(SWIFT) build -c release --static-swift-stdlib $(RELEASE_LDFLAGS) \
 	    --scratch-path $(RELEASE_SCRATCH) --product fairshare-fuzz
 
 # The driver itself: a child that segfaults at input 7 must be reported, its input kept, and

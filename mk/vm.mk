@@ -37,9 +37,16 @@ endef
 
 .PHONY: release-bin vm-kernel vm-test vm-standin demo
 
+# -z now: full RELRO (bind-now), as Debian hardening expects of a daemon. --no-export-dynamic
+# undoes the -export-dynamic of the toolchain's static-stdlib-args.lnk: nothing looks the
+# program's own symbols up at run time (the agent's dlsym calls find glibc's), and the 17,000
+# exported names were 1.7 MB of the stripped binary (docs/benchmarks.md, issue 19). The cost: a
+# core dump of the stripped binary names no Swift function; symbolise it with the unstripped
+# build (.build-release/release/fairshare, same build id).
+RELEASE_LDFLAGS := -Xlinker -z -Xlinker now -Xlinker --no-export-dynamic
+
 release-bin: deps
-	# -z now: full RELRO (bind-now), as Debian hardening expects of a daemon.
-	cd $(VM_REPO) && swift build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --scratch-path $(RELEASE_SCRATCH)
+	cd $(VM_REPO) && swift build -c release --static-swift-stdlib $(RELEASE_LDFLAGS) --scratch-path $(RELEASE_SCRATCH)
 
 vm-kernel:
 	$(VM_DIR)/fetch-kernel.sh

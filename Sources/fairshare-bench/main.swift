@@ -72,7 +72,7 @@ measure("classify every process (2 groups)", runs: 200) {
 }
 let enforcer = Enforcer(root: "/fairshare")
 measure("plan one pass (Enforcer)", runs: 200) {
-    enforcer.plan(policy: policy, classifier: classifier, processes: procs, existingGroups: [GroupName("a")!, GroupName("b")!]).count
+    _ = enforcer.plan(policy: policy, classifier: classifier, processes: procs, existingGroups: [GroupName("a")!, GroupName("b")!])
     return procs.count
 }
 
@@ -190,7 +190,7 @@ for file in ["config/policy.toml", "config/examples/build-farm.toml", "config/ex
     guard let f = fopen(file, "r") else { continue }
     var text = ""
     var buf = [CChar](repeating: 0, count: 4096)
-    while fgets(&buf, 4096, f) != nil { text += String(cString: buf) }
+    while fgets(&buf, 4096, f) != nil { text += String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
     fclose(f)
     if let parsed = try? PolicyParser.parse(text, file: file) { shipped.append((file, parsed)) }
 }

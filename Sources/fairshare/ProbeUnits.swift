@@ -134,7 +134,7 @@ struct ProbeUnits: ParsableCommand {
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 256)
         guard fgets(&buf, Int32(buf.count), f) != nil else { return "" }
-        return String(cString: buf).replacingNewlines()
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).replacingNewlines()
     }
 }
 

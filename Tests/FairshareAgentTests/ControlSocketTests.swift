@@ -624,7 +624,7 @@ private final class RawConnection: @unchecked Sendable {
         _ = bytes.withUnsafeBufferPointer { b in
             b.withMemoryRebound(to: CChar.self) { slowclients_exchange(path, uid, gid, $0.baseAddress, $0.count, &answer, answer.count) }
         }
-        return String(cString: answer)
+        return String(decoding: answer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A request carrying `bytes` bytes of policy text.

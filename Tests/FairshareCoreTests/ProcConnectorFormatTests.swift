@@ -70,7 +70,7 @@ func poke<T: FixedWidthInteger>(_ buffer: inout [UInt8], _ offset: Int, _ value:
 
     @Test func recordedAckCarriesTheNoncePlusOne() {
         var acks: [UInt32] = []
-        bytes(hex: RecordedDatagrams.ack).withUnsafeBytes { raw in
+        _ = bytes(hex: RecordedDatagrams.ack).withUnsafeBytes { raw in
             ProcConnectorFormat.decode(raw) { header, event in
                 if case .ack = event { acks.append(header.ack) }
             }

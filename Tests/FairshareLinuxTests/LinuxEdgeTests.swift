@@ -35,7 +35,7 @@ final class TempTree {
         defer { fclose(f) }
         var out = ""
         var buf = [CChar](repeating: 0, count: 4096)
-        while fgets(&buf, 4096, f) != nil { out += String(cString: buf) }
+        while fgets(&buf, 4096, f) != nil { out += String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         return out
     }
 

@@ -23,22 +23,21 @@ struct AgentMetrics: Sendable {
 
     init(version: String) {
         let r = registry
-        passes = r.makeCounter(name: MetricFamilies.passes.name, help: MetricFamilies.passes.help)
-        passDuration = r.makeValueHistogram(name: MetricFamilies.passDuration.name, buckets: MetricFamilies.passDurationBuckets,
-                                            help: MetricFamilies.passDuration.help)
-        classificationLatency = r.makeValueHistogram(name: MetricFamilies.classificationLatency.name, buckets: MetricFamilies.latencyBuckets,
-                                                     help: MetricFamilies.classificationLatency.help)
+        passes = r.makeCounter(descriptor: MetricFamilies.passes.descriptor)
+        passDuration = r.makeValueHistogram(descriptor: MetricFamilies.passDuration.descriptor, buckets: MetricFamilies.passDurationBuckets)
+        classificationLatency = r.makeValueHistogram(descriptor: MetricFamilies.classificationLatency.descriptor,
+                                                     buckets: MetricFamilies.latencyBuckets)
         // Every result from the start, at 0: a rate over a series that appears late misses its first increase.
         func byResult(_ f: MetricFamily) -> [String: Counter] {
-            Dictionary(uniqueKeysWithValues: StepTally.results.map { ($0, r.makeCounter(name: f.name, labels: [("result", $0)], help: f.help)) })
+            Dictionary(uniqueKeysWithValues: StepTally.results.map { ($0, r.makeCounter(descriptor: f.descriptor, labels: [("result", $0)])) })
         }
         moves = byResult(MetricFamilies.moves)
         restores = byResult(MetricFamilies.restores)
         reloads = [
-            true: r.makeCounter(name: MetricFamilies.reloads.name, labels: [("result", "applied")], help: MetricFamilies.reloads.help),
-            false: r.makeCounter(name: MetricFamilies.reloads.name, labels: [("result", "rejected")], help: MetricFamilies.reloads.help),
+            true: r.makeCounter(descriptor: MetricFamilies.reloads.descriptor, labels: [("result", "applied")]),
+            false: r.makeCounter(descriptor: MetricFamilies.reloads.descriptor, labels: [("result", "rejected")]),
         ]
-        r.makeGauge(name: MetricFamilies.info.name, labels: [("version", version)], help: MetricFamilies.info.help).set(to: 1.0)
+        r.makeGauge(descriptor: MetricFamilies.info.descriptor, labels: [("version", version)]).set(to: 1.0)
     }
 
     func pass(seconds: Double) {
@@ -77,15 +76,15 @@ struct AgentMetrics: Sendable {
                 if let c = counters[key] {
                     if step > 0 { c.increment(by: step) }
                 } else {
-                    let c = labels.isEmpty ? registry.makeCounter(name: s.family.name, help: s.family.help)
-                        : registry.makeCounter(name: s.family.name, labels: labels, help: s.family.help)
+                    let c = labels.isEmpty ? registry.makeCounter(descriptor: s.family.descriptor)
+                        : registry.makeCounter(descriptor: s.family.descriptor, labels: labels)
                     let total = carry.total(key)
                     if total > 0 { c.increment(by: total) }
                     counters[key] = c
                 }
             case .gauge:
-                let g = gauges[key] ?? (labels.isEmpty ? registry.makeGauge(name: s.family.name, help: s.family.help)
-                    : registry.makeGauge(name: s.family.name, labels: labels, help: s.family.help))
+                let g = gauges[key] ?? (labels.isEmpty ? registry.makeGauge(descriptor: s.family.descriptor)
+                    : registry.makeGauge(descriptor: s.family.descriptor, labels: labels))
                 g.set(to: s.value)
                 gauges[key] = g
             case .histogram:
@@ -112,4 +111,13 @@ struct AgentMetrics: Sendable {
     /// Series fed from status, and counters the carry remembers (tests: memory stays bounded).
     var statusSeries: Int { counters.count + gauges.count }
     var carriedCounters: Int { carry.count }
+}
+
+extension MetricFamily {
+    /// The family as swift-prometheus names it: the whole name (unit suffix included) as the
+    /// metric name, no namespace, subsystem or unit of its own, so the rendered name is `name`
+    /// exactly (the descriptor joins only its non-empty parts); the help line is `help`.
+    var descriptor: MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 }
