@@ -116,6 +116,10 @@ for n in burn_batch burn_inter burn_db burn_peer; do install -m 0755 "$FAIRSHARE
 # `systemctl cat` (drop-ins included) so the check follows the unit: every [Service] setting
 # but those about starting, stopping, restarting and notifying, which a one-shot probe can not
 # honour. Before the service starts: RuntimeDirectory= creates (and removes) /run/fairshare.
+# The listener runs from a fixed path in the guest's own /usr (the overlay's tmpfs), never
+# from the clone: the sandbox hides /tmp (PrivateTmp=yes) and may hide or narrow other trees,
+# so a clone under /tmp made every listener exit 203 (EXEC) before it could listen.
+CNLISTEN=/usr/local/libexec/fairshare-test/cnlisten
 sandbox_props() {
     systemctl cat fairshare.service | awk '
         /^[ \t]*\[/ { svc = ($1 == "[Service]"); next }
@@ -161,7 +165,7 @@ in_sandbox() {
 expect_listener() {
     local name=$1 want=$2 rc=0 out
     shift 2
-    in_sandbox "$name" "$@" -- "$FAIRSHARE_CNLISTEN" -t 3000 /bin/true || rc=$?
+    in_sandbox "$name" "$@" -- "$CNLISTEN" -t 3000 /bin/true || rc=$?
     out=$(tr '\n' ' ' <"/tmp/sandbox-$name.out")
     if [ "$want" = ok ]; then
         check "$name" "$([ $rc = 0 ] && grep -q '^cnlisten: ok' "/tmp/sandbox-$name.out"; echo $?)" "exit $rc: $out"
@@ -170,6 +174,7 @@ expect_listener() {
     fi
 }
 if [ -x "${FAIRSHARE_CNLISTEN:-}" ]; then
+    install -D -m 0755 "$FAIRSHARE_CNLISTEN" "$CNLISTEN"
     : >/tmp/sandbox-props.txt
     # shellcheck disable=SC2046 # word lists
     OLD_CAPS="CapabilityBoundingSet=$(without_word CAP_NET_ADMIN $(setting_of CapabilityBoundingSet))"
