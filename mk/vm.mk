@@ -23,10 +23,11 @@ export FAIRSHARE_VM_CACHE := $(VM_CACHE)
 vm_console = $(if $(VM_VERBOSE),,>/dev/null)
 
 # vm_boot NAME SCENARIO CHECK_ARGS BINARY [EXTRA...]: build, boot, check; fail if
-# any step fails (qemu timeout, a silent guest, a failed assertion).
+# any step fails (qemu timeout, a silent guest, a failed assertion). The guest runs journald:
+# check-enforce.py's journal checks need it (the image build fails on a host without one).
 define vm_boot
 	@mkdir -p $(VM_CACHE)
-	$(VM_DIR)/build-initramfs.sh $(4) $(VM_DIR)/$(2) $(VM_CACHE)/$(1).cpio.gz $(5)
+	FAIRSHARE_VM_JOURNALD=1 $(VM_DIR)/build-initramfs.sh $(4) $(VM_DIR)/$(2) $(VM_CACHE)/$(1).cpio.gz $(5)
 	@echo "booting the $(1) guest (console log: $(VM_CACHE)/$(1).log)"
 	@rc=0; FAIRSHARE_VM_LOG=$(VM_CACHE)/$(1).log \
 	    $(VM_DIR)/run-vm.sh $(VM_CACHE)/$(1).cpio.gz $(VM_TIMEOUT) $(vm_console) || rc=$$?; \
@@ -65,9 +66,10 @@ VM_FAIRNESS_BURNERS := burn_a burn_b burn_c burn_d
 
 .PHONY: vm-fairness
 
+# journald in the guest: the checker's journal checks and the borrow delays come from it.
 vm-fairness: $(VM_BIN_DEP) vm-kernel
 	@mkdir -p $(VM_CACHE)
-	FAIRSHARE_VM_BURNERS="$(VM_FAIRNESS_BURNERS)" $(VM_DIR)/build-initramfs.sh $(FAIRSHARE_BIN) \
+	FAIRSHARE_VM_JOURNALD=1 FAIRSHARE_VM_BURNERS="$(VM_FAIRNESS_BURNERS)" $(VM_DIR)/build-initramfs.sh $(FAIRSHARE_BIN) \
 	    $(VM_DIR)/scenario-fairness.sh $(VM_CACHE)/fairness.cpio.gz
 	@echo "booting the fairness guest (console log: $(VM_CACHE)/fairness.log)"
 	@rm -f $(VM_CACHE)/fairness-results.txt
