@@ -36,7 +36,8 @@ metrics-lint: deps
 	  if [ $$rc -ne 0 ] || [ -n "$$complaints" ]; then echo "promtool check metrics: $$complaints"; exit 1; fi; \
 	  echo "metrics-lint: promtool check metrics found nothing to complain about"
 
-# The built CLI on this host, as an admin would first meet it.
+# The built CLI on this host, as an admin would first meet it. It names the host's cgroup layout
+# and runs that layout's checks (FAIRSHARE_SMOKE_LAYOUT=hybrid|legacy|unified: fail on any other).
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
