@@ -5,6 +5,7 @@
 #   vm-test     the enforcement acceptance test (issue 2): build, boot, check
 #   vm-standin  the same harness with the agent's work done by a shell script
 #   demo        a readable demo of usage following shares
+#   enforce-checker-test  check-enforce.py on a recorded log and doctored copies (host only)
 # Variables: FAIRSHARE_BIN (binary for the guest), VM_BIN_DEP (set empty to
 # skip the swift build), VM_CACHE, VM_TIMEOUT, VM_VERBOSE=1 (show the console).
 
@@ -36,7 +37,12 @@ define vm_boot
 	[ $$rc = 0 ] && [ $$crc = 0 ]
 endef
 
-.PHONY: release-bin vm-kernel vm-test vm-standin demo
+.PHONY: release-bin vm-kernel vm-test vm-standin demo enforce-checker-test
+
+# check-enforce.py on a recorded good log and doctored copies, each failing its named check
+# (host only, seconds).
+enforce-checker-test:
+	python3 $(VM_DIR)/test-check-enforce.py
 
 release-bin: deps
 	# -z now: full RELRO (bind-now), as Debian hardening expects of a daemon.
