@@ -67,10 +67,16 @@ demo: $(VM_BIN_DEP) vm-kernel
 # --- issue 3: redistribution scenarios (scenario-fairness.sh, check-fairness.py) --------------
 # vm-fairness  shares, redistribution, borrowing, floors, starvation in one guest (~4 min);
 #              writes $(VM_CACHE)/fairness-results.txt (KEY VALUE lines for the benchmark table)
+# fairness-checker-test  check-fairness.py on a recorded log and doctored copies (host only)
 VM_FAIRNESS_TIMEOUT ?= 600
 VM_FAIRNESS_BURNERS := burn_a burn_b burn_c burn_d
 
-.PHONY: vm-fairness
+.PHONY: vm-fairness fairness-checker-test
+
+# check-fairness.py on a recorded good log and doctored copies, each failing its named check
+# (host only, under a minute).
+fairness-checker-test:
+	python3 $(VM_DIR)/test-check-fairness.py
 
 # journald in the guest: the checker's journal checks and the borrow delays come from it.
 vm-fairness: $(VM_BIN_DEP) vm-kernel

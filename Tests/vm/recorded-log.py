@@ -3,9 +3,11 @@
 (test-check-enforce.py, test-check-fairness.py): the FSRESULT lines and FSDONE, each JSON
 block compacted to one line, the journal's JSON lines cut to the fields the checkers read,
 and only the text blocks named with --text (the checkers read a few; the rest is console
-noise). Everything else (kernel messages, the agent's console output) is left out.
+noise); --drop leaves out JSON blocks the checker does not read, --journal-fields narrows the
+journal further. Everything else (kernel messages, the agent's console output) is left out.
 
-Usage: recorded-log.py CONSOLE_LOG [--text NAME...]   (prints to stdout)
+Usage: recorded-log.py CONSOLE_LOG [--text NAME...] [--drop NAME...] [--journal-fields F...]
+(prints to stdout)
 Python 3 standard library only."""
 
 import argparse
@@ -19,7 +21,7 @@ JOURNAL_FIELDS = ("__MONOTONIC_TIMESTAMP", "SYSLOG_IDENTIFIER", "PRIORITY", "MES
                   "FAIRSHARE_EVENT", "FAIRSHARE_GROUP", "MESSAGE")
 
 
-def condense(text, keep_text):
+def condense(text, keep_text, drop=(), journal_fields=JOURNAL_FIELDS):
     out, block = [], None  # block: (kind, name, keep, body)
     for raw in text.splitlines():
         line = ANSI.sub("", raw).replace("\r", "")
@@ -38,7 +40,7 @@ def condense(text, keep_text):
                 for entry in body:
                     if entry.strip():
                         e = json.loads(entry)
-                        out.append(json.dumps({k: e[k] for k in JOURNAL_FIELDS if k in e}, separators=(",", ":")))
+                        out.append(json.dumps({k: e[k] for k in journal_fields if k in e}, separators=(",", ":")))
             else:
                 doc = "\n".join(body).strip()
                 out.append(json.dumps(json.loads(doc), separators=(",", ":")) if doc else "")
@@ -46,7 +48,8 @@ def condense(text, keep_text):
             continue
         m = re.search(r"FS(JSON|TEXT)-BEGIN (\S+)\s*$", line)
         if m:
-            block = (m.group(1), m.group(2), m.group(1) == "JSON" or m.group(2) in keep_text, [])
+            kind, name = m.group(1), m.group(2)
+            block = (kind, name, (kind == "JSON" and name not in drop) or (kind == "TEXT" and name in keep_text), [])
             continue
         i = line.find("FSRESULT ")
         if i >= 0:
@@ -60,10 +63,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log")
     ap.add_argument("--text", nargs="*", default=[], help="text blocks to keep")
+    ap.add_argument("--drop", nargs="*", default=[], help="JSON blocks to leave out")
+    ap.add_argument("--journal-fields", nargs="*", default=list(JOURNAL_FIELDS), help="journal fields to keep")
     args = ap.parse_args()
     with open(args.log, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    lines = condense(text, set(args.text))
+    lines = condense(text, set(args.text), set(args.drop), args.journal_fields)
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

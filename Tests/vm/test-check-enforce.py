@@ -14,6 +14,7 @@ journal's entries cut to the fields the checker reads, other text blocks left ou
 the same way when scenario-enforce.sh changes what it prints.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -327,7 +328,6 @@ def event_field(event, key, value):
 
 
 def message_id(text, event):
-    import json
     for line in text.splitlines():
         if line.startswith("{") and f'"FAIRSHARE_EVENT":"{event}"' in line:
             return json.loads(line)["MESSAGE_ID"]
@@ -357,6 +357,14 @@ def status_usage_equal(text):
                 g["cpu_usage_pct"] = 30.0
         text = edit_json(text, block, fn)
     return text
+
+
+def edit_json_last(text, name, fn):
+    """Like edit_json, on the last block called NAME (the checker reads the last one)."""
+    lines = text.splitlines()
+    begin = max(i for i, line in enumerate(lines) if line == f"FSJSON-BEGIN {name}")
+    head, tail = "\n".join(lines[:begin]), "\n".join(lines[begin:]) + "\n"
+    return head + "\n" + edit_json(tail, name, fn)
 
 
 def chain(*fns):
@@ -471,14 +479,6 @@ BAD = [
     ("group_created without FAIRSHARE_GROUP", event_field("group_created", "FAIRSHARE_GROUP", None),
      ("journal", "group_created carries FAIRSHARE_GROUP")),
 ]
-
-
-def edit_json_last(text, name, fn):
-    """Like edit_json, on the last block called NAME (the checker reads the last one)."""
-    lines = text.splitlines()
-    begin = max(i for i, line in enumerate(lines) if line == f"FSJSON-BEGIN {name}")
-    head, tail = "\n".join(lines[:begin]), "\n".join(lines[begin:]) + "\n"
-    return head + "\n" + edit_json(tail, name, fn)
 
 
 def run_checker(text):
