@@ -42,12 +42,13 @@ metrics-lint: deps
 	  if [ $$rc -ne 0 ] || [ -n "$$complaints" ]; then echo "promtool check metrics: $$complaints"; exit 1; fi; \
 	  echo "metrics-lint: promtool check metrics found nothing to complain about"
 
-# The built CLI on this host, as an admin would first meet it.
+# The built CLI on this host, as an admin would first meet it. It names the host's cgroup layout
+# and runs that layout's checks (FAIRSHARE_SMOKE_LAYOUT=hybrid|legacy|unified: fail on any other).
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
 # The order: fast host suites first, then the sanitizer builds, then the real kernels.
-test: warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
+test: warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test enforce-checker-test fairness-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps

@@ -5,6 +5,7 @@
 #   vm-test     the enforcement acceptance test (issue 2): build, boot, check
 #   vm-standin  the same harness with the agent's work done by a shell script
 #   demo        a readable demo of usage following shares
+#   enforce-checker-test  check-enforce.py on a recorded log and doctored copies (host only)
 # Variables: FAIRSHARE_BIN (binary for the guest), VM_BIN_DEP (set empty to
 # skip the swift build), VM_CACHE, VM_TIMEOUT, VM_VERBOSE=1 (show the console).
 
@@ -23,10 +24,11 @@ export FAIRSHARE_VM_CACHE := $(VM_CACHE)
 vm_console = $(if $(VM_VERBOSE),,>/dev/null)
 
 # vm_boot NAME SCENARIO CHECK_ARGS BINARY [EXTRA...]: build, boot, check; fail if
-# any step fails (qemu timeout, a silent guest, a failed assertion).
+# any step fails (qemu timeout, a silent guest, a failed assertion). The guest runs journald:
+# check-enforce.py's journal checks need it (the image build fails on a host without one).
 define vm_boot
 	@mkdir -p $(VM_CACHE)
-	$(VM_DIR)/build-initramfs.sh $(4) $(VM_DIR)/$(2) $(VM_CACHE)/$(1).cpio.gz $(5)
+	FAIRSHARE_VM_JOURNALD=1 $(VM_DIR)/build-initramfs.sh $(4) $(VM_DIR)/$(2) $(VM_CACHE)/$(1).cpio.gz $(5)
 	@echo "booting the $(1) guest (console log: $(VM_CACHE)/$(1).log)"
 	@rc=0; FAIRSHARE_VM_LOG=$(VM_CACHE)/$(1).log \
 	    $(VM_DIR)/run-vm.sh $(VM_CACHE)/$(1).cpio.gz $(VM_TIMEOUT) $(vm_console) || rc=$$?; \
@@ -35,7 +37,12 @@ define vm_boot
 	[ $$rc = 0 ] && [ $$crc = 0 ]
 endef
 
-.PHONY: release-bin vm-kernel vm-test vm-standin demo
+.PHONY: release-bin vm-kernel vm-test vm-standin demo enforce-checker-test
+
+# check-enforce.py on a recorded good log and doctored copies, each failing its named check
+# (host only, seconds).
+enforce-checker-test:
+	python3 $(VM_DIR)/test-check-enforce.py
 
 # -z now: full RELRO (bind-now), as Debian hardening expects of a daemon. --no-export-dynamic
 # undoes the -export-dynamic of the toolchain's static-stdlib-args.lnk: nothing looks the
@@ -67,14 +74,21 @@ demo: $(VM_BIN_DEP) vm-kernel
 # --- issue 3: redistribution scenarios (scenario-fairness.sh, check-fairness.py) --------------
 # vm-fairness  shares, redistribution, borrowing, floors, starvation in one guest (~4 min);
 #              writes $(VM_CACHE)/fairness-results.txt (KEY VALUE lines for the benchmark table)
+# fairness-checker-test  check-fairness.py on a recorded log and doctored copies (host only)
 VM_FAIRNESS_TIMEOUT ?= 600
 VM_FAIRNESS_BURNERS := burn_a burn_b burn_c burn_d
 
-.PHONY: vm-fairness
+.PHONY: vm-fairness fairness-checker-test
 
+# check-fairness.py on a recorded good log and doctored copies, each failing its named check
+# (host only, under a minute).
+fairness-checker-test:
+	python3 $(VM_DIR)/test-check-fairness.py
+
+# journald in the guest: the checker's journal checks and the borrow delays come from it.
 vm-fairness: $(VM_BIN_DEP) vm-kernel
 	@mkdir -p $(VM_CACHE)
-	FAIRSHARE_VM_BURNERS="$(VM_FAIRNESS_BURNERS)" $(VM_DIR)/build-initramfs.sh $(FAIRSHARE_BIN) \
+	FAIRSHARE_VM_JOURNALD=1 FAIRSHARE_VM_BURNERS="$(VM_FAIRNESS_BURNERS)" $(VM_DIR)/build-initramfs.sh $(FAIRSHARE_BIN) \
 	    $(VM_DIR)/scenario-fairness.sh $(VM_CACHE)/fairness.cpio.gz
 	@echo "booting the fairness guest (console log: $(VM_CACHE)/fairness.log)"
 	@rm -f $(VM_CACHE)/fairness-results.txt

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Build a tier-1 test initramfs (see docs in /work/shared/notes/real-kernel.md):
 #   busybox-static, the fairshare binary + its shared libraries, burn_a/b/c,
-#   systemd-journald + journalctl when the host has them, the scenario as
+#   systemd-journald + journalctl (unless FAIRSHARE_VM_JOURNALD=0), the scenario as
 #   /scenario.sh, and an /init that prepares cgroup2 and powers off afterwards.
 #
 # Usage: build-initramfs.sh FAIRSHARE_BINARY|none SCENARIO_SCRIPT OUT.cpio.gz [EXTRA...]
 #   EXTRA is SRC or SRC:GUEST_PATH (default guest path /bin/$(basename SRC));
 #   executables among them get their ldd libraries too.
-# Env: FAIRSHARE_VM_JOURNALD=0 leaves journald out; FAIRSHARE_VM_BURNERS names
+# Env: FAIRSHARE_VM_JOURNALD=1 (the default) puts systemd-journald and journalctl in the
+# image and fails the build when the host has none (a guest whose journal checks can not run
+# must not be built quietly without them); =0 leaves journald out. FAIRSHARE_VM_BURNERS names
 # the burner copies (default "burn_a burn_b burn_c"); FAIRSHARE_VM_MODULES="virtio_ring
 # virtio ... bfq" copies those kernel modules (names of .ko files of the cached kernel, in
 # load order: no modprobe, no dependency resolution) and /init insmods them before the
@@ -67,7 +69,17 @@ fi
 
 # journald: started by hand by the scenario; volatile storage in /run/log/journal.
 journald=no
-if [ "${FAIRSHARE_VM_JOURNALD:-1}" != 0 ] && [ -x /lib/systemd/systemd-journald ] && [ -x /bin/journalctl ]; then
+case "${FAIRSHARE_VM_JOURNALD:-1}" in
+    0) ;;
+    1)
+        for f in /lib/systemd/systemd-journald /bin/journalctl; do
+            [ -x "$f" ] || { log "FAIRSHARE_VM_JOURNALD=1 but the host has no $f (apt-get install systemd), or set FAIRSHARE_VM_JOURNALD=0 for a guest without a journal"; exit 1; }
+        done
+        journald=yes
+        ;;
+    *) log "FAIRSHARE_VM_JOURNALD must be 0 or 1, not '$FAIRSHARE_VM_JOURNALD'"; exit 2 ;;
+esac
+if [ $journald = yes ]; then
     put /lib/systemd/systemd-journald /lib/systemd/systemd-journald
     put /bin/journalctl /usr/bin/journalctl
     put_libs /lib/systemd/systemd-journald
@@ -75,7 +87,6 @@ if [ "${FAIRSHARE_VM_JOURNALD:-1}" != 0 ] && [ -x /lib/systemd/systemd-journald 
     # journald looks up the systemd-journal group for file ownership.
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
     printf 'root:x:0:\nsystemd-journal:x:101:\n' >"$root/etc/group"
-    journald=yes
 else
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
     printf 'root:x:0:\n' >"$root/etc/group"

@@ -4,7 +4,8 @@
 Reads the console log (tier-1 protocol, parsed by check-enforce.py's Log) and checks:
   - the guest ran to the end; the probe's controls (a group the probes are born in reads as
     caught, one they never reach as missed: a broken probe fails here, and a run with no
-    samples is a failure, never a pass);
+    samples is a failure, never a pass); a run whose PHASES measure with the probe (latency,
+    short, churn, burst) but leave the controls out fails, as does one that names no PHASES;
   - the agent came up and classified a probe;
   - with --short-n N (the VM test): N short-lived matching processes were started, all N
     reported, and every one was in its group before it exited; the agent's status reports
@@ -113,7 +114,19 @@ def check_harness(c, log, pr):
             f"FSDONE={'yes' if log.done else 'no'} scenario_exit={log.one('scenario_exit')} lines={log.lines}",
             "FSDONE, scenario_exit 0")
     params = {r[0]: " ".join(r[1:]) for r in log.all("param") if r}
-    if "controls" in params.get("PHASES", ""):
+    phases = params.get("PHASES")
+    if not c.check("probe", "the guest names the phases it ran", phases is not None,
+                   f"PHASES {phases}" if phases is not None else "no `FSRESULT param PHASES` line", "a PHASES line"):
+        return
+    # The probe's caught/missed readings are what every measuring phase reports: they count only
+    # with its controls beside them. A run measuring without them fails, it does not skip them.
+    measuring = [p for p in ("latency", "short", "churn", "burst") if p in phases.split()]
+    controls = "controls" in phases.split()
+    if measuring:
+        c.check("probe", "the probe's controls ran (they vouch for its readings)", controls,
+                f"PHASES {phases}" + ("" if controls else f": {', '.join(measuring)} measured with an unchecked probe"),
+                "controls in PHASES")
+    if controls:
         par = int(params.get("SHORT_PAR", "20"))
         pos, neg, lat = pr.get(("control_pos", "short")), pr.get(("control_neg", "short")), pr.get(("control_lat", "latency"))
         c.check("probe", "control: probes born in their group read as caught",

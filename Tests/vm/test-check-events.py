@@ -42,9 +42,13 @@ def vm_log(short="n=200 samples=200 caught=200 missed=0 lost=0 bad=0",
 
 
 def bench_log(p99_us=3000, max_us=9000, idle_small=(30, 60.0), idle_large=(40, 60.0), rss_kb=20000,
-              latency="n=1000 samples=1000 caught=1000 missed=0", churn_missed=0):
-    lines = ["FSRESULT kernel 6.1.0-56-cloud-amd64", "FSRESULT clk_tck 100", "FSRESULT param PHASES latency idle",
+              latency="n=1000 samples=1000 caught=1000 missed=0", churn_missed=0, phases="controls latency churn idle"):
+    lines = ["FSRESULT kernel 6.1.0-56-cloud-amd64", "FSRESULT clk_tck 100", f"FSRESULT param PHASES {phases}",
              "FSRESULT param LAT_N 1000", "FSRESULT param IDLE_SMALL 50", "FSRESULT param IDLE_LARGE 5000",
+             "FSRESULT param SHORT_PAR 20",
+             "FSRESULT evp control_pos short n=20 samples=20 caught=20 missed=0 p50_us=30000 p99_us=90000 max_us=90000",
+             "FSRESULT evp control_neg short n=20 samples=20 caught=0 missed=20 p50_us=-1 p99_us=-1 max_us=-1",
+             "FSRESULT evp control_lat latency n=20 samples=20 caught=20 missed=0 p50_us=2600 p99_us=3000 max_us=3000",
              "FSRESULT subject_begin fairshare 1", "FSRESULT ready fairshare yes 2",
              f"FSRESULT evp fairshare latency {latency} p50_us=1000 p99_us={p99_us} max_us={max_us}",
              f"FSRESULT evp fairshare churn n=4000 samples=4000 caught={4000 - churn_missed} missed={churn_missed} "
@@ -94,6 +98,12 @@ CASES = [
     ("rescan found a process", vm_log(events=dict(EVENTS, rescan_found=1)), ["--short-n", "200"], 1,
      "FAIL rescans found nothing"),
     ("guest did not finish", vm_log(done=False), ["--short-n", "200"], 1, "FSDONE=no"),
+    # The controls left out of a measuring run: a failure, not a quiet skip.
+    ("controls not run", vm_log().replace("PHASES controls short", "PHASES short"), ["--short-n", "200"], 1,
+     "FAIL the probe's controls ran"),
+    ("no PHASES line", vm_log().replace("FSRESULT param PHASES controls short\n", ""), ["--short-n", "200"], 1,
+     "FAIL the guest names the phases"),
+    ("bench: controls not run", bench_log(phases="latency churn idle"), ["--table"], 1, "FAIL the probe's controls ran"),
     ("bench: goals met", bench_log(), ["--table"], 0, "0 goals missed"),
     ("bench: p99 over 5 ms", bench_log(p99_us=6000), ["--table"], 1, "1 goals missed"),
     ("bench: max over 20 ms", bench_log(max_us=25000), ["--table"], 1, "1 goals missed"),
