@@ -54,6 +54,7 @@ test run, 1200).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
@@ -536,74 +537,78 @@ def judge(ws: Workspace, m: Mutant, killer_ids: list[str], selection_ids: list[s
     o = Outcome(m.name, "yes", "", log=log)
     killers = filter_for(list(m.killers), killer_ids, ws.modules)
     others = [i for i in selection_ids if i not in set(killer_ids)]
-    broken = Applied(ws.src, breakage) if breakage else None
-    if broken:
-        broken.__enter__()
-    try:
-        with Applied(ws.src, m):
-            built = ws.build(ws.logs / f"{m.name}.build.log")
-            if built != "passed":
-                o.result, o.log = built.upper(), ws.logs / f"{m.name}.build.log"
-                o.problem = (f"mutant {m.name} does not build, which is no kill: fix its replacement (see {o.log})"
-                             if built == "build error" else f"mutant {m.name}: its build timed out (see {o.log})")
-                return o
-            mine = ws.test(log, killer_ids, killers, timeout=run_timeout)
-            o.listed = len(mine.failed)
-            if mine.status == "failed" and mine.failed:
-                o.result, o.why = "killed", f"by {short(mine.failed)}"
-                return o
-            if mine.status == "crashed":
-                o.result = "killed (a listed test trapped)"
-                o.why = f"in {short(mine.crashed_in)}" if mine.crashed_in else "(only its listed tests ran)"
-                return o
-            if mine.status != "passed":
-                o.result = "NOT KILLED"
-                o.why = {"timed out": f"its listed tests timed out after {mine.seconds:.0f} s: no failing test to attribute",
-                         "failed": f"a failure no test is named for ({'; '.join(mine.unnamed)})"}.get(
-                    mine.status, f"its listed tests' run ended without a summary ({mine.status})")
-                o.problem = f"mutant {m.name} NOT killed: {o.why} (see {log})"
-                return o
-            rest_log = ws.logs / f"{m.name}.others.log"
-            rest = ws.test(rest_log, others, selection, skip=killers, timeout=run_timeout) if others else Run("passed")
-            o.unlisted, o.log = len(rest.failed), rest_log
-            suspects = rest.failed | rest.crashed_in
-            if rest.status == "passed":
-                o.result, o.why = "SURVIVED", "its listed tests and the rest of the selection all pass"
-                o.problem = f"mutant {m.name} SURVIVED: no test notices that {m.breaks} (see {log})"
-                return o
-            if not suspects:
-                o.result = "NOT KILLED"
-                o.why = (f"its listed tests pass; the other tests {rest.status} with no failing test to attribute"
-                         + (f" ({'; '.join(rest.unnamed)})" if rest.unnamed else ""))
-                o.problem = f"mutant {m.name} NOT killed: {o.why} (see {rest_log})"
-                return o
-        # The mutation is undone: do the suspects fail without it?
-        rerun_log = ws.logs / f"{m.name}.rerun.log"
-        built = ws.build(ws.logs / f"{m.name}.rerun-build.log")
-        again = (ws.test(rerun_log, sorted(suspects), filter_for(sorted(suspects), sorted(suspects), ws.modules))
-                 if built == "passed" else Run(built))
-        if again.status == "passed":
-            o.result = "killed (attributed by rerun)"
-            o.why = (f"only by tests outside its list, which pass on the unmutated copy: {short(suspects)}"
-                     + (f" ({short(rest.crashed_in)} trapped)" if rest.crashed_in else "") + "; add them to its killers")
+    with contextlib.ExitStack() as kept:
+        if breakage:
+            kept.enter_context(Applied(ws.src, breakage))
+        try:
+            return _judge(ws, m, o, log, killer_ids, killers, others, selection, run_timeout)
+        finally:
+            o.seconds = time.monotonic() - start
+
+
+def _judge(ws: Workspace, m: Mutant, o: Outcome, log: Path, killer_ids: list[str], killers: str, others: list[str],
+           selection: str, run_timeout: float | None) -> Outcome:
+    with Applied(ws.src, m):
+        built = ws.build(ws.logs / f"{m.name}.build.log")
+        if built != "passed":
+            o.result, o.log = built.upper(), ws.logs / f"{m.name}.build.log"
+            o.problem = (f"mutant {m.name} does not build, which is no kill: fix its replacement (see {o.log})"
+                         if built == "build error" else f"mutant {m.name}: its build timed out (see {o.log})")
             return o
-        if again.status == "failed" and again.failed:
-            innocent = suspects - again.failed
-            if innocent and rest.status != "crashed":
-                o.result = "killed (attributed by rerun)"
-                o.why = (f"only by tests outside its list: {short(innocent)} pass on the unmutated copy "
-                         f"({short(again.failed)} fail there too); add them to its killers")
-                return o
-        o.result = "NOT KILLED"
-        o.why = (f"its only failures, {short(suspects)}, outside its list, "
-                 + ("fail on the unmutated copy too" if again.status == "failed" else f"could not be rerun ({again.status})")
-                 + ": not the mutant's")
-        o.problem = f"mutant {m.name} NOT killed: {o.why} (see {rest_log}, {rerun_log})"
+        mine = ws.test(log, killer_ids, killers, timeout=run_timeout)
+        o.listed = len(mine.failed)
+        if mine.status == "failed" and mine.failed:
+            o.result, o.why = "killed", f"by {short(mine.failed)}"
+            return o
+        if mine.status == "crashed":
+            o.result = "killed (a listed test trapped)"
+            o.why = f"in {short(mine.crashed_in)}" if mine.crashed_in else "(only its listed tests ran)"
+            return o
+        if mine.status != "passed":
+            o.result = "NOT KILLED"
+            o.why = {"timed out": f"its listed tests timed out after {mine.seconds:.0f} s: no failing test to attribute",
+                     "failed": f"a failure no test is named for ({'; '.join(mine.unnamed)})"}.get(
+                mine.status, f"its listed tests' run ended without a summary ({mine.status})")
+            o.problem = f"mutant {m.name} NOT killed: {o.why} (see {log})"
+            return o
+        rest_log = ws.logs / f"{m.name}.others.log"
+        rest = ws.test(rest_log, others, selection, skip=killers, timeout=run_timeout) if others else Run("passed")
+        o.unlisted, o.log = len(rest.failed), rest_log
+        suspects = rest.failed | rest.crashed_in
+        if rest.status == "passed":
+            o.result, o.why = "SURVIVED", "its listed tests and the rest of the selection all pass"
+            o.problem = f"mutant {m.name} SURVIVED: no test notices that {m.breaks} (see {log})"
+            return o
+        if not suspects:
+            o.result = "NOT KILLED"
+            o.why = (f"its listed tests pass; the other tests {rest.status} with no failing test to attribute"
+                     + (f" ({'; '.join(rest.unnamed)})" if rest.unnamed else ""))
+            o.problem = f"mutant {m.name} NOT killed: {o.why} (see {rest_log})"
+            return o
+    # The mutation is undone: do the suspects fail without it?
+    rerun_log = ws.logs / f"{m.name}.rerun.log"
+    built = ws.build(ws.logs / f"{m.name}.rerun-build.log")
+    again = (ws.test(rerun_log, sorted(suspects), filter_for(sorted(suspects), sorted(suspects), ws.modules))
+             if built == "passed" else Run(built))
+    if again.status == "passed":
+        o.result = "killed (attributed by rerun)"
+        o.why = (f"only by tests outside its list, which pass on the unmutated copy: {short(suspects)}"
+                 + (f" ({short(rest.crashed_in)} trapped)" if rest.crashed_in else "") + "; add them to its killers")
         return o
-    finally:
-        if broken:
-            broken.__exit__(None, None, None)
-        o.seconds = time.monotonic() - start
+    if again.status == "failed" and again.failed:
+        innocent = suspects - again.failed
+        if innocent and rest.status != "crashed":
+            o.result = "killed (attributed by rerun)"
+            o.why = (f"only by tests outside its list: {short(innocent)} pass on the unmutated copy "
+                     f"({short(again.failed)} fail there too); add them to its killers")
+            return o
+    o.result = "NOT KILLED"
+    o.why = (f"its only failures, {short(suspects)}, outside its list, "
+             + {"failed": "fail on the unmutated copy too", "crashed": "crash on the unmutated copy too"}.get(
+                 again.status, f"could not be rerun ({again.status})")
+             + ": not the mutant's")
+    o.problem = f"mutant {m.name} NOT killed: {o.why} (see {rest_log}, {rerun_log})"
+    return o
 
 
 # ---- the check -------------------------------------------------------------------------------
