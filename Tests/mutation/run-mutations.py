@@ -389,9 +389,23 @@ def read_run(text: str, xunit: set[str] | None, ids: list[str], rc: int) -> Run:
 
 
 # ---- running swift ---------------------------------------------------------------------------
+def session_members(sid: int) -> list[int]:
+    """The live processes of a session (Linux: /proc/PID/stat's sixth field)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
 def run_logged(cmd: list[str], cwd: Path, log: Path, timeout: float) -> int | None:
-    """Runs cmd with its output in log; None if it timed out. The whole process group is
-    killed then (swift test's child, the test binary, would otherwise keep running)."""
+    """Runs cmd with its output in log, in a session of its own; None if it timed out. Then
+    every process of that session is killed: swift test starts the test binary in a process
+    group of its own, which a kill of swift's group misses (the binary kept spinning)."""
     with log.open("w") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
@@ -399,9 +413,18 @@ def run_logged(cmd: list[str], cwd: Path, log: Path, timeout: float) -> int | No
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            for _ in range(50):
+                left = session_members(proc.pid)
+                if not left:
+                    break
+                for pid in left:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"could not kill {' '.join(map(str, session_members(proc.pid)))} after {' '.join(cmd)}")
             proc.wait()
-            out.write(f"\n(mutation check: killed after {timeout:.0f} s)\n")
+            out.write(f"\n(mutation check: killed after {timeout:.0f} s, with every process it started)\n")
             return None
 
 
