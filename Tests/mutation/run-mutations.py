@@ -749,7 +749,7 @@ SELFTEST = [
     (Case(Mutant("selftest-timeout", CONTROLLER, "let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity",
                  "var spin = 1; while spin > 0 { spin = spin | 1 }\n"
                  "        let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity",
-                 "(self-test) the controller never returns", killers=("ControllerTests",)), run_timeout=60),
+                 "(self-test) the controller never returns", killers=("ControllerTests",)), run_timeout=20),
      "NOT killed: its listed tests timed out"),
     # Killed only by a test outside its list that passes without the mutant: attributed, and said.
     (Case(Mutant("selftest-unlisted-kill", CONTROLLER, "if let p = o.pressure, p > Self.pressureThreshold",
