@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build warnings-check unit-test smoke test bench bench-fairness bench-socket metrics-lint clean
+.PHONY: all deps build warnings-check unit-test smoke test bench bench-fairness bench-socket metrics-lint readme-figures clean
 
 all: build
 
@@ -42,13 +42,22 @@ metrics-lint: deps
 	  if [ $$rc -ne 0 ] || [ -n "$$complaints" ]; then echo "promtool check metrics: $$complaints"; exit 1; fi; \
 	  echo "metrics-lint: promtool check metrics found nothing to complain about"
 
+# Every measured figure in README.md is a quotation of docs/benchmarks.md, linked to its section
+# (Tests/tools/check-readme-figures.py): a quotation not found word for word in its section, a
+# link to a section that is gone, or a measured figure stated without a quotation fails. Its
+# self-test runs first (doctored copies of the README must fail). Python only: seconds.
+readme-figures:
+	python3 Tests/tools/check-readme-figures.py --selftest
+	python3 Tests/tools/check-readme-figures.py
+
 # The built CLI on this host, as an admin would first meet it. It names the host's cgroup layout
 # and runs that layout's checks (FAIRSHARE_SMOKE_LAYOUT=hybrid|legacy|unified: fail on any other).
 smoke: build
 	Tests/smoke.sh $(DEBUG_BIN)
 
-# The order: fast host suites first, then the sanitizer builds, then the real kernels.
-test: warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test enforce-checker-test fairness-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
+# The order: the README's figures (no build), the warnings, fast host suites, then the sanitizer
+# builds, then the real kernels.
+test: readme-figures warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test enforce-checker-test fairness-checker-test vm-test vm-events vm-fairness vm-io vm-reliability vm-systemd
 
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps

@@ -1,17 +1,29 @@
-# The mutation check (issue 9): the fairness scenarios must test the shipping reconciler.
-# Included by the main Makefile; part of `make test` (3 to 5 minutes cold, 1 warm, on 2 cores).
+# The mutation check (issues 9 and 19): the tests that name a rule of the decide stage must fail
+# when that rule is broken. Included by the main Makefile; part of `make test`.
 # Targets:
-#   mutation-check  Tests/mutation/run-mutations.py: copies the working tree to .build-mutation/src
-#                   (its own .build there, kept between runs so rebuilds are incremental), runs
-#                   its test filter (the fairness scenarios, event, fairness-rule, idle-group and io-share tests) unmutated (must pass), then once per mutant of
-#                   Sources/FairshareCore (floors, ceilings, borrowing, the max_boost clamp, ...;
-#                   `--list` names them), each of which must fail them. Prints a table; fails if the
-#                   unmutated copy fails, a mutation no longer applies or does not build, or a
-#                   mutant survives. Runs mutation-selftest first.
-#   mutation-selftest  the check's own failure modes: a mutation whose text is gone, a mutant
-#                   that does not build and one that survives (a comment changed) must each be
-#                   reported and fail the check.
-# Variables: MUTANTS (space-separated names: only those), MUTATION_DIR, MUTATION_TIMEOUT (s per run).
+#   mutation-check  Tests/mutation/run-mutations.py, in one process: copies the working tree to
+#                   .build-mutation/src (its own .build there, kept between runs so rebuilds are
+#                   incremental), builds it, runs the selection (anchored suites: the simulation,
+#                   controller, reconciler, fairness, event, idle-group and io-share suites; no
+#                   suite that forks real processes or uses netlink) ONCE unmutated (it must pass,
+#                   and run exactly the tests `swift test list` selects), then the self-test's
+#                   mutants and every mutant of Sources/FairshareCore (`--list` names them and
+#                   their killers). Prints a table.
+#   mutation-selftest  the unmutated run and the self-test's mutants only.
+#
+# What counts as a kill: a failing (or trapping) test in the mutant's own list of killers; or,
+# when those all pass, a failing test elsewhere in the selection that passes when rerun on the
+# unmutated copy (attributed to the mutant, and the table says so: add it to the list). Not a
+# kill, and the check fails: a run that timed out, a crash no test can be named for, failing
+# tests that fail on the unmutated copy too, a mutant that does not build or fails nothing. The
+# check also fails when the unmutated copy fails, a mutation's text is not found exactly once,
+# or a killer names no test of the selection (a refactor moved or renamed it: update the list).
+# The self-test proves each of these is reported: a stale text, a mutant that does not build, a
+# survivor, a hang in the listed tests (timeout), a kill only an unlisted test sees (attributed,
+# passes) and a failure only a test broken without the mutant shows (fails); and the log reader
+# on recorded XCTest and Swift Testing output.
+# Variables: MUTANTS (space-separated names: only those, without the self-test), MUTATION_DIR,
+# MUTATION_TIMEOUT (s per build and per test run).
 
 MUTANTS ?=
 
@@ -20,7 +32,7 @@ MUTANTS ?=
 mutation-selftest: deps
 	SWIFT=$(SWIFT) python3 Tests/mutation/run-mutations.py --selftest
 
-mutation-check: mutation-selftest
+mutation-check: deps
 	SWIFT=$(SWIFT) python3 Tests/mutation/run-mutations.py $(foreach m,$(MUTANTS),--only $(m))
 
 clean-mutation:
