@@ -369,3 +369,33 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         #expect(p.r.ledgerUpdate().isEmpty)
     }
 }
+
+/// A file the kernel resets when another is written (cpu.idle resets cpu.weight) is not believed
+/// to hold what the agent wrote before: a weight write that fails right after leaving idle is
+/// planned again, though the weight wanted is the one written before the group went idle.
+@Suite struct KernelResetTests {
+    typealias F = Fixture
+
+    static func policy(idle: Bool) -> Policy {
+        var p = F.twoGroups
+        p.groups[0].idle = idle
+        return p
+    }
+
+    @Test func aWeightTheKernelResetIsWrittenAgainUntilItIsDone() {
+        var p = Passes(Self.policy(idle: false))
+        let existing = { (t: UInt64) in Observation(at: t * F.second, processes: [], groupCgroups: .value([F.a, F.b])) }
+        p.run(existing(0))
+        let weight = p.r.snapshot.applied.value(.cpuWeight, of: F.a, as: CPUWeight.self)
+        #expect(weight != nil)
+        let classifier = { (policy: Policy) in Classifier(policy: policy, agentPID: 0, resolveUser: { _ in nil }, resolveGroup: { _ in nil }) }
+        p.r.replacePolicy(Self.policy(idle: true), classifier: classifier(Self.policy(idle: true)))
+        p.run(existing(2))
+        #expect(p.r.snapshot.applied.value(.cpuWeight, of: F.a) == nil, "idle: the kernel holds its minimal weight")
+        p.r.replacePolicy(Self.policy(idle: false), classifier: classifier(Self.policy(idle: false)))
+        let leaving = p.run(existing(4)) { $0.sets(.cpuWeight, of: F.a) ? failedEACCES : .done }
+        #expect(leaving.targets.prefix(2) == ["cpu.idle of group a", "cpu.weight of group a"], "\(leaving.targets)")
+        let again = p.run(existing(6))
+        #expect(again.steps == [.set(F.a, .cpuWeight, weight!)], "the kernel's 100 is not the weight wanted: \(again.targets)")
+    }
+}
