@@ -342,6 +342,15 @@ def plan_states(log):
     return states
 
 
+def plan_files(log):
+    """phase -> group -> file -> the kernel's text (spaces as _) from plan_file rows."""
+    files = {}
+    for r in log.all("plan_file"):
+        if len(r) >= 4:
+            files.setdefault(r[0], {}).setdefault(r[1], {})[r[2]] = " ".join(r[3:])
+    return files
+
+
 def check_plan(c, log):
     """`fairshare plan` against the live guest, then the same policy reloaded: the kernel's
     memberships and values must be what the plan said (and the plan itself must change nothing)."""
@@ -401,12 +410,31 @@ def check_plan(c, log):
     high = next((g for g in doc.get("groups", []) if g["name"] == "high"), {})
     c.check("plan", "the plan gives high its ceiling", ((high.get("after") or {}).get("cpu_max")) == "50000 100000",
             (high.get("after") or {}).get("cpu_max"), "50000 100000")
+    # Every file of the agent's table the plan names, held against the kernel after the reload:
+    # the table's rows, cpu.max.burst (max_burst = "0.2") among them, taken by a real kernel.
+    files = plan_files(log).get("after", {})
+    wrong, named = [], 0
+    for g in doc.get("groups", []):
+        for f, v in ((g.get("after") or {}).get("cgroup_files") or {}).items():
+            named += 1
+            got = files.get(g["name"], {}).get(f)
+            if got != v.replace(" ", "_"):
+                wrong.append(f"{g['name']} {f}: kernel {got}, plan {v!r}")
+    c.check("plan", "every cgroup file the plan names holds its planned value in the kernel", named and not wrong,
+            "; ".join(wrong) or f"{named} files equal", "the plan's cgroup_files")
+    c.check("plan", "high's cpu.max.burst: the kernel took 0.2 CPU (20000 us) within its 0.5 CPU quota",
+            files.get("high", {}).get("cpu.max.burst") == "20000" and ((high.get("after") or {}).get("cgroup_files") or {}).get("cpu.max.burst") == "20000",
+            f"kernel {files.get('high', {}).get('cpu.max.burst')}, plan {((high.get('after') or {}).get('cgroup_files') or {}).get('cpu.max.burst')}", "20000")
     status, err = log.json("status_after_plan")
     groups = status_groups(status)
     diff = [f"{g['name']}: status {groups.get(g['name'], {}).get('cpu_weight')}, plan {g['after']['cpu_weight']}"
             for g in doc.get("groups", []) if g.get("after") and groups.get(g["name"], {}).get("cpu_weight") != g["after"]["cpu_weight"]]
     c.check("plan", "status --json after the reload shows the planned weights", status and not diff,
             err or "; ".join(diff) or "equal", "equal")
+    shown = [f"{name} {f}: status {v!r}, kernel {files.get(name, {}).get(f)}" for name, st in groups.items()
+             for f, v in (st.get("cgroup_files") or {}).items() if files.get(name, {}).get(f) != v.replace(" ", "_")]
+    c.check("plan", "status's cgroup_files are the kernel's files", status and any(st.get("cgroup_files") for st in groups.values()) and not shown,
+            err or "; ".join(shown) or "equal", "equal")
     table = log.text("plan_table") or ""
     c.check("plan", "the table: the pairs, and that nothing was applied", log.one("plan_table_exit") == "0"
             and re.search(r"^mid +middle +%d " % n, table, re.M) and re.search(r"^low +\(origin\) +%d " % n, table, re.M)

@@ -185,7 +185,8 @@ capture status_table_end fairshare status
 
 # --- h2. fairshare plan, then the same policy reloaded: the plan must predict it --------
 # "low" removed (burn_a matches nothing: given back), "mid" renamed "middle", "high" with 3
-# shares and a ceiling of 0.5 CPU, "spare" added (nothing matches it).
+# shares, a ceiling of 0.5 CPU and a burst of 0.2 CPU (cpu.max.burst), "spare" added (nothing
+# matches it).
 cat >/tmp/plan.toml <<EOF
 [agent]
 interval = "${INTERVAL}s"
@@ -201,6 +202,7 @@ comm = ["burn_b"]
 name = "high"
 shares = 3
 max = "0.5"
+max_burst = "0.2"
 [group.match]
 comm = ["burn_c"]
 
@@ -211,11 +213,15 @@ shares = 1
 comm = ["nobody_runs"]
 EOF
 PLAN_GROUPS="low mid high middle spare"
+# Every file the agent writes in its groups (the table's rows, GroupFiles): the kernel's text of
+# each, so the plan's cgroup_files can be held against what the kernel took.
+PLAN_FILES="cpu.idle cpu.weight io.weight cpu.max cpu.max.burst"
 plan_state() { # plan_state PHASE: every group's members and values as the kernel has them
     for g in $PLAN_GROUPS; do
         if [ -d $ROOT/$g ]; then
             r plan_group "$1" "$g" present "$(read_file $ROOT/$g/cpu.weight)" "$(read_file $ROOT/$g/io.weight | tr ' ' _)" \
                 "$(read_file $ROOT/$g/cpu.max | tr ' ' _)" $(cat $ROOT/$g/cgroup.procs 2>/dev/null)
+            for f in $PLAN_FILES; do r plan_file "$1" "$g" "$f" "$(read_file $ROOT/$g/$f | tr ' ' _)"; done
         else
             r plan_group "$1" "$g" gone
         fi
