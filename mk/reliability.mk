@@ -1,16 +1,20 @@
 # --- issue 8: reliability suites on a real kernel (scenario-reliability.sh, check-reliability.py)
 # vm-reliability     the fixed small budget (for `make test`, about 5 min): 20 kills, 30 reloads,
 #                    100 hostile processes, 1000 slow connections for 20 s, and issue 19's
-#                    descriptor limit (phase fdlimit, about 40 s): 20 processes in two groups,
-#                    the agent's RLIMIT_NOFILE lowered by prlimit(1) to the descriptors it holds
-#                    (every open fails with EMFILE) for 5 passes: memberships, the origin ledger
-#                    and the groups kept, the failure told once, a "recovered" line and a new
-#                    process moved once the limit is raised; then lowered again and stopped by
-#                    SIGTERM: nobody given back blind, the ledger keeps every origin, and
-#                    `fairshare recover --mode hand-back` gives each process back to its origin
+#                    descriptor limit (phase fdlimit, about 20 s): 20 processes born in two
+#                    origin cgroups, in two groups; the agent's RLIMIT_NOFILE lowered by
+#                    prlimit(1) to the descriptors it holds (every open fails with EMFILE) for
+#                    5 s of 1-s passes: memberships, the origin ledger (md5) and the groups
+#                    kept, "cannot scan /proc" told once; raised again: a "recovered" line for
+#                    scanning /proc and a process born then moved into its group; lowered to 3
+#                    and stopped by SIGTERM: nobody given back blind, the ledger names every
+#                    origin, the stopping line says to run fairshare recover, and
+#                    `fairshare recover --mode hand-back` gives each process back to its origin,
+#                    none to / (details: Tests/vm/README.md)
 # bench-reliability  the issue's budgets (100 kills, 1000 reloads, longer windows; about an hour),
 #                    prints the table and writes $(VM_CACHE)/reliability-results.txt
-# reliability-checker-test  check-reliability.py on synthetic logs (host only, seconds)
+# reliability-checker-test  check-reliability.py on synthetic logs and a recorded fdlimit phase
+#                    (host only, seconds)
 # Variables: RELIABILITY_KILLS, RELIABILITY_RELOADS, RELIABILITY_HOSTILE_PROCS,
 # RELIABILITY_HOSTILE_WINDOW_S, RELIABILITY_SOCKET_CONNS, RELIABILITY_SOCKET_WINDOW_S,
 # RELIABILITY_KILL_SPREAD_MS, RELIABILITY_SPAWN_S, RELIABILITY_SEED,
