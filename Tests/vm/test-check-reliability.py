@@ -385,6 +385,9 @@ class CheckReliabilityTests(unittest.TestCase):
              lambda L: sub_in("FSRESULT p5_stop", "FSRESULT p5_stop 0 0.25 no", "FSRESULT p5_stop dead-before-stop:exit=132 0 no")(
                  sub_in("FSRESULT p5_state limited", "alive=yes", "alive=no")(L)),
              "agent alive under the limit"),
+            ("the agent dead before the stop",
+             sub_in("FSRESULT p5_stop", "FSRESULT p5_stop 0 0.25 no", "FSRESULT p5_stop dead-before-stop:exit=132 0 no"),
+             "stopped by SIGTERM under the limit"),
             ("the failure not told", lambda L: edit(L, scan_line, lambda ln: "info [summary] usage/target: fa 0.0%/33.3% (10 proc)"),
              "the failure told: cannot scan /proc, EMFILE"),
             ("the failure told every pass", told_thrice, "told once, not every pass"),
