@@ -14,6 +14,13 @@ Reads the guest's console log and asserts the issue's measures:
            processes and short arguments; root's status answered in <= 1 s meanwhile
   socket   SOCKET_CONNS slow connections from uid 65534 (in the socket's group): root's
            status ok in <= 1 s at every 1-s sample, the agent's fds <= 100
+  fdlimit  (issue 19) the agent's RLIMIT_NOFILE lowered to the descriptors it holds: every
+           member stays in its group, the origin ledger unchanged (cksum), the groups kept,
+           "cannot scan /proc" with EMFILE told once; once raised a "recovered" line for
+           scanning /proc after >= 3 failed scans and a process born then moved into its
+           group; lowered again and stopped: nobody given back blind, the ledger names every
+           origin, the stopping line says to run fairshare recover, and recover --mode
+           hand-back gives each process back to its origin (none to /), no group left
 A check whose data is missing fails ("never ran"). Last line: `vm-reliability: N passed, M
 failed`; exit 1 on any failure.
 
@@ -31,6 +38,7 @@ Python 3.11 standard library only.
 import argparse
 import importlib.util
 import os
+import re
 import sys
 import tomllib
 
@@ -402,6 +410,177 @@ def check_socket(c, log, res):
                    socket_agent_alive=log.one("p4_alive"))
 
 
+def p5_states(log):
+    """{label: [kv rows]} of the p5_state lines, in order."""
+    out = {}
+    for r in log.all("p5_state"):
+        if r:
+            out.setdefault(r[0], []).append(kv(r))
+    return out
+
+
+def p5_slices(log):
+    """The agent's log of the fdlimit phase cut at the scenario's marks: {mark: [lines from it
+    to the next mark]} (the last mark's stretch runs to the end of the log)."""
+    body = (log.blocks.get("p5_agent_output") or ("TEXT", []))[1]
+    marks = []
+    for r in log.all("p5_mark"):
+        n = num(r[1]) if len(r) >= 2 else None
+        if n is not None:
+            marks.append((r[0], int(n)))
+    out = {}
+    for i, (name, start) in enumerate(marks):
+        end = marks[i + 1][1] if i + 1 < len(marks) else len(body)
+        out[name] = body[start:end]
+    return out
+
+
+def tallied(d, *keys):
+    return {k: int(num(d.get(k)) or 0) for k in keys}
+
+
+SCAN_HEADLINE = "cannot scan /proc"
+SCAN_RECOVERED = "scanning /proc works again"
+EMFILE_WORDS = ("EMFILE", "Too many open files", "errno 24")
+
+
+def check_fdlimit(c, log, res):
+    S = "fdlimit"
+    never = "never ran"
+    want = int(num(params(log).get("FDLIMIT_PROCS")) or 0)
+    prl = log.one("p5_prlimit")
+    c.check(S, "prlimit in the guest", prl and prl != "missing", prl or never, "/usr/bin/prlimit")
+    states = p5_states(log)
+    slices = p5_slices(log)
+    before = (states.get("before") or [{}])[-1]
+    procs = int(num(before.get("procs")) or 0)
+    b = tallied(before, "ingroup", "ledger_origins")
+    c.check(S, "every process in a group and in the ledger before the limit",
+            before and want and procs == want and b["ingroup"] == want and b["ledger_origins"] == want,
+            f"{b['ingroup']} of {procs} in groups, ledger names {b['ledger_origins']} origins (groups {before.get('groups')})"
+            if before else never, f"{want} of {want}, {want}")
+
+    limit_rows = [kv(r) for r in log.all("p5_limit") if r]
+
+    def limit_ok(name):
+        """The limit set at `name` (and lowered again after it, "NAME-again"): prlimit exit 0
+        every time and soft = hard = the value asked for, in /proc/PID/limits."""
+        rows = [d for d in limit_rows if d.get(0) == name or d.get(0) == f"{name}-again"]
+        if not rows:
+            return False, never
+        ok = all(d.get("rc") == "0" and d.get("nofile") not in (None, "") and d.get("now") == f"{d.get('nofile')}:{d.get('nofile')}"
+                 for d in rows)
+        d = rows[-1]
+        fig = (f"prlimit exit {', '.join(str(x.get('rc')) for x in rows)}, RLIMIT_NOFILE {d.get('now')} "
+               f"with {d.get('fds')} open ({d.get('held')})")
+        if len(rows) > 1:
+            fig += f"; lowered {len(rows) - 1}x after a descriptor closed ({', '.join(str(x.get('nofile')) for x in rows)})"
+        bad = [x.get("err") for x in rows if x.get("rc") != "0"]
+        return ok, fig + (f"; {bad[0]}" if bad else "")
+
+    ok, fig = limit_ok("limited")
+    c.check(S, "RLIMIT_NOFILE lowered to the descriptors the agent holds", ok, fig, "prlimit exit 0, soft = hard = lowest free fd")
+
+    limited = states.get("limited") or []
+    cpu = kv(log.all("p5_limited_cpu")[-1]) if log.all("p5_limited_cpu") else {}
+    c.check(S, "sampled under the limit", len(limited) >= 3,
+            f"{len(limited)} samples in {cpu.get('window_s', '?')} s", ">= 3 (a second apart)")
+    moved = [f"t={d.get('t')}: ingroup={d.get('ingroup')} lost={d.get('lost')} ok={d.get('ok')} gone={d.get('gone')}"
+             for d in limited if tallied(d, "ingroup")["ingroup"] != procs or d.get("lost") != "0" or d.get("gone") != "0"]
+    c.check(S, "every member stays in its group under the limit", limited and procs and not moved,
+            f"{len(moved)} of {len(limited)} samples differ: {'; '.join(moved[:4])}" if moved
+            else f"{procs} of {procs} in groups in all {len(limited)} samples" if limited else never, f"{procs} in groups, 0 moved")
+    changed = [f"t={d.get('t')}: cksum {d.get('ledger_cksum')}, {d.get('ledger_entries')} entries, {d.get('ledger_origins')} origins"
+               for d in limited if d.get("ledger_cksum") != before.get("ledger_cksum") or d.get("ledger_origins") != before.get("ledger_origins")]
+    c.check(S, "origin ledger unchanged under the limit", limited and before and not changed,
+            f"{len(changed)} of {len(limited)} samples differ from cksum {before.get('ledger_cksum')}: {'; '.join(changed[:4])}" if changed
+            else f"cksum {before.get('ledger_cksum')} ({before.get('ledger_entries')} entries) in all {len(limited)} samples" if limited else never,
+            "the file as before the limit")
+    gone_groups = [f"t={d.get('t')}: {d.get('groups')}" for d in limited if d.get("groups") != before.get("groups")]
+    c.check(S, "groups kept under the limit", limited and before.get("groups") == "fa,fb," and not gone_groups,
+            "; ".join(gone_groups[:4]) if gone_groups else f"{before.get('groups')} throughout" if limited else never, "fa,fb,")
+    dead = [d.get("t") for d in limited if d.get("alive") != "yes"]
+    stop = log.all("p5_stop")
+    ticks, win = num(cpu.get("ticks")), num(cpu.get("window_s"))
+    busy = (f"; CPU {ticks / float(cpu.get('clk_tck') or 100):.1f} s in {win:.1f} s, busiest thread {cpu.get('busiest') or '?'} ticks"
+            if ticks is not None and win and not dead else "")
+    exit_note = ""
+    if dead and stop and stop[-1][0].startswith("dead-before-stop:exit="):
+        code = int(num(stop[-1][0].split("=", 1)[1]) or 0)
+        exit_note = f"; exit status {code}" + (f" (signal {code - 128})" if code > 128 else "")
+    c.check(S, "agent alive under the limit", limited and not dead,
+            f"dead at t={', '.join(dead[:4])}{exit_note}" if dead else f"alive{busy}" if limited else never, "alive")
+
+    lim_lines = slices.get("limited", [])
+    told = [ln for ln in lim_lines if SCAN_HEADLINE in ln]
+    c.check(S, "the failure told: cannot scan /proc, EMFILE", told and any(w in told[0] for w in EMFILE_WORDS),
+            told[0][:300] if told else f"no '{SCAN_HEADLINE}' in the {len(lim_lines)} lines logged under the limit",
+            f"'{SCAN_HEADLINE}' naming EMFILE")
+    c.check(S, "told once, not every pass", len(told) == 1,
+            f"{len(told)} '{SCAN_HEADLINE}' lines in {len(lim_lines)} logged under the limit ({cpu.get('window_s', '?')} s)", "1")
+
+    raised_lines = slices.get("raised", [])
+    rec = [ln for ln in raised_lines if SCAN_RECOVERED in ln]
+    late = kv(log.all("p5_late")[-1]) if log.all("p5_late") else {}
+    raise_row = kv(log.all("p5_raise")[-1]) if log.all("p5_raise") else {}
+    c.check(S, "limit raised again", raise_row.get("rc") == "0" and raise_row.get("now") == raise_row.get("nofile"),
+            f"prlimit exit {raise_row.get('rc')}, RLIMIT_NOFILE {raise_row.get('now')}" if raise_row else never, "the limit it had")
+    c.check(S, "recovered once raised (a 'recovered' line for scanning /proc)", rec,
+            f"{rec[0][:300]} ({late.get('recovered_s')} s after the raise)" if rec else f"no '{SCAN_RECOVERED}' in {len(raised_lines)} lines",
+            f"'{SCAN_RECOVERED}'")
+    failed_scans = None
+    if rec:
+        m = re.search(r"after (\d+) failed attempt", rec[0])
+        failed_scans = int(m.group(1)) if m else None
+    c.check(S, "several passes failed their scan under the limit", failed_scans is not None and failed_scans >= 3,
+            f"{failed_scans} failed scans (from the recovered line)" if failed_scans is not None else "not told", ">= 3")
+    mv = num(late.get("moved_s"))
+    c.check(S, "acts again: a process born after the raise moved into its group", mv is not None,
+            f"pid {late.get('pid')} in {late.get('now')} {mv} s after the raise" if mv is not None
+            else f"pid {late.get('pid')} still in {late.get('now')}" if late else never, "moved to /fsrel5/fa")
+    st = (log.one("p5_status_raised") or "").split()
+    c.check(S, "status answers once raised", st[-1:] == ["ok"], " ".join(st) or never, "ok")
+
+    ok, fig = limit_ok("stop")
+    c.check(S, "RLIMIT_NOFILE lowered again before the stop", ok, fig, "prlimit exit 0, soft = hard = 3 (stdin, stdout, stderr)")
+    died_before = bool(stop) and stop[-1][0].startswith("dead-before-stop")
+    c.check(S, "stopped by SIGTERM under the limit", stop and not died_before and stop[-1][2:3] == ["no"],
+            (f"the agent had exited before the stop ({stop[-1][0].split(':', 1)[1]}): nothing was stopped under the limit"
+             if died_before else f"exit {stop[-1][0]} in {stop[-1][1]} s, killed {stop[-1][2]}") if stop else never,
+            "alive until SIGTERM, then exits, not killed")
+    res.update(fdlimit_stop_exit=stop[-1][0] if stop else "n/a")
+    after = (states.get("after_stop") or [{}])[-1]
+    n_all = int(num(after.get("procs")) or 0)
+    a = tallied(after, "ingroup", "lost", "ok", "gone", "wrong", "ledger_origins")
+    c.check(S, "nobody given back blind at the stop", after and n_all and a["ingroup"] == n_all and a["lost"] == 0 and a["gone"] == 0,
+            f"{a['ingroup']} of {n_all} still in groups, {a['lost']} in /, {a['ok']} in their origin, {a['gone']} gone" if after else never,
+            f"all {n_all or want + 1} in their groups, 0 in /")
+    c.check(S, "the ledger names every origin after the stop", after and n_all and a["ledger_origins"] == n_all,
+            f"{a['ledger_origins']} of {n_all} origins ({after.get('ledger_entries')} entries)" if after else never, f"{n_all or want + 1}")
+    stop_lines = slices.get("stop", [])
+    says = [ln for ln in stop_lines if "fairshare stopping" in ln]
+    c.check(S, "the stopping line names the problem and fairshare recover",
+            says and "/proc could not be read" in says[-1] and "fairshare recover" in says[-1],
+            says[-1][:400] if says else f"no 'fairshare stopping' in {len(stop_lines)} lines", "'/proc could not be read', 'fairshare recover'")
+
+    rc = log.one("p5_recover_exit")
+    c.check(S, "recover --mode hand-back exit 0", rc == "0", rc or never, "0")
+    rec_state = (states.get("after_recover") or [{}])[-1]
+    r_ = tallied(rec_state, "ok", "lost", "wrong", "gone", "ingroup")
+    n_rec = int(num(rec_state.get("procs")) or 0)
+    ran = bool(rec_state) and n_rec > 0
+    c.check(S, "0 processes handed to / by recover", ran and r_["lost"] == 0, f"{r_['lost']} of {n_rec}" if ran else never, "0")
+    c.check(S, "every process back in its origin after recover", ran and r_["ok"] == n_rec,
+            f"{r_['ok']} of {n_rec} ({r_['ingroup']} in a group, {r_['wrong']} elsewhere, {r_['gone']} gone)" if ran else never, "all")
+    left = log.all("p5_leftover_groups")
+    nleft = int(num(left[-1][0])) if left and left[-1] else None
+    c.check(S, "0 leftover group cgroups", nleft == 0, f"{nleft} {' '.join(left[-1][1:])}" if left else never, "0")
+    if before:
+        res.update(fdlimit_processes=procs, fdlimit_samples=len(limited), fdlimit_failed_scans=failed_scans,
+                   fdlimit_told=len(told), fdlimit_late_moved_s=late.get("moved_s"),
+                   fdlimit_after_stop_ingroup=a["ingroup"], fdlimit_after_recover_ok=r_["ok"], fdlimit_after_recover_lost=r_["lost"])
+
+
 # --- table -----------------------------------------------------------------------------------
 
 def read_kv(path):
@@ -461,6 +640,11 @@ def table(res, fuzz_path, c):
                  f"({str(g('socket_status_failures', '?')).replace('_', ' ')}); fds max {g('socket_fds_max', '?')}; "
                  f"agent alive after: {g('socket_agent_alive', '?')}",
                  met("socket")))
+    rows.append(("Descriptor limit (issue 19)", "members, ledger kept; recover restores origins",
+                 f"{g('fdlimit_processes', '?')} processes, {g('fdlimit_samples', '?')} samples under EMFILE, "
+                 f"{g('fdlimit_failed_scans', '?')} failed scans told {g('fdlimit_told', '?')}x; after stop "
+                 f"{g('fdlimit_after_stop_ingroup', '?')} kept, after recover {g('fdlimit_after_recover_ok', '?')} in origin, "
+                 f"{g('fdlimit_after_recover_lost', '?')} in /", met("fdlimit")))
     heads = ("measure", "goal", "figure", "met?")
     w = [max(len(str(r[i])) for r in rows + [heads]) for i in range(4)]
     print("| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(heads)) + " |")
@@ -495,10 +679,10 @@ def main():
         c.check("boot", "guest printed results", False, f"no FSRESULT lines in {log.lines} lines", "FSRESULT lines")
     else:
         check_boot(c, log)
-        wanted = (params(log).get("PHASES") or "crash reload hostile socket").split()
+        wanted = (params(log).get("PHASES") or "crash reload hostile socket fdlimit").split()
         done = phases_run(log)
         for phase, fn in (("crash", check_crash), ("reload", check_reload), ("hostile", check_hostile),
-                          ("socket", check_socket)):
+                          ("socket", check_socket), ("fdlimit", check_fdlimit)):
             if phase in wanted:
                 c.check(phase, "phase ran to its end", phase in done, "yes" if phase in done else "no (see the log)", "yes")
                 fn(c, log, res)

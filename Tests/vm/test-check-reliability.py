@@ -2,7 +2,12 @@
 """Tests of check-reliability.py on synthetic console logs: a log where every goal is met
 passes, and each defect the suites exist to catch (one per case) fails the check named for
 it, as does a phase that never ran. Also --craft: a regex without a crafted argument is an
-error. Run: python3 Tests/vm/test-check-reliability.py (make reliability-checker-test)."""
+error. Run: python3 Tests/vm/test-check-reliability.py (make reliability-checker-test).
+
+RECORDED_FDLIMIT is the fdlimit phase (issue 19) of a real `make vm-reliability` run on
+2026-12-04 (h-vmfd on main df9c010, 59 of 59 checks passed): its FSRESULT lines and text
+blocks as the guest printed them (tabs of the ledger written as \\t). The doctored copies
+put back the behaviour issue 19 removed, one defect each."""
 
 import os
 import subprocess
@@ -12,6 +17,210 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKER = os.path.join(HERE, "check-reliability.py")
+
+RECORDED_FDLIMIT = """
+FSRESULT phase_start fdlimit 165.44
+FSRESULT p5_prlimit /usr/bin/prlimit
+FSRESULT p5_procs 20 origins=/fdo/x,/fdo/y/deep
+FSRESULT p5_ready 0.59
+FSRESULT p5_ingroup_s 0.05
+FSRESULT p5_ledger_s 0.04
+FSRESULT p5_state before t=168.26 ok=0 lost=0 wrong=0 gone=0 ingroup=20 procs=20 ledger_lines=21 ledger_entries=20 ledger_origins=20 ledger_cksum=d6b3ab1534d2 groups=fa,fb, fa=10 fb=10 alive=yes fds=20
+FSTEXT-BEGIN p5_ledger_before
+fairshare-origins 1
+5263\t16549\tmatched\tfa\t/fdo/x
+5264\t16549\tmatched\tfb\t/fdo/x
+5265\t16550\tmatched\tfa\t/fdo/x
+5266\t16550\tmatched\tfb\t/fdo/x
+5267\t16550\tmatched\tfa\t/fdo/x
+5268\t16550\tmatched\tfb\t/fdo/x
+5269\t16550\tmatched\tfa\t/fdo/x
+5270\t16551\tmatched\tfb\t/fdo/x
+5271\t16551\tmatched\tfa\t/fdo/x
+5272\t16551\tmatched\tfb\t/fdo/x
+5275\t16554\tmatched\tfa\t/fdo/y/deep
+5276\t16554\tmatched\tfb\t/fdo/y/deep
+5277\t16554\tmatched\tfa\t/fdo/y/deep
+5278\t16555\tmatched\tfb\t/fdo/y/deep
+5279\t16555\tmatched\tfa\t/fdo/y/deep
+5280\t16555\tmatched\tfb\t/fdo/y/deep
+5281\t16555\tmatched\tfa\t/fdo/y/deep
+5282\t16556\tmatched\tfb\t/fdo/y/deep
+5283\t16556\tmatched\tfa\t/fdo/y/deep
+5284\t16556\tmatched\tfb\t/fdo/y/deep
+FSTEXT-END
+FSRESULT p5_mark limited 31 t=169.48
+FSRESULT p5_limit limited rc=0 nofile=19 now=19:19 fds=20 held=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,20, err=
+FSRESULT p5_status_limited 2004 timeout
+FSRESULT p5_state limited t=174.29 ok=0 lost=0 wrong=0 gone=0 ingroup=20 procs=20 ledger_lines=21 ledger_entries=20 ledger_origins=20 ledger_cksum=d6b3ab1534d2 groups=fa,fb, fa=10 fb=10 alive=yes fds=20
+FSRESULT p5_state limited t=175.45 ok=0 lost=0 wrong=0 gone=0 ingroup=20 procs=20 ledger_lines=21 ledger_entries=20 ledger_origins=20 ledger_cksum=d6b3ab1534d2 groups=fa,fb, fa=10 fb=10 alive=yes fds=20
+FSRESULT p5_state limited t=176.62 ok=0 lost=0 wrong=0 gone=0 ingroup=20 procs=20 ledger_lines=21 ledger_entries=20 ledger_origins=20 ledger_cksum=d6b3ab1534d2 groups=fa,fb, fa=10 fb=10 alive=yes fds=20
+FSRESULT p5_limited_cpu ticks=617 window_s=5.70 clk_tck=100 busiest=NIO-SGLTN-1-#1:560
+FSRESULT p5_mark raised 40 t=176.89
+FSRESULT p5_raise rc=0 nofile=1024:4096 now=1024:4096
+FSRESULT p5_late pid=5773 moved_s=0.07 recovered_s=0.34 now=/fsrel5/fa
+FSRESULT p5_status_raised 633 ok
+FSRESULT p5_ledger_late_s 0.04
+FSRESULT p5_state raised t=179.27 ok=0 lost=0 wrong=0 gone=0 ingroup=21 procs=21 ledger_lines=22 ledger_entries=21 ledger_origins=21 ledger_cksum=54c4b3ecabc9 groups=fa,fb, fa=11 fb=10 alive=yes fds=20
+FSRESULT p5_mark stop_limited 49 t=179.36
+FSRESULT p5_limit stop rc=0 nofile=3 now=3:3 fds=20 held=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,20, err=
+FSRESULT p5_state stop_limited t=181.53 ok=0 lost=0 wrong=0 gone=0 ingroup=21 procs=21 ledger_lines=22 ledger_entries=21 ledger_origins=21 ledger_cksum=54c4b3ecabc9 groups=fa,fb, fa=11 fb=10 alive=yes fds=20
+FSRESULT p5_mark stop 57 t=181.60
+FSRESULT p5_stop 0 0.25 no
+FSRESULT p5_state after_stop t=181.93 ok=0 lost=0 wrong=0 gone=0 ingroup=21 procs=21 ledger_lines=22 ledger_entries=21 ledger_origins=21 ledger_cksum=54c4b3ecabc9 groups=fa,fb, fa=11 fb=10 alive=no fds=0
+FSTEXT-BEGIN p5_ledger_after_stop
+fairshare-origins 1
+5263\t16549\tmatched\tfa\t/fdo/x
+5264\t16549\tmatched\tfb\t/fdo/x
+5265\t16550\tmatched\tfa\t/fdo/x
+5266\t16550\tmatched\tfb\t/fdo/x
+5267\t16550\tmatched\tfa\t/fdo/x
+5268\t16550\tmatched\tfb\t/fdo/x
+5269\t16550\tmatched\tfa\t/fdo/x
+5270\t16551\tmatched\tfb\t/fdo/x
+5271\t16551\tmatched\tfa\t/fdo/x
+5272\t16551\tmatched\tfb\t/fdo/x
+5275\t16554\tmatched\tfa\t/fdo/y/deep
+5276\t16554\tmatched\tfb\t/fdo/y/deep
+5277\t16554\tmatched\tfa\t/fdo/y/deep
+5278\t16555\tmatched\tfb\t/fdo/y/deep
+5279\t16555\tmatched\tfa\t/fdo/y/deep
+5280\t16555\tmatched\tfb\t/fdo/y/deep
+5281\t16555\tmatched\tfa\t/fdo/y/deep
+5282\t16556\tmatched\tfb\t/fdo/y/deep
+5283\t16556\tmatched\tfa\t/fdo/y/deep
+5284\t16556\tmatched\tfb\t/fdo/y/deep
+5773\t17696\tmatched\tfa\t/fdo/x
+FSTEXT-END
+FSRESULT p5_mark recover 60 t=182.01
+FSRESULT p5_recover_exit 0
+FSTEXT-BEGIN p5_recover_output
+info [restored] gave hold_a[5263] back from group fa to /fdo/x group=fa origin=/fdo/x pid=5263
+info [restored] gave hold_b[5264] back from group fb to /fdo/x group=fb origin=/fdo/x pid=5264
+info [restored] gave hold_a[5265] back from group fa to /fdo/x group=fa origin=/fdo/x pid=5265
+info [restored] gave hold_b[5266] back from group fb to /fdo/x group=fb origin=/fdo/x pid=5266
+info [restored] gave hold_a[5267] back from group fa to /fdo/x group=fa origin=/fdo/x pid=5267
+info [restored] gave hold_b[5268] back from group fb to /fdo/x group=fb origin=/fdo/x pid=5268
+info [restored] gave hold_a[5269] back from group fa to /fdo/x group=fa origin=/fdo/x pid=5269
+info [restored] gave hold_b[5270] back from group fb to /fdo/x group=fb origin=/fdo/x pid=5270
+info [restored] gave hold_a[5271] back from group fa to /fdo/x group=fa origin=/fdo/x pid=5271
+info [restored] gave hold_b[5272] back from group fb to /fdo/x group=fb origin=/fdo/x pid=5272
+info [restored] gave hold_a[5275] back from group fa to /fdo/y/deep group=fa origin=/fdo/y/deep pid=5275
+info [restored] gave hold_b[5276] back from group fb to /fdo/y/deep group=fb origin=/fdo/y/deep pid=5276
+info [restored] gave hold_a[5277] back from group fa to /fdo/y/deep group=fa origin=/fdo/y/deep pid=5277
+info [restored] gave hold_b[5278] back from group fb to /fdo/y/deep group=fb origin=/fdo/y/deep pid=5278
+info [restored] gave hold_a[5279] back from group fa to /fdo/y/deep group=fa origin=/fdo/y/deep pid=5279
+info [restored] gave hold_b[5280] back from group fb to /fdo/y/deep group=fb origin=/fdo/y/deep pid=5280
+info [restored] gave hold_a[5281] back from group fa to /fdo/y/deep group=fa origin=/fdo/y/deep pid=5281
+info [restored] gave hold_b[5282] back from group fb to /fdo/y/deep group=fb origin=/fdo/y/deep pid=5282
+info [restored] gave hold_a[5283] back from group fa to /fdo/y/deep group=fa origin=/fdo/y/deep pid=5283
+info [restored] gave hold_b[5284] back from group fb to /fdo/y/deep group=fb origin=/fdo/y/deep pid=5284
+info [restored] gave hold_a[5773] back from group fa to /fdo/x group=fa origin=/fdo/x pid=5773
+info [group_removed] removed group fa group=fa
+info [group_removed] removed group fb group=fb
+notice [stopping] fairshare stopping: every process given back (21), groups removed
+every process given back (21), groups removed
+FSTEXT-END
+/scenario.sh: line 615: can't open /sys/fs/cgroup/fsrel5/fa/cgroup.procs: no such file
+/scenario.sh: line 616: can't open /sys/fs/cgroup/fsrel5/fb/cgroup.procs: no such file
+FSRESULT p5_state after_recover t=182.43 ok=21 lost=0 wrong=0 gone=0 ingroup=0 procs=21 ledger_lines=1 ledger_entries=0 ledger_origins=0 ledger_cksum=49d8870aad69 groups=none fa=-1 fb=-1 alive=no fds=0
+FSRESULT p5_leftover_groups 0 
+FSTEXT-BEGIN p5_agent_output
+info [setup] created /sys/fs/cgroup/fsrel5
+info [setup] enabled +cpu +io in /sys/fs/cgroup/fsrel5/cgroup.subtree_control
+info [setup] listening to the kernel's process events (proc connector), receive buffer 32768 KiB
+info [started] fairshare started: managing /sys/fs/cgroup/fsrel5 with 2 group(s) from /etc/fairshare/p5.toml policy=/etc/fairshare/p5.toml root=/sys/fs/cgroup/fsrel5
+info [policy_loaded] policy /etc/fairshare/p5.toml loaded: 2 group(s) fa=100 fb=200 group=["fa", "fb"] policy=/etc/fairshare/p5.toml shares=["100", "200"]
+warning [io_shares] io_shares have no effect: no disk found under /sys/block; CPU shares are enforced as usual disks=0
+info [group_created] created group fa (/sys/fs/cgroup/fsrel5/fa) group=fa shares=100
+info [group_created] created group fb (/sys/fs/cgroup/fsrel5/fb) group=fb shares=200
+info [moved] moved hold_a[5263] from /fdo/x to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/x pid=5263
+info [moved] moved hold_b[5264] from /fdo/x to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/x pid=5264
+info [moved] moved hold_a[5265] from /fdo/x to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/x pid=5265
+info [moved] moved hold_b[5266] from /fdo/x to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/x pid=5266
+info [moved] moved hold_a[5267] from /fdo/x to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/x pid=5267
+info [moved] moved hold_b[5268] from /fdo/x to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/x pid=5268
+info [moved] moved hold_a[5269] from /fdo/x to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/x pid=5269
+info [moved] moved hold_b[5270] from /fdo/x to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/x pid=5270
+info [moved] moved hold_a[5271] from /fdo/x to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/x pid=5271
+info [moved] moved hold_b[5272] from /fdo/x to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/x pid=5272
+info [moved] moved hold_a[5275] from /fdo/y/deep to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/y/deep pid=5275
+info [moved] moved hold_b[5276] from /fdo/y/deep to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/y/deep pid=5276
+info [moved] moved hold_a[5277] from /fdo/y/deep to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/y/deep pid=5277
+info [moved] moved hold_b[5278] from /fdo/y/deep to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/y/deep pid=5278
+info [moved] moved hold_a[5279] from /fdo/y/deep to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/y/deep pid=5279
+info [moved] moved hold_b[5280] from /fdo/y/deep to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/y/deep pid=5280
+info [moved] moved hold_a[5281] from /fdo/y/deep to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/y/deep pid=5281
+info [moved] moved hold_b[5282] from /fdo/y/deep to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/y/deep pid=5282
+info [moved] moved hold_a[5283] from /fdo/y/deep to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/y/deep pid=5283
+info [moved] moved hold_b[5284] from /fdo/y/deep to group fb (comm hold_b ~ hold_b) group=fb origin=/fdo/y/deep pid=5284
+info [weights] group fa: cpu.weight 100, io.weight 100 (shares 100) cpu_weight=100 group=fa io_shares=100 io_weight=100 shares=100
+info [weights] group fb: cpu.weight 200, io.weight 200 (shares 200) cpu_weight=200 group=fb io_shares=200 io_weight=200 shares=200
+info [setup] metrics textfile not written: /var/lib/prometheus/node-exporter does not exist (node_exporter's textfile collector is not installed); written once it exists path=/var/lib/prometheus/node-exporter/fairshare.prom
+error [error] cannot list the groups under /sys/fs/cgroup/fsrel5: opening /sys/fs/cgroup/fsrel5: Too many open files (errno 24); no group is created or removed until it can be listed cause=opening /sys/fs/cgroup/fsrel5: Too many open files (errno 24) count=1 target=listing the groups under /sys/fs/cgroup/fsrel5
+error [error] cannot scan /proc: cannot read /proc: Too many open files (errno 24); every process stays where it is, every membership and the origin ledger are kept; scanned again next pass cause=cannot read /proc: Too many open files (errno 24) count=1 target=scanning /proc
+warning [error] cannot read cpu.stat of group fa: reading /sys/fs/cgroup/fsrel5/fa/cpu.stat: Too many open files (errno 24); its usage is shown as unavailable and, until it can be read, it is taken to want its whole share (no group borrows it) cause=reading /sys/fs/cgroup/fsrel5/fa/cpu.stat: Too many open files (errno 24) count=1 group=fa target=cpu.stat of group fa
+warning [error] cannot read io.stat of group fa: reading /sys/fs/cgroup/fsrel5/fa/io.stat: Too many open files (errno 24); its io rates are shown as unavailable cause=reading /sys/fs/cgroup/fsrel5/fa/io.stat: Too many open files (errno 24) count=1 group=fa target=io.stat of group fa
+notice [error] cannot read cpu.pressure of group fa: reading /sys/fs/cgroup/fsrel5/fa/cpu.pressure: Too many open files (errno 24); its demand goes by throttling and allowance alone cause=reading /sys/fs/cgroup/fsrel5/fa/cpu.pressure: Too many open files (errno 24) count=1 group=fa target=cpu.pressure of group fa
+warning [error] cannot read cpu.stat of group fb: reading /sys/fs/cgroup/fsrel5/fb/cpu.stat: Too many open files (errno 24); its usage is shown as unavailable and, until it can be read, it is taken to want its whole share (no group borrows it) cause=reading /sys/fs/cgroup/fsrel5/fb/cpu.stat: Too many open files (errno 24) count=1 group=fb target=cpu.stat of group fb
+warning [error] cannot read io.stat of group fb: reading /sys/fs/cgroup/fsrel5/fb/io.stat: Too many open files (errno 24); its io rates are shown as unavailable cause=reading /sys/fs/cgroup/fsrel5/fb/io.stat: Too many open files (errno 24) count=1 group=fb target=io.stat of group fb
+notice [error] cannot read cpu.pressure of group fb: reading /sys/fs/cgroup/fsrel5/fb/cpu.pressure: Too many open files (errno 24); its demand goes by throttling and allowance alone cause=reading /sys/fs/cgroup/fsrel5/fb/cpu.pressure: Too many open files (errno 24) count=1 group=fb target=cpu.pressure of group fb
+warning [error] cannot read the disks: cannot list /sys/block: EMFILE (Too many open files); io.bfq.weight and status go by the last reading of the disks, if any, until they can be read cause=cannot list /sys/block: EMFILE (Too many open files) count=1 target=the disks
+info [moved] moved hold_a[5773] from /fdo/x to group fa (comm hold_a ~ hold_a) group=fa origin=/fdo/x pid=5773
+info [recovered] listing the groups under /sys/fs/cgroup/fsrel5 works again after 7 failed attempt(s) cause=opening /sys/fs/cgroup/fsrel5: Too many open files (errno 24) count=7 target=listing the groups under /sys/fs/cgroup/fsrel5
+info [recovered] scanning /proc works again after 7 failed attempt(s) cause=cannot read /proc: Too many open files (errno 24) count=7 target=scanning /proc
+info [recovered] cpu.stat of group fa works again after 7 failed attempt(s) cause=reading /sys/fs/cgroup/fsrel5/fa/cpu.stat: Too many open files (errno 24) count=7 target=cpu.stat of group fa
+info [recovered] io.stat of group fa works again after 7 failed attempt(s) cause=reading /sys/fs/cgroup/fsrel5/fa/io.stat: Too many open files (errno 24) count=7 target=io.stat of group fa
+info [recovered] cpu.pressure of group fa works again after 7 failed attempt(s) cause=reading /sys/fs/cgroup/fsrel5/fa/cpu.pressure: Too many open files (errno 24) count=7 target=cpu.pressure of group fa
+info [recovered] cpu.stat of group fb works again after 7 failed attempt(s) cause=reading /sys/fs/cgroup/fsrel5/fb/cpu.stat: Too many open files (errno 24) count=7 target=cpu.stat of group fb
+info [recovered] io.stat of group fb works again after 7 failed attempt(s) cause=reading /sys/fs/cgroup/fsrel5/fb/io.stat: Too many open files (errno 24) count=7 target=io.stat of group fb
+info [recovered] cpu.pressure of group fb works again after 7 failed attempt(s) cause=reading /sys/fs/cgroup/fsrel5/fb/cpu.pressure: Too many open files (errno 24) count=7 target=cpu.pressure of group fb
+error [error] cannot list the groups under /sys/fs/cgroup/fsrel5: opening /sys/fs/cgroup/fsrel5: Too many open files (errno 24); no group is created or removed until it can be listed cause=opening /sys/fs/cgroup/fsrel5: Too many open files (errno 24) count=1 target=listing the groups under /sys/fs/cgroup/fsrel5
+error [error] cannot scan /proc: cannot read /proc: Too many open files (errno 24); every process stays where it is, every membership and the origin ledger are kept; scanned again next pass cause=cannot read /proc: Too many open files (errno 24) count=1 target=scanning /proc
+warning [error] cannot read cpu.stat of group fa: reading /sys/fs/cgroup/fsrel5/fa/cpu.stat: Too many open files (errno 24); its usage is shown as unavailable and, until it can be read, it is taken to want its whole share (no group borrows it) cause=reading /sys/fs/cgroup/fsrel5/fa/cpu.stat: Too many open files (errno 24) count=1 group=fa target=cpu.stat of group fa
+warning [error] cannot read io.stat of group fa: reading /sys/fs/cgroup/fsrel5/fa/io.stat: Too many open files (errno 24); its io rates are shown as unavailable cause=reading /sys/fs/cgroup/fsrel5/fa/io.stat: Too many open files (errno 24) count=1 group=fa target=io.stat of group fa
+notice [error] cannot read cpu.pressure of group fa: reading /sys/fs/cgroup/fsrel5/fa/cpu.pressure: Too many open files (errno 24); its demand goes by throttling and allowance alone cause=reading /sys/fs/cgroup/fsrel5/fa/cpu.pressure: Too many open files (errno 24) count=1 group=fa target=cpu.pressure of group fa
+warning [error] cannot read cpu.stat of group fb: reading /sys/fs/cgroup/fsrel5/fb/cpu.stat: Too many open files (errno 24); its usage is shown as unavailable and, until it can be read, it is taken to want its whole share (no group borrows it) cause=reading /sys/fs/cgroup/fsrel5/fb/cpu.stat: Too many open files (errno 24) count=1 group=fb target=cpu.stat of group fb
+warning [error] cannot read io.stat of group fb: reading /sys/fs/cgroup/fsrel5/fb/io.stat: Too many open files (errno 24); its io rates are shown as unavailable cause=reading /sys/fs/cgroup/fsrel5/fb/io.stat: Too many open files (errno 24) count=1 group=fb target=io.stat of group fb
+notice [error] cannot read cpu.pressure of group fb: reading /sys/fs/cgroup/fsrel5/fb/cpu.pressure: Too many open files (errno 24); its demand goes by throttling and allowance alone cause=reading /sys/fs/cgroup/fsrel5/fb/cpu.pressure: Too many open files (errno 24) count=1 group=fb target=cpu.pressure of group fb
+warning [error] removing group fa failed: removing cgroup /sys/fs/cgroup/fsrel5/fa: Device or resource busy (errno 16); tried again next pass cause=EBUSY count=1 group=fa target=removing group fa
+warning [error] removing group fb failed: removing cgroup /sys/fs/cgroup/fsrel5/fb: Device or resource busy (errno 16); tried again next pass cause=EBUSY count=1 group=fb target=removing group fb
+notice [stopping] fairshare stopping: 0 process(es) given back; groups fa, fb could not be removed (fa: removing cgroup /sys/fs/cgroup/fsrel5/fa: Device or resource busy (errno 16); fb: removing cgroup /sys/fs/cgroup/fsrel5/fb: Device or resource busy (errno 16)); /proc could not be read, so no process was given back: cannot read /proc: Too many open files (errno 24); their origins stay in the ledger: run fairshare recover once /proc can be read; cannot confirm that no group is left: opening /sys/fs/cgroup/fsrel5: Too many open files (errno 24) group=["fa", "fb"]
+FSTEXT-END
+FSRESULT phase_end fdlimit 182.58
+"""
+
+
+def fdlimit_log():
+    """A good log of every phase: good_log() with the recorded fdlimit phase before the end."""
+    lines = good_log()
+    lines = replace(lines, "FSRESULT param PHASES", "FSRESULT param PHASES crash reload hostile socket fdlimit")
+    i = lines.index("FSRESULT scenario_exit 0")
+    return (lines[:i] + ["FSRESULT param FDLIMIT_PROCS 20", "FSRESULT param FDLIMIT_WINDOW_S 5"]
+            + RECORDED_FDLIMIT.strip("\n").split("\n") + lines[i:])
+
+
+def edit(lines, match, new):
+    """lines with every line for which match(line) holds replaced by new(line) (None: removed);
+    fails if none matched."""
+    out, hits = [], 0
+    for ln in lines:
+        if match(ln):
+            hits += 1
+            n = new(ln)
+            if n is not None:
+                out.append(n)
+            continue
+        out.append(ln)
+    assert hits, "nothing matched"
+    return out
+
+
+def sub_in(prefix, old, new):
+    """An edit of the lines starting with prefix: old replaced by new."""
+    def change(lines):
+        return edit(lines, lambda ln: ln.startswith(prefix), lambda ln: ln.replace(old, new) if old in ln else ln)
+    return change
 
 
 def good_log():
@@ -145,6 +354,86 @@ class CheckReliabilityTests(unittest.TestCase):
                 rc, out = self.run_checker(replace(good_log(), prefix, new))
                 self.assertEqual(rc, 1, out)
                 self.assertIn(check, self.failed_checks(out))
+
+    def test_the_recorded_fdlimit_run_passes(self):
+        rc, out = self.run_checker(fdlimit_log(), "--table")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Descriptor limit", out)
+        for name in ["every member stays in its group under the limit", "origin ledger unchanged under the limit",
+                     "told once, not every pass", "recovered once raised (a 'recovered' line for scanning /proc)",
+                     "nobody given back blind at the stop", "every process back in its origin after recover"]:
+            self.assertIn(f"ok   fdlimit  {name}:", out)
+
+    def test_each_fdlimit_defect_fails_its_check(self):
+        scan_line = lambda ln: "[error] cannot scan /proc" in ln
+        cpu_stat_fa = lambda ln: "[error] cannot read cpu.stat of group fa" in ln
+        told_thrice = lambda lines: edit(edit(lines, cpu_stat_fa, lambda ln: next(x for x in lines if scan_line(x))),
+                                         lambda ln: "[error] cannot read cpu.stat of group fb" in ln,
+                                         lambda ln: next(x for x in lines if scan_line(x)))
+        cases = [
+            # (what, the edit, the check that must fail)
+            ("members given back to / under the limit (an empty scan forgot them)",
+             sub_in("FSRESULT p5_state limited t=175.45", "ok=0 lost=0 wrong=0 gone=0 ingroup=20", "ok=0 lost=20 wrong=0 gone=0 ingroup=0"),
+             "every member stays in its group under the limit"),
+            ("an empty ledger written under the limit",
+             sub_in("FSRESULT p5_state limited", "ledger_lines=21 ledger_entries=20 ledger_origins=20 ledger_cksum=d6b3ab1534d2",
+                    "ledger_lines=1 ledger_entries=0 ledger_origins=0 ledger_cksum=49d8870aad69"),
+             "origin ledger unchanged under the limit"),
+            ("the groups removed under the limit", sub_in("FSRESULT p5_state limited t=176.62", "groups=fa,fb,", "groups=none"),
+             "groups kept under the limit"),
+            ("the agent died under the limit (SIGILL)",
+             lambda L: sub_in("FSRESULT p5_stop", "FSRESULT p5_stop 0 0.25 no", "FSRESULT p5_stop dead-before-stop:exit=132 0 no")(
+                 sub_in("FSRESULT p5_state limited", "alive=yes", "alive=no")(L)),
+             "agent alive under the limit"),
+            ("the agent dead before the stop",
+             sub_in("FSRESULT p5_stop", "FSRESULT p5_stop 0 0.25 no", "FSRESULT p5_stop dead-before-stop:exit=132 0 no"),
+             "stopped by SIGTERM under the limit"),
+            ("the failure not told", lambda L: edit(L, scan_line, lambda ln: "info [summary] usage/target: fa 0.0%/33.3% (10 proc)"),
+             "the failure told: cannot scan /proc, EMFILE"),
+            ("the failure told every pass", told_thrice, "told once, not every pass"),
+            ("no recovery once raised",
+             lambda L: edit(L, lambda ln: "scanning /proc works again" in ln, lambda ln: "info [summary] usage/target: no groups"),
+             "recovered once raised (a 'recovered' line for scanning /proc)"),
+            ("a process born after the raise left where it was",
+             sub_in("FSRESULT p5_late", "moved_s=0.07", "moved_s=never"), "acts again: a process born after the raise moved into its group"),
+            ("prlimit missing in the guest",
+             lambda L: sub_in("FSRESULT p5_limit limited", "rc=0", "rc=127")(sub_in("FSRESULT p5_prlimit", "/usr/bin/prlimit", "missing")(L)),
+             "prlimit in the guest"),
+            ("the limit not in force", sub_in("FSRESULT p5_limit limited", "now=19:19", "now=1024:4096"),
+             "RLIMIT_NOFILE lowered to the descriptors the agent holds"),
+            ("everyone given back to / at the stop",
+             sub_in("FSRESULT p5_state after_stop", "ok=0 lost=0 wrong=0 gone=0 ingroup=21", "ok=0 lost=21 wrong=0 gone=0 ingroup=0"),
+             "nobody given back blind at the stop"),
+            ("the ledger wiped at the stop (the old behaviour)",
+             sub_in("FSRESULT p5_state after_stop", "ledger_lines=22 ledger_entries=21 ledger_origins=21",
+                    "ledger_lines=1 ledger_entries=0 ledger_origins=0"),
+             "the ledger names every origin after the stop"),
+            ("the stopping line without the hint",
+             lambda L: edit(L, lambda ln: "fairshare stopping:" in ln,
+                            lambda ln: "notice [stopping] fairshare stopping: every process given back (0), groups removed"),
+             "the stopping line names the problem and fairshare recover"),
+            ("recover handed everyone to / (the old behaviour)",
+             sub_in("FSRESULT p5_state after_recover", "ok=21 lost=0", "ok=0 lost=21"), "0 processes handed to / by recover"),
+            ("recover left them in the groups",
+             sub_in("FSRESULT p5_state after_recover", "ok=21 lost=0 wrong=0 gone=0 ingroup=0", "ok=0 lost=0 wrong=0 gone=0 ingroup=21"),
+             "every process back in its origin after recover"),
+            ("a group left after recover",
+             sub_in("FSRESULT p5_leftover_groups", "FSRESULT p5_leftover_groups 0", "FSRESULT p5_leftover_groups 1 /sys/fs/cgroup/fsrel5/fa"),
+             "0 leftover group cgroups"),
+        ]
+        for what, change, check in cases:
+            with self.subTest(what):
+                rc, out = self.run_checker(change(fdlimit_log()))
+                self.assertEqual(rc, 1, out)
+                self.assertIn(check, self.failed_checks(out))
+
+    def test_an_fdlimit_phase_that_never_ran_fails(self):
+        lines = [ln for ln in fdlimit_log() if not ln.startswith("FSRESULT p5_") and not ln.startswith("FSRESULT phase_end fdlimit")]
+        rc, out = self.run_checker(lines)
+        self.assertEqual(rc, 1)
+        for check in ["phase ran to its end", "prlimit in the guest", "every member stays in its group under the limit",
+                      "nobody given back blind at the stop", "every process back in its origin after recover"]:
+            self.assertIn(check, self.failed_checks(out))
 
     def test_pass_time_prefers_the_windows_own_samples(self):
         """last_pass_seconds sampled in the window decides over CPU per pass and over the
