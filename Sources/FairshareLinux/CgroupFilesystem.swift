@@ -36,6 +36,7 @@ public struct LinuxCgroupFilesystem: CgroupFilesystem {
             let n = try bytes.withUnsafeBytes { try fd.write($0) }
             if n != bytes.count { throw Errno.ioError }
         } catch let e as Errno {
+            DescriptorReserve.shared.note(openFailure: e.rawValue, path: path)
             throw CgroupError(.write, path: path, value: value, errno: e.rawValue)
         } catch {
             throw CgroupError(.write, path: path, value: value, errno: EIO)
@@ -73,7 +74,10 @@ public enum DirectoryEntries {
     /// Nil when the directory can not be opened (errno says why). A readdir(3) that fails
     /// part way ends the list there: see `list` for a listing that says so.
     public static func read(_ path: String) -> [(name: String, isDirectory: Bool)]? {
-        guard let dir = opendir(path) else { return nil }
+        guard let dir = opendir(path) else {
+            DescriptorReserve.shared.note(openFailure: errno, path: path)
+            return nil
+        }
         defer { closedir(dir) }
         var entries: [(name: String, isDirectory: Bool)] = []
         while let entry = readdir(dir) {
@@ -84,7 +88,11 @@ public enum DirectoryEntries {
 
     /// Every entry, or why not: opendir(3) or readdir(3) failing, with the path and the errno.
     public static func list(_ path: String) throws(SystemFileError) -> [(name: String, isDirectory: Bool)] {
-        guard let dir = opendir(path) else { throw SystemFileError(.list, path: path, errno: errno) }
+        guard let dir = opendir(path) else {
+            let e = errno
+            DescriptorReserve.shared.note(openFailure: e, path: path)
+            throw SystemFileError(.list, path: path, errno: e)
+        }
         defer { closedir(dir) }
         var entries: [(name: String, isDirectory: Bool)] = []
         while true {
@@ -118,7 +126,11 @@ func readWholeFile(_ path: String, shortReadIsEOF: Bool = false) throws -> Strin
 /// - Parameter limit: read no more than this many bytes (the start of a file that may be long).
 func readWholeFileBytes(_ path: String, shortReadIsEOF: Bool = false, limit: Int = .max) throws -> [UInt8] {
     let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
-    guard fd >= 0 else { throw Errno(rawValue: errno) }
+    guard fd >= 0 else {
+        let e = errno
+        DescriptorReserve.shared.note(openFailure: e, path: path)
+        throw Errno(rawValue: e)
+    }
     defer { close(fd) }
     // One read usually gets it all (these files are small); a stack buffer avoids an
     // allocation per file on the agent's hot path.

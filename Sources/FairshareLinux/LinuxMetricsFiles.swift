@@ -23,7 +23,10 @@ public struct LinuxMetricsFiles: MetricsFiles {
     public func create(_ path: String, text: String, mode: UInt32) throws(MetricsFileError) {
         if unlink(path) != 0 && errno != ENOENT { throw Self.error("unlink", path) }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode))
-        guard fd >= 0 else { throw Self.error("create", path) }
+        guard fd >= 0 else {
+            DescriptorReserve.shared.note(openFailure: errno, path: path)
+            throw Self.error("create", path)
+        }
         var failure: MetricsFileError?
         // The umask may have taken bits away: the collector runs as prometheus and must read it.
         if fchmod(fd, mode_t(mode)) != 0 { failure = Self.error("chmod", path) }

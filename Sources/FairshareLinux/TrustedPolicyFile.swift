@@ -57,7 +57,10 @@ public func readPolicyDraft(path: String, limits: PolicyLimits = .standard) thro
 
 private func readPolicy(path: String, limits: PolicyLimits, trusted: Bool) throws(PolicyFileError) -> String {
     let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-    guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
+    guard fd >= 0 else {
+        DescriptorReserve.shared.note(openFailure: errno, path: path)
+        throw .unreadable(path: path, errno: errno)
+    }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }

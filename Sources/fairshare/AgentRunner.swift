@@ -44,6 +44,9 @@ public struct StartupError: Error, CustomStringConvertible {
 public enum AgentRunner {
     public static func run(_ options: RunOptions, logger: Logger) async throws {
         keepLargeAllocationsOffTheHeap()
+        // First, so the reserve's descriptors are the lowest numbers: below any limit that is
+        // lowered later (prlimit), they are what the agent works on once the table is full.
+        DescriptorReserve.shared.arm()
         // SIGHUP's default action ends the process: ignore it until the reload handler is in
         // place, so an early `systemctl reload` can not kill the agent.
         signal(SIGHUP, SIG_IGN)
@@ -104,7 +107,8 @@ public enum AgentRunner {
             units: SystemdUnitManager(),
             events: events, eventsUnavailable: eventsUnavailable,
             metricsFiles: LinuxMetricsFiles(),
-            disks: LinuxIODisks(cgroupMount: mountPoint)
+            disks: LinuxIODisks(cgroupMount: mountPoint),
+            descriptors: DescriptorReserve.shared
         )
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval,
                           version: fairshareVersion)

@@ -51,13 +51,13 @@ struct ServiceMachine {
     var tree: CgroupTree { CgroupTree(fs: kernel.filesystem, root: CgroupPath(Self.root)!, pause: { _ in }) }
 
     /// systemd starts an agent process in the unit's cgroup; it sets up like `fairshare run`.
-    func startAgent(pid: Int32) throws -> Agent {
+    func startAgent(pid: Int32, descriptors: DescriptorReserve? = nil) throws -> Agent {
         spawn(pid, "fairshare", in: Self.root)
         _ = try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(Self.root), configureAncestors: false)
         let text = policyText
         let env = AgentEnvironment(
             cgroups: tree, processes: kernel.processSource, clock: ManualClock(), notifier: RecordingNotifier(),
-            readFile: { _ in text }, agentPID: pid, capacityCPUs: 2, origins: store, units: units)
+            readFile: { _ in text }, agentPID: pid, capacityCPUs: 2, origins: store, units: units, descriptors: descriptors)
         return Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger())
     }
 

@@ -3,6 +3,7 @@ import FairshareCore
 import FairshareEdge
 import FairshareLinux
 import FairshareTestSupport
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -172,5 +173,29 @@ private let emfile = "cannot read /proc: Too many open files (errno 24)"
         #expect(h.kernel.file(.cpuMax, of: "/fairshare/capped") == "max 100000", "the cap is lifted")
         #expect(h.kernel.file(.cpuWeight, of: "/fairshare/capped") == "100", "the kernel's default weight")
         #expect(h.kernel.writes.suffix(3).map(\.1) == ["100", "default 100", "max 100000"], "the defaults, after the release")
+    }
+}
+
+@Suite struct DescriptorReserveAgentTests {
+    /// The agent tells a full descriptor table once (its reserve given up), goes on working on
+    /// the reserve, and tells "recovered" once the reserve is taken back.
+    @Test func aFullDescriptorTableIsToldOnceAndRecovered() async throws {
+        let table = FakeDescriptors()
+        let reserve = table.reserve()
+        let m = try ServiceMachine()
+        let agent = try m.startAgent(pid: 4242, descriptors: reserve)
+        reserve.arm()
+        await agent.tick()
+        table.free = 0
+        reserve.note(openFailure: EMFILE, path: "/proc")
+        for _ in 0..<3 { await agent.tick() }
+        let told = m.journal.events("error", target: "the agent's descriptors")
+        #expect(told.count == 1)
+        #expect(told.first?["MESSAGE"]?.first?.contains("the descriptor table is full") == true)
+        #expect(m.kernel.cgroupOf(10) == m.group("low"), "members kept")
+        table.free = 100
+        await agent.tick()
+        #expect(m.journal.events("recovered").contains { $0["FAIRSHARE_TARGET"] == ["the agent's descriptors"] })
+        #expect(reserve.held == DescriptorReserve.size)
     }
 }

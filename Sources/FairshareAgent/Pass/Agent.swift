@@ -121,6 +121,8 @@ public actor Agent {
         let started = env.clock.monotonicNanoseconds()
         passSerial += 1
         let serial = passSerial
+        // Descriptors given up on a full table are taken back once there is room again.
+        env.descriptors?.rearmIfRoom()
         let due = events.scanDue(at: started, every: policy.agent.rescanInterval)
         let readHierarchy = passesSinceHierarchy >= Observer.hierarchyEveryPasses
         passesSinceHierarchy = readHierarchy ? 1 : passesSinceHierarchy + 1

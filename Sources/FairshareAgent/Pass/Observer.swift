@@ -26,8 +26,12 @@ struct Observer: Sendable {
             stats[g.name] = readStats(env.cgroups.path(of: g.name))
         }
         let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
-        return Observation(at: at, processScan: processes, groupCgroups: groups, groupStats: stats, units: units,
-                           disks: readDisks ? env.disks?.read() : nil)
+        var o = Observation(at: at, processScan: processes, groupCgroups: groups, groupStats: stats, units: units,
+                            disks: readDisks ? env.disks?.read() : nil)
+        if let reserve = env.descriptors, reserve.isArmed {
+            o.descriptorReserve = reserve.released.map { .unavailable($0) } ?? .value(reserve.held)
+        }
+        return o
     }
 
     /// For the report only (the machine share in status; no decision uses it): the weights and

@@ -1,5 +1,6 @@
 import FairshareCore
 import FairshareEdge
+import FairshareLinux
 import Logging
 
 /// The report stage: turns what a pass saw, did and decided into what the admin sees, and is
@@ -78,6 +79,10 @@ struct Reporter: Sendable {
                          consequence: "they stay where they are and keep their memberships; read again next pass", context: [:], now: now)
                 }
             }
+        }
+        if let reserve = o.descriptorReserve {
+            track(reserve, "the agent's descriptors", headline: "the descriptor table is full", level: .error, now: now,
+                  consequence: "the agent gave up its reserve of \(DescriptorReserve.size) descriptors and works on them; it takes them back once \(DescriptorReserve.size + DescriptorReserve.margin) can be opened (raise LimitNOFILE=, or find what holds the descriptors: ls /proc/PID/fd)")
         }
         if let disks = o.disks {
             track(disks, "the disks", headline: "cannot read the disks", level: .warning, now: now,

@@ -31,6 +31,9 @@ public struct AgentEnvironment: Sendable {
     public var metricsFiles: (any MetricsFiles)?
     /// The disks, read every few passes; nil reads none (no io.bfq.weight, no disks in status).
     public var disks: (any IODiskSource)?
+    /// Descriptors held against a full descriptor table (given up on EMFILE/ENFILE, taken back
+    /// when there is room); nil: none (tests, the CLI).
+    public var descriptors: DescriptorReserve?
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
@@ -40,8 +43,9 @@ public struct AgentEnvironment: Sendable {
         agentPID: Int32, capacityCPUs: Int,
         origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager(),
         events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil, metricsFiles: (any MetricsFiles)? = nil,
-        disks: (any IODiskSource)? = nil
+        disks: (any IODiskSource)? = nil, descriptors: DescriptorReserve? = nil
     ) {
+        self.descriptors = descriptors
         self.disks = disks
         self.metricsFiles = metricsFiles
         self.events = events
@@ -74,7 +78,10 @@ public struct FileReadError: Error, CustomStringConvertible {
 }
 
 public func readTextFile(_ path: String) throws -> String {
-    guard let f = fopen(path, "r") else { throw FileReadError(path: path, errno: errno) }
+    guard let f = fopen(path, "r") else {
+        DescriptorReserve.shared.note(openFailure: errno, path: path)
+        throw FileReadError(path: path, errno: errno)
+    }
     defer { fclose(f) }
     var bytes: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)

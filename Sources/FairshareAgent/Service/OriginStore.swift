@@ -1,5 +1,6 @@
 import FairshareCore
 import FairshareEdge
+import FairshareLinux
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,10 @@ public struct FileOriginStore: OriginStore {
     public func save(_ text: String) throws {
         let temporary = path + ".new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw FileWriteError(path: temporary, errno: errno) }
+        guard fd >= 0 else {
+            DescriptorReserve.shared.note(openFailure: errno, path: temporary)
+            throw FileWriteError(path: temporary, errno: errno)
+        }
         func fail(_ e: Int32, _ at: String) -> FileWriteError {
             close(fd)
             return FileWriteError(path: at, errno: e)

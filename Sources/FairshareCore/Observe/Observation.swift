@@ -99,6 +99,9 @@ public struct Observation: Sendable {
     /// The disks and io.cost's settings, read every few passes (nil when not read this pass;
     /// unavailable when they could not be read).
     public var disks: Reading<IODisks>?
+    /// The agent's descriptor reserve: the descriptors held, or why they were given up (the
+    /// descriptor table was full); nil without a reserve.
+    public var descriptorReserve: Reading<Int>?
 
     public init(at: UInt64, processScan: Reading<ProcessScan>?, groupCgroups: Reading<Set<GroupName>>, groupStats: [GroupName: CgroupStats] = [:],
                 units: UnitsObservation = .none, disks: Reading<IODisks>? = nil) {
