@@ -63,6 +63,7 @@ private let emfile = "cannot read /proc: Too many open files (errno 24)"
         #expect(m.kernel.cgroupOf(10) == m.group("low"), "nobody given back blind")
         let stopping = m.journal.events("stopping").first?["MESSAGE"]?.first ?? ""
         #expect(stopping.contains("fairshare recover"), "\(stopping)")
+        #expect(m.journal.events("stopping").first?["PRIORITY"] == ["4"], "an incomplete stop is a warning")
         // The ledger still names every origin.
         let kept = try OriginLedger.decode(try #require(try m.store.load()))
         #expect(Set(kept.members.values.map(\.origin)) == [ServiceMachine.session, ServiceMachine.cron])

@@ -733,7 +733,7 @@ EOF
     p5_limit limited
     t0=$(now)
     # The control socket meanwhile, as an admin's `fairshare status` would: accept(2) needs a
-    # descriptor too (evidence only, no check).
+    # descriptor too, which the agent's reserve gives it once the first open failed.
     r p5_status_limited "$(fsctl -s $S -t 2000 -m 2>/dev/null || true)"
     n=0
     while [ "$(elapsed "$t0" | cut -d. -f1)" -lt "$FDLIMIT_WINDOW_S" ] || [ $n -lt 3 ]; do
@@ -759,7 +759,7 @@ EOF
     moved=never recovered=never
     while [ "$(elapsed "$t1" | cut -d. -f1)" -lt 15 ] && alive $AGENT; do
         [ $moved = never ] && [ "$(cgroup_of "$late")" = "$ROOT_REL/fa" ] && moved=$(elapsed "$t1")
-        [ $recovered = never ] && grep -q 'scanning /proc works again' /tmp/p5.agent.out && recovered=$(elapsed "$t1")
+        [ $recovered = never ] && grep -q "the agent's descriptors works again" /tmp/p5.agent.out && recovered=$(elapsed "$t1")
         [ $moved != never ] && [ $recovered != never ] && break
         sleep 0.2
     done
@@ -773,7 +773,7 @@ EOF
     fi
     p5_state raised
 
-    # B. Under the limit again, two passes, then SIGTERM (as systemd would stop it); then
+    # B. Under the limit again, half a second, then SIGTERM (as systemd would stop it); then
     # `fairshare recover --mode hand-back` with the normal limit. The limit is 3 here (only
     # stdin, stdout and stderr fit under it): stopping closes descriptors of the agent's own
     # (the process events' netlink socket at the start of the release, the control socket's
@@ -781,7 +781,7 @@ EOF
     # get their slots, or not, as the timing goes.
     p5_mark stop_limited
     p5_set stop 3
-    sleep 2
+    sleep 0.5
     p5_state stop_limited
     p5_mark stop
     agent_stop p5 30

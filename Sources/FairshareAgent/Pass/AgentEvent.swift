@@ -56,7 +56,10 @@ enum AgentEvent: Sendable {
         case .unitGone: .debug
         case .ioShares(let d): d.inForce ? .info : .warning
         case .ioSharesNowhere: .warning
-        case .borrowStarted, .borrowStopped, .floorHit, .stopping: .notice
+        case .borrowStarted, .borrowStopped, .floorHit: .notice
+        // A stop that left something behind (a process not given back, a group, a unit's
+        // weights, /proc unreadable) is a warning: fairshare recover or the admin has work to do.
+        case .stopping(let r): r.complete ? .notice : .warning
         case .policyWarning, .cgrouprootChangeIgnored, .ledgerIgnored, .stillFailing, .failuresUntracked, .eventsUnavailable,
              .eventsOverflow: .warning
         case .policyRejected: .error
