@@ -120,7 +120,7 @@ public struct ProcReadError: Error, CustomStringConvertible, Sendable {
 
     /// The process exited (ENOENT, ESRCH): not an error of the agent's.
     public var meansGone: Bool { errno == ENOENT || errno == ESRCH }
-    public var description: String { "cannot read \(path): \(Errno(rawValue: errno)) (errno \(errno))" }
+    public var description: String { "cannot read \(path): \(ErrnoText.describe(errno))" }
 }
 
 /// Why one process could not be read.

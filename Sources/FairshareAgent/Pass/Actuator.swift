@@ -40,7 +40,7 @@ struct Actuator: Sendable {
                     outcome = .done
                 } catch {
                     if error.isUnreachable { unreachable = error.description }
-                    outcome = error.kind == .gone ? .gone : .failed(cause: error.name ?? error.errno.map(errnoName) ?? "error", message: error.description)
+                    outcome = error.kind == .gone ? .gone : .failed(cause: error.name ?? error.errno.map(ErrnoText.name) ?? "error", message: error.description)
                 }
             default:
                 outcome = write(step)
@@ -57,7 +57,7 @@ struct Actuator: Sendable {
             try store.save(OriginLedger.encode(contents))
             return .done
         } catch let error as FileWriteError {
-            return .failed(cause: errnoName(error.errno), message: error.description)
+            return .failed(cause: ErrnoText.name(error.errno), message: error.description)
         } catch {
             return .failed(cause: "\(error)", message: "\(error)")
         }
@@ -77,7 +77,7 @@ struct Actuator: Sendable {
                     let g = setting.group
                     switch setting.row.absence {
                     case .controllerOff(let why):
-                        return .failed(cause: errnoName(error.errno), message: "\(error) (\(why(g)))")
+                        return .failed(cause: ErrnoText.name(error.errno), message: "\(error) (\(why(g)))")
                     case .kernelLacks(let harmless, let why):
                         if setting.value.fileText == harmless { return .done }
                         return .failed(cause: GroupFile.lacksCause(setting.file), message: "\(error) (\(why(g)))")
@@ -101,36 +101,7 @@ struct Actuator: Sendable {
         } catch {
             // A vanished process, or a group removed behind our back (created again next pass).
             if error.kind == .gone { return .gone }
-            return .failed(cause: errnoName(error.errno), message: error.description)
+            return .failed(cause: ErrnoText.name(error.errno), message: error.description)
         }
-    }
-}
-
-/// The symbolic name of an errno ("EACCES"), the key failures are told apart by.
-func errnoName(_ e: Int32) -> String {
-    switch e {
-    case EPERM: "EPERM"
-    case ENOENT: "ENOENT"
-    case ESRCH: "ESRCH"
-    case EINTR: "EINTR"
-    case EIO: "EIO"
-    case E2BIG: "E2BIG"
-    case EBADF: "EBADF"
-    case EAGAIN: "EAGAIN"
-    case ENOMEM: "ENOMEM"
-    case EACCES: "EACCES"
-    case EBUSY: "EBUSY"
-    case EEXIST: "EEXIST"
-    case ENOTDIR: "ENOTDIR"
-    case EINVAL: "EINVAL"
-    case ENOSPC: "ENOSPC"
-    case EROFS: "EROFS"
-    case ERANGE: "ERANGE"
-    case ENAMETOOLONG: "ENAMETOOLONG"
-    case ENOTEMPTY: "ENOTEMPTY"
-    case EOPNOTSUPP: "EOPNOTSUPP"
-    case ETIMEDOUT: "ETIMEDOUT"
-    case EDQUOT: "EDQUOT"
-    default: "errno \(e)"
     }
 }
