@@ -480,6 +480,11 @@ def check_fdlimit(c, log, res):
         bad = [x.get("err") for x in rows if x.get("rc") != "0"]
         return ok, fig + (f"; {bad[0]}" if bad else "")
 
+    reserve = [kv(r) for r in log.all("p5_reserve") if r and r[0] == "limited"]
+    # stdin, stdout and stderr may be /dev/null too: the reserve is what lies above them.
+    held = [f for f in (reserve[-1].get("fds") or "").split(",") if f and int(f) > 2] if reserve else []
+    c.check(S, "the agent holds its descriptor reserve before the limit (16 on /dev/null)", len(held) == 16,
+            f"{len(held)} descriptors on /dev/null: {','.join(held)}" if reserve else never, "16")
     ok, fig = limit_ok("limited")
     c.check(S, "RLIMIT_NOFILE lowered to the descriptors the agent holds", ok, fig, "prlimit exit 0, soft = hard = lowest free fd")
 
@@ -513,22 +518,23 @@ def check_fdlimit(c, log, res):
     c.check(S, "agent alive under the limit", limited and not dead,
             f"dead at t={', '.join(dead[:4])}{exit_note}" if dead else f"alive{busy}" if limited else never, "alive")
 
+    # The descriptor reserve: given up at the first EMFILE, whichever open met it (told once),
+    # the agent works on it under the limit (it answers, no failure is told pass after pass),
+    # and takes it back once the limit is raised.
     lim_lines = slices.get("limited", [])
-    told = [ln for ln in lim_lines if SCAN_HEADLINE in ln]
-    c.check(S, "the failure told: cannot scan /proc, EMFILE", told and any(w in told[0] for w in EMFILE_WORDS),
-            told[0][:300] if told else f"no '{SCAN_HEADLINE}' in the {len(lim_lines)} lines logged under the limit",
-            f"'{SCAN_HEADLINE}' naming EMFILE")
-    c.check(S, "told once, not every pass", len(told) == 1,
-            f"{len(told)} '{SCAN_HEADLINE}' lines in {len(lim_lines)} logged under the limit ({cpu.get('window_s', '?')} s)", "1")
-    # The descriptor reserve: given up at the first EMFILE (told once), the agent goes on with
-    # it under the limit (its scans work again), and takes it back once the limit is raised.
+    given_up = log.all("p5_reserve_given_up")
+    c.check(S, "the reserve given up at the limit (its descriptors free again)", given_up,
+            " ".join(given_up[-1]) if given_up else "the agent held every descriptor under the limit", "fd=... given up")
     full = [ln for ln in lim_lines if RESERVE_HEADLINE in ln]
-    c.check(S, "the full descriptor table told once: the reserve given up", len(full) == 1 and any(w in full[0] for w in EMFILE_WORDS),
-            full[0][:300] if len(full) == 1 else f"{len(full)} '{RESERVE_HEADLINE}' lines under the limit", f"one '{RESERVE_HEADLINE}' naming EMFILE")
-    on_reserve = [ln for ln in lim_lines if SCAN_RECOVERED in ln]
-    c.check(S, "the agent works on its reserve under the limit: its scans work again", on_reserve,
-            on_reserve[0][:300] if on_reserve else f"no '{SCAN_RECOVERED}' in the {len(lim_lines)} lines logged under the limit",
-            f"'{SCAN_RECOVERED}' before the raise")
+    told = full
+    c.check(S, "the full descriptor table told once, naming EMFILE", len(full) == 1 and any(w in full[0] for w in EMFILE_WORDS),
+            full[0][:300] if full else f"no '{RESERVE_HEADLINE}' in the {len(lim_lines)} lines logged under the limit",
+            f"one '{RESERVE_HEADLINE}' naming EMFILE")
+    errors = [re.sub(r"^\S+ \[error\] ([^:]*):.*$", r"\1", ln) for ln in lim_lines if "[error]" in ln]
+    repeated = sorted({e for e in errors if errors.count(e) > 1})
+    c.check(S, "no failure told pass after pass under the limit", errors and not repeated,
+            f"told more than once: {', '.join(repeated)}" if repeated else f"{len(errors)} told once each ({cpu.get('window_s', '?')} s)",
+            "each failure once")
     st_lim = (log.one("p5_status_limited") or "").split()
     c.check(S, "status answers under the limit", st_lim[-1:] == ["ok"], " ".join(st_lim) or never, "ok (accept(2) works on the reserve)")
 
@@ -542,9 +548,6 @@ def check_fdlimit(c, log, res):
             f"{rec[0][:300]} ({late.get('recovered_s')} s after the raise)" if rec else f"no '{RESERVE_RECOVERED}' in {len(raised_lines)} lines",
             f"'{RESERVE_RECOVERED}'")
     failed_scans = None
-    if on_reserve:
-        m = re.search(r"after (\d+) failed attempt", on_reserve[0])
-        failed_scans = int(m.group(1)) if m else None
     mv = num(late.get("moved_s"))
     c.check(S, "acts again: a process born after the raise moved into its group", mv is not None,
             f"pid {late.get('pid')} in {late.get('now')} {mv} s after the raise" if mv is not None

@@ -627,17 +627,31 @@ p5_set() {
         "held=$(ls /proc/$AGENT/fd 2>/dev/null | sort -n | tr '\n' ,)" "err=$(head -c 200 /tmp/p5.prlimit | tr ' \n' '_ ')"
 }
 
+# p5_reserve_fds PID: the descriptors PID holds open on /dev/null (the agent's descriptor
+# reserve), comma-separated.
+p5_reserve_fds() {
+    for _f in /proc/$1/fd/*; do
+        [ "$(readlink "$_f" 2>/dev/null)" = /dev/null ] && basename "$_f"
+    done | sort -n | tr '\n' ,
+}
+
 # p5_limit LABEL: RLIMIT_NOFILE down to the lowest descriptor the agent does not hold, so every
 # new descriptor fails with EMFILE. A descriptor it held only for a moment (the answer to the
 # last status request, a file being read) may close after the look: the limit follows it down
-# for a second.
+# for a second. The agent's reserve, given up at the first EMFILE, is not followed: working
+# on it is what the agent does under a full table (a limit below it is the stop's case, B).
 p5_limit() {
+    _reserve=$(p5_reserve_fds "$AGENT")
+    r p5_reserve "$1" "fds=$_reserve"
     _n=$(p5_lowest_free "$AGENT")
     p5_set "$1" "$_n"
     _t=$(now)
     while [ "$(elapsed "$_t" | cut -d. -f1)" -lt 1 ] && alive "$AGENT"; do
         _m=$(p5_lowest_free "$AGENT")
         if alive "$AGENT" && [ "$_m" -lt "$_n" ]; then
+            case ",$_reserve" in
+            *",$_m,"*) r p5_reserve_given_up "$1" "fd=$_m" "t=$(now)"; break ;;
+            esac
             _n=$_m
             p5_set "$1-again" "$_n"
         fi
