@@ -154,8 +154,8 @@ public struct Controller: Sendable {
         guard !present.isEmpty else { return Demand(cpus: 0, hungry: false, reason: "no members", hasMembers: false) }
         var total = 0.0
         for (g, d) in present {
-            let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
-            let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
+            let cap = g.ceiling?.cpus(capacity: capacity) ?? .infinity
+            let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : cap
             total += min(d.cpus, reach)
         }
         let hungry = present.filter { $0.1.hungry }.count
