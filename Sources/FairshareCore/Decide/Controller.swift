@@ -108,6 +108,10 @@ public struct Controller: Sendable {
         if case .decayed = policy.agent.fairness {
             ledger.retain(only: Set(groups.filter { !$0.idle }.map(\.name)), absentUsersOf: policy.perUserLimits)
         }
+        // Users come and go: what is learnt of a group's floor goes with the group.
+        let live = Set(groups.map(\.name))
+        floorGain = floorGain.filter { live.contains($0.key) }
+        floorTarget = floorTarget.filter { live.contains($0.key) }
         // Demand bottom-up: a leaf's from what it did, an interior group's from its children's.
         var demands: [GroupName: Demand] = [:]
         for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
