@@ -88,8 +88,9 @@ public struct ProcessDetails: OptionSet, Sendable {
         self = []
         if policy.groups.contains(where: { !$0.match.exe.isEmpty }) { insert(.exe) }
         if policy.groups.contains(where: { !$0.match.cmdline.isEmpty }) { insert(.argv) }
-        // The largest of the files a process costs: read only when a rule looks at its ids.
-        if policy.groups.contains(where: { !$0.match.users.isEmpty || !$0.match.groups.isEmpty }) { insert(.ids) }
+        // The largest of the files a process costs: read only when a rule looks at its ids, or
+        // a per_user group places its members by their uid.
+        if policy.groups.contains(where: { !$0.match.users.isEmpty || !$0.match.groups.isEmpty || $0.perUser != nil }) { insert(.ids) }
     }
 }
 

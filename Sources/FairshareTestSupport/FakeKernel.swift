@@ -407,7 +407,9 @@ public final class FakeKernel: Sendable {
         }
     }
 
-    func scan() -> Reading<ProcessScan> {
+    /// As /proc is read: the real uid and gid only when asked for (they come from
+    /// /proc/PID/status, read only when a rule needs them), else 0.
+    func scan(details: ProcessDetails = .all) -> Reading<ProcessScan> {
         state.withLock { s in
             if let why = s.procUnlistable { return .unavailable(why) }
             s.scans += 1
@@ -417,7 +419,9 @@ public final class FakeKernel: Sendable {
                     scan.unreadable.insert(p.pid)
                     if scan.firstProblem == nil { scan.firstProblem = why }
                 } else {
-                    scan.processes.append(p)
+                    var seen = p
+                    if !details.contains(.ids) { (seen.uid, seen.gid) = (0, 0) }
+                    scan.processes.append(seen)
                 }
             }
             return .value(scan)
@@ -447,6 +451,6 @@ public struct FakeCgroupFilesystem: CgroupFilesystem {
 
 public struct FakeProcessSource: ProcessSource {
     let kernel: FakeKernel
-    public func scan(details: ProcessDetails) -> Reading<ProcessScan> { kernel.scan() }
+    public func scan(details: ProcessDetails) -> Reading<ProcessScan> { kernel.scan(details: details) }
     public func lookup(_ pid: Int32, details: ProcessDetails) -> ProcessLookup { kernel.lookup(pid) }
 }
