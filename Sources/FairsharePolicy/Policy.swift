@@ -274,6 +274,9 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
         rawValue = String(path)
     }
 
+    /// A path known to be valid (a prefix of a valid path).
+    private init(validated: String) { rawValue = validated }
+
     /// Whether `raw` is one valid component.
     public static func isValid(_ raw: String) -> Bool {
         let bytes = Array(raw.utf8)
@@ -287,12 +290,16 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public var components: [String] { rawValue.split(separator: "/").map(String.init) }
-    /// The last component: the group's own `name` key.
-    public var leaf: String { components[components.count - 1] }
+    /// The last component: the group's own `name` key. (These run for every group of every pass,
+    /// users' subgroups included: no split, no validation again.)
+    public var leaf: String {
+        guard let slash = rawValue.utf8.lastIndex(of: UInt8(ascii: "/")) else { return rawValue }
+        return String(rawValue[rawValue.index(after: slash)...])
+    }
     /// The path without its last component; nil for one component.
     public var parent: GroupName? {
-        guard let slash = rawValue.lastIndex(of: "/") else { return nil }
-        return GroupName(path: String(rawValue[..<slash]))
+        guard let slash = rawValue.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        return GroupName(validated: String(rawValue[..<slash]))
     }
     /// The number of components: 1 for a top-level group.
     public var depth: Int { rawValue.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: "/") ? 1 : 0) } }

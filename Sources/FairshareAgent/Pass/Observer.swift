@@ -27,7 +27,9 @@ struct Observer: Sendable {
         // The policy's groups and the users' subgroups (as listed: they come and go with users).
         let read = groups.value.map { $0.filter(layout.isWanted) } ?? policy.agentGroups.map(\.name).filter(env.cgroups.groupExists)
         for g in read {
-            stats[g] = readStats(env.cgroups.path(of: g))
+            let path = env.cgroups.path(of: g)
+            stats[g] = layout.perUserGroup(of: g) == nil ? readStats(path)
+                : .user(cpu: reading { () throws(CgroupStatError) in try env.cgroups.cpuStat(at: path) })
         }
         let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
         var o = Observation(at: at, processScan: processes, groupCgroups: groups, groupStats: stats, units: units,

@@ -125,6 +125,8 @@ struct Reporter: Sendable {
         switch reading {
         case .value:
             if let f = failures.succeeded(target) { emit(.recovered(f)) }
+        case .unavailable(CgroupStats.notReadForUsers):
+            break  // not read by design, not a failure
         case .unavailable(let why):
             note(target, cause: why, message: why, headline: headline() ?? "cannot read \(target)", level: level, consequence: consequence,
                  context: context, now: now)

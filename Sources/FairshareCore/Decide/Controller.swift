@@ -116,7 +116,10 @@ public struct Controller: Sendable {
         var demands: [GroupName: Demand] = [:]
         for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
             if let kids = children[g.name], !kids.isEmpty {
-                demands[g.name] = Self.aggregate(kids.map { ($0, demands[$0.name]!) }, capacity: capacity)
+                // Its own cgroup's signs count too (its cpu.pressure covers every user beneath,
+                // whose own pressure is not read).
+                let own = obs[g.name].map { demand($0, allowance: inForce[g.name]?.cpus) }
+                demands[g.name] = Self.aggregate(kids.map { ($0, demands[$0.name]!) }, capacity: capacity, ownHunger: own?.1 == true ? own?.2 : nil)
             } else {
                 let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
                 let d = demand(o, allowance: inForce[g.name]?.cpus)
@@ -153,15 +156,19 @@ public struct Controller: Sendable {
 
     /// An interior group wants what its children want, each within what it may reach (its max,
     /// or its burst while borrowing); it is hungry when one of them is.
-    static func aggregate(_ children: [(GroupPolicy, Demand)], capacity: Double) -> Demand {
+    /// - Parameter ownHunger: why the group's own cgroup shows hunger (its tasks wait for a
+    ///   CPU, it is throttled or at its allowance), if it does: then every child wants all it
+    ///   may reach.
+    static func aggregate(_ children: [(GroupPolicy, Demand)], capacity: Double, ownHunger: String? = nil) -> Demand {
         let present = children.filter { $0.1.hasMembers }
         guard !present.isEmpty else { return Demand(cpus: 0, hungry: false, reason: "no members", hasMembers: false) }
         var total = 0.0
         for (g, d) in present {
             let cap = g.ceiling?.cpus(capacity: capacity) ?? .infinity
             let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : cap
-            total += min(d.cpus, reach)
+            total += min(ownHunger != nil ? .infinity : d.cpus, reach)
         }
+        if let why = ownHunger { return Demand(cpus: total, hungry: true, reason: why, hasMembers: true) }
         let hungry = present.filter { $0.1.hungry }.count
         let reason = hungry > 0 ? "\(hungry) of its \(present.count) subgroups with members want more" : "its subgroups use \(fmt(total)) CPUs, want no more"
         return Demand(cpus: total, hungry: hungry > 0, reason: reason, hasMembers: true)

@@ -36,6 +36,16 @@ public struct CgroupStats: Sendable, Equatable {
         self.io = io
         self.pressure = pressure
     }
+
+    /// Why a user's subgroup has no io.stat or cpu.pressure reading: not a failure, a choice
+    /// (each read costs a system call per user per pass); its demand goes by its usage against
+    /// its cap, its group's own readings cover all its users.
+    public static let notReadForUsers = "not read for a user's subgroup (cpu.stat only, so that a pass costs little more with many users; the group's own io.stat and cpu.pressure cover its users)"
+
+    /// A user's subgroup: cpu.stat only.
+    public static func user(cpu: Reading<CPUStat>) -> CgroupStats {
+        CgroupStats(cpu: cpu, io: .unavailable(notReadForUsers), pressure: .unavailable(notReadForUsers))
+    }
 }
 
 /// systemd's answer for the units of unit-backed groups in one pass.
