@@ -259,6 +259,9 @@ class Run:
             if len(r) >= 4:
                 counts[r[2]] = counts.get(r[2], 0) + 1
         want = {uid: {f"/fstree/logins/user-{uid}"} for uid in USERS}
+        wrong_uid = [f"{r[1]}: uid {r[4]}, not {r[2]}" for r in procs if len(r) < 5 or r[4] != r[2]]
+        self.c.check("users", "every burner runs as its user (the real uid in /proc/PID/status)",
+                     procs and not wrong_uid, "; ".join(wrong_uid) or f"{len(procs)} burners", "1001, 1002, 1003")
         self.c.check("users", "each user's burners share one cgroup, ROOT/logins/user-UID (/proc/PID/cgroup)",
                      total == 7 and placed == 7 and not bad and by_uid == want
                      and all(counts.get(u) == n for u, (_, n) in USERS.items()),

@@ -165,7 +165,8 @@ count_placed() {
 }
 
 # report_placement KEY: FSRESULT KEY total placed, and one KEY_bad line per process not where
-# want puts it; with up to 12 processes also one KEY_proc line each.
+# want puts it; with up to 12 processes also one KEY_proc line each (PROG PID UID CGROUP and the
+# real uid from /proc/PID/status).
 report_placement() {
     _all=0 _placed=0
     _few=no
@@ -175,7 +176,12 @@ report_placement() {
         cg_of "$_p"
         _all=$((_all + 1))
         if [ "$_cg" = "$_want" ]; then _placed=$((_placed + 1)); else r "${1}_bad" "$_n" "$_p" "$_u" "$_cg" "want=$_want"; fi
-        [ $_few = no ] || r "${1}_proc" "$_n" "$_p" "$_u" "$_cg"
+        if [ $_few = yes ]; then
+            # The uid the process really runs as (asuid's work), beside the one it was given.
+            _ru=gone
+            while read -r _k _a _rest; do [ "$_k" = Uid: ] && { _ru=$_a; break; }; done 2>/dev/null <"/proc/$_p/status"
+            r "${1}_proc" "$_n" "$_p" "$_u" "$_cg" "$_ru"
+        fi
     done <$PROCS
     r "$1" "$_all" "$_placed"
 }
