@@ -423,8 +423,6 @@ shares = 1
 name = "inner"
 parent = "outer"
 shares = 1
-[group.match]
-comm = ["burn_x"]
 EOF
         capture cycle_check fairshare check /tmp/cycle.toml
         r cycle_before "$(cgroups_under $ROOT)"
