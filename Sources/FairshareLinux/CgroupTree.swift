@@ -30,8 +30,8 @@ public struct CgroupTree: Sendable {
     public var rootAbsolutePath: String { fs.absolutePath(root) }
 
     public func path(of group: GroupName) -> CgroupPath {
-        // GroupName's pattern admits only [a-z0-9_-]: always a valid component.
-        root.appending(group.rawValue)!
+        // GroupName's pattern admits only [a-z0-9_-] in each component: always valid components.
+        root.appending(group: group)
     }
 
     // MARK: Setup
@@ -106,10 +106,20 @@ public struct CgroupTree: Sendable {
     /// (cgroup v2: no processes in a cgroup that enables controllers), so systemd can start the
     /// next agent in it; that agent enables them again and re-applies the weights.
     /// - Returns: the controllers turned off.
-    public func releaseControllers() throws(CgroupError) -> [String] {
-        let enabled = try fs.read(.subtreeControl, of: root).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+    /// - Parameter groups: the groups under the root: a group holding subgroups (nested, per
+    ///   user) enables controllers too, and the kernel turns a controller off in a cgroup only
+    ///   once none of its children enables it, so they are turned off first, deepest first.
+    public func releaseControllers(groups: Set<GroupName> = []) throws(CgroupError) -> [String] {
+        for g in groups.sorted(by: >) where g.depth < GroupName.maxComponents {
+            _ = try release(path(of: g))
+        }
+        return try release(root)
+    }
+
+    private func release(_ cgroup: CgroupPath) throws(CgroupError) -> [String] {
+        let enabled = try fs.read(.subtreeControl, of: cgroup).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
         guard !enabled.isEmpty else { return [] }
-        try fs.write(enabled.map { "-" + $0 }.joined(separator: " "), to: .subtreeControl, of: root)
+        try fs.write(enabled.map { "-" + $0 }.joined(separator: " "), to: .subtreeControl, of: cgroup)
         return enabled
     }
 

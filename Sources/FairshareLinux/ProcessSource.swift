@@ -153,6 +153,16 @@ public enum AccountDatabase {
         return pw.pointee.pw_uid
     }
 
+    /// The name of a uid (getpwuid_r: reentrant, the agent asks from its loop while the control
+    /// socket's tasks run), nil when it has none or the entry does not fit 64 KiB.
+    public static func name(ofUID uid: UInt32) -> String? {
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 65536)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &found) == 0, found != nil, let name = entry.pw_name else { return nil }
+        return String(cString: name)
+    }
+
     public static func gid(ofGroup name: String) -> UInt32? {
         guard let gr = getgrnam(name) else { return nil }
         return gr.pointee.gr_gid

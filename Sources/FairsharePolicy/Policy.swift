@@ -18,6 +18,22 @@ public struct Policy: Sendable, Equatable {
     public func group(named name: GroupName) -> GroupPolicy? {
         groups.first { $0.name == name }
     }
+
+    /// Levels of policy groups: a top-level group is level 1. A `per_user` group's users'
+    /// subgroups are one level more, so a `per_user` group may be at level 3 at most and
+    /// `GroupName.maxComponents` is one more than this.
+    public static let maxDepth = 4
+
+    /// The groups whose parent is `parent` (nil: the top-level groups), in file order.
+    public func children(of parent: GroupName?) -> [GroupPolicy] {
+        groups.filter { $0.parent == parent }
+    }
+
+    /// True for a group that holds no processes itself: it has child groups, or it is `per_user`
+    /// (its processes live in its users' subgroups). cgroup v2 keeps processes in leaves only.
+    public func isInterior(_ g: GroupPolicy) -> Bool {
+        g.perUser != nil || groups.contains { $0.parent == g.name }
+    }
 }
 
 /// The `[agent]` table.
@@ -36,15 +52,21 @@ public struct AgentSettings: Sendable, Equatable {
     /// rename) every `report_interval` for node_exporter's textfile collector; written only
     /// while the file's directory exists. nil = not written (`metrics_textfile = ""`).
     public var metricsTextfile: String?
+    /// `metrics_users`: how many users' series (of `per_user` groups) the metrics carry, the
+    /// busiest first; 0 = none. Bounds the metrics' size whatever the number of users.
+    public var metricsUsers: Int
 
     public static let defaultMetricsTextfile = "/var/lib/prometheus/node-exporter/fairshare.prom"
+    public static let defaultMetricsUsers = 100
+    public static let metricsUsersRange: ClosedRange<Int> = 0...10000
     public static let intervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(60)
     public static let rescanIntervalRange: ClosedRange<Duration> = .seconds(1) ... .seconds(3600)
 
     public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto,
                 fairness: FairnessMode = .instant, rescanInterval: Duration = .seconds(60),
-                metricsTextfile: String? = AgentSettings.defaultMetricsTextfile) {
+                metricsTextfile: String? = AgentSettings.defaultMetricsTextfile, metricsUsers: Int = AgentSettings.defaultMetricsUsers) {
         self.metricsTextfile = metricsTextfile
+        self.metricsUsers = metricsUsers
         self.rescanInterval = rescanInterval
         self.interval = interval
         self.reportInterval = reportInterval
@@ -128,7 +150,12 @@ public enum CPUAmount: Sendable, Equatable, CustomStringConvertible {
 
 /// One `[[group]]` entry.
 public struct GroupPolicy: Sendable, Equatable {
+    /// The group's path: its own `name` key for a top-level group; for a nested one its
+    /// parent's path, "/" and its own name (`research/lab-a`). Unique in a policy, so everything
+    /// keyed by `GroupName` tells nested groups apart; `shortName` is the `name` key.
     public var name: GroupName
+    /// The parent group's path (`parent = "NAME"`); nil for a top-level group.
+    public var parent: GroupName?
     public var shares: Shares
     public var ioShares: Shares
     public var match: MatchRule
@@ -146,14 +173,24 @@ public struct GroupPolicy: Sendable, Equatable {
     /// `idle = true`: the group's cgroup gets cpu.idle = 1 (systemd's CPUWeight=idle): it runs
     /// only on CPU time no other group wants, and has no CPU weight of its own.
     public var idle: Bool
+    /// `per_user = true`: the group's processes are shared out between its users, each user a
+    /// subgroup of its own (fair between people, not processes); nil otherwise.
+    public var perUser: PerUserPolicy?
     /// 1-based line of the `[[group]]` header in the source, for messages.
     public var line: Int
 
+    /// The group's `name` key: the last component of its path.
+    public var shortName: String { name.leaf }
+
+    /// - Parameter parent: nil takes `name.parent` (nil for a one-component name), so a group
+    ///   built from a path knows its parent.
     public init(
         name: GroupName, shares: Shares, ioShares: Shares? = nil, match: MatchRule, line: Int = 0,
         floor: CPUAmount? = nil, ceiling: CPUAmount? = nil, borrow: Bool = false, burst: CPUAmount? = nil,
-        maxBurst: CPUAmount? = nil, idle: Bool = false
+        maxBurst: CPUAmount? = nil, idle: Bool = false, parent: GroupName? = nil, perUser: PerUserPolicy? = nil
     ) {
+        self.parent = parent ?? name.parent
+        self.perUser = perUser
         self.maxBurst = maxBurst
         self.idle = idle
         self.name = name
@@ -168,16 +205,76 @@ public struct GroupPolicy: Sendable, Equatable {
     }
 }
 
-/// A group's name: `^[a-z][a-z0-9_-]{0,62}$`. It becomes a cgroup directory name, so the
-/// pattern is what keeps paths beneath the root (no `/`, no `.`, no `..`).
+/// `per_user = true` in a `[[group]]`: the group's part is shared out between its users, each
+/// in a subgroup of its own, by `shares` (weight `defaultShares` for a user not listed), within
+/// the per-user limits. The limits mean what the group's own `min`, `max`, `borrow` and `burst`
+/// mean, for each user's subgroup.
+public struct PerUserPolicy: Sendable, Equatable {
+    /// `user_shares`: a user's weight among the group's users, by name or uid. A uid entry
+    /// comes before a name entry for the same user (see `shares(uid:name:)`).
+    public var shares: [IDRef: Shares]
+    /// `user_min`: guaranteed CPU for each user who wants it.
+    public var floor: CPUAmount?
+    /// `user_max`: each user's ceiling.
+    public var ceiling: CPUAmount?
+    /// `user_borrow = true`: a user's ceiling gives way while capacity is idle.
+    public var borrow: Bool
+    /// `user_burst`: how far a borrowing user may go; nil = the whole capacity.
+    public var burst: CPUAmount?
+    /// `max_users`: the most users' subgroups the agent makes in the group at once.
+    public var maxUsers: Int
+
+    /// Users share the group's part equally unless `user_shares` says otherwise.
+    public static let defaultShares = Shares(1)!
+    public static let defaultMaxUsers = 1024
+    public static let maxUsersRange: ClosedRange<Int> = 1...65536
+
+    public init(
+        shares: [IDRef: Shares] = [:], floor: CPUAmount? = nil, ceiling: CPUAmount? = nil, borrow: Bool = false, burst: CPUAmount? = nil,
+        maxUsers: Int = PerUserPolicy.defaultMaxUsers
+    ) {
+        self.shares = shares
+        self.floor = floor
+        self.ceiling = ceiling
+        self.borrow = borrow
+        self.burst = burst
+        self.maxUsers = maxUsers
+    }
+
+    /// The weight of the user with `uid` (and `name`, when known): its uid's entry, else its
+    /// name's, else `defaultShares`.
+    public func shares(uid: UInt32, name: String?) -> Shares {
+        shares[.id(uid)] ?? name.flatMap { shares[.name($0)] } ?? Self.defaultShares
+    }
+}
+
+/// A group's name, or its path in the tree of groups: 1...`maxComponents` components joined by
+/// "/", each `^[a-z][a-z0-9_-]{0,62}$`. Each component becomes a cgroup directory name, so the
+/// pattern is what keeps paths beneath the root (no empty component, no `.`, no `..`).
+/// Ordered by `rawValue`, so a group sorts before the groups beneath it.
 public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let rawValue: String
 
+    /// `Policy.maxDepth` levels of policy groups and one for a `per_user` group's users.
+    public static let maxComponents = Policy.maxDepth + 1
+
+    /// One component (a `name` key).
     public init?(_ raw: String) {
         guard GroupName.isValid(raw) else { return nil }
         rawValue = raw
     }
 
+    /// A path such as `research/lab-a`: each component valid, 1...`maxComponents` of them.
+    ///
+    /// Generic only so that an unlabelled reference, `flatMap(GroupName.init)`, still means
+    /// `init?(_:)` (the solver prefers a non-generic candidate); call it with a String.
+    public init?(path: some StringProtocol) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...GroupName.maxComponents).contains(parts.count), parts.allSatisfy({ GroupName.isValid(String($0)) }) else { return nil }
+        rawValue = String(path)
+    }
+
+    /// Whether `raw` is one valid component.
     public static func isValid(_ raw: String) -> Bool {
         let bytes = Array(raw.utf8)
         guard (1...63).contains(bytes.count), let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else {
@@ -187,6 +284,29 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
                 || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
         }
+    }
+
+    public var components: [String] { rawValue.split(separator: "/").map(String.init) }
+    /// The last component: the group's own `name` key.
+    public var leaf: String { components[components.count - 1] }
+    /// The path without its last component; nil for one component.
+    public var parent: GroupName? {
+        guard let slash = rawValue.lastIndex(of: "/") else { return nil }
+        return GroupName(path: String(rawValue[..<slash]))
+    }
+    /// The number of components: 1 for a top-level group.
+    public var depth: Int { rawValue.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: "/") ? 1 : 0) } }
+
+    /// This path and one more component; nil when `component` is not a valid component or the
+    /// path would have more than `maxComponents`.
+    public func appending(_ component: String) -> GroupName? {
+        guard GroupName.isValid(component), depth < GroupName.maxComponents else { return nil }
+        return GroupName(path: rawValue + "/" + component)
+    }
+
+    /// True when `other` is beneath this path (a child, a grandchild, ...); false for itself.
+    public func isAncestor(of other: GroupName) -> Bool {
+        other.rawValue.utf8.count > rawValue.utf8.count && other.rawValue.hasPrefix(rawValue + "/")
     }
 
     public var description: String { rawValue }

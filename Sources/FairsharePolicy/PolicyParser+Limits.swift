@@ -3,6 +3,30 @@
 extension PolicyValidator {
     static let cpuAmountExample = "a number of CPUs like \"1.5\" (or 1.5) or a percentage of the root's capacity like \"25%\""
 
+    /// The keys of one set of limits and whom they bound, for the messages: a group's own
+    /// (`min`, `max`, ...) or each user's of a `per_user` group (`user_min`, `user_max`, ...).
+    /// Both follow the same rules.
+    struct LimitKeys {
+        var min: String
+        var max: String
+        var borrow: String
+        var burst: String
+        /// nil: no cpu.max.burst key in this set.
+        var maxBurst: String?
+        /// "the group", "each user"
+        var subject: String
+        /// "group", "user": "a borrowing group"
+        var borrower: String
+        /// "its", "their"
+        var possessive: String
+
+        static let group = LimitKeys(
+            min: "min", max: "max", borrow: "borrow", burst: "burst", maxBurst: "max_burst", subject: "the group", borrower: "group", possessive: "its")
+        static let perUser = LimitKeys(
+            min: "user_min", max: "user_max", borrow: "user_borrow", burst: "user_burst", maxBurst: nil, subject: "each user", borrower: "user",
+            possessive: "their")
+    }
+
     struct GroupLimits {
         var floor: CPUAmount?
         var ceiling: CPUAmount?
@@ -12,13 +36,15 @@ extension PolicyValidator {
         var isValid = true
     }
 
-    mutating func groupLimits(_ table: TOMLTable, at path: Path, group label: String, unitBacked: Bool = false, idle: Bool = false) -> GroupLimits {
+    mutating func groupLimits(
+        _ table: TOMLTable, at path: Path, group label: String, unitBacked: Bool = false, idle: Bool = false, keys k: LimitKeys = .group
+    ) -> GroupLimits {
         var limits = GroupLimits()
-        if idle, table["min"] != nil {
+        if idle, table[k.min] != nil {
             // max, borrow and burst still make sense: they bound what it takes of the leftover.
             error(
-                at: path + [.key("min")],
-                "min can not be set on \(label): it is idle (idle = true) and runs only on CPU time no other group wants, so nothing can be guaranteed to it; remove min, or remove idle and give it shares")
+                at: path + [.key(k.min)],
+                "\(k.min) can not be set on \(label): it is idle (idle = true) and runs only on CPU time no other group wants, so nothing can be guaranteed to it; remove \(k.min), or remove idle and give it shares")
             limits.isValid = false
         }
         if unitBacked {
@@ -45,68 +71,66 @@ extension PolicyValidator {
             if amount == nil { limits.isValid = false }
             return amount
         }
-        limits.floor = idle ? nil : amount("min")
-        limits.ceiling = amount("max")
-        limits.burst = amount("burst")
-        limits.maxBurst = amount("max_burst")
-        if table["max_burst"] != nil && table["max"] == nil {
-            error(
-                at: path + [.key("max_burst")],
-                "max_burst in \(label) needs a max: it is unused quota the group may bank to run above its max for a moment (cpu.max.burst), and it has no max; add max = \"...\" or remove max_burst")
-            limits.isValid = false
+        limits.floor = idle ? nil : amount(k.min)
+        limits.ceiling = amount(k.max)
+        limits.burst = amount(k.burst)
+        if let maxBurstKey = k.maxBurst {
+            limits.maxBurst = amount(maxBurstKey)
+            if table[maxBurstKey] != nil && table[k.max] == nil {
+                error(
+                    at: path + [.key(maxBurstKey)],
+                    "\(maxBurstKey) in \(label) needs a \(k.max): it is unused quota the group may bank to run above its \(k.max) for a moment (cpu.max.burst), and it has no \(k.max); add \(k.max) = \"...\" or remove \(maxBurstKey)")
+                limits.isValid = false
+            }
         }
 
         var borrowIsKnown = true
-        if let v = table["borrow"] {
+        if let v = table[k.borrow] {
             if let b = v.bool {
                 limits.borrow = b
             } else {
-                error(at: path + [.key("borrow")], "borrow must be true or false, got \(Self.describe(v))")
+                error(at: path + [.key(k.borrow)], "\(k.borrow) must be true or false, got \(Self.describe(v))")
                 limits.isValid = false
                 borrowIsKnown = false
             }
         }
-        if limits.borrow && table["max"] == nil {
+        if limits.borrow && table[k.max] == nil {
             error(
-                at: path + [.key("borrow")],
-                "borrow = true in \(label) needs a max: borrowing lets the group use idle capacity above its max, and it has no max to go beyond; add max = \"...\" or remove borrow"
+                at: path + [.key(k.borrow)],
+                "\(k.borrow) = true in \(label) needs a \(k.max): borrowing lets \(k.subject) use idle capacity above \(k.possessive) \(k.max), and it has no \(k.max) to go beyond; add \(k.max) = \"...\" or remove \(k.borrow)"
             )
             limits.isValid = false
         }
-        if table["burst"] != nil && borrowIsKnown && !limits.borrow {
-            let why = table["borrow"] == nil ? "it has no borrow" : "its borrow is false"
+        if table[k.burst] != nil && borrowIsKnown && !limits.borrow {
+            let why = table[k.borrow] == nil ? "it has no \(k.borrow)" : "its \(k.borrow) is false"
             error(
-                at: path + [.key("burst")],
-                "burst in \(label) applies only with borrow = true (it bounds how far a borrowing group may go above its max), but \(why); add borrow = true or remove burst"
+                at: path + [.key(k.burst)],
+                "\(k.burst) in \(label) applies only with \(k.borrow) = true (it bounds how far a borrowing \(k.borrower) may go above \(k.possessive) \(k.max)), but \(why); add \(k.borrow) = true or remove \(k.burst)"
             )
             limits.isValid = false
         }
 
-        // Order within the group, when both amounts are in the same unit (mixed units need the
+        // Order within the set, when both amounts are in the same unit (mixed units need the
         // capacity: capacityProblems).
         if let floor = limits.floor, let ceiling = limits.ceiling, Self.sameUnitExceeds(floor, ceiling) {
             error(
-                at: path + [.key("min")],
-                "min (\(Self.describeAmount(floor))) is larger than max (\(Self.describeAmount(ceiling))) in \(label); expected min <= max")
+                at: path + [.key(k.min)],
+                "\(k.min) (\(Self.describeAmount(floor))) is larger than \(k.max) (\(Self.describeAmount(ceiling))) in \(label); expected \(k.min) <= \(k.max)")
             limits.isValid = false
         }
         if let ceiling = limits.ceiling, let burst = limits.burst, Self.sameUnitExceeds(ceiling, burst) {
             error(
-                at: path + [.key("max")],
-                "max (\(Self.describeAmount(ceiling))) is larger than burst (\(Self.describeAmount(burst))) in \(label); expected max <= burst (burst is how far the group may borrow above max)"
+                at: path + [.key(k.max)],
+                "\(k.max) (\(Self.describeAmount(ceiling))) is larger than \(k.burst) (\(Self.describeAmount(burst))) in \(label); expected \(k.max) <= \(k.burst) (\(k.burst) is how far \(k.subject) may borrow above \(k.max))"
             )
             limits.isValid = false
         }
 
-        if let ceiling = limits.ceiling, let maxBurst = limits.maxBurst, Self.sameUnitExceeds(maxBurst, ceiling) {
+        if let maxBurstKey = k.maxBurst, let ceiling = limits.ceiling, let maxBurst = limits.maxBurst, Self.sameUnitExceeds(maxBurst, ceiling) {
             error(
-                at: path + [.key("max_burst")],
-                "max_burst (\(Self.describeAmount(maxBurst))) is larger than max (\(Self.describeAmount(ceiling))) in \(label); the kernel keeps a burst within the quota, expected max_burst <= max")
+                at: path + [.key(maxBurstKey)],
+                "\(maxBurstKey) (\(Self.describeAmount(maxBurst))) is larger than \(k.max) (\(Self.describeAmount(ceiling))) in \(label); the kernel keeps a burst within the quota, expected \(maxBurstKey) <= \(k.max)")
             limits.isValid = false
-        }
-
-        if case .percent(let p) = limits.floor {
-            percentFloors.append((p, index.locate(path + [.key("min")]), label))
         }
         return limits
     }
@@ -158,7 +182,7 @@ extension PolicyValidator {
         return nil
     }
 
-    /// Across groups: percentages of one capacity can be added up without knowing it.
+    /// Across top-level groups: percentages of one capacity can be added up without knowing it.
     mutating func checkPercentFloorsSum() {
         var sum = 0.0
         for (n, floor) in percentFloors.enumerated() {

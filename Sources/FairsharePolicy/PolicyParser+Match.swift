@@ -6,10 +6,12 @@ extension PolicyValidator {
     /// The kernel keeps TASK_COMM_LEN - 1 bytes of a process name.
     static let commMaxBytes = 15
 
-    mutating func matchRule(_ value: TOMLValueConvertible?, at path: Path, group label: String, header: Position) -> MatchRule {
+    /// - Parameter warnIfNone: false for a group named as a parent: it holds no processes, so
+    ///   having no match table (or an empty one) is right for it.
+    mutating func matchRule(_ value: TOMLValueConvertible?, at path: Path, group label: String, header: Position, warnIfNone: Bool = true) -> MatchRule {
         let keysHint = "add [group.match] with users, groups, comm, exe, cmdline, cgroup or units"
         guard let value else {
-            warn(at: header, "\(label) has no [group.match] table, so it matches no process; \(keysHint)")
+            if warnIfNone { warn(at: header, "\(label) has no [group.match] table, so it matches no process; \(keysHint)") }
             return MatchRule()
         }
         guard let table = value.table else {
@@ -17,7 +19,7 @@ extension PolicyValidator {
             return MatchRule()
         }
         if table.isEmpty {
-            warn(at: index.locate(path), "\(label) has an empty match table, so it matches no process; \(keysHint)")
+            if warnIfNone { warn(at: index.locate(path), "\(label) has an empty match table, so it matches no process; \(keysHint)") }
             return MatchRule()
         }
         checkKeys(table, at: path, in: "[group.match] of \(label)", known: PolicyKeys.match)
@@ -160,6 +162,7 @@ extension PolicyValidator {
                     error(at: position, "\(key) entry is an empty string; expected a \(noun) name or a \(idNoun)")
                     return nil
                 }
+                if key == "users" { warnIfUnknownUser(s, at: position, in: "users", effect: "so it matches no process") }
                 return .name(s)
             }
             if let n = value.int {

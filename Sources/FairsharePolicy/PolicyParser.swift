@@ -9,7 +9,12 @@ public enum PolicyParser {
     /// Linear in time and memory: the text is checked against `limits` (size first, then one
     /// scan for the others, see `PolicyLimits`) before toml++ sees it, so toml++ and the
     /// conversion into Swift values never recurse more than a few levels, whatever the file holds.
-    public static func parse(_ text: String, file: String, limits: PolicyLimits = .standard) throws(PolicyError) -> Policy {
+    ///
+    /// - Parameter resolveUser: name -> uid on this host; when given, a user name that does not
+    ///   exist (in `users` of a match table, in `user_shares`) is a warning at its entry.
+    public static func parse(
+        _ text: String, file: String, limits: PolicyLimits = .standard, resolveUser: ((String) -> UInt32?)? = nil
+    ) throws(PolicyError) -> Policy {
         func syntaxError(line: Int, column: Int, _ message: String) -> PolicyError {
             PolicyError(problems: [.init(location: SourceLocation(file: file, line: max(line, 1), column: max(column, 1)), message: message)])
         }
@@ -31,7 +36,7 @@ public enum PolicyParser {
             throw syntaxError(line: error.line, column: error.column, "invalid TOML: \(error.message)")
         }
 
-        var validator = PolicyValidator(file: file, index: index)
+        var validator = PolicyValidator(file: file, index: index, resolveUser: resolveUser)
         let policy = validator.validate(root)
         let problems = validator.problems
         guard problems.isEmpty else { throw PolicyError(problems: problems) }
@@ -55,8 +60,15 @@ extension Unicode.Scalar {
 /// The keys a policy may use, in the order the documentation lists them.
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
-    static let agent = ["interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost", "metrics_textfile"]
-    static let group = ["name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "max_burst", "match"]
+    static let agent = [
+        "interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost", "metrics_textfile", "metrics_users",
+    ]
+    static let group = [
+        "name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "max_burst", "match",
+        "parent", "per_user", "user_shares", "user_min", "user_max", "user_borrow", "user_burst", "max_users",
+    ]
+    /// The keys that belong to a `per_user = true` group only.
+    static let perUser = ["user_shares", "user_min", "user_max", "user_borrow", "user_burst", "max_users"]
     static let match = ["users", "groups", "comm", "exe", "cmdline", "cgroup", "units"]
 }
 
@@ -70,16 +82,20 @@ struct PolicyValidator {
     let index: PolicySourceIndex
     private var reportedProblems: [(position: Position, message: String)] = []
     private var reportedWarnings: [(position: Position, message: String)] = []
-    /// Every valid percentage `min`, in file order, for the check that they add up to at most 100%.
+    /// Every valid percentage `min` of a top-level group, in file order, for the check that they
+    /// add up to at most 100%.
     var percentFloors: [(percent: Double, position: Position, label: String)] = []
+    /// name -> uid, to warn about a user name that does not exist; nil: names are not checked.
+    let resolveUser: ((String) -> UInt32?)?
     /// The group that names each literal unit first, for the check that no unit is in two groups.
     var unitOwners: [String: (label: String, line: Int)] = [:]
     /// cmdline patterns and exe/cgroup globs compiled so far, for `Pattern.maxPerPolicy`.
     var compiledPatterns = 0
 
-    init(file: String, index: PolicySourceIndex) {
+    init(file: String, index: PolicySourceIndex, resolveUser: ((String) -> UInt32?)? = nil) {
         self.file = file
         self.index = index
+        self.resolveUser = resolveUser
     }
 
     /// Problems in source order.
@@ -233,6 +249,12 @@ struct PolicyValidator {
                 error(at: keyPath, "metrics_textfile must be a string (an absolute path ending in .prom, or \"\" for none), got \(Self.describe(v))")
             }
         }
+        if let v = table["metrics_users"],
+            let n = integer(v, key: "metrics_users", at: path + [.key("metrics_users")], range: AgentSettings.metricsUsersRange,
+                            meaning: "how many users' series of per_user groups the metrics carry, the busiest first; 0 for none")
+        {
+            settings.metricsUsers = n
+        }
         return settings
     }
 
@@ -334,18 +356,26 @@ struct PolicyValidator {
             error(at: path, "group must be an array of tables ([[group]]), got \(Self.describe(value))")
         }
 
+        // The groups some group names as its parent: they hold no processes, so a missing match
+        // table is what they should have (a match table is an error, reported by resolveTree).
+        let parentNames = Set(tables.compactMap { $0.table["parent"]?.string })
         var firstLineOfName: [String: Int] = [:]
-        var groups: [GroupPolicy] = []
+        var drafts: [GroupDraft] = []
         for (n, entry) in tables.enumerated() {
-            if let group = groupPolicy(entry.table, at: entry.path, number: n + 1, firstLineOfName: &firstLineOfName) {
-                groups.append(group)
-            }
+            drafts.append(groupDraft(entry.table, at: entry.path, number: n + 1, firstLineOfName: &firstLineOfName, parentNames: parentNames))
+        }
+        for d in drafts where d.parent == .absent {
+            if case .percent(let p) = d.floor { percentFloors.append((p, index.locate(d.path + [.key("min")]), d.label)) }
         }
         checkPercentFloorsSum()
-        return groups
+        return resolveTree(drafts)
     }
 
-    private mutating func groupPolicy(_ table: TOMLTable, at path: Path, number: Int, firstLineOfName: inout [String: Int]) -> GroupPolicy? {
+    /// One `[[group]]` as written: its own keys checked, its place in the tree not yet
+    /// (`resolveTree` does that once every group is known).
+    private mutating func groupDraft(
+        _ table: TOMLTable, at path: Path, number: Int, firstLineOfName: inout [String: Int], parentNames: Set<String>
+    ) -> GroupDraft {
         let header = index.locate(path)
         let rawName = table["name"]?.string
         let label = rawName.map { $0.isEmpty ? "[[group]] #\(number)" : "[[group]] '\($0)'" } ?? "[[group]] #\(number)"
@@ -397,17 +427,25 @@ struct PolicyValidator {
         }
 
         let limits = groupLimits(table, at: path, group: label, unitBacked: unitBacked, idle: idle == true)
+        let parent = parentKey(table, at: path)
+        let perUser = perUserPolicy(table, at: path, group: label, unitBacked: unitBacked, idle: idle == true, groupCeiling: limits.ceiling)
 
-        let match = matchRule(table["match"], at: path + [.key("match")], group: label, header: header)
+        let isParent = rawName.map(parentNames.contains) ?? false
+        let match = matchRule(table["match"], at: path + [.key("match")], group: label, header: header, warnIfNone: !isParent)
 
-        guard let name, let idle, ioSharesAreValid, limits.isValid else { return nil }
+        var draft = GroupDraft(
+            rawName: rawName, name: name, label: label, path: path, header: header, parent: parent, unitBacked: unitBacked,
+            hasMatch: table["match"] != nil, perUser: perUser.enabled, floor: limits.floor, ceiling: limits.ceiling)
+        guard let name, let idle, ioSharesAreValid, limits.isValid, perUser.isValid else { return draft }
         // An idle group has no CPU share: its `shares` stands for its disk share (io_shares,
         // default 100) so every group has one; nothing that sets a CPU weight reads it.
         let diskShares = ioShares ?? Shares(100)!
-        guard let cpuShares = idle ? diskShares : shares else { return nil }
-        return GroupPolicy(
+        guard let cpuShares = idle ? diskShares : shares else { return draft }
+        draft.group = GroupPolicy(
             name: name, shares: cpuShares, ioShares: idle ? diskShares : ioShares, match: match, line: header.line,
-            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst, maxBurst: limits.maxBurst, idle: idle)
+            floor: limits.floor, ceiling: limits.ceiling, borrow: limits.borrow, burst: limits.burst, maxBurst: limits.maxBurst, idle: idle,
+            perUser: perUser.policy)
+        return draft
     }
 
     /// `idle`: true, false or absent (false). nil when it is invalid, or set on a unit-backed
@@ -427,7 +465,7 @@ struct PolicyValidator {
         return idle
     }
 
-    private mutating func shares(_ value: TOMLValueConvertible, key: String, at path: Path) -> Shares? {
+    mutating func shares(_ value: TOMLValueConvertible, key: String, at path: Path) -> Shares? {
         let expected = "\(key) must be an integer \(Shares.range.lowerBound)..\(Shares.range.upperBound)"
         guard let n = value.int else {
             error(at: path, "\(expected), got \(Self.describe(value))")

@@ -100,6 +100,7 @@ public final class FakeKernel: Sendable {
     /// A table file exists in a non-root cgroup whose controller is enabled, unless this kernel
     /// lacks it.
     static func fileExists(_ s: State, _ file: ControlFile, _ c: CgroupPath) -> Bool {
+        if file == .subtreeControl { return true }
         if let row = GroupFiles.row(file) { return !s.lacking.contains(file) && !c.isRoot && controllers(s, c).contains(row.controller) }
         switch file {
         case .ioStat: return !c.isRoot && controllers(s, c).contains("io")
@@ -295,6 +296,8 @@ public final class FakeKernel: Sendable {
                         if !c.isRoot && populated { return fail(EBUSY) }
                         if !enabled.contains(name) { enabled.append(name) }
                     } else {
+                        // cgroup_subtree_control_write: not while a child enables it for its own children.
+                        if s.nodes.contains(where: { $0.key.parent == c && $0.value.subtreeControl.contains(name) }) { return fail(EBUSY) }
                         enabled.removeAll { $0 == name }
                     }
                 }

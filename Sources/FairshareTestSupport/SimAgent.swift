@@ -145,7 +145,7 @@ public struct SimAgent: Sendable {
                 cpu: .value(CPUStat(usageUsec: c.usageUsec, nrThrottled: UInt64(c.nrThrottled), throttledUsec: UInt64((c.throttledTime * 1e6).rounded()))),
                 io: .value(IOStat()), pressure: .value(PressureStat(someTotalUsec: UInt64((c.pressureTime * 1e6).rounded()))))
             if simulator.hasMembers(g.name) {
-                processes.append(ProcessInfo(pid: Int32(1000 + i), startTime: 1, uid: 1000, gid: 1000, comm: "sim", cgroup: Self.root.appending(g.name.rawValue)!.description))
+                processes.append(ProcessInfo(pid: Int32(1000 + i), startTime: 1, uid: 1000, gid: 1000, comm: "sim", cgroup: Self.root.appending(group: g.name).description))
             }
         }
         return Observation(at: UInt64((simulator.now * 1e9).rounded()), processes: processes, groupCgroups: .value(created), groupStats: stats)

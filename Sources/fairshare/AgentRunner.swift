@@ -57,7 +57,7 @@ public enum AgentRunner {
             throw StartupError(description: "\(error); not starting")
         }
         let policy: Policy
-        do { policy = try PolicyParser.parse(text, file: options.policyPath) } catch {
+        do { policy = try PolicyParser.parse(text, file: options.policyPath, resolveUser: AccountDatabase.uid(ofUser:)) } catch {
             throw StartupError(description: "invalid policy, not starting:\n\(error)")
         }
 

@@ -140,14 +140,18 @@ struct Status: ParsableCommand {
             last_reload {applied, at, error}}, groups [{name, shares, io_shares, cpu_weight, \
             io_weight, members, cpu_usage_cpus, cpu_usage_pct, cpu_target_pct, usage_usec, \
             nr_throttled, throttled_usec, io_read_bps, io_write_bps, redistribution, backing \
-            ("agent" or "unit"), units [{name, cgroup}] (unit-backed groups), machine_share_pct}]. \
-            Times are seconds since the epoch. Fields are never renamed or removed within a \
+            ("agent" or "unit"), units [{name, cgroup}] (unit-backed groups), machine_share_pct, \
+            parent (a nested group's or a user's subgroup's group), uid and user (a user's \
+            subgroup)}]: a flat list, a tree by parent. Times are seconds since the epoch. Fields are never renamed or removed within a \
             schema_version; the later ones are optional.
             """
     )
 
     @Flag(name: .long, help: "Print the status as JSON (stable, see below).")
     var json = false
+
+    @Flag(name: .long, help: "Show every user of a per_user group (the table shows the \(StatusTable.foldedUsers) busiest of each otherwise).")
+    var users = false
 
     @OptionGroup var socket: SocketOption
 
@@ -157,7 +161,7 @@ struct Status: ParsableCommand {
         if json {
             printJSON(status)
         } else {
-            print(StatusTable.render(status), terminator: "")
+            print(StatusTable.render(status, allUsers: users), terminator: "")
         }
     }
 }
@@ -203,7 +207,7 @@ struct Check: ParsableCommand {
             }
         }
         do throws(PolicyError) {
-            let p = try PolicyParser.parse(text, file: policy)
+            let p = try PolicyParser.parse(text, file: policy, resolveUser: AccountDatabase.uid(ofUser:))
             // Amounts in CPUs are checked against this machine (the agent checks its root's).
             let cpus = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
             let problems = PolicyParser.capacityProblems(p, capacity: cpus)
@@ -319,7 +323,7 @@ struct Explain: ParsableCommand {
         print("process   \(e.pid) (\(e.comm)), uid \(e.uid), gid \(e.gid)")
         print("exe       \(e.exe ?? "-")")
         print("cgroup    \(e.cgroup)" + (e.originCgroup.map { " (came from \($0))" } ?? ""))
-        print("group     \(e.group ?? "none")")
+        print("group     \(e.path ?? e.group ?? "none")")
         print("why       \(e.reason ?? "-")")
         for k in e.matchedKeys { print("matched   \(k)") }
     }

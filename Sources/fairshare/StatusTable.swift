@@ -2,7 +2,45 @@ import FairshareCore
 
 /// Human-readable renderings for the terminal.
 enum StatusTable {
-    static func render(_ s: StatusReport) -> String {
+    /// Users shown per per_user group without `--users`: the busiest.
+    static let foldedUsers = 10
+
+    /// The groups as a tree: each group followed by its children (nested groups in policy order,
+    /// users by usage, busiest first), the name indented by depth; beyond `foldedUsers` users of
+    /// a group one line says how many more there are, unless `allUsers`.
+    static func treeOrder(_ groups: [GroupStatus], allUsers: Bool) -> [(group: GroupStatus, depth: Int)] {
+        let children = Dictionary(grouping: groups, by: \.parent)
+        var out: [(GroupStatus, Int)] = []
+        func visit(_ parent: String?, _ depth: Int) {
+            var kids = children[parent] ?? []
+            let users = kids.filter { $0.uid != nil }.sorted { ($0.cpuUsageCPUs ?? 0, $1.name) > ($1.cpuUsageCPUs ?? 0, $0.name) }
+            kids = kids.filter { $0.uid == nil }
+            for g in kids {
+                out.append((g, depth))
+                visit(g.name, depth + 1)
+            }
+            let shown = allUsers ? users[...] : users.prefix(foldedUsers)
+            out += shown.map { ($0, depth) }
+            if shown.count < users.count {
+                var more = GroupStatus(name: "(\(users.count - shown.count) more users: fairshare status --users)", shares: 0, ioShares: 0,
+                                       cpuWeight: nil, ioWeight: nil, members: users.dropFirst(shown.count).reduce(0) { $0 + $1.members },
+                                       cpuUsageCPUs: nil, cpuUsagePercent: nil, cpuTargetPercent: 0, usageUsec: nil, nrThrottled: nil,
+                                       throttledUsec: nil, ioReadBytesPerSecond: nil, ioWriteBytesPerSecond: nil)
+                more.backing = "fold"
+                out.append((more, depth))
+            }
+        }
+        visit(nil, 0)
+        return out
+    }
+
+    /// A row's name: indented by depth; a user's subgroup by the user's name and uid.
+    static func displayName(_ g: GroupStatus, depth: Int) -> String {
+        let own = g.uid.map { uid in g.user.map { "\($0) (\(uid))" } ?? "uid \(uid)" } ?? String(g.name.split(separator: "/").last ?? "")
+        return String(repeating: "  ", count: depth) + (g.backing == "fold" ? g.name : own)
+    }
+
+    static func render(_ s: StatusReport, allUsers: Bool = false) -> String {
         var out = "fairshare: pid \(s.agent.pid), up \(duration(s.agent.uptimeSeconds)), root \(s.agent.cgroupRoot), \(fmt(s.agent.cpus, 0)) CPUs, every \(fmt(s.agent.intervalSeconds, 1))s\n"
         out += "policy:    \(s.policy.path), loaded \(duration(s.agent.startedAt + s.agent.uptimeSeconds - s.policy.loadedAt)) ago"
         if let r = s.policy.lastReload, !r.applied {
@@ -19,7 +57,10 @@ enum StatusTable {
         // io.bfq.weight only while some disk uses BFQ (the agent writes it then).
         let bfq = s.groups.contains { $0.ioBFQWeight != nil }
         if bfq { header.insert("BFQ.W", at: 5) }
-        let rows = s.groups.map { g -> [String] in
+        let rows = treeOrder(s.groups, allUsers: allUsers).map { g, depth -> [String] in
+            if g.backing == "fold" {
+                return [displayName(g, depth: depth)] + Array(repeating: "", count: header.count - 1)
+            }
             let unit = g.backing == "unit"
             // "n/a": could not be read (the reason is in `unavailable`, and in the journal).
             let usage: String = g.cpuUsagePercent.map { fmt($0, 1) } ?? "n/a"
@@ -29,7 +70,7 @@ enum StatusTable {
             let alloc: String = g.redistribution.map { fmt($0.allocationPercent, 1) } ?? "-"
             // An idle group has no CPU weight: cpu.idle = 1 stands in its place.
             let cpuWeight = g.idle == true && g.cpuWeight == nil ? "idle" : g.cpuWeight.map(String.init) ?? "n/a"
-            var row = [g.name, g.backing ?? "-", g.idle == true ? "-" : String(g.shares), cpuWeight, g.ioWeight.map(String.init) ?? "n/a", String(g.members),
+            var row = [displayName(g, depth: depth), g.backing ?? "-", g.idle == true ? "-" : String(g.shares), cpuWeight, g.ioWeight.map(String.init) ?? "n/a", String(g.members),
                        usage, unit ? "-" : fmt(g.cpuTargetPercent, 1), machine, alloc, cpus, throttled, limitText(g)]
             if decayed {
                 let r = g.redistribution

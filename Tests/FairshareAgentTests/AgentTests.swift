@@ -39,7 +39,7 @@ final class Harness: Sendable {
         let env = AgentEnvironment(
             cgroups: tree, processes: kernel.processSource, clock: clock, notifier: notifier,
             readFile: { _ in file.text },
-            resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil },
+            resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil }, userName: { $0 == 1001 ? "alice" : nil },
             agentPID: Harness.agentPID, capacityCPUs: 2, units: units, events: events, eventsUnavailable: eventsUnavailable,
             metricsFiles: metricsFiles, disks: disks)
         agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger(), version: "9.9.9")

@@ -32,14 +32,18 @@ final class CrashScenario: Sendable {
 
     let kernel = FakeKernel()
     let store: MortalOriginStore
-    let policyText = Mutex(threeGroups)
+    let policyText: Mutex<String>
     /// The agent hears of processes from kernel events (a fake source) instead of scanning.
     let withEvents: Bool
+    /// Processes of three users (uid 1000 + pid % 3) rather than one.
+    let users: Bool
     /// Where every process was born: where it must end.
     private let birthplaces = Mutex<[Int32: String]>([:])
 
-    init(withEvents: Bool = false) {
+    init(withEvents: Bool = false, policy: String = threeGroups, users: Bool = false) {
         self.withEvents = withEvents
+        self.users = users
+        policyText = Mutex(policy)
         store = MortalOriginStore(kernel: kernel)
         kernel.makeCgroup("/fairshare.slice", enable: ["cpu", "io"])
         kernel.makeCgroup(Self.root)
@@ -50,18 +54,20 @@ final class CrashScenario: Sendable {
 
     /// A process born outside every group; its birthplace is its origin.
     func spawn(_ pid: Int32, _ comm: String, in cgroup: String, parent: Int32 = 1) {
-        kernel.spawn(ProcessInfo(pid: pid, parentPID: parent, startTime: 1000 + UInt64(pid), uid: 1000, comm: comm, argv: [comm], cgroup: cgroup))
+        kernel.spawn(ProcessInfo(pid: pid, parentPID: parent, startTime: 1000 + UInt64(pid), uid: uid(pid), comm: comm, argv: [comm], cgroup: cgroup))
         birthplaces.withLock { $0[pid] = cgroup }
     }
 
     /// A child born wherever its parent is now; inside a group it belongs where the parent came from.
     func fork(_ pid: Int32, _ comm: String, parent: Int32) {
         let here = kernel.cgroupOf(parent)!
-        kernel.spawn(ProcessInfo(pid: pid, parentPID: parent, startTime: 1000 + UInt64(pid), uid: 1000, comm: comm, argv: [comm], cgroup: here))
+        kernel.spawn(ProcessInfo(pid: pid, parentPID: parent, startTime: 1000 + UInt64(pid), uid: uid(parent), comm: comm, argv: [comm], cgroup: here))
         birthplaces.withLock { $0[pid] = here.hasPrefix(Self.root + "/") ? $0[parent]! : here }
     }
 
     var expectedHomes: [Int32: String] { birthplaces.withLock { $0 } }
+
+    func uid(_ pid: Int32) -> UInt32 { users ? 1000 + UInt32(pid % 3) : 1000 }
 
     func startAgent(pid: Int32) throws -> Agent {
         kernel.spawn(ProcessInfo(pid: pid, parentPID: 1, startTime: 1, uid: 0, comm: "fairshare", argv: ["fairshare"], cgroup: Self.root))
@@ -130,13 +136,24 @@ final class CrashScenario: Sendable {
     /// (or where its parent was, for one born in a group), alive, and no group is left.
     @Test(arguments: [false, true])
     func aKillAtAnyEffectLosesNothing(withEvents: Bool) async throws {
-        let whole = CrashScenario(withEvents: withEvents)
+        try await killAtAnyEffect(withEvents: withEvents, policy: threeGroups)
+    }
+
+    /// The same with a per_user group (three users) and a nested one: a user's subgroup and a
+    /// parent's cgroup are made, filled, emptied and removed at every kill point.
+    @Test(arguments: [false, true])
+    func aKillAtAnyEffectLosesNothingWithUsersAndNestedGroups(withEvents: Bool) async throws {
+        try await killAtAnyEffect(withEvents: withEvents, policy: treeCrashPolicy, users: true)
+    }
+
+    func killAtAnyEffect(withEvents: Bool, policy: String, users: Bool = false) async throws {
+        let whole = CrashScenario(withEvents: withEvents, policy: policy, users: users)
         try await whole.live()
         let total = whole.kernel.effects
         #expect(total > 40, "the scenario does too little to mean anything (\(total) effects)")
         var failures: [String] = []
         for k in 0...total {
-            let s = CrashScenario(withEvents: withEvents)
+            let s = CrashScenario(withEvents: withEvents, policy: policy, users: users)
             s.kernel.die(afterEffects: k)
             try await s.live()
             s.kernel.revive()
@@ -156,7 +173,7 @@ final class CrashScenario: Sendable {
                 if now != home { failures.append("kill after \(k) (\(mode)): pid \(pid) in \(now), born in \(home)") }
             }
             // Groups only: the agent's own empty leaf goes with the unit's cgroup under systemd.
-            let left = ((try? s.kernel.filesystem.children(of: CgroupPath(CrashScenario.root)!)) ?? []).compactMap(GroupName.init)
+            let left = ((try? s.kernel.filesystem.children(of: CgroupPath(CrashScenario.root)!)) ?? []).compactMap { GroupName($0) }
             if !left.isEmpty { failures.append("kill after \(k) (\(mode)): left \(left)") }
         }
         #expect(failures.isEmpty, "\(failures.count) wrong outcomes over \(total + 1) kill points, first: \(failures.prefix(5))")
@@ -203,3 +220,34 @@ final class CrashScenario: Sendable {
         #expect(access(path + ".new", F_OK) != 0, "the temporary file was left behind")
     }
 }
+
+/// threeGroups as a tree: `low` one subgroup per user, `mid` and `high` the children of `research`.
+let treeCrashPolicy = """
+    [agent]
+    interval = "1s"
+
+    [[group]]
+    name = "low"
+    shares = 1
+    per_user = true
+    [group.match]
+    comm = ["burn_a"]
+
+    [[group]]
+    name = "research"
+    shares = 2
+
+    [[group]]
+    name = "mid"
+    parent = "research"
+    shares = 2
+    [group.match]
+    comm = ["burn_b"]
+
+    [[group]]
+    name = "high"
+    parent = "research"
+    shares = 5
+    [group.match]
+    comm = ["burn_c"]
+    """

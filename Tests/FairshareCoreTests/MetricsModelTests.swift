@@ -9,6 +9,36 @@ import Testing
                     ioReadBytesPerSecond: 0, ioWriteBytesPerSecond: 0)
     }
 
+    /// Issue 20: a label per uid on every node is how Prometheus servers die: the busiest
+    /// `metrics_users` users of each per_user group get their series, the rest add up into one.
+    @Test func usersSeriesAreBoundedAndTheRestAddUp() {
+        var rows = [Self.group("logins")]
+        for (i, uid) in [1001, 1002, 1003, 1004, 1005].enumerated() {
+            var u = Self.group("logins/user-\(uid)")
+            u.parent = "logins"
+            u.uid = UInt32(uid)
+            u.user = uid == 1003 ? "carol" : nil
+            u.cpuUsageCPUs = Double(i) * 0.1  // 1005 the busiest
+            u.usageUsec = UInt64(1_000_000 * (i + 1))
+            u.members = i + 1
+            rows.append(u)
+        }
+        let report = StatusReport(agent: AgentStatus(pid: 1, startedAt: 0, uptimeSeconds: 1, cgroupRoot: "/", intervalSeconds: 1, cpus: 2, ticks: 1,
+                                                     lastPassSeconds: nil, passSecondsMedian: nil, failures: nil),
+                                  policy: PolicyStatus(path: "p", loadedAt: 0, lastReload: nil), groups: rows)
+        let samples = MetricsMapping.samples(report, maxUsers: 2)
+        let usage = samples.filter { $0.family.name == MetricFamilies.cpuUsage.name }
+        let users = Dictionary(uniqueKeysWithValues: usage.compactMap { s in s.labels.first { $0.name == "user" }.map { ($0.value, s) } })
+        #expect(Set(users.keys) == ["1005", "1004", "other"], "the two busiest by uid (no name), and the rest: \(users.keys.sorted())")
+        #expect(users["other"]?.value == 6, "1001 + 1002 + 1003 used 1 + 2 + 3 s")
+        #expect(users["other"]?.labels.first == MetricLabel("group", "logins"))
+        #expect(samples.filter { $0.family.name == MetricFamilies.members.name && $0.labels.contains(MetricLabel("user", "other")) }.first?.value == 6)
+        #expect(!samples.contains { $0.labels.contains(MetricLabel("group", "logins/user-1001")) }, "no series named by a user's cgroup")
+        let named = MetricsMapping.samples(report, maxUsers: 5).filter { $0.family.name == MetricFamilies.cpuUsage.name }
+        #expect(named.contains { $0.labels == [MetricLabel("group", "logins"), MetricLabel("user", "carol")] }, "a user's name where it resolves")
+        #expect(!named.contains { $0.labels.contains(MetricLabel("user", "other")) }, "nobody left over")
+    }
+
     @Test func aGroupMapsToItsSeriesInBaseUnits() {
         var g = Self.group("batch")
         g.pressureTotalUsec = 250_000

@@ -83,7 +83,11 @@ let failedEACCES = StepOutcome.failed(cause: "EACCES", message: "writing: Permis
         #expect(Set(first.targets) == [
             "cpu.idle of group a", "cpu.weight of group a", "io.weight of group a", "cpu.max of group a", "cpu.max.burst of group a",
             "cpu.idle of group b", "cpu.weight of group b", "io.weight of group b", "cpu.max of group b", "cpu.max.burst of group b",
+            "cgroup.subtree_control of group a", "cgroup.subtree_control of group b",
         ])
+        // A group found at the start may have held subgroups under an earlier policy: controllers
+        // off for its children, so that processes may enter it.
+        #expect(first.steps.contains(.set(F.a, .subtreeControl, SubtreeControl(false))))
         // A group found at the start may have been idle under an earlier policy: cpu.idle 0 first.
         #expect(first.steps.contains(.set(F.a, .cpuIdle, CPUIdle(false))))
         #expect(first.steps.contains(.set(F.a, .cpuWeight, F.twoGroups.cpuWeights()[F.a]!, .shares)))

@@ -63,8 +63,9 @@ struct AgentMetrics: Sendable {
     /// unavailable) is unregistered, so the registry holds only the series in force. The carry
     /// keeps a counter's total while its group stays in the policy, so a reading that comes back
     /// continues where it was.
-    mutating func update(_ report: StatusReport) {
-        let samples = MetricsMapping.samples(report)
+    /// - Parameter maxUsers: `[agent] metrics_users`: users' series per per_user group.
+    mutating func update(_ report: StatusReport, maxUsers: Int = AgentSettings.defaultMetricsUsers) {
+        let samples = MetricsMapping.samples(report, maxUsers: maxUsers)
         var seen = Set<SeriesKey>()
         for s in samples {
             let key = s.key
@@ -100,7 +101,12 @@ struct AgentMetrics: Sendable {
             gauges[key] = nil
         }
         let groups = Set(report.groups.map(\.name))
-        carry.retain { key in key.labels.first { $0.name == "group" }.map { groups.contains($0.value) } ?? true }
+        // A user's series is kept only while it is shown: the users who come and go (or leave the
+        // busiest) cost nothing once gone.
+        carry.retain { key in
+            if key.labels.contains(where: { $0.name == "user" }) { return seen.contains(key) }
+            return key.labels.first { $0.name == "group" }.map { groups.contains($0.value) } ?? true
+        }
     }
 
     /// The text format 0.0.4 (no OpenMetrics `# EOF`).

@@ -82,7 +82,7 @@ public actor Agent {
     private var context: AgentContext {
         AgentContext(pid: env.agentPID, cgroupRoot: env.cgroups.rootAbsolutePath, rootPath: env.cgroups.root, intervalSeconds: interval.seconds,
                      capacity: capacity, policy: policy, policyPath: policyPath, events: events.status, now: env.clock.wallSeconds(),
-                     monotonic: env.clock.monotonicNanoseconds(), metricsFiles: env.metricsFiles)
+                     monotonic: env.clock.monotonicNanoseconds(), metricsFiles: env.metricsFiles, userName: env.userName)
     }
 
     /// Runs until the trigger sequence ends or delivers `.shutdown`; then gives every process back.
@@ -263,7 +263,7 @@ public actor Agent {
         let now = env.clock.wallSeconds()
         let outcome: ReloadOutcome
         do {
-            var next = try PolicyParser.validate(try env.readFile(policyPath), file: policyPath, capacity: capacity)
+            var next = try PolicyParser.validate(try env.readFile(policyPath), file: policyPath, capacity: capacity, resolveUser: env.resolveUser)
             if next.agent.cgroupRoot != policy.agent.cgroupRoot {
                 reporter.emit(.cgrouprootChangeIgnored(from: "\(policy.agent.cgroupRoot)", to: "\(next.agent.cgroupRoot)", keeping: env.cgroups.rootAbsolutePath))
                 next.agent.cgroupRoot = policy.agent.cgroupRoot
@@ -299,7 +299,7 @@ public actor Agent {
     public func plan(policy text: String, path: String) async -> Result<PlanReport, PolicyError> {
         defer { returnFreedMemoryToTheKernel() }  // the scan's and the parse's transient memory
         var next: Policy
-        do throws(PolicyError) { next = try PolicyParser.validate(text, file: path, capacity: capacity) } catch { return .failure(error) }
+        do throws(PolicyError) { next = try PolicyParser.validate(text, file: path, capacity: capacity, resolveUser: env.resolveUser) } catch { return .failure(error) }
         var notes: [String] = []
         if next.agent.cgroupRoot != policy.agent.cgroupRoot {
             notes.append("cgroup_root \(next.agent.cgroupRoot) would be ignored until a restart: the agent keeps \(env.cgroups.rootAbsolutePath)")
@@ -368,7 +368,13 @@ public actor Agent {
         case .matched(let g, let keys):
             report.group = g.rawValue
             report.matchedKeys = keys.map(\.description)
-            report.reason = "matches group \(g)" + (member == nil ? " (not moved yet: next pass)" : "")
+            if policy.group(named: g)?.perUser != nil {
+                // The group's users each have their subgroup: the member's, or the one it goes to.
+                if let m = member, m.group.parent == g { report.group = m.group.rawValue }
+                report.reason = "matches group \(g), one subgroup per user: uid \(p.uid)'s" + (member?.group.parent == g ? "" : " (not moved yet: next pass)")
+            } else {
+                report.reason = "matches group \(g)" + (member == nil ? " (not moved yet: next pass)" : "")
+            }
         case .unmatched:
             if let m = member {
                 report.reason = m.reason == .inherited ? "matches no group; stays in \(m.group) where it was born or found" : "matches no group"
@@ -376,6 +382,17 @@ public actor Agent {
                 report.reason = "matches no group; left where it is"
             }
         }
+        report.path = report.group.flatMap { GroupName(path: $0) }.map(displayPath)
         return report
+    }
+
+    /// A group's path as people read it: `research / lab-a`, `logins / alice` (a user's
+    /// subgroup by the user's name where it resolves).
+    func displayPath(_ g: GroupName) -> String {
+        var parts = g.components
+        if let uid = g.userNode?.uid, g.parent.flatMap({ policy.group(named: $0)?.perUser }) != nil {
+            parts[parts.count - 1] = env.userName(uid) ?? "uid \(uid)"
+        }
+        return parts.joined(separator: " / ")
     }
 }

@@ -112,8 +112,13 @@ enum AgentEvent: Sendable {
         case .ledgerIgnored(let why):
             return "ignoring the origin ledger: \(why)"
         case .groupCreated(let g, let path, _):
-            return "created group \(g) (\(path))"
+            switch g.userNode {
+            case .user(let uid)?: return "created the subgroup of uid \(uid) in group \(g.parent!) (\(path))"
+            case .overflow?: return "created group \(g) (\(path)): users beyond the max_users of group \(g.parent!) share it"
+            case nil: return "created group \(g) (\(path))"
+            }
         case .groupRemoved(let g):
+            if case .user(let uid)? = g.userNode { return "removed the subgroup of uid \(uid) in group \(g.parent!): its last process left" }
             return "removed group \(g)"
         case .settings(let g, let settings, let shares, let ioShares):
             let parts = settings.map { s in "\(s.file) \(s.value)" + (s.row.journal.note(s.value).map { " (\($0))" } ?? "") }

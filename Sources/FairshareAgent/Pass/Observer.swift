@@ -22,8 +22,11 @@ struct Observer: Sendable {
         let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
         let groups = groupCgroups()
         var stats: [GroupName: CgroupStats] = [:]
-        for g in policy.agentGroups where groups.value?.contains(g.name) ?? env.cgroups.groupExists(g.name) {
-            stats[g.name] = readStats(env.cgroups.path(of: g.name))
+        // The policy's groups and the users' subgroups (as listed: they come and go with users).
+        let layout = GroupLayout(policy)
+        let read = groups.value.map { $0.filter(layout.isWanted) } ?? policy.agentGroups.map(\.name).filter(env.cgroups.groupExists)
+        for g in read {
+            stats[g] = readStats(env.cgroups.path(of: g))
         }
         let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
         var o = Observation(at: at, processScan: processes, groupCgroups: groups, groupStats: stats, units: units,
@@ -88,14 +91,36 @@ struct Observer: Sendable {
         env.processes.lookup(pid, details: .all)
     }
 
-    /// The root's children that are group cgroups (a valid group name), whoever made them.
+    /// The group cgroups under the root (valid group paths, nested ones and users' subgroups
+    /// included), whoever made them.
     func groupCgroups() -> Reading<Set<GroupName>> {
         Self.listGroups(env.cgroups)
     }
 
+    /// Walks the root's subtree breadth-first, as deep as a group path may go
+    /// (`GroupName.maxComponents`), through valid group names only: the agent's leaf and any
+    /// cgroup someone else made with another name are not groups. Any directory that can not be
+    /// listed (but one removed meanwhile) makes the listing unavailable: a partial one would
+    /// read as groups gone.
     static func listGroups(_ tree: CgroupTree) -> Reading<Set<GroupName>> {
+        var found: Set<GroupName> = []
         do throws(CgroupError) {
-            return .value(Set(try tree.fs.children(of: tree.root).compactMap(GroupName.init)))
+            var level = try tree.fs.children(of: tree.root).compactMap { GroupName(path: $0) }
+            while !level.isEmpty {
+                found.formUnion(level)
+                var next: [GroupName] = []
+                for g in level where g.depth < GroupName.maxComponents {
+                    let names: [String]
+                    do throws(CgroupError) {
+                        names = try tree.fs.children(of: tree.path(of: g))
+                    } catch where error.kind == .gone {
+                        continue  // removed since its parent was listed
+                    }
+                    next += names.compactMap { name in GroupName(name).flatMap { _ in g.appending(name) } }
+                }
+                level = next
+            }
+            return .value(found)
         } catch {
             return .unavailable(error.description)
         }

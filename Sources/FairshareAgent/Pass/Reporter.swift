@@ -44,6 +44,8 @@ struct Reporter: Sendable {
     private var lastSummaryAt: UInt64?
     /// The report interval's status, published once the pass that took it is counted.
     private var metricsDue: StatusReport?
+    /// The names of the users whose subgroups exist, looked up once per user (NSS may be slow).
+    private var userNames: [UInt32: String] = [:]
 
     init(logger: Logger, notifier: any ServiceNotifier, repeatEvery: Duration, version: String, startedAt: Double, snapshot: ReconcilerSnapshot) {
         self.logger = logger
@@ -91,9 +93,9 @@ struct Reporter: Sendable {
             // Read every few passes: the failure stays open in between.
             failures.keep("the disks")
         }
-        for g in policy.agentGroups {
-            guard let stats = o.groupStats[g.name] else { continue }
-            track(stats, "group \(g.name)", context: ["group": .string(g.name.rawValue)], now: now)
+        // The policy's groups and the users' subgroups: every group whose counters were read.
+        for (g, stats) in o.groupStats.sorted(by: { $0.key < $1.key }) {
+            track(stats, "group \(g)", context: ["group": .string(g.rawValue)], now: now)
         }
         guard !policy.unitGroups.isEmpty else { return }
         track(o.units.listing, "listing the units of unit-backed groups through systemd",
@@ -325,6 +327,8 @@ struct AgentContext: Sendable {
     var now: Double
     var monotonic: UInt64
     var metricsFiles: (any MetricsFiles)?
+    /// uid -> user name (the system's databases).
+    var userName: @Sendable (UInt32) -> String? = { _ in nil }
 }
 
 // The report stage's publishing: status, systemd's side channel, the metrics and their textfile.
@@ -349,6 +353,7 @@ extension Reporter {
                        groupPath: (GroupName) -> String, context: AgentContext) {
         let before = published.decision
         published = snapshot
+        learnUserNames(snapshot.tree, context.userName)
         let policy = context.policy
         if let observation {
             ticks += 1
@@ -418,19 +423,26 @@ extension Reporter {
             facts: .init(pid: c.pid, startedAt: startedAt, now: c.now, cgroupRoot: c.cgroupRoot, rootPath: c.rootPath,
                          intervalSeconds: c.intervalSeconds, capacity: c.capacity, ticks: ticks, passTimes: passTimes,
                          policyPath: c.policyPath, policyLoadedAt: policyLoadedAt, lastReload: lastReload, reloads: reloads,
-                         events: c.events))
+                         events: c.events, userNames: userNames))
+    }
+
+    /// Names for the users with a subgroup now; those without one are forgotten.
+    private mutating func learnUserNames(_ tree: Policy, _ lookup: (UInt32) -> String?) {
+        let uids = Set(tree.groups.compactMap { $0.parent != nil ? $0.name.userNode?.uid : nil })
+        userNames = userNames.filter { uids.contains($0.key) }
+        for uid in uids where userNames[uid] == nil { userNames[uid] = lookup(uid) }
     }
 
     /// The Prometheus text now (`fairshare metrics`): the same the textfile gets.
     mutating func metricsText(_ context: AgentContext) -> String {
-        metrics.update(status(context))
+        metrics.update(status(context), maxUsers: context.policy.agent.metricsUsers)
         return metrics.render()
     }
 
     /// Feeds the registry from `report` and writes the textfile, if the policy names one and its
     /// directory exists. A failed write is reported like any failed write; the agent goes on.
     mutating func publishMetrics(_ report: StatusReport, context: AgentContext) {
-        metrics.update(report)
+        metrics.update(report, maxUsers: context.policy.agent.metricsUsers)
         guard let path = context.policy.agent.metricsTextfile, let files = context.metricsFiles else { return }
         switch MetricsTextfile.write(metrics.render(), to: path, files: files) {
         case .written:

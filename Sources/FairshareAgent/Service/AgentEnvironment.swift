@@ -16,6 +16,8 @@ public struct AgentEnvironment: Sendable {
     public var readFile: @Sendable (String) throws -> String
     public var resolveUser: @Sendable (String) -> UInt32?
     public var resolveGroup: @Sendable (String) -> UInt32?
+    /// uid -> user name, for the users' subgroups in status and metrics.
+    public var userName: @Sendable (UInt32) -> String?
     public var agentPID: Int32
     /// CPUs available to the managed root.
     public var capacityCPUs: Int
@@ -40,6 +42,7 @@ public struct AgentEnvironment: Sendable {
         readFile: @escaping @Sendable (String) throws -> String,
         resolveUser: @escaping @Sendable (String) -> UInt32? = AccountDatabase.uid(ofUser:),
         resolveGroup: @escaping @Sendable (String) -> UInt32? = AccountDatabase.gid(ofGroup:),
+        userName: @escaping @Sendable (UInt32) -> String? = AccountDatabase.name(ofUID:),
         agentPID: Int32, capacityCPUs: Int,
         origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager(),
         events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil, metricsFiles: (any MetricsFiles)? = nil,
@@ -58,6 +61,7 @@ public struct AgentEnvironment: Sendable {
         self.readFile = readFile
         self.resolveUser = resolveUser
         self.resolveGroup = resolveGroup
+        self.userName = userName
         self.agentPID = agentPID
         self.capacityCPUs = capacityCPUs
         self.origins = origins

@@ -83,7 +83,8 @@ public enum Recovery {
             }
         }
         var populated: [GroupName] = []
-        switch Observer.listGroups(tree) {
+        let remaining = Observer.listGroups(tree)
+        switch remaining {
         case .value(let left):
             for g in left.sorted() {
                 do throws(CgroupError) {
@@ -96,7 +97,7 @@ public enum Recovery {
         case .unavailable(let why):
             problems.append("cannot list the groups under \(tree.rootAbsolutePath) afterwards: \(why)")
         }
-        let released = populated.isEmpty && mode == .handBack && problems.isEmpty ? [] : try tree.releaseControllers()
+        let released = populated.isEmpty && mode == .handBack && problems.isEmpty ? [] : try tree.releaseControllers(groups: remaining.value ?? [])
         return Outcome(mode: mode, populatedGroups: populated, controllersReleased: released, release: release, problems: problems)
     }
 }

@@ -9,6 +9,9 @@ public struct Classifier: Sendable {
 
     public let groups: [Compiled]
     public let agentPID: Int32
+    /// `user_shares` of each per_user group, names resolved to uids (a name that does not exist
+    /// gives no one shares).
+    public let userShares: [GroupName: [UInt32: Shares]]
     /// Which policy (and name resolution) this classifier was built from: a verdict cache
     /// throws its verdicts away when it meets a classifier of another generation.
     let generation = Generation()
@@ -25,6 +28,16 @@ public struct Classifier: Sendable {
         resolveUser: (String) -> UInt32?, resolveGroup: (String) -> UInt32?
     ) {
         self.agentPID = agentPID
+        var userShares: [GroupName: [UInt32: Shares]] = [:]
+        for g in policy.groups {
+            guard let perUser = g.perUser else { continue }
+            var byUID: [UInt32: Shares] = [:]
+            for (ref, shares) in perUser.shares {
+                if let uid = Classifier.resolve(ref, resolveUser) { byUID[uid] = shares }
+            }
+            userShares[g.name] = byUID
+        }
+        self.userShares = userShares
         self.groups = policy.groups.map { g in
             Compiled(
                 policy: g,

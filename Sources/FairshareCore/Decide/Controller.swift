@@ -88,52 +88,125 @@ public struct Controller: Sendable {
 
     public init() {}
 
-    /// Decides for the agent-owned groups. Unit-backed groups take no part: their cgroups are not
-    /// siblings of the agent's groups and the agent writes none of their files. They count only
-    /// for the common weight scale (WeightMapping's factor over all groups).
-    /// - Parameter inForce: the cpu.max each group had over the interval, as written (not as
-    ///   last decided: a write that failed left the old one), to judge "at its allowance".
+    /// Decides for the agent-owned groups, level by level down the tree of groups (nested groups
+    /// and the users of a per_user group are children of their group): the top level divides the
+    /// capacity, each interior group's children divide what it was allocated, and each level's
+    /// weights are set among its siblings only (as the kernel compares them). Unit-backed groups
+    /// take no part: their cgroups are not siblings of the agent's groups and the agent writes
+    /// none of their files. They count only for the top level's weight scale (WeightMapping's
+    /// factor over all top-level groups).
+    /// - Parameters:
+    ///   - capacity: CPUs of the root; a `min`, `max` or `burst` in percent is a part of it at
+    ///     every level.
+    ///   - inForce: the cpu.max each group had over the interval, as written (not as last
+    ///     decided: a write that failed left the old one), to judge "at its allowance".
     public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double,
                                 inForce: [GroupName: CPUMax] = [:]) -> Decision {
         let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = policy.agentGroups
-        // Fairness: decayed usage against entitlement (Slurm's fair-share rule). Every agent
-        // group in the policy is entitled to its shares' part of the capacity all the time,
-        // members or not: a group returning after any absence (processes asleep, or none at
-        // all) is favoured alike, within max_boost. Idle groups have no CPU weight to adjust and
-        // take no part.
+        let children = Dictionary(grouping: groups, by: \.parent)
+        if case .decayed = policy.agent.fairness {
+            ledger.retain(only: Set(groups.filter { !$0.idle }.map(\.name)), absentUsersOf: policy.perUserLimits)
+        }
+        // Demand bottom-up: a leaf's from what it did, an interior group's from its children's.
+        var demands: [GroupName: Demand] = [:]
+        for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
+            if let kids = children[g.name], !kids.isEmpty {
+                demands[g.name] = Self.aggregate(kids.map { ($0, demands[$0.name]!) }, capacity: capacity)
+            } else {
+                let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
+                let d = demand(o, allowance: inForce[g.name]?.cpus)
+                demands[g.name] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers)
+            }
+        }
+        // Allocation top-down: a level's capacity is what its parent was allocated.
+        let ioBase = policy.ioWeights()
+        var decisions: [GroupDecision] = []
+        var idle = 0.0
+        var levels: [(parent: GroupName?, capacity: Double)] = [(nil, capacity)]
+        while !levels.isEmpty {
+            let (parent, available) = levels.removeFirst()
+            guard let siblings = children[parent], !siblings.isEmpty else { continue }
+            // The top level's weight scale counts the unit-backed groups too (one scale with systemd's).
+            let scaleShares = parent == nil ? policy.groups.filter { $0.parent == nil && !$0.idle }.map(\.shares) : siblings.filter { !$0.idle }.map(\.shares)
+            let level = decideLevel(siblings, demands: demands, observations: obs, available: available, machine: capacity,
+                                    scaleShares: scaleShares, ioBase: ioBase, policy: policy, interval: interval)
+            if parent == nil { idle = level.idle }
+            decisions += level.decisions
+            for d in level.decisions where children[d.group] != nil { levels.append((d.group, d.share.allocation)) }
+        }
+        let order = Dictionary(uniqueKeysWithValues: groups.enumerated().map { ($1.name, $0) })
+        return Decision(groups: decisions.sorted { order[$0.group]! < order[$1.group]! }, idle: idle)
+    }
+
+    /// A group's demand: CPUs wanted (.infinity: all it can get), hungry or not and why.
+    struct Demand {
+        var cpus: Double
+        var hungry: Bool
+        var reason: String
+        var hasMembers: Bool
+    }
+
+    /// An interior group wants what its children want, each within what it may reach (its max,
+    /// or its burst while borrowing); it is hungry when one of them is.
+    static func aggregate(_ children: [(GroupPolicy, Demand)], capacity: Double) -> Demand {
+        let present = children.filter { $0.1.hasMembers }
+        guard !present.isEmpty else { return Demand(cpus: 0, hungry: false, reason: "no members", hasMembers: false) }
+        var total = 0.0
+        for (g, d) in present {
+            let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
+            let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
+            total += min(d.cpus, reach)
+        }
+        let hungry = present.filter { $0.1.hungry }.count
+        let reason = hungry > 0 ? "\(hungry) of its \(present.count) subgroups with members want more" : "its subgroups use \(fmt(total)) CPUs, want no more"
+        return Demand(cpus: total, hungry: hungry > 0, reason: reason, hasMembers: true)
+    }
+
+    /// One level: siblings dividing `available` CPUs (the machine at the top, their parent's
+    /// allocation below), with their fairness factors, floors, ceilings and borrowing.
+    private mutating func decideLevel(_ groups: [GroupPolicy], demands: [GroupName: Demand], observations obs: [GroupName: Observation],
+                                      available: Double, machine capacity: Double, scaleShares: [Shares], ioBase: [GroupName: IOWeight], policy: Policy,
+                                      interval: Double) -> (decisions: [GroupDecision], idle: Double) {
+        // Fairness: decayed usage against entitlement (Slurm's fair-share rule, at every level of
+        // the tree as in its fair tree). Every group is entitled to its shares' part of its
+        // level's capacity all the time, members or not (a user who left keeps being counted
+        // until the ledger's bound drops them): a group returning after any absence is favoured
+        // alike, within max_boost. Idle groups have no CPU weight to adjust and take no part.
         if case .decayed(let halfLife, _) = policy.agent.fairness {
             let entitled = groups.filter { !$0.idle }
-            let total = entitled.reduce(0) { $0 + $1.shares.value }
+            var shares = Dictionary(uniqueKeysWithValues: entitled.map { ($0.name, Double($0.shares.value)) })
+            if let parent = groups.first?.parent {
+                for (absent, s) in ledger.absentUsers(under: parent) where shares[absent] == nil { shares[absent] = s }
+            }
+            let total = shares.values.reduce(0, +)
             var entitlement: [GroupName: Double] = [:]
-            for g in entitled { entitlement[g.name] = capacity * Double(g.shares.value) / Double(max(total, 1)) }
+            for (g, s) in shares { entitlement[g] = available * s / max(total, 1) }
             // A group whose usage is unknown this interval is left out of the ledger altogether:
             // recording its entitlement without its usage would count as credit.
             let unknown = Set(entitled.map(\.name).filter { obs[$0] == nil || obs[$0]!.usage == nil })
-            let usage = obs.compactMapValues(\.usage).filter { entitlement[$0.key] != nil }
-            ledger.retain(only: Set(entitled.map(\.name)))
+            var usage: [GroupName: Double] = [:]
+            for g in entitled { if let u = obs[g.name]?.usage { usage[g.name] = u } }
             ledger.record(usage: usage, entitlement: entitlement.filter { !unknown.contains($0.key) },
-                          interval: interval, halfLife: halfLife.seconds, skipping: unknown)
+                          interval: interval, halfLife: halfLife.seconds, skipping: unknown,
+                          shares: Dictionary(uniqueKeysWithValues: entitled.map { ($0.name, Double($0.shares.value)) }))
         }
 
-        var demands: [GroupName: (Double, Bool, String)] = [:]
         var claims: [Allocator.Claim] = []
         for g in groups {
-            let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
-            let d = demand(o, allowance: inForce[g.name]?.cpus)
-            demands[g.name] = d
+            let d = demands[g.name]!
             let factor = g.idle ? 1 : fairnessFactor(g.name, policy: policy)
             let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
             let burst = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
             claims.append(Allocator.Claim(group: g.name, weight: Double(g.shares.value) * factor, floor: g.floor?.cpus(capacity: capacity) ?? 0,
-                                          ceiling: ceiling, burst: burst, demand: d.0))
+                                          ceiling: ceiling, burst: burst, demand: d.cpus))
         }
-        let result = Self.allocate(claims, idle: groups.map(\.idle), capacity: capacity)
+        let result = Self.allocate(claims, idle: groups.map(\.idle), capacity: available)
 
         // Weights: shares x factor, a floor-held group raised to floor / level, then one common
-        // scale into 1...10000 (the same whole-factor idea as WeightMapping, kept exact where
-        // nothing is boosted).
-        let k = Double(WeightMapping.factor(for: policy.groups.filter { !$0.idle }.map(\.shares)))
+        // scale into 1...10000 among the siblings (the same whole-factor idea as WeightMapping,
+        // kept exact where nothing is boosted).
+        let k = Double(WeightMapping.factor(for: scaleShares))
         var raw: [Double] = []
         var reasons: [String] = []
         for (i, g) in groups.enumerated() {
@@ -150,7 +223,7 @@ public struct Controller: Sendable {
             // little less than its floor is satisfied only because of the raise, so the raise
             // must stay while it holds (the fluid simulator found the oscillation otherwise).
             if claims[i].floor > 0, result.level > 0, result.level.isFinite, share.allocation > w * result.level + 1e-9 {
-                let gain = adjustFloorGain(g.name, allocation: share.allocation, observed: obs[g.name], hungry: demands[g.name]!.1)
+                let gain = adjustFloorGain(g.name, allocation: share.allocation, observed: obs[g.name], hungry: demands[g.name]!.hungry)
                 w = share.allocation / result.level * gain
                 why = "raised to hold its floor (\(fmt(share.allocation)) CPUs)" + (gain > 1.005 ? ", x\(fmt(gain)) for what the kernel delivers" : "")
             } else {
@@ -161,7 +234,6 @@ public struct Controller: Sendable {
             reasons.append(why)
         }
         let scaled: [CPUWeight] = WeightMapping.scaledIntoRange(raw)
-        let ioBase = policy.ioWeights()
         var decisions: [GroupDecision] = []
         for (i, g) in groups.enumerated() {
             let share = result.shares[i]
@@ -172,13 +244,13 @@ public struct Controller: Sendable {
             }
             let d = demands[g.name]!
             let factor = g.idle ? 1 : claims[i].weight / Double(g.shares.value)
-            decisions.append(GroupDecision(group: g.name, hungry: d.1, demandReason: d.2, share: share,
+            decisions.append(GroupDecision(group: g.name, hungry: d.hungry, demandReason: d.reason, share: share,
                                            factor: factor, cpuWeight: g.idle ? nil : scaled[i],
                                            idle: g.idle,
                                            ioWeight: IOWeight(clamping: Double(ioBase[g.name]?.value ?? g.ioShares.value) * factor),
                                            cpuMax: quota, weightReason: reasons[i]))
         }
-        return Decision(groups: decisions, idle: result.idle)
+        return (decisions, result.idle)
     }
 
     public static let idleWeightReason = "idle group: cpu.idle = 1, no CPU weight"
@@ -260,14 +332,20 @@ public struct FairnessLedger: Sendable, Equatable {
 
     public init() {}
 
-    /// - Parameter skipping: groups whose usage was not measured: their history stays as it is.
+    /// The shares each group had when last recorded: a user who left is still entitled to them.
+    public private(set) var shares: [GroupName: Double] = [:]
+
+    /// - Parameters:
+    ///   - skipping: groups whose usage was not measured: their history stays as it is.
+    ///   - shares: the shares of the groups present now (kept for when they are absent).
     public mutating func record(usage now: [GroupName: Double], entitlement due: [GroupName: Double], interval: Double, halfLife: Double,
-                                skipping: Set<GroupName> = []) {
+                                skipping: Set<GroupName> = [], shares present: [GroupName: Double] = [:]) {
         let keep = pow2(-interval / halfLife)
         for g in Set(usage.keys).union(now.keys).union(due.keys) where !skipping.contains(g) {
             usage[g] = keep * (usage[g] ?? 0) + (1 - keep) * (now[g] ?? 0)
             entitlement[g] = keep * (entitlement[g] ?? 0) + (1 - keep) * (due[g] ?? 0)
         }
+        shares.merge(present) { _, new in new }
     }
 
     public func factor(for g: GroupName, maxBoost: Double) -> Double {
@@ -280,10 +358,29 @@ public struct FairnessLedger: Sendable, Equatable {
     }
 
     /// Forgets the groups not in `groups` (a reload removed them): the ledger holds only the
-    /// policy's groups, whatever reloads came before.
-    public mutating func retain(only groups: Set<GroupName>) {
-        usage = usage.filter { groups.contains($0.key) }
-        entitlement = entitlement.filter { groups.contains($0.key) }
+    /// policy's groups, whatever reloads came before; and the users of a per_user group who left
+    /// (their subgroup is gone), so that their history follows them when they come back: at most
+    /// the group's `max_users` of them, those who used the most kept (a light user forgotten
+    /// only loses a little credit; a heavy one forgotten would escape their history).
+    public mutating func retain(only groups: Set<GroupName>, absentUsersOf perUser: [GroupName: Int] = [:]) {
+        var keep = groups
+        var absent: [GroupName: [GroupName]] = [:]
+        for g in usage.keys where !groups.contains(g) {
+            if let parent = g.parent, perUser[parent] != nil, UserNode(component: g.leaf) != nil { absent[parent, default: []].append(g) }
+        }
+        for (parent, users) in absent {
+            let bound = perUser[parent]!
+            let kept = users.count <= bound ? users : Array(users.sorted { (usage[$0] ?? 0, $1.rawValue) > (usage[$1] ?? 0, $0.rawValue) }.prefix(bound))
+            keep.formUnion(kept)
+        }
+        usage = usage.filter { keep.contains($0.key) }
+        entitlement = entitlement.filter { keep.contains($0.key) }
+        shares = shares.filter { keep.contains($0.key) }
+    }
+
+    /// The users who left a per_user group and are still in the ledger, with their shares.
+    public func absentUsers(under parent: GroupName) -> [(GroupName, Double)] {
+        usage.keys.filter { $0.parent == parent && UserNode(component: $0.leaf) != nil }.map { ($0, shares[$0] ?? 1) }
     }
 
     func factor(for g: GroupName, bound: Double) -> Double {

@@ -92,14 +92,22 @@ public struct Enforcer: Sendable {
         }
     }
 
-    /// The group a cgroup path belongs to, if it lies in one of the root's children.
+    /// Where below the root a cgroup path lies ("research/lab-a", "_agent"), nil when it lies
+    /// outside the root's children.
     public func managedGroup(ofCgroup path: String) -> String? {
-        // A prefix test and one component, not a parse of the whole path: this runs for every
-        // process on every pass.
+        // A prefix test, not a parse of the whole path: this runs for every process on every pass.
         let prefix = root.isRoot ? "/" : root.description + "/"
         guard path.hasPrefix(prefix) else { return nil }
-        let name = path.dropFirst(prefix.count).prefix { $0 != "/" }
-        return CgroupPath.isValidComponent(name) ? String(name) : nil
+        let below = path.dropFirst(prefix.count)
+        guard let first = below.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first,
+              CgroupPath.isValidComponent(first)
+        else { return nil }
+        return String(below)
+    }
+
+    /// The group whose cgroup a path is, when it is one (a valid group path below the root).
+    public func group(ofCgroup path: String) -> GroupName? {
+        managedGroup(ofCgroup: path).flatMap { GroupName(path: $0) }
     }
 
     /// Where a process of unknown origin found inside a group goes back to: the origin of its
@@ -132,29 +140,38 @@ public struct Enforcer: Sendable {
     public func plan(policy: Policy, classifier: Classifier, processes: [ProcessInfo], existingGroups: Set<GroupName>,
                      cache: inout ClassificationCache) -> [Step] {
         defer { cache.retain(only: Set(processes.map(\.identity))) }
-        return creations(policy: policy, existingGroups: existingGroups)
-            + membershipSteps(policy: policy, classifier: classifier, processes: processes, cache: &cache)
-            + removals(policy: policy, existingGroups: existingGroups)
+        var users = UserSlots(existing: existingGroups, layout: GroupLayout(policy))
+        let memberships = membershipSteps(policy: policy, classifier: classifier, processes: processes, users: &users, cache: &cache)
+        return creations(policy: policy, existingGroups: existingGroups, users: users.added)
+            + memberships
+            + removals(policy: policy, existingGroups: existingGroups, after: memberships)
     }
 
-    /// Group cgroups the policy no longer has.
-    public func removals(policy: Policy, existingGroups: Set<GroupName>) -> [Step] {
-        let wanted = Set(policy.agentGroups.map(\.name))
-        return existingGroups.sorted().filter { !wanted.contains($0) }.map { .removeGroup($0) }
+    /// Group cgroups the policy no longer has, and users' subgroups left without members once
+    /// `steps` are done; a child before its parent (rmdir needs an empty cgroup).
+    public func removals(policy: Policy, existingGroups: Set<GroupName>, after steps: [Step] = []) -> [Step] {
+        let layout = GroupLayout(policy)
+        let counts = memberCounts(after: steps)
+        return existingGroups.sorted(by: GroupName.childrenFirst).filter { g in
+            !layout.isWanted(g) || (layout.perUserGroup(of: g) != nil && (counts[g] ?? 0) == 0)
+        }.map { .removeGroup($0) }
     }
 
-    /// The policy's groups that are missing. Unit-backed groups have no cgroup of the agent's:
-    /// systemd owns their units' cgroups.
-    public func creations(policy: Policy, existingGroups: Set<GroupName>) -> [Step] {
-        policy.agentGroups.filter { !existingGroups.contains($0.name) }.map { .createGroup($0.name) }
+    /// The policy's groups that are missing and the users' subgroups this plan needs, a parent
+    /// before its children. Unit-backed groups have no cgroup of the agent's: systemd owns their
+    /// units' cgroups.
+    public func creations(policy: Policy, existingGroups: Set<GroupName>, users: Set<GroupName> = []) -> [Step] {
+        let missing = Set(policy.agentGroups.map(\.name)).union(users).subtracting(existingGroups)
+        return missing.sorted().map { .createGroup($0) }
     }
 
     /// Moves, adoptions and give-backs for these processes only (all of them on a scan; the
     /// ones kernel events named otherwise).
-    public func membershipSteps(policy: Policy, classifier: Classifier, processes: [ProcessInfo],
+    /// A process matched by a per_user group goes to its user's subgroup (`users` hands them out).
+    public func membershipSteps(policy: Policy, classifier: Classifier, processes: [ProcessInfo], users: inout UserSlots,
                                 cache: inout ClassificationCache) -> [Step] {
         var actions: [Step] = []
-        let wanted = Set(policy.agentGroups.map(\.name))
+        let layout = GroupLayout(policy)
         let byPID = member(pid:)
         let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         for p in processes {
@@ -164,10 +181,11 @@ public struct Enforcer: Sendable {
             let known = members[id]
             // Outside every group the process's own cgroup is its origin, whatever was recorded.
             let origin = current == nil ? p.cgroup : known?.origin ?? inferredOrigin(for: p, byPID: byPID, processes: processByPID)
-            let currentGroup = current.flatMap(GroupName.init)
+            let currentGroup = current.flatMap { GroupName(path: $0) }
 
             switch classifier.classify(p, originCgroup: origin, cache: &cache) {
-            case .matched(let target, let keys):
+            case .matched(let matched, let keys):
+                let target = layout.perUser[matched] != nil ? users.node(for: p.uid, in: matched) : matched
                 if currentGroup == target {
                     if known?.group != target || known?.reason != .matched {
                         actions.append(.adopt(id, group: target, origin: origin, reason: .matched))
@@ -178,8 +196,9 @@ public struct Enforcer: Sendable {
             case .unmatched, .exempt, .inUnit:
                 // .inUnit is never inside a group: the agent's subtree is no unit's.
                 guard let here = currentGroup else { continue }
-                if !wanted.contains(here) || known?.reason == .matched {
-                    // Its group left the policy, or it was moved by a rule that no longer holds.
+                if !layout.holdsProcesses(here) || known?.reason == .matched {
+                    // Its group left the policy (or holds only subgroups now), or it was moved by
+                    // a rule that no longer holds.
                     actions.append(.restore(id, comm: p.comm, from: here, to: origin))
                 } else if known == nil {
                     actions.append(.adopt(id, group: here, origin: origin, reason: .inherited))
@@ -195,11 +214,12 @@ public struct Enforcer: Sendable {
         let processByPID = Dictionary(processes.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         var actions: [Step] = []
         for p in processes {
-            guard let here = managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) else { continue }
+            guard let here = group(ofCgroup: p.cgroup) else { continue }
             let origin = members[p.identity]?.origin ?? inferredOrigin(for: p, byPID: byPID, processes: processByPID)
             actions.append(.restore(p.identity, comm: p.comm, from: here, to: origin))
         }
-        for g in existingGroups.sorted() { actions.append(.removeGroup(g)) }
+        // A child before its parent: rmdir needs an empty cgroup.
+        for g in existingGroups.sorted(by: GroupName.childrenFirst) { actions.append(.removeGroup(g)) }
         return actions
     }
 

@@ -6,10 +6,11 @@
 /// actuator writes, the reporter, status, `fairshare plan` and the fake kernel all follow this
 /// table: adding a file is adding a row (docs/architecture.md, "Where a change goes").
 public struct GroupFile: Sendable, Identifiable {
-    /// When in a pass the file is written: weights first, then limits (after every weight, as
-    /// before the table; memberships follow both).
+    /// When in a pass the file is written: the controllers of the groups' children first (a
+    /// child's files exist only once its parent enabled them), weights, then limits (after every
+    /// weight, as before the table); memberships follow all of them.
     public enum Phase: Int, Sendable, Comparable {
-        case weights, limits
+        case controllers, weights, limits
         public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
     }
 
@@ -88,6 +89,8 @@ public struct Setting: Sendable, Equatable {
 /// facts, and the values of the rows before it (a later row may depend on an earlier one's).
 public struct SettingContext: Sendable {
     public var group: GroupPolicy
+    /// The group holds subgroups, not processes (a nested parent, a per_user group).
+    public var isInterior: Bool = false
     public var decision: Controller.GroupDecision?
     public var weights: ShareWeights
     /// CPUs available to the root.
@@ -115,12 +118,24 @@ public struct ShareWeights: Sendable {
 
 public enum GroupFiles {
     /// Every row, in the order a pass writes them within a phase.
-    public static let all: [GroupFile] = [cpuIdle, cpuWeight, ioWeight, ioBFQWeight, cpuMax, cpuMaxBurst]
+    public static let all: [GroupFile] = [subtreeControl, cpuIdle, cpuWeight, ioWeight, ioBFQWeight, cpuMax, cpuMaxBurst]
 
     private static let byFile = Dictionary(uniqueKeysWithValues: all.map { ($0.file, $0) })
 
     /// The row of a file the agent writes in its groups.
     public static func row(_ file: ControlFile) -> GroupFile? { byFile[file] }
+
+    /// cgroup.subtree_control: cpu and io on for the children of a group that holds subgroups,
+    /// off for a group that holds processes (a new cgroup has them off: nothing is written for a
+    /// leaf unless a reload turned a parent into one). Enabling fails with EBUSY while the group
+    /// still holds processes (a reload made a leaf a parent): retried every pass, once they left.
+    public static let subtreeControl = GroupFile(
+        file: .subtreeControl, controller: "", phase: .controllers, kernelDefault: SettingValue(SubtreeControl(false)), assumedAtCreation: true,
+        readBack: { SubtreeControl(fileText: $0).map(SettingValue.init) },
+        absence: .controllerOff { g in "group \(g) has no cgroup.subtree_control" },
+        journal: .init(event: "controllers", field: "subtree_control", isNews: { _, _ in false }),
+        onFailure: "retried every pass; its subgroups get their weights once it holds no process of its own",
+        rule: { c in Setting(SubtreeControl(c.isInterior)) })
 
     /// cpu.idle, before any cpu.weight: the kernel refuses cpu.weight while cpu.idle = 1 and
     /// resets it when it is written.

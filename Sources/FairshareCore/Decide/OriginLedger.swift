@@ -57,7 +57,7 @@ public enum OriginLedger {
                   let pid = Int32(fields[0]), pid > 0,
                   let start = UInt64(fields[1]),
                   let reason = Enforcer.Reason(rawValue: String(fields[2])),
-                  let group = GroupName(String(fields[3])),
+                  let group = GroupName(path: String(fields[3])),
                   fields[4].hasPrefix("/")
             else { throw ParseError(line: i + 2, message: "malformed entry '\(line)'") }
             contents.members[ProcessIdentity(pid: pid, startTime: start)] =

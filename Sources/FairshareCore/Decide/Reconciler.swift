@@ -12,6 +12,9 @@
 /// (unit-backed groups).
 public struct Reconciler: Sendable {
     private(set) public var policy: Policy
+    /// The policy's groups with the users of its per_user groups as child groups, as the last
+    /// plan left them: what the controller, the group files and the sampler work on.
+    private var tree: Policy
     private var classifier: Classifier
     private var enforcer: Enforcer
     private var controller = Controller()
@@ -47,6 +50,8 @@ public struct Reconciler: Sendable {
     /// it estimates from (the one in force before the new policy replaced it).
     private var estimate: DemandEstimate?
     private var decisionInForce: Controller.Decision?
+    /// The capacity of the last pass (what a subgroup made between passes is capped against).
+    private var lastCapacity: Double = 1
 
     /// - Parameters:
     ///   - rootPath: the managed root relative to the cgroup2 mount ("/fairshare", "/" for the mount).
@@ -55,6 +60,7 @@ public struct Reconciler: Sendable {
     ///     gave it, so its recorded originals stand.
     public init(policy: Policy, classifier: Classifier, rootPath: CgroupPath, recorded: OriginLedger.Contents? = nil) {
         self.policy = policy
+        self.tree = policy
         self.classifier = classifier
         self.enforcer = Enforcer(root: rootPath)
         self.recordedLedger = recorded ?? OriginLedger.Contents()
@@ -75,6 +81,7 @@ public struct Reconciler: Sendable {
         var classifier = classifier
         classifier.units = unitCgroups
         self.policy = next
+        self.tree = next.withUsers(Self.userNodes(knownGroups, layout: GroupLayout(next)), userShares: classifier.userShares)
         self.classifier = classifier
         lastDecision = nil
     }
@@ -83,7 +90,7 @@ public struct Reconciler: Sendable {
 
     /// The state as the last outcomes left it: what status, metrics and the simulator read.
     public var snapshot: ReconcilerSnapshot {
-        ReconcilerSnapshot(policy: policy, memberCounts: memberCounts(), rates: sampler.rates, counters: sampler.last, applied: applied,
+        ReconcilerSnapshot(policy: policy, tree: tree, memberCounts: memberCounts(), rates: sampler.rates, counters: sampler.last, applied: applied,
                            decision: lastDecision, fairness: controller.ledger, unitCgroups: unitCgroups, unitsKnown: unitsKnown,
                            unitOriginals: unitBook.originals, disks: disks, knownGroups: knownGroups,
                            ruleEvaluations: classificationCache.ruleEvaluations)
@@ -121,6 +128,7 @@ public struct Reconciler: Sendable {
         if let listing = o.groupCgroups.value { knownGroups = listing }
         takeDisks(o.disks)
         let existing = existingGroups(o)
+        lastCapacity = capacity
 
         var membership: [Step]
         if let scan = o.processScan?.value {
@@ -144,6 +152,9 @@ public struct Reconciler: Sendable {
         }
         if !unitsKnown { membership.removeAll(where: \.isMove) }
         let creating = Set(membership.compactMap { if case .createGroup(let g) = $0 { g } else { nil } })
+        let removing = Set(membership.compactMap { if case .removeGroup(let g) = $0 { g } else { nil } })
+        tree = policy.withUsers(Self.userNodes(existing.union(creating).subtracting(removing), layout: GroupLayout(policy)),
+                                userShares: classifier.userShares)
 
         sample(o)
         let hasMembers = memberCounts(after: membership)
@@ -173,10 +184,22 @@ public struct Reconciler: Sendable {
         for pid in changes.exited { enforcer.forget(pid: pid) }
         // Verdicts of a handful of processes that just changed: nothing to remember them for.
         var verdicts = ClassificationCache()
-        var steps = enforcer.membershipSteps(policy: policy, classifier: classifier, processes: changes.changed, cache: &verdicts)
+        let layout = GroupLayout(policy)
+        var users = UserSlots(existing: knownGroups, layout: layout)
+        var steps = enforcer.membershipSteps(policy: policy, classifier: classifier, processes: changes.changed, users: &users,
+                                             cache: &verdicts)
+        // A user met for the first time gets their subgroup now, with its files, so that their
+        // process is placed (and held to user_max) without waiting for the pass; a subgroup of a
+        // group that does not exist yet waits for the pass, which creates the group.
+        let creating = Set(users.added.filter { g in g.parent.map(knownGroups.contains) ?? false })
         steps.removeAll { step in
             guard case .move(_, _, let g, _, _) = step else { return false }
-            return !unitsKnown || !knownGroups.contains(g)
+            return !unitsKnown || !(knownGroups.contains(g) || creating.contains(g))
+        }
+        let needed = Set(steps.compactMap { step -> GroupName? in if case .move(_, _, let g, _, _) = step { g } else { nil } }).intersection(creating)
+        if !needed.isEmpty {
+            tree = policy.withUsers(Self.userNodes(knownGroups.union(needed), layout: layout), userShares: classifier.userShares)
+            steps = needed.sorted().map(Step.createGroup) + settingSteps(present: needed, creating: needed, capacity: lastCapacity) + steps
         }
         if steps.contains(where: \.isMove) {
             let intended = OriginLedger.Contents(members: enforcer.membersAfterMoves(steps), unitOriginals: unitBook.originals)
@@ -192,9 +215,18 @@ public struct Reconciler: Sendable {
         if let listing = o.groupCgroups.value { return listing }
         var groups = knownGroups.union(policy.agentGroups.map(\.name))
         for p in o.processes ?? [] {
-            if let g = enforcer.managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) { groups.insert(g) }
+            if let g = enforcer.group(ofCgroup: p.cgroup) { groups.insert(g) }
         }
         return groups
+    }
+
+    /// The users' subgroups among these cgroups, per per_user group.
+    static func userNodes(_ groups: Set<GroupName>, layout: GroupLayout) -> [GroupName: Set<UserNode>] {
+        var nodes: [GroupName: Set<UserNode>] = [:]
+        for g in groups {
+            if let parent = layout.perUserGroup(of: g), let node = g.userNode { nodes[parent, default: []].insert(node) }
+        }
+        return nodes
     }
 
     /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written
@@ -228,7 +260,7 @@ public struct Reconciler: Sendable {
     /// Counters into rates. A group whose cpu.stat could not be read has no rate this interval
     /// (never a zero); its io or pressure alone missing leaves those out of the rate.
     private mutating func sample(_ o: Observation) {
-        for g in policy.agentGroups {
+        for g in tree.agentGroups {
             guard let stats = o.groupStats[g.name] else { continue }
             if let cpu = stats.cpu.value {
                 sampler.record(g.name, .init(cpu: cpu, io: stats.io.value, pressure: stats.pressure.value, at: o.at))
@@ -250,7 +282,7 @@ public struct Reconciler: Sendable {
     /// estimate stands in for the rates).
     private mutating func control(_ o: Observation, hasMembers: [GroupName: Int], capacity: Double, interval: Double) -> Controller.Decision? {
         // Unit-backed groups take no part: systemd owns their cgroups (Controller.decide).
-        let groups = policy.agentGroups
+        let groups = tree.agentGroups
         let observations: [Controller.Observation]
         var seconds = sampler.rates.values.map(\.seconds).max() ?? interval
         if let estimate {
@@ -268,7 +300,7 @@ public struct Reconciler: Sendable {
                                               hasMembers: (hasMembers[g.name] ?? 0) > 0)
             }
         }
-        return controller.decide(policy: policy, observations: observations, capacity: capacity, interval: seconds,
+        return controller.decide(policy: tree, observations: observations, capacity: capacity, interval: seconds,
                                  inForce: applied.values(of: .cpuMax, as: CPUMax.self))
     }
 
@@ -277,12 +309,13 @@ public struct Reconciler: Sendable {
     /// then the limits phase. A file the kernel resets is written again after the file that reset
     /// it; a bounded file goes before its bound when its new value fits the bound in force.
     private func settingSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
-        let weights = ShareWeights(policy)
+        let weights = ShareWeights(tree)
         let bfqActive = disks?.bfqActive ?? false
+        let layout = GroupLayout(tree)
         var phases: [GroupFile.Phase: [Step]] = [:]
-        for g in policy.agentGroups where present.contains(g.name) {
-            var context = SettingContext(group: g, decision: lastDecision?.decision(for: g.name), weights: weights, capacity: capacity,
-                                         kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
+        for g in tree.agentGroups where present.contains(g.name) {
+            var context = SettingContext(group: g, isInterior: layout.interior.contains(g.name), decision: lastDecision?.decision(for: g.name),
+                                         weights: weights, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
             var reset: Set<ControlFile> = []
             var groupSteps: [GroupFile.Phase: [GroupSetting]] = [:]
             for row in GroupFiles.all {
@@ -382,7 +415,7 @@ public struct Reconciler: Sendable {
             }
         }
         return DemandEstimate(processes: processes, destination: destination,
-                              groupOf: { enforcer.managedGroup(ofCgroup: $0.cgroup).flatMap(GroupName.init) },
+                              groupOf: { enforcer.group(ofCgroup: $0.cgroup) },
                               rates: rates, hungryNow: { last?.decision(for: $0)?.hungry == true })
     }
 
@@ -406,7 +439,9 @@ public struct Reconciler: Sendable {
     /// cap, a burst, idle) outlives it.
     public func planLeftoverDefaults(groups: Set<GroupName>) -> Plan {
         var steps: [Step] = []
-        for g in groups.sorted() {
+        // A child before its parent: the kernel turns a parent's controllers off only once no
+        // child enables them.
+        for g in groups.sorted(by: GroupName.childrenFirst) {
             for row in GroupFiles.all {
                 guard let inForce = applied.value(row.file, of: g), inForce != row.kernelDefault else { continue }
                 steps.append(.set(GroupSetting(g, row.file, row.kernelDefault)))
@@ -502,6 +537,8 @@ public struct AppliedSettings: Sendable, Equatable {
 /// The reconciler's state as the last outcomes left it, for those who only read it.
 public struct ReconcilerSnapshot: Sendable {
     public let policy: Policy
+    /// The policy's groups with the users of its per_user groups as child groups (`Policy.withUsers`).
+    public let tree: Policy
     /// Members per agent group, processes per unit-backed group.
     public let memberCounts: [GroupName: Int]
     public let rates: [GroupName: UsageSampler.Rates]

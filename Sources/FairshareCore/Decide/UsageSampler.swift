@@ -129,13 +129,26 @@ public struct UsageSampler: Sendable {
     /// work-conserving).
     /// Unit-backed groups get 0: they are not siblings of the agent's groups (see their machine share).
     public static func targetPercents(policy: Policy, memberCounts: [GroupName: Int]) -> [GroupName: Double] {
-        // Idle groups are due nothing: they run only on what the others leave.
-        let active = policy.agentGroups.filter { !$0.idle && (memberCounts[$0.name] ?? 0) > 0 }
-        let total = active.reduce(0) { $0 + $1.shares.value }
+        // A group holding subgroups has the members of its descendants.
+        var counts = memberCounts
+        for g in policy.groups.sorted(by: { $0.name.depth > $1.name.depth }) {
+            if let parent = g.parent, let n = counts[g.name], n > 0 { counts[parent, default: 0] += n }
+        }
+        let children = Dictionary(grouping: policy.groups, by: \.parent)
         var out: [GroupName: Double] = [:]
-        for g in policy.groups {
-            let isActive = !g.isUnitBacked && !g.idle && (memberCounts[g.name] ?? 0) > 0
-            out[g.name] = isActive && total > 0 ? Double(g.shares.value) * 100 / Double(total) : 0
+        // Level by level: siblings divide their parent's part (the machine at the top) by shares
+        // among those with members. Idle groups are due nothing: they run only on what the
+        // others leave.
+        var levels: [(GroupName?, Double)] = [(nil, 100)]
+        while let (parent, part) = levels.popLast() {
+            let siblings = children[parent] ?? []
+            let active = siblings.filter { !$0.isUnitBacked && !$0.idle && (counts[$0.name] ?? 0) > 0 }
+            let total = active.reduce(0) { $0 + $1.shares.value }
+            for g in siblings {
+                let isActive = !g.isUnitBacked && !g.idle && (counts[g.name] ?? 0) > 0
+                out[g.name] = isActive && total > 0 ? part * Double(g.shares.value) / Double(total) : 0
+                if children[g.name] != nil { levels.append((g.name, out[g.name]!)) }
+            }
         }
         return out
     }

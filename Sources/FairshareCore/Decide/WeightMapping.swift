@@ -73,18 +73,34 @@ extension Policy {
     /// cpu.weight / CPUWeight per group: one whole factor over every group, agent-owned and
     /// unit-backed alike, so shares 2 beside 1 : 2 : 5 is CPUWeight 200, twice a default unit.
     /// Idle groups have none (cpu.idle = 1 in its place) and take no part in the scale.
+    /// Nested groups and users' subgroups are weighed among their siblings only, each level on
+    /// its own scale (the kernel compares weights among siblings only).
     public func cpuWeights() -> [GroupName: CPUWeight] {
-        WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.filter { !$0.idle }.map { ($0.name, $0.shares) }))
+        bySiblings(groups.filter { !$0.idle }) { WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: $0.map { ($0.name, $0.shares) })) }
     }
 
     public func ioWeights() -> [GroupName: IOWeight] {
-        WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.ioShares) }))
+        bySiblings(groups) { WeightMapping.weights(for: Dictionary(uniqueKeysWithValues: $0.map { ($0.name, $0.ioShares) })) }
     }
 
     /// io.bfq.weight per agent group (BFQ's 1...1000). Unit-backed groups are left to systemd,
     /// which maps IOWeight= onto BFQ's range itself.
     public func bfqWeights() -> BFQWeightMapping.Result {
-        BFQWeightMapping.weights(for: Dictionary(uniqueKeysWithValues: agentGroups.map { ($0.name, $0.ioShares) }))
+        var result = BFQWeightMapping.Result(weights: [:], unkept: [], factor: 1)
+        for (i, level) in Dictionary(grouping: agentGroups, by: \.parent).sorted(by: { ($0.key?.rawValue ?? "") < ($1.key?.rawValue ?? "") }).enumerated() {
+            let r = BFQWeightMapping.weights(for: Dictionary(uniqueKeysWithValues: level.value.map { ($0.name, $0.ioShares) }))
+            result.weights.merge(r.weights) { a, _ in a }
+            result.unkept = (result.unkept + r.unkept).sorted()
+            if i == 0 || level.key == nil { result.factor = r.factor }
+        }
+        return result
+    }
+
+    /// One mapping per set of siblings, merged.
+    private func bySiblings<W>(_ groups: [GroupPolicy], _ map: ([GroupPolicy]) -> [GroupName: W]) -> [GroupName: W] {
+        var weights: [GroupName: W] = [:]
+        for (_, level) in Dictionary(grouping: groups, by: \.parent) { weights.merge(map(level)) { a, _ in a } }
+        return weights
     }
 
     /// Said when some disk uses BFQ and its range can not keep the io shares' ratios.

@@ -158,3 +158,28 @@ public struct CPUIdle: Sendable, Hashable, CgroupFileValue {
     public var fileText: String { idle ? "1" : "0" }
     public var description: String { fileText }
 }
+
+/// cgroup.subtree_control as the agent writes it in its groups: the controllers the groups need
+/// (cpu, io) on for a group that holds subgroups (a nested parent, a per_user group), off for one
+/// that holds processes (cgroup v2: no process in a cgroup that enables controllers for its
+/// children).
+public struct SubtreeControl: Sendable, Hashable, CgroupFileValue {
+    public static let controllers = ["cpu", "io"]
+    public let enabled: Bool
+
+    public init(_ enabled: Bool) { self.enabled = enabled }
+
+    /// What the kernel reads back ("cpu io", "" with nothing enabled) or what the agent writes.
+    public init?(fileText: String) {
+        let tokens = fileText.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        if tokens.isEmpty || tokens == Self(false).fileText.split(separator: " ") { self.init(false); return }
+        if tokens == Self(true).fileText.split(separator: " ") || Self.controllers.allSatisfy({ tokens.contains(Substring($0)) }) {
+            self.init(true)
+            return
+        }
+        return nil
+    }
+
+    public var fileText: String { Self.controllers.map { (enabled ? "+" : "-") + $0 }.joined(separator: " ") }
+    public var description: String { enabled ? Self.controllers.joined(separator: " ") : "none" }
+}

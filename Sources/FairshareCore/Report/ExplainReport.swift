@@ -8,7 +8,10 @@ public struct ExplainReport: Codable, Sendable, Equatable {
     public var cgroup: String
     /// Where it was before the agent moved it, if it did.
     public var originCgroup: String?
+    /// The group's path: `research/lab-a`, `logins/user-1001`.
     public var group: String?
+    /// The same as people read it: `research / lab-a`, `logins / alice`.
+    public var path: String?
     public var reason: String?
     public var matchedKeys: [String]
 
@@ -26,7 +29,7 @@ public struct ExplainReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case pid, comm, uid, gid, exe, cgroup, group, reason
+        case pid, comm, uid, gid, exe, cgroup, group, path, reason
         case originCgroup = "origin_cgroup"
         case matchedKeys = "matched_keys"
     }

@@ -123,7 +123,10 @@ public enum MetricsMapping {
     /// on the allocation: the allocation stays one series whatever bounds it, so its graph and
     /// rate() are continuous, and the bound joins in with `* on(group) group_left(limit)`.
     public static func groupSamples(_ g: GroupStatus) -> [MetricSample] {
-        let group = [MetricLabel("group", g.name)]
+        groupSamples(g, labels: [MetricLabel("group", g.name)])
+    }
+
+    static func groupSamples(_ g: GroupStatus, labels group: [MetricLabel]) -> [MetricSample] {
         var out: [MetricSample] = []
         func add(_ f: MetricFamily, _ v: Double?, _ labels: [MetricLabel]? = nil) {
             if let v { out.append(MetricSample(f, labels ?? group, v)) }
@@ -167,9 +170,35 @@ public enum MetricsMapping {
         return out
     }
 
-    /// Every sample of a report.
-    public static func samples(_ report: StatusReport) -> [MetricSample] {
-        agentSamples(report) + report.groups.flatMap(groupSamples)
+    /// Every sample of a report. The users' subgroups of a per_user group are series of their
+    /// group with a `user` label (the name, or the uid where it has none), for its `maxUsers`
+    /// busiest users only; the others add up into `user="other"`: a label per uid on every node
+    /// is how Prometheus servers die, so the series stay bounded by the agent's setting whatever
+    /// the number of users.
+    public static func samples(_ report: StatusReport, maxUsers: Int = AgentSettings.defaultMetricsUsers) -> [MetricSample] {
+        var out = agentSamples(report) + report.groups.filter { $0.uid == nil }.flatMap(groupSamples)
+        let users = Dictionary(grouping: report.groups.filter { $0.uid != nil && $0.parent != nil }, by: { $0.parent! })
+        for (group, rows) in users.sorted(by: { $0.key < $1.key }) {
+            let ranked = rows.sorted { ($0.cpuUsageCPUs ?? 0, $1.name) > ($1.cpuUsageCPUs ?? 0, $0.name) }
+            for row in ranked.prefix(maxUsers) {
+                out += groupSamples(row, labels: [MetricLabel("group", group), MetricLabel("user", row.user ?? String(row.uid!))])
+            }
+            let rest = ranked.dropFirst(maxUsers)
+            if !rest.isEmpty { out += groupSamples(otherUsers(rest, group: group), labels: [MetricLabel("group", group), MetricLabel("user", "other")]) }
+        }
+        return out
+    }
+
+    /// The users beyond the bound as one: their counters, usage and members added up (the
+    /// weights and the controller's figures are each user's own: left out).
+    static func otherUsers(_ rows: ArraySlice<GroupStatus>, group: String) -> GroupStatus {
+        func sum<T: AdditiveArithmetic>(_ value: (GroupStatus) -> T?) -> T? {
+            rows.reduce(T?.some(.zero)) { total, row in total.flatMap { t in value(row).map { t + $0 } } }
+        }
+        return GroupStatus(name: group, shares: 0, ioShares: 0, cpuWeight: nil, ioWeight: nil, members: rows.reduce(0) { $0 + $1.members },
+                           cpuUsageCPUs: sum(\.cpuUsageCPUs), cpuUsagePercent: sum(\.cpuUsagePercent), cpuTargetPercent: 0,
+                           usageUsec: sum(\.usageUsec), nrThrottled: sum(\.nrThrottled), throttledUsec: sum(\.throttledUsec),
+                           ioReadBytesPerSecond: sum(\.ioReadBytesPerSecond), ioWriteBytesPerSecond: sum(\.ioWriteBytesPerSecond))
     }
 }
 

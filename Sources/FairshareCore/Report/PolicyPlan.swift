@@ -145,7 +145,7 @@ public enum PolicyPlan {
                                 path: String) -> PlanReport {
         let before = preview.before, after = preview.after
         let placement = Enforcer(root: root)
-        let groupOf = { (p: ProcessInfo) -> GroupName? in placement.managedGroup(ofCgroup: p.cgroup).flatMap(GroupName.init) }
+        let groupOf = { (p: ProcessInfo) -> GroupName? in placement.group(ofCgroup: p.cgroup) }
         let byIdentity = Dictionary(processes.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Processes that would change group, per (from, to) pair.
@@ -174,9 +174,12 @@ public enum PolicyPlan {
                      processes: Array(pairs[key]!.sorted { $0.pid < $1.pid }.prefix(PlanReport.pidsPerMove)))
         }
 
-        let policy = before.policy
+        // The trees: nested groups and users' subgroups (those that exist now, and those the
+        // reload would make) are groups of the plan like any other.
+        let policy = before.tree
+        let nextTree = after.tree
         let cpuBefore = policy.cpuWeights(), ioBefore = policy.ioWeights()
-        let cpuAfter = next.cpuWeights(), ioAfter = next.ioWeights()
+        let cpuAfter = nextTree.cpuWeights(), ioAfter = nextTree.ioWeights()
         func files(_ s: ReconcilerSnapshot, _ g: GroupName) -> [String: String] {
             Dictionary(uniqueKeysWithValues: s.applied.all(of: g).map { ($0.key.rawValue, $0.value.fileText) })
         }
@@ -214,13 +217,13 @@ public enum PolicyPlan {
         }
 
         var groups: [PlanGroup] = []
-        let nextByName = Dictionary(next.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let nextByName = Dictionary(nextTree.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let currentNames = Set(policy.groups.map(\.name))
         for g in policy.groups {
             let n = nextByName[g.name]
             groups.append(PlanGroup(name: g.name.rawValue, change: n == nil ? .removed : .kept, before: beforeSide(g), after: n.map(afterSide)))
         }
-        for g in next.groups where !currentNames.contains(g.name) {
+        for g in nextTree.groups where !currentNames.contains(g.name) {
             groups.append(PlanGroup(name: g.name.rawValue, change: .added, before: nil, after: afterSide(g)))
         }
 

@@ -19,11 +19,14 @@ public enum StatusProjection {
         public var lastReload: ReloadOutcome?
         public var reloads: Int
         public var events: EventStatus?
+        /// Names of the users whose subgroups are shown, where they resolve.
+        public var userNames: [UInt32: String] = [:]
 
         public init(pid: Int32, startedAt: Double, now: Double, cgroupRoot: String, rootPath: CgroupPath, intervalSeconds: Double,
                     capacity: Double, ticks: Int, passTimes: PassTimes, policyPath: String, policyLoadedAt: Double,
-                    lastReload: ReloadOutcome?, reloads: Int, events: EventStatus? = nil) {
+                    lastReload: ReloadOutcome?, reloads: Int, events: EventStatus? = nil, userNames: [UInt32: String] = [:]) {
             self.events = events
+            self.userNames = userNames
             self.pid = pid
             self.startedAt = startedAt
             self.now = now
@@ -42,14 +45,15 @@ public enum StatusProjection {
 
     public static func report(_ r: ReconcilerSnapshot, observation: Observation?, hierarchy: HierarchySnapshot, failures: FailureBook,
                               facts: AgentFacts) -> StatusReport {
-        let policy = r.policy
+        // The tree: nested groups and users' subgroups are rows too (with their parent).
+        let policy = r.tree
         let members = r.memberCounts
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: members)
         let cpuWeights = policy.cpuWeights()
         let ioWeights = policy.ioWeights()
         let capacity = facts.capacity
         // Every agent group's machine share from one index of the hierarchy.
-        let agentShares = MachineShare.fractions(of: policy.agentGroups.compactMap { facts.rootPath.appending($0.name.rawValue)?.description },
+        let agentShares = MachineShare.fractions(of: policy.agentGroups.map { facts.rootPath.appending(group: $0.name).description },
                                                  in: hierarchy)
         let groups = policy.groups.map { g -> GroupStatus in
             let rates = r.rates[g.name]
@@ -99,6 +103,11 @@ public enum StatusProjection {
                 usageUsec: last?.usageUsec, nrThrottled: last?.nrThrottled, throttledUsec: last?.throttledUsec,
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
+            status.parent = g.parent?.rawValue
+            if let uid = g.name.userNode.flatMap({ _ in GroupLayout(r.policy).perUserGroup(of: g.name) }).flatMap({ _ in g.name.userNode?.uid }) {
+                status.uid = uid
+                status.user = facts.userNames[uid]
+            }
             status.pressureTotalUsec = r.counters[g.name]?.pressure?.someTotalUsec
             status.ioBFQWeight = g.isUnitBacked ? nil : applied(.ioBFQWeight)?.as(BFQWeight.self)?.value
             if !g.isUnitBacked {
@@ -111,7 +120,7 @@ public enum StatusProjection {
             }
             status.machineSharePercent = g.isUnitBacked
                 ? MachineShare.fraction(ofAll: r.unitCgroups.placements(of: g.name).map(\.cgroup), in: hierarchy).map { $0 * 100 }
-                : facts.rootPath.appending(g.name.rawValue).flatMap { agentShares[$0.description] }.map { $0 * 100 }
+                : agentShares[facts.rootPath.appending(group: g.name).description].map { $0 * 100 }
             if let d = r.decision?.decision(for: g.name) {
                 status.redistribution = GroupRedistribution(
                     allocationCPUs: d.share.allocation, allocationPercent: d.share.allocation / capacity * 100,

@@ -174,7 +174,14 @@ public struct ReloadOutcome: Codable, Sendable, Equatable {
 }
 
 public struct GroupStatus: Codable, Sendable, Equatable {
+    /// The group's path under the root: `research/lab-a` for a nested group, `logins/user-1001`
+    /// for a user's subgroup of a per_user group.
     public var name: String
+    /// The group it lies in (null at the top level): the list is flat, a tree by this field.
+    public var parent: String?
+    /// A user's subgroup: the uid, and the user's name where it resolves.
+    public var uid: UInt32?
+    public var user: String?
     public var shares: Int
     public var ioShares: Int
     /// The weights in force: for an agent group, as last written (null, with the reason in
@@ -246,7 +253,7 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, shares, members
+        case name, parent, uid, user, shares, members
         case ioShares = "io_shares"
         case cpuWeight = "cpu_weight"
         case ioWeight = "io_weight"
@@ -273,6 +280,9 @@ public struct GroupStatus: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(parent, forKey: .parent)
+        try c.encodeIfPresent(uid, forKey: .uid)
+        try c.encodeIfPresent(user, forKey: .user)
         try c.encode(shares, forKey: .shares)
         try c.encode(ioShares, forKey: .ioShares)
         try c.encode(cpuWeight, forKey: .cpuWeight)
