@@ -190,9 +190,13 @@ class Run:
                      f"{len(entries or [])} entries" + (f", {err}" if err else ""), "> 0 entries, all JSON")
         for p in PHASES:
             died = log.one(f"agent_died_{p}")
+            total, placed, bad, _ = self.placement(f"unplaced_{p}")
+            where = sorted({f"uid {r[2]} in {r[3]} ({r[4]})" for r in bad if len(r) >= 5})
             self.c.check(p, "agent ready (every process in its cgroup)", log.one(f"ready_{p}") == "yes",
                          f"ready={log.one(f'ready_{p}')} after {log.one(f'ready_s_{p}')} s"
-                         + (f", agent died (exit {log.one(f'agent_exit_{p}')})" if died else ""), "yes within 60 s")
+                         + (f", agent died (exit {log.one(f'agent_exit_{p}')})" if died else "")
+                         + (f"; {placed} of {total} placed, the others: {', '.join(where[:4])}" if total is not None else ""),
+                         "yes within 60 s")
 
     def check_agent(self):
         log = self.log

@@ -209,6 +209,8 @@ start_agent() {
     done
     r "ready_$PHASE" $_ready
     r "ready_s_$PHASE" "$(elapsed "$_t0")"
+    # Where they are when the agent did not place them all: the checker shows it.
+    [ $_ready = yes ] || report_placement "unplaced_$PHASE"
     mark "ready_$PHASE"
     if ! agent_alive; then
         r "agent_died_$PHASE" yes
