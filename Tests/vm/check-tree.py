@@ -215,6 +215,12 @@ class Run:
                 failures.append(f"{name}: {err}")
                 continue
             failures += [f"{name}: {f.get('target')}: {f.get('cause')}" for f in ((doc.get("agent") or {}).get("failures") or [])]
+        for key in ("many_status_a0", "many_status_a1", "many_status_b0", "many_status_b1"):
+            v = log.one(f"{key}_failures")
+            if v is not None:
+                seen.append(key)
+                if v != '"failures":[]':
+                    failures.append(f"{key}: {v[:160]}")
         self.c.check("agent", "no failure in any status snapshot", seen and not failures,
                      "; ".join(failures) or f"none in {len(seen)} snapshots", "none")
         hup = self.marks.get("cycle_hup")
@@ -503,14 +509,29 @@ class Run:
                      f"{placed} of {total} (placed {log.one('many_placed_s')} s after the start)"
                      + (": " + ", ".join(" ".join(r) for r in bad[:5]) if bad else ""), f"{MANY_USERS[1]}")
 
-        def window(k0, k1):
+        def sample(key):
+            """(uptime, ticks, VmRSS kB, read calls, write calls) of an agent_cpu line."""
             try:
-                a, b = [float(x) for x in words(log, k0)[:3]], [float(x) for x in words(log, k1)[:3]]
-                return b[0] - a[0], (b[1] + b[2]) - (a[1] + a[2]), words(log, k1)[3]
+                r = words(log, key)
+                return float(r[0]), int(r[1]) + int(r[2]), r[3], int(r[4]), int(r[5])
             except (TypeError, ValueError, IndexError):
-                return None, None, None
-        w1, t1, rss1 = window("many_cpu_a0", "many_cpu_a1")
-        w2, t2, rss2 = window("many_cpu_b0", "many_cpu_b1")
+                return None
+
+        def window(name):
+            """(seconds, ticks, VmRSS at the end, reads/s, writes/s, [ticks per second in each third])."""
+            pts = [sample(f"{name}_{i}") for i in range(4)]
+            if pts[0] is None or pts[3] is None:
+                return None, None, None, None, None, []
+            (t0, k0, _, r0, w0), (t3, k3, rss, r3, w3) = pts[0], pts[3]
+            thirds = [None if x is None or y is None else (y[1] - x[1]) / (y[0] - x[0]) for x, y in zip(pts, pts[1:])]
+            return t3 - t0, k3 - k0, rss, (r3 - r0) / (t3 - t0), (w3 - w0) / (t3 - t0), thirds
+
+        def status(key):
+            row = dict(x.split(":", 1) for x in (words(log, key) or []) if ":" in x)
+            return row.get("pass_seconds_median"), row.get("ticks")
+
+        w1, t1, rss1, rd1, wr1, th1 = window("many_cpu_a")
+        w2, t2, rss2, rd2, wr2, th2 = window("many_cpu_b")
         ratio = t2 / t1 if t1 and t2 is not None else None
         if t1 is not None and t2 is not None:
             self.results["many_window_s"] = log.one("many_window_s")
@@ -519,9 +540,12 @@ class Run:
             self.results["agent_cpu_ratio_200_to_20"] = fmt(ratio)
             self.results["agent_vmrss_kb_200_users"] = rss2
         pct = lambda t, w: None if t is None or not w else t / w  # ticks per second = % of one CPU at USER_HZ 100
-        self.fig("many", f"agent CPU: {fmt(t1, 0)} ticks over {fmt(w1, 1)} s with {MANY_USERS[0]} users ({fmt(pct(t1, w1), 2)}% of a CPU, "
-                 f"VmRSS {rss1} kB); {fmt(t2, 0)} ticks over {fmt(w2, 1)} s with {MANY_USERS[1]} ({fmt(pct(t2, w2), 2)}%, VmRSS {rss2} kB); "
-                 f"ratio {fmt(ratio)}")
+        (m1, _), (m2, _) = status("many_status_a1"), status("many_status_b1")
+        for n, w, t, rss, rd, wr, th, med in ((MANY_USERS[0], w1, t1, rss1, rd1, wr1, th1, m1), (MANY_USERS[1], w2, t2, rss2, rd2, wr2, th2, m2)):
+            self.fig("many", f"{n} users: agent {fmt(t, 0)} ticks over {fmt(w, 1)} s = {fmt(pct(t, w), 2)}% of a CPU "
+                     f"(thirds: {' '.join(fmt(x, 1) for x in th)} ticks/s); {fmt(rd, 0)} reads/s, {fmt(wr, 0)} writes/s; "
+                     f"pass median {med} s; VmRSS {rss} kB")
+        self.fig("many", f"ratio {fmt(ratio)} ({MANY_USERS[1]} users to {MANY_USERS[0]})")
         self.c.check("many", "windows of the same length", w1 is not None and w2 is not None and abs(w1 - w2) <= 0.1 * w1,
                      f"{fmt(w1)} s, {fmt(w2)} s", "equal within 10%")
         self.c.check("many", f"agent CPU with {MANY_USERS[1]} users <= {MANY_RATIO:g} x with {MANY_USERS[0]}",

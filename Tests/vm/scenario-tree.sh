@@ -303,7 +303,8 @@ kernel_files() {
     done
 }
 
-# agent_cpu KEY: FSRESULT KEY UPTIME UTIME STIME VMRSS_KB of the agent (ticks: USER_HZ).
+# agent_cpu KEY: FSRESULT KEY UPTIME UTIME STIME VMRSS_KB SYSCR SYSCW of the agent (ticks:
+# USER_HZ; syscr/syscw: its read and write system calls so far, /proc/PID/io).
 agent_cpu() {
     _key=$1
     uptime_now
@@ -312,9 +313,34 @@ agent_cpu() {
     # Fields 14 and 15 (utime, stime); comm is "(fairshare)": no spaces.
     set -- $_st
     _ut=${14:-x} _sy=${15:-x}
-    _rss=x
+    _rss=x _scr=x _scw=x
     while read -r _k _v _rest; do [ "$_k" = VmRSS: ] && _rss=$_v; done <"/proc/$AGENT/status"
-    r "$_key" "$_up" "$_ut" "$_sy" "$_rss"
+    while read -r _k _v; do
+        case $_k in syscr:) _scr=$_v ;; syscw:) _scw=$_v ;; esac
+    done <"/proc/$AGENT/io"
+    r "$_key" "$_up" "$_ut" "$_sy" "$_rss" "$_scr" "$_scw"
+}
+
+# cpu_window NAME: the agent's CPU over MANY_WINDOW_S, sampled at its start, every third of it
+# and its end (NAME_0 .. NAME_3).
+cpu_window() {
+    agent_cpu "${1}_0"
+    _third=$((MANY_WINDOW_S / 3))
+    sleep "$_third"
+    agent_cpu "${1}_1"
+    sleep "$_third"
+    agent_cpu "${1}_2"
+    sleep $((MANY_WINDOW_S - 2 * _third))
+    agent_cpu "${1}_3"
+}
+
+# agent_status KEY: a few numbers of the agent's status (passes so far, pass times, failures),
+# not the whole document (200 groups).
+agent_status() {
+    fairshare status --json >/tmp/status.json 2>/tmp/status.err
+    r "${1}_exit" $?
+    r "$1" $(tr -d ' \n' </tmp/status.json | grep -oE '"(ticks|pass_seconds_median|last_pass_seconds|rescans)":[0-9.e-]+' | tr -d '"' | tr '\n' ' ')
+    r "${1}_failures" "$(tr -d ' \n' </tmp/status.json | grep -o '"failures":\[[^]]*\]' | head -n 1)"
 }
 
 finish() {
@@ -605,10 +631,9 @@ EOF
     if start_agent many; then
         sleep 3
         r many_users_1 "$(ls -d $ROOT/many/user-* | wc -l)"
-        agent_cpu many_cpu_a0
-        sleep "$MANY_WINDOW_S"
-        agent_cpu many_cpu_a1
-        capture_json status_many fairshare status --json
+        agent_status many_status_a0
+        cpu_window many_cpu_a
+        agent_status many_status_a1
         mark many_spawn
         spawn $CG/origin/many hold_u 1 $(seq $((2000 + MANY_FIRST)) $((2000 + MANY_USERS - 1)))
         wait_exec
@@ -622,9 +647,9 @@ EOF
         report_placement many_cg
         r many_users_2 "$(ls -d $ROOT/many/user-* | wc -l)"
         sleep 3
-        agent_cpu many_cpu_b0
-        sleep "$MANY_WINDOW_S"
-        agent_cpu many_cpu_b1
+        agent_status many_status_b0
+        cpu_window many_cpu_b
+        agent_status many_status_b1
     fi
     end_phase
     rm -f /tmp/sampler.off
