@@ -25,8 +25,10 @@ Checks (margins for a noisy emulated 2-vCPU machine; goals from the issue):
              by a 50-ms poll: the change happened between the last read that still saw it and
              the first that did not)
   many       20 then 200 users with one idle process each: 20 then 200 subgroups, every
-             process in its own; the agent's CPU ticks (utime+stime) over the same window with
-             200 users <= MANY_RATIO x those with 20
+             process in its own; the agent's CPU ticks (utime+stime of /proc/PID/stat) over
+             windows of the same length (30 s) with 200 users <= MANY_RATIO x those with 20;
+             printed beside them: ticks per second in each third of a window, the agent's read
+             and write calls a second (/proc/PID/io), its pass median (status) and VmRSS
   guarantees after each phase's SIGTERM every process is back in its origin cgroup and no cgroup
              is left under the root; a SIGHUP with a `parent` cycle is rejected (fairshare
              check exits 1 naming the cycle; policy_rejected in the journal; status says not
