@@ -5,39 +5,10 @@ enum StatusTable {
     /// Users shown per per_user group without `--users`: the busiest.
     static let foldedUsers = 10
 
-    /// The groups as a tree: each group followed by its children (nested groups in policy order,
-    /// users by usage, busiest first), the name indented by depth; beyond `foldedUsers` users of
-    /// a group one line says how many more there are, unless `allUsers`.
-    static func treeOrder(_ groups: [GroupStatus], allUsers: Bool) -> [(group: GroupStatus, depth: Int)] {
-        let children = Dictionary(grouping: groups, by: \.parent)
-        var out: [(GroupStatus, Int)] = []
-        func visit(_ parent: String?, _ depth: Int) {
-            var kids = children[parent] ?? []
-            let users = kids.filter { $0.uid != nil }.sorted { ($0.cpuUsageCPUs ?? 0, $1.name) > ($1.cpuUsageCPUs ?? 0, $0.name) }
-            kids = kids.filter { $0.uid == nil }
-            for g in kids {
-                out.append((g, depth))
-                visit(g.name, depth + 1)
-            }
-            let shown = allUsers ? users[...] : users.prefix(foldedUsers)
-            out += shown.map { ($0, depth) }
-            if shown.count < users.count {
-                var more = GroupStatus(name: "(\(users.count - shown.count) more users: fairshare status --users)", shares: 0, ioShares: 0,
-                                       cpuWeight: nil, ioWeight: nil, members: users.dropFirst(shown.count).reduce(0) { $0 + $1.members },
-                                       cpuUsageCPUs: nil, cpuUsagePercent: nil, cpuTargetPercent: 0, usageUsec: nil, nrThrottled: nil,
-                                       throttledUsec: nil, ioReadBytesPerSecond: nil, ioWriteBytesPerSecond: nil)
-                more.backing = "fold"
-                out.append((more, depth))
-            }
-        }
-        visit(nil, 0)
-        return out
-    }
-
     /// A row's name: indented by depth; a user's subgroup by the user's name and uid.
     static func displayName(_ g: GroupStatus, depth: Int) -> String {
         let own = g.uid.map { uid in g.user.map { "\($0) (\(uid))" } ?? "uid \(uid)" } ?? String(g.name.split(separator: "/").last ?? "")
-        return String(repeating: "  ", count: depth) + (g.backing == "fold" ? g.name : own)
+        return String(repeating: "  ", count: depth) + own
     }
 
     static func render(_ s: StatusReport, allUsers: Bool = false) -> String {
@@ -57,9 +28,10 @@ enum StatusTable {
         // io.bfq.weight only while some disk uses BFQ (the agent writes it then).
         let bfq = s.groups.contains { $0.ioBFQWeight != nil }
         if bfq { header.insert("BFQ.W", at: 5) }
-        let rows = treeOrder(s.groups, allUsers: allUsers).map { g, depth -> [String] in
-            if g.backing == "fold" {
-                return [displayName(g, depth: depth)] + Array(repeating: "", count: header.count - 1)
+        let rows = StatusTree.rows(s.groups, foldUsersBeyond: allUsers ? nil : foldedUsers).map { row -> [String] in
+            let (g, depth) = (row.group, row.depth)
+            if let more = row.foldedUsers {
+                return [String(repeating: "  ", count: depth) + "(\(more) more users: fairshare status --users)"] + Array(repeating: "", count: header.count - 1)
             }
             let unit = g.backing == "unit"
             // "n/a": could not be read (the reason is in `unavailable`, and in the journal).

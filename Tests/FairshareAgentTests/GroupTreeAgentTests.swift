@@ -217,6 +217,22 @@ let nestedPolicy = """
         await noFailures(h)
     }
 
+    @Test func anInvalidTreeIsKeptOutAndTheTreeInForceStays() async throws {
+        let h = try Harness(policy: nestedPolicy)
+        h.spawn(10, "lab_a")
+        await h.agent.tick()
+        #expect(h.kernel.cgroupOf(10) == "/fairshare/research/lab-a")
+        // research's parent is lab-a, whose parent is research: a cycle.
+        h.rewrite(nestedPolicy.replacingOccurrences(of: "name = \"research\"\nshares = 3", with: "name = \"research\"\nshares = 3\nparent = \"lab-a\""))
+        await h.agent.reload()
+        await h.agent.tick()
+        let status = await h.agent.status()
+        #expect(status.policy.lastReload?.applied == false)
+        #expect(status.policy.lastReload?.error?.contains("cycle") == true, "\(String(describing: status.policy.lastReload?.error))")
+        #expect(h.kernel.cgroupOf(10) == "/fairshare/research/lab-a", "the tree in force stays")
+        #expect(Set(h.kernel.subtreeControl(of: "/fairshare/research")) == ["cpu", "io"])
+    }
+
     @Test func aReloadThatEndsPerUserMovesEveryoneIntoTheGroup() async throws {
         let h = try Harness(policy: perUserPolicy)
         h.spawn(10, "burn", uid: 1001)

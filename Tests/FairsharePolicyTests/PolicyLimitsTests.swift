@@ -297,6 +297,19 @@ func shippedPolicyFitsOneCPU(_ relativePath: String) throws {
     #expect(PolicyParser.capacityProblems(policy, capacity: 1).isEmpty)
 }
 
+/// people.toml (per_user and nested groups) says it needs two CPUs: it fits them, and on one
+/// its user_burst of 75% is below its user_max of 1 CPU, said at the key.
+@Test func thePeopleExampleFitsTwoCPUsAndSaysWhyNotOne() throws {
+    let text = try String(contentsOf: configDirectory.appending(path: "examples/people.toml"), encoding: .utf8)
+    let policy = try PolicyParser.parse(text, file: "people.toml")
+    #expect(PolicyParser.capacityProblems(policy, capacity: 2).isEmpty)
+    let one = PolicyParser.capacityProblems(policy, capacity: 1)
+    #expect(one.count == 1 && one.first?.message.contains("user_burst") == true, "\(one)")
+    #expect(policy.group(named: GroupName(path: "research/lab-b")!)?.parent == GroupName("research"))
+    #expect(policy.group(named: GroupName("teaching")!)?.perUser?.ceiling == .cpus(1))
+    #expect(policy.agent.metricsUsers == 50)
+}
+
 /// The commented-out examples in the default policy are valid when uncommented.
 @Test func defaultPolicyCommentedExamplesAreValid() throws {
     let text = try String(contentsOf: configDirectory.appending(path: "policy.toml"), encoding: .utf8)

@@ -100,7 +100,7 @@ func aBrokenLimitIsOneLocatedErrorThatNamesIt(_ c: SizeLimitCase) {
 
 @Test func theShippedPoliciesAreWellInsideTheLimits() throws {
     let halved = PolicyLimits.halvedForTest
-    for name in ["policy.toml", "examples/multi-user-server.toml", "examples/build-farm.toml", "examples/database-backups.toml"] {
+    for name in ["policy.toml", "examples/multi-user-server.toml", "examples/build-farm.toml", "examples/database-backups.toml", "examples/people.toml"] {
         let url = configDirectory.appending(path: name)
         _ = try PolicyParser.parse(try String(contentsOf: url, encoding: .utf8), file: name, limits: halved)
     }

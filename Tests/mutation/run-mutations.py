@@ -91,6 +91,8 @@ SELECTION = [
     "FairshareCoreTests.KernelResetTests",
     "FairshareAgentTests.UnreadableProcTests",
     "FairshareAgentTests.GroupFileTableAgentTests",
+    "FairshareAgentTests.GroupTreeAgentTests",  # issue 20: users' subgroups, nested groups
+    "FairshareCoreTests.GroupTreeControllerTests",
 ]
 
 
@@ -178,8 +180,8 @@ MUTANTS = [
            # it states the BFQ rule, not this one, and passes under this mutant.)
            killers=(f"{SCENARIO}/decayedFairnessCorrectsWithoutStarving()",)),
     Mutant("controller-decision-unused", f"{CORE}/Decide/Reconciler.swift",
-           "var context = SettingContext(group: g, decision: lastDecision?.decision(for: g.name),",
-           "var context = SettingContext(group: g, decision: nil,",
+           "decision: lastDecision?.decision(for: g.name),",
+           "decision: nil,",
            "the reconciler writes the shares' weights and max, never the controller's decision",
            killers=(REDISTRIBUTION, SCENARIO)),
     Mutant("entitlement-only-with-members", f"{CORE}/Decide/Controller.swift",
@@ -190,8 +192,8 @@ MUTANTS = [
                     "ReturnAfterAbsenceTests",
                     "FairnessStatusTests/decayedShowsUsageAndEntitlementEvenForAGroupWithoutProcesses()")),
     Mutant("idle-groups-not-last", f"{CORE}/Decide/Controller.swift",
-           "let result = Self.allocate(claims, idle: groups.map(\\.idle), capacity: capacity)",
-           "let result = Allocator.allocate(claims, capacity: capacity)",
+           "let result = Self.allocate(claims, idle: groups.map(\\.idle), capacity: available)",
+           "let result = Allocator.allocate(claims, capacity: available)",
            "idle groups compete for the capacity like ordinary groups",
            killers=("FairnessRuleTests/idleGroupsShareOnlyTheLeftover(_:_:_:)",
                     "FairnessRuleTests/anIdleGroupsMaxBoundsItsLeftover()",
@@ -284,6 +286,37 @@ MUTANTS = [
            "_ = row",
            "a group left at stop keeps the cap (and weight) the agent gave it",
            killers=("GroupFileTableAgentTests/aGroupLeftBehindAtStopGetsTheKernelsDefaultsBack()",)),
+    # Issue 20: fair between people.
+    Mutant("per-user-ignores-the-uid", f"{CORE}/Decide/GroupTree.swift",
+           "if have.contains(.user(uid)) { return group.user(.user(uid)) }",
+           "if let any = have.first, any != .overflow { return group.user(any) }",
+           "every user of a per_user group lands in the first user's subgroup: fair between processes again",
+           killers=("GroupTreeAgentTests",)),
+    Mutant("level-divides-the-machine", f"{CORE}/Decide/Controller.swift",
+           "for d in level.decisions where children[d.group] != nil { levels.append((d.group, d.share.allocation)) }",
+           "for d in level.decisions where children[d.group] != nil { levels.append((d.group, capacity)) }",
+           "a nested level divides the whole machine instead of what its parent was allocated",
+           killers=("GroupTreeControllerTests",)),
+    Mutant("parent-ignores-children-caps", f"{CORE}/Decide/Controller.swift",
+           "total += min(d.cpus, reach)",
+           "total += d.cpus",
+           "a parent wants what its children want beyond their caps: capacity is held for users who can not use it",
+           killers=("GroupTreeControllerTests/withoutBorrowingAUserAloneIsHeldToUserMax()",)),
+    Mutant("empty-user-subgroup-kept", f"{CORE}/Decide/Enforcer.swift",
+           "!layout.isWanted(g) || (layout.perUserGroup(of: g) != nil && (counts[g] ?? 0) == 0)",
+           "!layout.isWanted(g)",
+           "a user's subgroup stays after their last process left: subgroups pile up with every user ever seen",
+           killers=("GroupTreeAgentTests",)),
+    Mutant("parent-controllers-never-enabled", f"{CORE}/Decide/GroupFiles.swift",
+           "rule: { c in Setting(SubtreeControl(c.isInterior)) })",
+           "rule: { _ in Setting(SubtreeControl(false)) })",
+           "a group holding subgroups never enables cpu and io for them: their weights and caps can not be written",
+           killers=("GroupTreeAgentTests",)),
+    Mutant("max-users-unbounded", f"{CORE}/Decide/GroupTree.swift",
+           "let node: UserNode = users < (limits[group] ?? PerUserPolicy.defaultMaxUsers) ? .user(uid) : .overflow",
+           "let node: UserNode = .user(uid)",
+           "max_users bounds nothing: one subgroup per user however many come",
+           killers=("GroupTreeAgentTests/usersBeyondMaxUsersShareTheOverflowSubgroup()",)),
 ]
 
 

@@ -164,7 +164,8 @@ enum AgentEvent: Sendable {
         case .failuresUntracked(let n):
             return "\(n) more failure(s) not tracked: the list of open failures is full (see fairshare status)"
         case .summary(let s):
-            let parts = s.groups.map { g in
+            // The policy's groups (a per_user group with all its users' processes), not each user.
+            let parts = s.groups.filter { $0.uid == nil }.map { g in
                 g.backing == "unit"
                     ? "\(g.name) \(pct(g.cpuUsagePercent))% (unit-backed, \(g.members) proc)"
                     : "\(g.name) \(pct(g.cpuUsagePercent))%/\(pct(g.cpuTargetPercent))% (\(g.members) proc)"
@@ -225,7 +226,9 @@ enum AgentEvent: Sendable {
             return ["target": .string(f.target), "cause": .string(f.cause), "count": .string(String(f.count))]
         case .unitsKeepAgentWeights(let units):
             return ["unit": .array(units.map { .string($0.unit) })]
-        case .summary(let s):
+        case .summary(let report):
+            var s = report
+            s.groups = report.groups.filter { $0.uid == nil }
             return [
                 "group": .array(s.groups.map { .string($0.name) }),
                 "shares": .array(s.groups.map { .string(String($0.shares)) }),

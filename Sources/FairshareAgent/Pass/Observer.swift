@@ -20,10 +20,11 @@ struct Observer: Sendable {
     func observe(policy: Policy, knownOriginals: Set<String>, scanProcesses: Bool = true, readDisks: Bool = false) -> Observation {
         let at = env.clock.monotonicNanoseconds()
         let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
-        let groups = groupCgroups()
+        let layout = GroupLayout(policy)
+        // A user's subgroup holds processes only: a pass does not list inside each of them.
+        let groups = groupCgroups(leaves: { layout.perUserGroup(of: $0) != nil })
         var stats: [GroupName: CgroupStats] = [:]
         // The policy's groups and the users' subgroups (as listed: they come and go with users).
-        let layout = GroupLayout(policy)
         let read = groups.value.map { $0.filter(layout.isWanted) } ?? policy.agentGroups.map(\.name).filter(env.cgroups.groupExists)
         for g in read {
             stats[g] = readStats(env.cgroups.path(of: g))
@@ -93,8 +94,9 @@ struct Observer: Sendable {
 
     /// The group cgroups under the root (valid group paths, nested ones and users' subgroups
     /// included), whoever made them.
-    func groupCgroups() -> Reading<Set<GroupName>> {
-        Self.listGroups(env.cgroups)
+    /// - Parameter leaves: groups not listed inside (the users' subgroups in a pass).
+    func groupCgroups(leaves: (GroupName) -> Bool = { _ in false }) -> Reading<Set<GroupName>> {
+        Self.listGroups(env.cgroups, leaves: leaves)
     }
 
     /// Walks the root's subtree breadth-first, as deep as a group path may go
@@ -102,14 +104,14 @@ struct Observer: Sendable {
     /// cgroup someone else made with another name are not groups. Any directory that can not be
     /// listed (but one removed meanwhile) makes the listing unavailable: a partial one would
     /// read as groups gone.
-    static func listGroups(_ tree: CgroupTree) -> Reading<Set<GroupName>> {
+    static func listGroups(_ tree: CgroupTree, leaves: (GroupName) -> Bool = { _ in false }) -> Reading<Set<GroupName>> {
         var found: Set<GroupName> = []
         do throws(CgroupError) {
             var level = try tree.fs.children(of: tree.root).compactMap { GroupName(path: $0) }
             while !level.isEmpty {
                 found.formUnion(level)
                 var next: [GroupName] = []
-                for g in level where g.depth < GroupName.maxComponents {
+                for g in level where g.depth < GroupName.maxComponents && !leaves(g) {
                     let names: [String]
                     do throws(CgroupError) {
                         names = try tree.fs.children(of: tree.path(of: g))

@@ -467,9 +467,13 @@ extension Reporter {
 
     /// systemd's STATUS= line.
     func statusLine(_ s: StatusReport) -> String {
-        let members = s.groups.reduce(0) { $0 + $1.members }
-        let shown = s.groups.filter { $0.members > 0 }.map { "\($0.name) \(pct($0.cpuUsagePercent))%/\(pct($0.cpuTargetPercent))%" }
-        return "\(s.groups.count) groups, \(members) processes" + (shown.isEmpty ? "" : "; usage/target: " + shown.joined(separator: ", "))
+        // The policy's top groups: their members include their subgroups' (users, nested groups).
+        let top = s.groups.filter { $0.parent == nil }
+        let members = top.reduce(0) { $0 + $1.members }
+        let users = s.groups.filter { $0.uid != nil }.count
+        let shown = top.filter { $0.members > 0 }.map { "\($0.name) \(pct($0.cpuUsagePercent))%/\(pct($0.cpuTargetPercent))%" }
+        return "\(s.groups.count - users) groups" + (users > 0 ? ", \(users) users" : "") + ", \(members) processes"
+            + (shown.isEmpty ? "" : "; usage/target: " + shown.joined(separator: ", "))
     }
 
     private func pct(_ x: Double?) -> String { x.map { FixedPoint.format($0, places: 1) } ?? "n/a" }

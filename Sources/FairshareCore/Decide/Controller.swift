@@ -108,6 +108,10 @@ public struct Controller: Sendable {
         if case .decayed = policy.agent.fairness {
             ledger.retain(only: Set(groups.filter { !$0.idle }.map(\.name)), absentUsersOf: policy.perUserLimits)
         }
+        // Users come and go: what is learnt of a group's floor goes with the group.
+        let live = Set(groups.map(\.name))
+        floorGain = floorGain.filter { live.contains($0.key) }
+        floorTarget = floorTarget.filter { live.contains($0.key) }
         // Demand bottom-up: a leaf's from what it did, an interior group's from its children's.
         var demands: [GroupName: Demand] = [:]
         for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
@@ -154,8 +158,8 @@ public struct Controller: Sendable {
         guard !present.isEmpty else { return Demand(cpus: 0, hungry: false, reason: "no members", hasMembers: false) }
         var total = 0.0
         for (g, d) in present {
-            let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
-            let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
+            let cap = g.ceiling?.cpus(capacity: capacity) ?? .infinity
+            let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : cap
             total += min(d.cpus, reach)
         }
         let hungry = present.filter { $0.1.hungry }.count

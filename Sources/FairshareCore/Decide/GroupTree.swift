@@ -77,6 +77,16 @@ extension Policy {
         return limits
     }
 
+    /// Counts per group with each group's descendants' added in (a parent's members are its
+    /// children's: it holds none itself).
+    public func subtreeCounts(_ counts: [GroupName: Int]) -> [GroupName: Int] {
+        var total = counts
+        for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
+            if let parent = g.parent, let n = total[g.name], n > 0 { total[parent, default: 0] += n }
+        }
+        return total
+    }
+
     /// The policy with the users of its per_user groups as child groups: each takes the group's
     /// `user_*` keys as its own `min`, `max`, `borrow` and `burst`, and its shares from
     /// `user_shares` (resolved to uids: `userShares`), 1 otherwise. Users are listed right after

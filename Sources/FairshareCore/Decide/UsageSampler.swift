@@ -130,10 +130,7 @@ public struct UsageSampler: Sendable {
     /// Unit-backed groups get 0: they are not siblings of the agent's groups (see their machine share).
     public static func targetPercents(policy: Policy, memberCounts: [GroupName: Int]) -> [GroupName: Double] {
         // A group holding subgroups has the members of its descendants.
-        var counts = memberCounts
-        for g in policy.groups.sorted(by: { $0.name.depth > $1.name.depth }) {
-            if let parent = g.parent, let n = counts[g.name], n > 0 { counts[parent, default: 0] += n }
-        }
+        let counts = policy.subtreeCounts(memberCounts)
         let children = Dictionary(grouping: policy.groups, by: \.parent)
         var out: [GroupName: Double] = [:]
         // Level by level: siblings divide their parent's part (the machine at the top) by shares

@@ -47,7 +47,8 @@ public enum StatusProjection {
                               facts: AgentFacts) -> StatusReport {
         // The tree: nested groups and users' subgroups are rows too (with their parent).
         let policy = r.tree
-        let members = r.memberCounts
+        // A group holding subgroups counts its descendants' members.
+        let members = policy.subtreeCounts(r.memberCounts)
         let targets = UsageSampler.targetPercents(policy: policy, memberCounts: members)
         let cpuWeights = policy.cpuWeights()
         let ioWeights = policy.ioWeights()
