@@ -98,3 +98,40 @@ vm-fairness: $(VM_BIN_DEP) vm-kernel
 	    --results $(VM_CACHE)/fairness-results.txt || crc=$$?; \
 	if [ $$rc != 0 ]; then echo "vm-fairness: the virtual machine failed (exit $$rc)"; fi; \
 	[ $$rc = 0 ] && [ $$crc = 0 ]
+
+# --- issue 20: per-user subgroups and nested groups (scenario-tree.sh, check-tree.py) ---------
+# vm-tree  a third of the CPU per user whatever their process count, one cgroup per user, the
+#          per-user cap with borrowing, nested shares, a user's subgroup removed after their last
+#          process, the agent's CPU time with 20 and 200 users, everything given back at the stop,
+#          a reload with a parent cycle rejected (~4 min); writes $(VM_CACHE)/tree-results.txt
+# tree-checker-test  check-tree.py on a recorded log and doctored copies (host only)
+# Variables: VM_TREE_TIMEOUT, TREE_MANY_USERS (200), TREE_MANY_WINDOW_S (30),
+# TREE_PHASES (any of: users cap nested many).
+VM_TREE_TIMEOUT    ?= 600
+TREE_MANY_USERS    ?= 200
+TREE_MANY_WINDOW_S ?= 30
+TREE_PHASES        ?= users cap nested many
+TREE_DIR           := $(VM_CACHE)/tree
+
+.PHONY: vm-tree tree-checker-test
+
+tree-checker-test:
+	python3 $(VM_DIR)/test-check-tree.py
+
+$(TREE_DIR)/%: $(VM_DIR)/%.c
+	@mkdir -p $(TREE_DIR)
+	gcc -O2 -Wall -Wextra -static -o $@ $<
+
+vm-tree: $(VM_BIN_DEP) vm-kernel $(TREE_DIR)/asuid $(TREE_DIR)/hold
+	printf '%s\n' "PHASES='$(TREE_PHASES)'" MANY_USERS=$(TREE_MANY_USERS) MANY_WINDOW_S=$(TREE_MANY_WINDOW_S) >$(TREE_DIR)/tree.env
+	FAIRSHARE_VM_JOURNALD=1 FAIRSHARE_VM_BURNERS="burn_u burn_a burn_b burn_t" $(VM_DIR)/build-initramfs.sh $(FAIRSHARE_BIN) \
+	    $(VM_DIR)/scenario-tree.sh $(VM_CACHE)/tree.cpio.gz \
+	    $(TREE_DIR)/asuid $(TREE_DIR)/hold:/bin/hold_u $(TREE_DIR)/tree.env:/etc/fairshare/tree.env
+	@echo "booting the tree guest (console log: $(VM_CACHE)/tree.log)"
+	@rm -f $(VM_CACHE)/tree-results.txt
+	@rc=0; FAIRSHARE_VM_LOG=$(VM_CACHE)/tree.log \
+	    $(VM_DIR)/run-vm.sh $(VM_CACHE)/tree.cpio.gz $(VM_TREE_TIMEOUT) $(vm_console) || rc=$$?; \
+	crc=0; python3 $(VM_DIR)/check-tree.py $(VM_CACHE)/tree.log \
+	    --results $(VM_CACHE)/tree-results.txt || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "vm-tree: the virtual machine failed (exit $$rc)"; fi; \
+	[ $$rc = 0 ] && [ $$crc = 0 ]
