@@ -237,3 +237,133 @@ public enum SimScenarios {
                       bOverACPUWeight: ratio, maxWeightRatio: ratios.max() ?? 1, timeline: agent.timeline)
     }
 }
+
+// MARK: Trees of groups (issue 20)
+
+extension SimScenarios {
+    /// The Unix group of the logins' users (README's per_user example matches `groups = ["users"]`).
+    static let usersGID: UInt32 = 100
+
+    /// `count` processes of one user, each wanting one CPU while `trace` says so; pids from `firstPID`.
+    static func busy(_ count: Int, uid: UInt32, gid: UInt32, firstPID: Int32, trace: DemandTrace = .constant(1)) -> [SimProcess] {
+        (0..<count).map { SimProcess(pid: firstPID + Int32($0), uid: uid, gid: gid, trace: trace) }
+    }
+
+    /// `logins`, matching the users' Unix group; per_user when `perUser` is given.
+    static func logins(_ perUser: PerUserPolicy?) -> GroupPolicy {
+        GroupPolicy(name: name("logins"), shares: Shares(1)!, match: MatchRule(groups: [.id(usersGID)]), perUser: perUser)
+    }
+
+    public struct UserShares: Sendable {
+        public var uids: [UInt32]
+        public var processCounts: [Int]
+        /// Each user's part (percent) of the machine over the run, with per_user...
+        public var perUser: [Double]
+        /// ...and with the same processes in one group: the kernel divides a cgroup among its
+        /// processes, so a user gets what their number of processes buys.
+        public var perProcess: [Double]
+        public var target: Double
+        /// Largest |part - target|, percentage points.
+        public var maxErrorPoints: Double
+        public var perProcessMaxErrorPoints: Double
+        /// The per_user run.
+        public var timeline: [SimAgent.Interval]
+    }
+
+    /// Users of one per_user group (the only group) with `processCounts` busy processes each,
+    /// for `seconds`; and the same processes in one group without per_user.
+    public static func userShares(processCounts: [Int] = [1, 2, 8], seconds: Double = 20) -> UserShares {
+        let uids = processCounts.indices.map { UInt32(1001 + $0) }
+        var processes: [SimProcess] = []
+        for (uid, n) in zip(uids, processCounts) { processes += busy(n, uid: uid, gid: usersGID, firstPID: Int32(uid) * 100) }
+        func run(_ perUser: PerUserPolicy?) -> (parts: [Double], timeline: [SimAgent.Interval]) {
+            var agent = SimAgent(policy: policy([logins(perUser)]), cpus: cpus, processes: processes)
+            agent.run(for: seconds)
+            return (uids.map { agent.usage(uid: $0) / (agent.simulator.now * cpus) * 100 }, agent.timeline)
+        }
+        let perUser = run(PerUserPolicy())
+        let perProcess = run(nil)
+        let target = 100 / Double(uids.count)
+        func maxError(_ parts: [Double]) -> Double { parts.map { abs($0 - target) }.max() ?? 0 }
+        return UserShares(uids: uids, processCounts: processCounts, perUser: perUser.parts, perProcess: perProcess.parts, target: target,
+                          maxErrorPoints: maxError(perUser.parts), perProcessMaxErrorPoints: maxError(perProcess.parts),
+                          timeline: perUser.timeline)
+    }
+
+    public struct NestedShares: Sendable {
+        /// The leaves: research/lab-a, research/lab-b, teaching.
+        public var groups: [GroupName]
+        public var processCounts: [Int]
+        /// Percent of the machine, per leaf.
+        public var targets: [Double]
+        public var achieved: [Double]
+        public var maxErrorPoints: Double
+        public var timeline: [SimAgent.Interval]
+    }
+
+    /// research (3 shares) = lab-a (1) + lab-b (2), beside teaching (1), every leaf busy with
+    /// `processCounts` processes (a different number each: the division is by shares, not
+    /// processes) for `seconds`.
+    public static func nestedShares(processCounts: [Int] = [3, 2, 4], seconds: Double = 20) -> NestedShares {
+        let labA = GroupName(path: "research/lab-a")!, labB = GroupName(path: "research/lab-b")!, teaching = name("teaching")
+        let leaves = [labA, labB, teaching]
+        let gids: [UInt32] = [2001, 2002, 2003]
+        let groups = [
+            GroupPolicy(name: name("research"), shares: Shares(3)!, match: MatchRule()),
+            GroupPolicy(name: labA, shares: Shares(1)!, match: MatchRule(groups: [.id(gids[0])])),
+            GroupPolicy(name: labB, shares: Shares(2)!, match: MatchRule(groups: [.id(gids[1])])),
+            GroupPolicy(name: teaching, shares: Shares(1)!, match: MatchRule(groups: [.id(gids[2])])),
+        ]
+        var processes: [SimProcess] = []
+        for (k, n) in processCounts.enumerated() { processes += busy(n, uid: 3001 + UInt32(k), gid: gids[k], firstPID: 1000 * Int32(k + 1)) }
+        var agent = SimAgent(policy: policy(groups), cpus: cpus, processes: processes)
+        agent.run(for: seconds)
+        let targets = [25.0, 50, 25]
+        let achieved = leaves.map { agent.simulator.counters(of: $0).usage / (agent.simulator.now * cpus) * 100 }
+        return NestedShares(groups: leaves, processCounts: processCounts, targets: targets, achieved: achieved,
+                            maxErrorPoints: zip(achieved, targets).map { abs($0 - $1) }.max() ?? 0, timeline: agent.timeline)
+    }
+
+    public struct UserCapReturn: Sendable {
+        /// True: the others' processes existed and slept (their subgroups there, idle) while the
+        /// first user was alone; false: they had no processes (their subgroups are made on return).
+        public var othersAsleep: Bool
+        /// user_max and user_burst in CPUs.
+        public var ceiling: Double
+        public var burst: Double
+        /// The first user's CPUs per interval while alone (the first interval included).
+        public var alone: [Double]
+        /// Intervals after the others' return until the first user is back at user_max (usage
+        /// within 0.02 CPU, the cpu.max in force no more) and the others have the rest (within
+        /// 0.02 CPU), and stays so.
+        public var returnDelay: Int?
+        /// The first user's largest usage once the cap is back.
+        public var maxAfterReturn: Double
+        public var timeline: [SimAgent.Interval]
+    }
+
+    /// A per_user group (the only group) with user_max = "0.5", user_borrow, user_burst = "75%":
+    /// one user busy alone (two processes) until `returnAt`, then three more users (two busy
+    /// processes each), so that the users' caps add up to the machine. Before `returnAt` the
+    /// others have no processes, or (`othersAsleep`) sleeping ones.
+    public static func userCapReturn(othersAsleep: Bool = false, returnAt: Double = 10, seconds: Double = 30) -> UserCapReturn {
+        let ceiling = 0.5, burst = 0.75 * cpus
+        let perUser = PerUserPolicy(ceiling: .cpus(ceiling), borrow: true, burst: .percent(75))
+        let first: UInt32 = 1001, others: [UInt32] = [1002, 1003, 1004]
+        var processes = busy(2, uid: first, gid: usersGID, firstPID: 100_100)
+        for uid in others { processes += busy(2, uid: uid, gid: usersGID, firstPID: Int32(uid) * 100, trace: .phases(othersAsleep ? 0 : nil, [(returnAt, 1)])) }
+        var agent = SimAgent(policy: policy([logins(perUser)]), cpus: cpus, processes: processes)
+        agent.run(for: seconds)
+        let firstGroup = name("logins").user(.user(first))
+        let capped: (SimAgent.Interval) -> Bool = { iv in
+            agent.usage(uid: first, in: iv) <= ceiling + 0.02 && (iv.groups[firstGroup]?.quota ?? .infinity) <= ceiling + 1e-6
+                && others.reduce(0) { $0 + agent.usage(uid: $1, in: iv) } >= cpus - ceiling - 0.02
+        }
+        let delay = settled(agent.timeline, from: returnAt, capped)
+        let after = agent.timeline.filter { $0.start >= returnAt - 1e-9 }.dropFirst(delay.map { $0 - 1 } ?? 0)
+        return UserCapReturn(othersAsleep: othersAsleep, ceiling: ceiling, burst: burst,
+                             alone: agent.timeline.filter { $0.end <= returnAt + 1e-9 }.map { agent.usage(uid: first, in: $0) },
+                             returnDelay: delay, maxAfterReturn: after.map { agent.usage(uid: first, in: $0) }.max() ?? 0,
+                             timeline: agent.timeline)
+    }
+}

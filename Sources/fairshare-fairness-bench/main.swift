@@ -1,6 +1,6 @@
-// `make bench-fairness`: the redistribution and fairness measures of issue 3, one row each,
-// from the fluid simulator (with the real controller) and, side by side, from the real-kernel
-// VM (2 vCPUs).
+// `make bench-fairness`: the redistribution and fairness measures of issue 3 and the trees of
+// groups of issue 20, one row each, from the fluid simulator (with the real controller) and,
+// side by side, from the real-kernel VM (2 vCPUs).
 //
 // The kernel column is read from the file named by FAIRSHARE_VM_RESULTS, if set: one measure a
 // line, `KEY VALUE`, blank lines and lines starting with `#` ignored; a key missing from the
@@ -22,6 +22,16 @@
 //   absent_b_next2_percent      the same run: the next 2 s
 //   idle_contended_percent      idle = true beside a hungry ordinary group: the idle group's part of the capacity
 //   idle_alone_percent          the ordinary group stopped: the idle group's CPUs over what both groups ran while busy
+//   tree_users_percents         a per_user group alone, three users with 1, 2 and 8 busy processes for 20 s: each
+//                               user's part of the machine, percent, as A/B/C (goal 33.3 each; the same processes in
+//                               one group, divided per process: 9.1/18.2/72.7)
+//   tree_users_max_error_points the same run: max |user's part - 33.3|, percentage points
+//   tree_nested_percents        research (3 shares) = lab-a (1) + lab-b (2), beside teaching (1), with 3, 2 and 4
+//                               busy processes, 20 s: the parts of lab-a/lab-b/teaching, percent (goal 25/50/25)
+//   tree_nested_max_error_points the same run: max |part - goal|, percentage points
+//   tree_user_cap_return_intervals a per_user group, user_max = "0.5", user_borrow, user_burst = "75%": one user busy
+//                               alone (two processes), then three more users start two busy processes each: intervals
+//                               until the first is back at 0.5 CPU (usage and cpu.max) and the others have the rest
 
 import FairshareTestSupport
 
@@ -64,6 +74,9 @@ func fixed(_ x: Double, _ digits: Int) -> String {
 
 func intervals(_ k: Int?) -> String { k.map(String.init) ?? "never" }
 
+/// "33.3/33.3/33.3": one token, as a `KEY VALUE` line carries it.
+func percents(_ xs: [Double]) -> String { xs.map { fixed($0, 1) }.joined(separator: "/") }
+
 let start = ContinuousClock.now
 let accuracy = SimScenarios.shareAccuracy()
 let redistribution = SimScenarios.redistribution()
@@ -75,6 +88,11 @@ let unbounded = SimScenarios.starvation(credit: .unbounded)
 // interval is 2 s, so "the first 2 s" is its first interval).
 let absent = SimScenarios.returnAfterAbsence(sleeping: false)
 let asleep = SimScenarios.returnAfterAbsence(sleeping: true)
+// Trees of groups (issue 20).
+let users = SimScenarios.userShares()
+let nested = SimScenarios.nestedShares()
+let capReturn = SimScenarios.userCapReturn()
+let capReturnAsleep = SimScenarios.userCapReturn(othersAsleep: true)
 let elapsed = ContinuousClock.now - start
 
 let vm = readVMResults()
@@ -98,6 +116,13 @@ let rows: [(measure: String, key: String, simulator: String, goal: String)] = [
      "> 50; asleep: \(fixed(asleep.bPercents.dropFirst().first ?? 0, 1))"),
     ("idle group beside a hungry one (% of capacity)", "idle_contended_percent", "-", "< 5 (kernel only: cpu.idle)"),
     ("idle group alone (% of what the busy pair ran)", "idle_alone_percent", "-", ">= 90 (kernel only)"),
+    ("per_user, 1/2/8 busy processes: users' parts (%)", "tree_users_percents", percents(users.perUser),
+     "33.3 each; one group, per process: \(percents(users.perProcess))"),
+    ("per_user: max |user's part - 33.3| (points)", "tree_users_max_error_points", fixed(users.maxErrorPoints, 2), "<= 3 kernel, <= 0.5 simulator"),
+    ("nested 3 = 1 + 2 beside 1: parts (%)", "tree_nested_percents", percents(nested.achieved), "25.0/50.0/25.0"),
+    ("nested: max error (points)", "tree_nested_max_error_points", fixed(nested.maxErrorPoints, 2), "<= 3 kernel, <= 0.5 simulator"),
+    ("user_max 0.5 + borrow: cap back (intervals)", "tree_user_cap_return_intervals", intervals(capReturn.returnDelay),
+     "<= 2; others asleep before: \(intervals(capReturnAsleep.returnDelay))"),
 ]
 
 let headers = ("measure", "simulator", "kernel (VM)", "goal")
@@ -117,4 +142,8 @@ print("simulator: 2 CPUs, interval \(fixed(SimScenarios.interval, 0)) s, 10 ms f
     + "return after absence: half_life \(fixed(absent.halfLife, 0)) s, A alone two half-lives, B's parts " + absent.bPercents.prefix(5).map { fixed($0, 1) }.joined(separator: " ")
     + " (no processes) vs " + asleep.bPercents.prefix(5).map { fixed($0, 1) }.joined(separator: " ") + " (sleeping), max weight ratio \(fixed(absent.maxWeightRatio, 2)); "
     + "all scenarios \(elapsed) wall time")
+print("trees: per_user alone on the machine, users with " + users.processCounts.map(String.init).joined(separator: "/")
+    + " busy processes; nested: lab-a/lab-b/teaching with " + nested.processCounts.map(String.init).joined(separator: "/")
+    + " busy processes; cap return: user_burst 75% = \(fixed(capReturn.burst, 2)) CPUs, the first user alone used "
+    + capReturn.alone.map { fixed($0, 2) }.joined(separator: " ") + " CPUs per interval, at most \(fixed(capReturn.maxAfterReturn, 3)) once capped again")
 if vm == nil { print("kernel column: set FAIRSHARE_VM_RESULTS to a file of `KEY VALUE` lines (keys at the top of main.swift)") }
