@@ -31,6 +31,17 @@ import Testing
         #expect(u.share.limit == .burst, "\(u.share)")
     }
 
+    /// user_max gives way only to what the whole machine leaves unused: beside a hungry batch
+    /// group, a user alone in logins stays at user_max and batch gets the rest of logins' part.
+    @Test func aUserBorrowsOnlyWhatTheMachineLeavesUnused() {
+        var c = Controller()
+        let d = c.decide(policy: policy(users: [1001]), observations: [hungry(user(1001), 0.5), hungry(logins, 0.5), hungry(batch, 1.5)],
+                         capacity: 2, interval: 1, inForce: [user(1001): CPUMax(cpus: 0.5)])
+        #expect(d.decision(for: user(1001))!.cpuMax == 0.5, "\(d.decision(for: user(1001))!)")
+        #expect(abs(d.decision(for: batch)!.share.allocation - 1.5) < 1e-9, "\(d.decision(for: batch)!.share)")
+        #expect(d.idle < 1e-9)
+    }
+
     @Test func withoutBorrowingAUserAloneIsHeldToUserMax() {
         var c = Controller()
         let d = c.decide(policy: policy(users: [1001], borrow: false), observations: [hungry(user(1001), 0.5), hungry(logins, 0.5), idle(batch)],

@@ -2,13 +2,12 @@ import FairshareCore
 import FairshareTestSupport
 import Testing
 
-/// Found with the simulator on issue 20's tree: a `min` beneath a parent is not held when the
-/// parent's own part is smaller. The policy is valid (the parser counts a parent's children's min
-/// as the parent's against the root), but the Controller gives a parent without `min` no floor
-/// from its children, and within the parent the floor-held child's weight is not raised when the
-/// floor takes the parent's whole allocation (the level is 0): lab-a gets 0.1 CPU of its min 1.
-/// The same for `user_min` beneath a per_user group. Known issues until the Controller carries
-/// the children's floors up.
+/// Found with the simulator on issue 20's tree: a `min` beneath a parent was not held when the
+/// parent's own part is smaller (lab-a got 0.1 CPU of its min 1): the Controller gave a parent
+/// without `min` no floor from its children, and within the parent the floor-held child's weight
+/// was not raised when the floor takes the parent's whole allocation (the level is 0). Now a
+/// parent claims its children's floors, and a level whose floors take it all is weighed by the
+/// allocations. The same for `user_min` beneath a per_user group.
 @Suite struct TreeFloorTests {
     func busy(_ n: Int, gid: UInt32, pid: Int32) -> [SimProcess] {
         (0..<n).map { SimProcess(pid: pid + Int32($0), uid: 2000 + gid, gid: gid) }
@@ -25,9 +24,7 @@ import Testing
         var agent = SimAgent(policy: policy, cpus: 2, processes: busy(2, gid: 1, pid: 100) + busy(2, gid: 2, pid: 200) + busy(2, gid: 3, pid: 300))
         agent.run(for: 20)
         let usage = agent.timeline.dropFirst().map { $0.usage(labA) }
-        withKnownIssue("a child's min is not carried up to its parent") {
-            #expect(usage.allSatisfy { $0 >= 0.95 }, "lab-a, min = 1 beneath research (1 share against 9): \(usage) CPUs")
-        }
+        #expect(usage.allSatisfy { $0 >= 0.95 }, "lab-a, min = 1 beneath research (1 share against 9): \(usage) CPUs")
     }
 
     @Test func userMinIsHeld() {
@@ -41,8 +38,6 @@ import Testing
         var agent = SimAgent(policy: policy, cpus: 2, processes: users + busy(2, gid: 3, pid: 300))
         agent.run(for: 20)
         let usage = agent.timeline.dropFirst().map { $0.usage(logins.user(.user(1001))) }
-        withKnownIssue("user_min is not carried up to the per_user group") {
-            #expect(usage.allSatisfy { $0 >= 0.475 }, "user_min = 0.5 in logins (1 share against 9): \(usage) CPUs")
-        }
+        #expect(usage.allSatisfy { $0 >= 0.475 }, "user_min = 0.5 in logins (1 share against 9): \(usage) CPUs")
     }
 }

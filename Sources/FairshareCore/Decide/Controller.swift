@@ -119,11 +119,14 @@ public struct Controller: Sendable {
                 // Its own cgroup's signs count too (its cpu.pressure covers every user beneath,
                 // whose own pressure is not read).
                 let own = obs[g.name].map { demand($0, allowance: inForce[g.name]?.cpus) }
-                demands[g.name] = Self.aggregate(kids.map { ($0, demands[$0.name]!) }, capacity: capacity, ownHunger: own?.1 == true ? own?.2 : nil)
+                var d = Self.aggregate(kids.map { ($0, demands[$0.name]!) }, capacity: capacity, ownHunger: own?.1 == true ? own?.2 : nil)
+                d.floor = max(g.floor?.cpus(capacity: capacity) ?? 0, d.floor)
+                demands[g.name] = d
             } else {
                 let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
                 let d = demand(o, allowance: inForce[g.name]?.cpus)
-                demands[g.name] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers)
+                demands[g.name] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers,
+                                         floor: g.floor?.cpus(capacity: capacity) ?? 0)
             }
         }
         // Allocation top-down: a level's capacity is what its parent was allocated.
@@ -142,8 +145,46 @@ public struct Controller: Sendable {
             decisions += level.decisions
             for d in level.decisions where children[d.group] != nil { levels.append((d.group, d.share.allocation)) }
         }
+        decisions = Self.lendIdle(&idle, to: decisions, policy: policy, demands: demands, capacity: capacity)
         let order = Dictionary(uniqueKeysWithValues: groups.enumerated().map { ($1.name, $0) })
         return Decision(groups: decisions.sorted { order[$0.group]! < order[$1.group]! }, idle: idle)
+    }
+
+    /// What the machine leaves unused after every level's allocation goes to the borrowing
+    /// groups below the top (users with `user_borrow`, nested groups with `borrow`) that want
+    /// more than their max, by shares, each up to its burst: a cap gives way only while the
+    /// machine is idle, as it does for a top-level group. (The top level lends within its own
+    /// allocation.)
+    static func lendIdle(_ idle: inout Double, to decisions: [GroupDecision], policy: Policy, demands: [GroupName: Demand],
+                         capacity: Double) -> [GroupDecision] {
+        guard idle > Allocator.epsilon else { return decisions }
+        var borrowers: [(index: Int, weight: Double, room: Double)] = []
+        let byName = Dictionary(policy.agentGroups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (i, d) in decisions.enumerated() {
+            guard let g = byName[d.group], g.parent != nil, g.borrow, let ceiling = g.ceiling?.cpus(capacity: capacity), !g.idle,
+                  let want = demands[g.name], want.hungry
+            else { continue }
+            let burst = g.burst?.cpus(capacity: capacity) ?? capacity
+            let room = min(want.cpus, burst) - max(d.share.allocation, ceiling)
+            if room > Allocator.epsilon { borrowers.append((i, Double(g.shares.value) * d.factor, room)) }
+        }
+        guard !borrowers.isEmpty else { return decisions }
+        let (_, extra) = Allocator.waterFill(weights: borrowers.map(\.weight), lower: borrowers.map { _ in 0 }, upper: borrowers.map(\.room),
+                                             total: min(idle, borrowers.reduce(0) { $0 + $1.room }))
+        var out = decisions
+        for (k, b) in borrowers.enumerated() where extra[k] > Allocator.epsilon {
+            let g = byName[out[b.index].group]!
+            let ceiling = g.ceiling!.cpus(capacity: capacity)
+            let burst = g.burst?.cpus(capacity: capacity) ?? capacity
+            var share = out[b.index].share
+            share.allocation = max(share.allocation, ceiling) + extra[k]
+            share.borrowed = share.allocation - ceiling
+            share.limit = share.allocation >= burst - Allocator.epsilon ? .burst : .borrowing
+            out[b.index].share = share
+            out[b.index].cpuMax = min(share.allocation, burst)
+            idle -= extra[k]
+        }
+        return out
     }
 
     /// A group's demand: CPUs wanted (.infinity: all it can get), hungry or not and why.
@@ -152,10 +193,14 @@ public struct Controller: Sendable {
         var hungry: Bool
         var reason: String
         var hasMembers: Bool
+        /// CPUs guaranteed beneath it: its own `min`, or its children's together (each within
+        /// what it wants), whichever is more; what its level must set aside for it.
+        var floor: Double = 0
     }
 
-    /// An interior group wants what its children want, each within what it may reach (its max,
-    /// or its burst while borrowing); it is hungry when one of them is.
+    /// An interior group wants what its children want, each within its max: a child borrows
+    /// only capacity the whole machine leaves unused (`lendIdle`), never its parent's part
+    /// while other groups want it. It is hungry when one of them is.
     /// - Parameter ownHunger: why the group's own cgroup shows hunger (its tasks wait for a
     ///   CPU, it is throttled or at its allowance), if it does: then every child wants all it
     ///   may reach.
@@ -165,13 +210,13 @@ public struct Controller: Sendable {
         var total = 0.0
         for (g, d) in present {
             let cap = g.ceiling?.cpus(capacity: capacity) ?? .infinity
-            let reach = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : cap
-            total += min(ownHunger != nil ? .infinity : d.cpus, reach)
+            total += min(ownHunger != nil ? .infinity : d.cpus, cap)
         }
-        if let why = ownHunger { return Demand(cpus: total, hungry: true, reason: why, hasMembers: true) }
+        let floors = present.reduce(0.0) { $0 + min($1.1.floor, $1.1.cpus) }
+        if let why = ownHunger { return Demand(cpus: total, hungry: true, reason: why, hasMembers: true, floor: floors) }
         let hungry = present.filter { $0.1.hungry }.count
         let reason = hungry > 0 ? "\(hungry) of its \(present.count) subgroups with members want more" : "its subgroups use \(fmt(total)) CPUs, want no more"
-        return Demand(cpus: total, hungry: hungry > 0, reason: reason, hasMembers: true)
+        return Demand(cpus: total, hungry: hungry > 0, reason: reason, hasMembers: true, floor: floors)
     }
 
     /// One level: siblings dividing `available` CPUs (the machine at the top, their parent's
@@ -209,7 +254,7 @@ public struct Controller: Sendable {
             let factor = g.idle ? 1 : fairnessFactor(g.name, policy: policy)
             let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
             let burst = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
-            claims.append(Allocator.Claim(group: g.name, weight: Double(g.shares.value) * factor, floor: g.floor?.cpus(capacity: capacity) ?? 0,
+            claims.append(Allocator.Claim(group: g.name, weight: Double(g.shares.value) * factor, floor: d.floor,
                                           ceiling: ceiling, burst: burst, demand: d.cpus))
         }
         let result = Self.allocate(claims, idle: groups.map(\.idle), capacity: available)
@@ -220,6 +265,10 @@ public struct Controller: Sendable {
         let k = Double(WeightMapping.factor(for: scaleShares))
         var raw: [Double] = []
         var reasons: [String] = []
+        let floorsTakeAll = !(result.level > 0 && result.level.isFinite) && claims.contains { $0.floor > 0 }
+            && result.shares.contains { $0.allocation > 1e-9 }
+        let allocated = result.shares.reduce(0) { $0 + $1.allocation }
+        let allocationScale = allocated > 0 ? claims.reduce(0) { $0 + $1.weight } / allocated : 1
         for (i, g) in groups.enumerated() {
             let share = result.shares[i]
             if g.idle {
@@ -233,7 +282,14 @@ public struct Controller: Sendable {
             // Held above its weighted share by its floor, hungry or not: a group that wants a
             // little less than its floor is satisfied only because of the raise, so the raise
             // must stay while it holds (the fluid simulator found the oscillation otherwise).
-            if claims[i].floor > 0, result.level > 0, result.level.isFinite, share.allocation > w * result.level + 1e-9 {
+            if floorsTakeAll {
+                // Floors take the level's whole capacity (the water level is 0): the kernel gets
+                // weights in the ratio of the allocations.
+                w = max(share.allocation, 1e-6) * allocationScale
+                why = "weighed by its allocation (\(fmt(share.allocation)) CPUs): the floors take all of its level's capacity"
+                floorGain[g.name] = nil
+                floorTarget[g.name] = nil
+            } else if claims[i].floor > 0, result.level > 0, result.level.isFinite, share.allocation > w * result.level + 1e-9 {
                 let gain = adjustFloorGain(g.name, allocation: share.allocation, observed: obs[g.name], hungry: demands[g.name]!.hungry)
                 w = share.allocation / result.level * gain
                 why = "raised to hold its floor (\(fmt(share.allocation)) CPUs)" + (gain > 1.005 ? ", x\(fmt(gain)) for what the kernel delivers" : "")
