@@ -112,14 +112,16 @@ enum StatusTable {
 
     static func renderPolicy(_ p: Policy) -> String {
         var out = "\(p.sourcePath): valid; \(p.groups.count) group(s), interval \(DurationText.format(p.agent.interval)), cgroup_root \(p.agent.cgroupRoot), fairness \(p.agent.fairness)\n"
-        // SHARE% compares the agent's own groups, which are siblings; a unit's weight compares
-        // only among the unit's siblings in its slice.
-        let total = p.agentGroups.filter { !$0.idle }.reduce(0) { $0 + $1.shares.value }
+        // SHARE%: of the machine, every group busy; a nested group's is its part of its parent's
+        // (a per_user group's is all its users' together). A unit's weight compares only among
+        // the unit's siblings in its slice.
+        let busy = Dictionary(uniqueKeysWithValues: p.agentGroups.filter { !p.isInterior($0) || $0.perUser != nil }.map { ($0.name, 1) })
+        let machine = UsageSampler.targetPercents(policy: p, memberCounts: busy)
         let cpuWeights = p.cpuWeights()
         let rows = p.groups.map { g -> [String] in
             [g.name.rawValue, g.isUnitBacked ? "unit" : "agent", g.idle ? "-" : String(g.shares.value), String(g.ioShares.value),
              cpuWeights[g.name].map { String($0.value) } ?? "idle",
-             g.isUnitBacked || g.idle ? "-" : fmt(Double(g.shares.value) * 100 / Double(max(total, 1)), 1), limits(g), describe(g.match)]
+             g.isUnitBacked || g.idle ? "-" : fmt(machine[g.name] ?? 0, 1), limits(g), describe(g.match)]
         }
         out += table([["GROUP", "BACKING", "SHARES", "IO_SHARES", "CPU.W", "SHARE%", "LIMITS", "MATCH"]] + rows)
         if !p.unitGroups.isEmpty {
@@ -133,6 +135,13 @@ enum StatusTable {
         if let f = g.floor { parts.append("min \(f)") }
         if let c = g.ceiling { parts.append("max \(c)") }
         if g.borrow { parts.append("borrow to \(g.burst?.description ?? "100%")") }
+        if let u = g.perUser {
+            var user = ["per user"]
+            if let f = u.floor { user.append("min \(f)") }
+            if let c = u.ceiling { user.append("max \(c)") }
+            if u.borrow { user.append("borrow to \(u.burst?.description ?? "100%")") }
+            parts.append(user.joined(separator: " "))
+        }
         return parts.isEmpty ? "-" : parts.joined(separator: ", ")
     }
 

@@ -42,6 +42,19 @@ import Testing
         #expect(d.idle < 1e-9)
     }
 
+    /// The group's own max bounds its users: with logins at max 1.5 and three users capped at
+    /// 0.5, the half CPU the machine leaves is not lent to them (vm-tree saw 66667 and 102468).
+    @Test func aParentsMaxBoundsWhatItsUsersBorrow() {
+        var c = Controller()
+        var p = policy(users: [1001, 1002, 1003])
+        let i = p.groups.firstIndex { $0.name == logins }!
+        p.groups[i].ceiling = .cpus(1.5)
+        let d = c.decide(policy: p, observations: [hungry(user(1001), 0.5), hungry(user(1002), 0.5), hungry(user(1003), 0.5), hungry(logins, 1.5),
+                                                   idle(batch)], capacity: 2, interval: 1,
+                         inForce: [user(1001): CPUMax(cpus: 0.5), user(1002): CPUMax(cpus: 0.5), user(1003): CPUMax(cpus: 0.5)])
+        for uid: UInt32 in [1001, 1002, 1003] { #expect(d.decision(for: user(uid))!.cpuMax == 0.5, "\(d.decision(for: user(uid))!.share)") }
+    }
+
     @Test func withoutBorrowingAUserAloneIsHeldToUserMax() {
         var c = Controller()
         let d = c.decide(policy: policy(users: [1001], borrow: false), observations: [hungry(user(1001), 0.5), hungry(logins, 0.5), idle(batch)],

@@ -233,7 +233,7 @@ BAD = [
     ("many: one process not placed",
      chain(lambda t: set_result(t, "many_cg", "200 199"), with_line("FSRESULT many_cg_bad hold_u 999 2150 /origin/many want=/fstree/many/user-2150")),
      ("many", "every one of the 200 processes")),
-    ("many: the agent's CPU doubles with 200 users", ticks_times(2.0), ("many", "agent CPU with 200 users")),
+    ("many: the agent's CPU grows fivefold with 200 users", ticks_times(5.0), ("many", "agent CPU with 200 users")),
     ("many: the 200-user window 20 s long", lambda t: set_result(t, "many_cpu_b_3", " ".join(
         [f"{float(result(t, 'many_cpu_b_0')[0]) + 20:.2f}"] + result(t, "many_cpu_b_3")[1:])), ("many", "windows of the same length")),
     ("many: a failure in the status at 200 users",

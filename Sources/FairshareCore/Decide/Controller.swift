@@ -169,8 +169,20 @@ public struct Controller: Sendable {
             if room > Allocator.epsilon { borrowers.append((i, Double(g.shares.value) * d.factor, room)) }
         }
         guard !borrowers.isEmpty else { return decisions }
-        let (_, extra) = Allocator.waterFill(weights: borrowers.map(\.weight), lower: borrowers.map { _ in 0 }, upper: borrowers.map(\.room),
+        var (_, extra) = Allocator.waterFill(weights: borrowers.map(\.weight), lower: borrowers.map { _ in 0 }, upper: borrowers.map(\.room),
                                              total: min(idle, borrowers.reduce(0) { $0 + $1.room }))
+        // An ancestor's own cpu.max bounds everything beneath it: what its borrowers take
+        // together stays within what it may still run (scaled down alike where it would not).
+        let position = Dictionary(decisions.enumerated().map { ($1.group, $0) }, uniquingKeysWith: { a, _ in a })
+        var ancestors = Set<GroupName>()
+        for b in borrowers { var a = decisions[b.index].group.parent; while let p = a { ancestors.insert(p); a = p.parent } }
+        for a in ancestors.sorted(by: GroupName.childrenFirst) {
+            guard let i = position[a], let quota = decisions[i].cpuMax else { continue }
+            let headroom = max(0, quota - decisions[i].share.allocation)
+            let under = borrowers.indices.filter { a.isAncestor(of: decisions[borrowers[$0].index].group) }
+            let taken = under.reduce(0) { $0 + extra[$1] }
+            if taken > headroom + Allocator.epsilon { for k in under { extra[k] *= headroom / taken } }
+        }
         var out = decisions
         for (k, b) in borrowers.enumerated() where extra[k] > Allocator.epsilon {
             let g = byName[out[b.index].group]!
