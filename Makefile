@@ -71,7 +71,7 @@ bench-socket: deps
 # The redistribution and fairness figures: the fluid simulator, and beside it the real kernel's
 # from the last `make vm-fairness` run (.build-vm/fairness-results.txt), if there is one.
 bench-fairness: deps
-	FAIRSHARE_VM_RESULTS=$(wildcard .build-vm/fairness-results.txt) $(SWIFT) run -c release fairshare-fairness-bench
+	FAIRSHARE_VM_RESULTS="$(wildcard .build-vm/fairness-results.txt .build-vm/tree-results.txt)" $(SWIFT) run -c release fairshare-fairness-bench
 
 clean:
 	rm -rf .build .build-release .build-vm

@@ -41,9 +41,17 @@ import Glibc
 import Darwin
 #endif
 
-/// `KEY VALUE` lines; nil when the variable is unset, the file unreadable entries skipped.
+/// `KEY VALUE` lines of every file in the variable (paths separated by spaces: vm-fairness's and
+/// vm-tree's); nil when it names none.
 func readVMResults() -> [String: String]? {
-    guard let path = getenv("FAIRSHARE_VM_RESULTS").map({ String(cString: $0) }), !path.isEmpty else { return nil }
+    guard let paths = getenv("FAIRSHARE_VM_RESULTS").map({ String(cString: $0) }), !paths.isEmpty else { return nil }
+    var results: [String: String] = [:]
+    for path in paths.split(separator: " ").map(String.init) { results.merge(readVMResults(path) ?? [:]) { _, new in new } }
+    return results
+}
+
+/// `KEY VALUE` lines of one file; nil when it can not be read.
+func readVMResults(_ path: String) -> [String: String]? {
     guard let file = fopen(path, "r") else {
         print("fairshare-fairness-bench: cannot read FAIRSHARE_VM_RESULTS=\(path): \(String(cString: strerror(errno)))")
         return nil
