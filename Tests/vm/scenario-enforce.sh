@@ -215,7 +215,7 @@ EOF
 PLAN_GROUPS="low mid high middle spare"
 # Every file the agent writes in its groups (the table's rows, GroupFiles): the kernel's text of
 # each, so the plan's cgroup_files can be held against what the kernel took.
-PLAN_FILES="cpu.idle cpu.weight io.weight cpu.max cpu.max.burst"
+PLAN_FILES="cgroup.subtree_control cpu.idle cpu.weight io.weight cpu.max cpu.max.burst"
 plan_state() { # plan_state PHASE: every group's members and values as the kernel has them
     for g in $PLAN_GROUPS; do
         if [ -d $ROOT/$g ]; then
