@@ -46,6 +46,9 @@ struct Reporter: Sendable {
     private var metricsDue: StatusReport?
     /// The names of the users whose subgroups exist, looked up once per user (NSS may be slow).
     private var userNames: [UInt32: String] = [:]
+    /// The users looked up, named or not: a uid with no name is not asked again every pass
+    /// (each miss walks every NSS source), only once it left and came back, or after a reload.
+    private var usersLookedUp: Set<UInt32> = []
 
     init(logger: Logger, notifier: any ServiceNotifier, repeatEvery: Duration, version: String, startedAt: Double, snapshot: ReconcilerSnapshot) {
         self.logger = logger
@@ -94,7 +97,10 @@ struct Reporter: Sendable {
             failures.keep("the disks")
         }
         // The policy's groups and the users' subgroups: every group whose counters were read.
-        for (g, stats) in o.groupStats.sorted(by: { $0.key < $1.key }) {
+        // With no failure open, a group whose readings all worked has nothing to report: one per
+        // user per pass, so they are not even sorted.
+        let toTrack = failures.open.isEmpty ? o.groupStats.filter { !$0.value.allAsIntended } : o.groupStats
+        for (g, stats) in toTrack.sorted(by: { $0.key < $1.key }) {
             track(stats, "group \(g)", context: ["group": .string(g.rawValue)], now: now)
         }
         guard !policy.unitGroups.isEmpty else { return }
@@ -410,6 +416,7 @@ extension Reporter {
         metrics.reload(applied: outcome.applied)
         if outcome.applied {
             policyLoadedAt = outcome.at
+            usersLookedUp = []  // names are looked up again (an admin may have fixed NSS)
         } else {
             emit(.policyRejected(path: path, error: outcome.error ?? "unknown error"))
         }
@@ -431,8 +438,10 @@ extension Reporter {
     /// Names for the users with a subgroup now; those without one are forgotten.
     private mutating func learnUserNames(_ tree: Policy, _ lookup: (UInt32) -> String?) {
         let uids = Set(tree.groups.compactMap { $0.parent != nil ? $0.name.userNode?.uid : nil })
+        guard uids != usersLookedUp else { return }
         userNames = userNames.filter { uids.contains($0.key) }
-        for uid in uids where userNames[uid] == nil { userNames[uid] = lookup(uid) }
+        for uid in uids.subtracting(usersLookedUp) { userNames[uid] = lookup(uid) }
+        usersLookedUp = uids
     }
 
     /// The Prometheus text now (`fairshare metrics`): the same the textfile gets.
