@@ -39,6 +39,8 @@ public final class FakeKernel: Sendable {
         var effects = 0
         /// Full process scans so far (what kernel events should make rare).
         var scans = 0
+        /// cpu.stat reads per cgroup (what the agent's user read schedule should make rare).
+        var cpuStatReads: [CgroupPath: Int] = [:]
         /// Files of the agent's table (GroupFiles) this kernel has not: io.bfq.weight until the
         /// bfq module is loaded, cpu.idle on a kernel before 5.15, ...
         var lacking: Set<ControlFile> = [.ioBFQWeight]
@@ -255,6 +257,7 @@ public final class FakeKernel: Sendable {
         let result: Result<String, CgroupError> = state.withLock { s in
             if let e = injectedErrno(&s, .read, file: file, cgroup: c) { return .failure(CgroupError(.read, path: self.abs(c, file), errno: e)) }
             guard let node = s.nodes[c] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
+            if file == .cpuStat { s.cpuStatReads[c, default: 0] += 1 }
             switch file {
             case .procs:
                 let pids = s.processes.values.filter { $0.cgroup == c.description }.map(\.pid).sorted()
@@ -395,6 +398,8 @@ public final class FakeKernel: Sendable {
 
     /// Full process scans the agent made so far.
     public var scanCount: Int { state.withLock { $0.scans } }
+    /// How often the agent read this cgroup's cpu.stat.
+    public func cpuStatReads(of path: String) -> Int { state.withLock { $0.cpuStatReads[CgroupPath(path)!] ?? 0 } }
 
     /// Changes a live process in place (an exec, a setuid, a new name); its cgroup stays.
     public func change(_ pid: Int32, _ edit: (inout ProcessInfo) -> Void) {

@@ -250,3 +250,45 @@ let nestedPolicy = """
         await noFailures(h)
     }
 }
+
+/// Issue 20's cost bound: a pass reads a quiet user's cpu.stat only every few passes, and a
+/// quiet user who starts to run is read (and redistributed for) in the very pass that sees its
+/// group's usage grow.
+@Suite struct QuietUserReadTests {
+    @Test func quietUsersAreReadRarelyAndAWakerAtOnce() async throws {
+        let h = try Harness(policy: perUserPolicy, events: FakeProcessEvents())
+        let uids = Array(UInt32(2000)..<2020)
+        for (i, uid) in uids.enumerated() { h.spawn(Int32(100 + i), "burn", uid: uid) }
+        for _ in 0..<3 {
+            h.clock.advance(by: .seconds(1))
+            await h.agent.tick()
+        }
+        let before = uids.map { h.kernel.cpuStatReads(of: "/fairshare/logins/user-\($0)") }
+        let passes = Int(UserReadSchedule.quietEvery) * 2
+        for _ in 0..<passes {
+            h.clock.advance(by: .seconds(1))
+            await h.agent.tick()
+        }
+        let reads = zip(uids, before).map { h.kernel.cpuStatReads(of: "/fairshare/logins/user-\($0.0)") - $0.1 }
+        #expect(reads.allSatisfy { $0 == 2 }, "each quiet user read once per \(UserReadSchedule.quietEvery) passes: \(reads)")
+        #expect(h.kernel.cpuStatReads(of: "/fairshare/logins") > passes, "the group itself every pass")
+
+        // uid 2013 uses 0.6 CPU over the next second: its group's counters show it, its own
+        // subgroup is not due.
+        h.kernel.setUsage("/fairshare/logins/user-2013", usageUsec: 600_000)
+        h.kernel.setUsage("/fairshare/logins", usageUsec: 600_000)
+        h.clock.advance(by: .seconds(1))
+        await h.agent.tick()
+        let status = await h.agent.status()
+        let row = try #require(status.groups.first { $0.name == "logins/user-2013" })
+        #expect(abs((row.cpuUsageCPUs ?? 0) - 0.6) < 0.01, "seen in the same pass: \(row.cpuUsageCPUs ?? -1)")
+        let quiet = try #require(status.groups.first { $0.name == "logins/user-2012" })
+        #expect(quiet.cpuUsageCPUs == 0)
+        await noFailuresIn(h)
+    }
+
+    func noFailuresIn(_ h: Harness) async {
+        let status = await h.agent.status()
+        #expect(status.agent.failures == nil || status.agent.failures!.isEmpty, "\(status.agent.failures ?? [])")
+    }
+}

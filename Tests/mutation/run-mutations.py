@@ -93,6 +93,8 @@ SELECTION = [
     "FairshareAgentTests.GroupFileTableAgentTests",
     "FairshareAgentTests.GroupTreeAgentTests",  # issue 20: users' subgroups, nested groups
     "FairshareCoreTests.GroupTreeControllerTests",
+    "FairshareCoreTests.UserReadScheduleTests",  # issue 20: quiet users read rarely, wakers at once
+    "FairshareAgentTests.QuietUserReadTests",
 ]
 
 
@@ -322,6 +324,16 @@ MUTANTS = [
            "let node: UserNode = .user(uid)",
            "max_users bounds nothing: one subgroup per user however many come",
            killers=("GroupTreeAgentTests/usersBeyondMaxUsersShareTheOverflowSubgroup()",)),
+    Mutant("quiet-user-never-wakes", f"{CORE}/Observe/UserReadSchedule.swift",
+           "return grown > accounted && Double(grown - accounted) > limit",
+           "return false",
+           "a quiet user who starts to run goes unseen for up to quietEvery passes: no redistribution for it meanwhile",
+           killers=("QuietUserReadTests", "UserReadScheduleTests/aQuietUserWhoWakesIsReadInTheSamePass()")),
+    Mutant("every-user-read-every-pass", f"{CORE}/Observe/UserReadSchedule.swift",
+           "guard users[user]?.quiet == true else { return true }",
+           "return true",
+           "every user's cpu.stat read in every pass: the agent's cost grows with idle users (issue 20's 1.5 x bound)",
+           killers=("QuietUserReadTests", "UserReadScheduleTests/quietUsersAreReadOncePerRoundStaggered()")),
 ]
 
 

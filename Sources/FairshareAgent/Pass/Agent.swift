@@ -35,6 +35,8 @@ public actor Agent {
     /// The event source's state and figures; what the listener thread received waits in `eventQueue`.
     var events: ProcessEventBook
     nonisolated let eventQueue = ProcessEventQueue()
+    /// Which users' subgroups the next pass reads (quiet ones are carried over).
+    private var userReads = UserReadSchedule()
     /// Passes since the hierarchy (and the disks) were last read.
     private var passesSinceHierarchy = Observer.hierarchyEveryPasses
     private var stopped = false
@@ -153,8 +155,18 @@ public actor Agent {
     private func observe(scan: Bool, disks: Bool) async -> Observation {
         // The units whose own weights are known, as the last pass left them.
         let (observer, policy, known) = (self.observer, self.policy, Set(reporter.published.unitOriginals.keys))
-        if scan { return observer.observe(policy: policy, knownOriginals: known, scanProcesses: true, readDisks: disks) }
-        return await Task.detached { observer.observe(policy: policy, knownOriginals: known, scanProcesses: false, readDisks: disks) }.value
+        var schedule = userReads
+        if scan {
+            defer { userReads = schedule }
+            return observer.observe(policy: policy, knownOriginals: known, scanProcesses: true, readDisks: disks, schedule: &schedule)
+        }
+        let (o, next) = await Task.detached { [schedule] in
+            var s = schedule
+            let o = observer.observe(policy: policy, knownOriginals: known, scanProcesses: false, readDisks: disks, schedule: &s)
+            return (o, s)
+        }.value
+        userReads = next
+        return o
     }
 
     /// A rescan is counted only when it read every process; otherwise the next pass scans again.

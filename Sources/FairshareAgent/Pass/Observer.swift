@@ -17,7 +17,9 @@ struct Observer: Sendable {
     ///     walked, so a pass costs the same whatever the number of processes.
     ///   - readDisks: read the disks too (every `hierarchyEveryPasses` passes: a disk's scheduler
     ///     or io.cost changes rarely, and only by its owner's hand).
-    func observe(policy: Policy, knownOriginals: Set<String>, scanProcesses: Bool = true, readDisks: Bool = false) -> Observation {
+    ///   - schedule: which users' subgroups are read (`UserReadSchedule`), told what this pass read.
+    func observe(policy: Policy, knownOriginals: Set<String>, scanProcesses: Bool = true, readDisks: Bool = false,
+                 schedule: inout UserReadSchedule) -> Observation {
         let at = env.clock.monotonicNanoseconds()
         let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
         let layout = GroupLayout(policy)
@@ -26,11 +28,15 @@ struct Observer: Sendable {
         var stats: [GroupName: CgroupStats] = [:]
         // The policy's groups and the users' subgroups (as listed: they come and go with users).
         let read = groups.value.map { $0.filter(layout.isWanted) } ?? policy.agentGroups.map(\.name).filter(env.cgroups.groupExists)
+        var users: [GroupName: [GroupName]] = [:]
         for g in read {
-            let path = env.cgroups.path(of: g)
-            stats[g] = layout.perUserGroup(of: g) == nil ? readStats(path)
-                : .user(cpu: reading { () throws(CgroupStatError) in try env.cgroups.cpuStat(at: path) })
+            if let group = layout.perUserGroup(of: g) {
+                users[group, default: []].append(g)
+            } else {
+                stats[g] = readStats(env.cgroups.path(of: g))
+            }
         }
+        readUsers(users, into: &stats, at: at, schedule: &schedule)
         let units = observeUnits(policy: policy, knownOriginals: knownOriginals)
         var o = Observation(at: at, processScan: processes, groupCgroups: groups, groupStats: stats, units: units,
                             disks: readDisks ? env.disks?.read() : nil)
@@ -128,6 +134,51 @@ struct Observer: Sendable {
         } catch {
             return .unavailable(error.description)
         }
+    }
+
+    /// The users' subgroups, per per_user group: cpu.stat only, and only for the users the
+    /// schedule names, unless the group's own usage says a quiet one woke (then all of them).
+    /// A quiet user not read keeps its last counters (`UserReadSchedule`).
+    private func readUsers(_ users: [GroupName: [GroupName]], into stats: inout [GroupName: CgroupStats], at: UInt64,
+                           schedule: inout UserReadSchedule) {
+        var read: [GroupName: CPUStat?] = [:]
+        var carried: Set<GroupName> = []
+        var groupCPU: [GroupName: CPUStat?] = [:]
+        var woke = 0
+        func readUser(_ u: GroupName) {
+            let r = reading { () throws(CgroupStatError) in try env.cgroups.cpuStat(at: env.cgroups.path(of: u)) }
+            stats[u] = .user(cpu: r)
+            read[u] = r.value
+        }
+        for (group, members) in users {
+            var later: [GroupName] = []
+            var readNow: [GroupName: CPUStat] = [:]
+            for u in members {
+                guard schedule.mustRead(u) else {
+                    later.append(u)
+                    continue
+                }
+                readUser(u)
+                if let cpu = read[u] ?? nil { readNow[u] = cpu }
+            }
+            let cpu = stats[group]?.cpu.value
+            groupCPU[group] = cpu
+            guard !later.isEmpty else { continue }
+            if schedule.woke(group: group, groupCPU: cpu, at: at, read: readNow) {
+                woke += 1
+                later.forEach(readUser)
+            } else {
+                for u in later {
+                    guard let last = schedule.carried(u) else {
+                        readUser(u)
+                        continue
+                    }
+                    stats[u] = .user(cpu: .value(last))
+                    carried.insert(u)
+                }
+            }
+        }
+        schedule.passEnded(read: read, carried: carried, groups: groupCPU, at: at, wokeGroups: woke)
     }
 
     func readStats(_ cgroup: CgroupPath) -> CgroupStats {

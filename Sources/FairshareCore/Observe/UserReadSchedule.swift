@@ -1,0 +1,92 @@
+import FairsharePolicy
+
+/// Which users' subgroups a pass reads, so that a pass with 200 idle users costs little more
+/// than one with 20 (issue 20).
+///
+/// A user whose cpu.stat did not move between its last two readings is quiet. A quiet user is
+/// read only every `quietEvery` passes (staggered by uid, so each pass reads a few of them); in
+/// the other passes its counters are carried over unchanged. Carrying is safe because its
+/// per_user group's own cpu.stat covers every user (cgroup v2 counts descendants): when the
+/// group's usage grew by more than its read users' usage did (`residualLimitCPUs`), someone
+/// quiet woke up, and every user of that group is read in the same pass. Usage that stays below
+/// the limit is never lost: the counters are cumulative, so it is seen whole at the user's next
+/// reading.
+///
+/// Pure: the observer asks which users to read, hands back what it read, and is told what to
+/// carry.
+public struct UserReadSchedule: Sendable {
+    /// A quiet user is read every this many passes.
+    public static let quietEvery: UInt64 = 8
+    /// CPUs (per second of the interval) a per_user group may use beyond what its read users
+    /// used before its quiet users are all read: well above the jitter of reading the group and
+    /// its users a few milliseconds apart, well below any user worth redistributing for.
+    public static let residualLimitCPUs = 0.02
+
+    /// Each user's last counters (read or carried), whether it is quiet, and the pass that
+    /// last named it: one entry per user, updated in place.
+    private struct UserState {
+        var cpu: CPUStat
+        var quiet: Bool
+        var pass: UInt64
+    }
+    private var users: [GroupName: UserState] = [:]
+    /// Each per_user group's usage at the last pass, and when it was read.
+    private var groupUsage: [GroupName: (usec: UInt64, at: UInt64)] = [:]
+    private var pass: UInt64 = 0
+    /// Users read and carried over in the last pass, and the groups whose quiet users woke
+    /// (status, tests, the bench).
+    public private(set) var lastPass = (read: 0, carried: 0, wokeGroups: 0)
+
+    public init() {}
+
+    /// The users of one per_user group to read this pass whatever the group's usage says: those
+    /// not quiet (busy, or not read before) and the quiet ones due in this pass.
+    public func mustRead(_ user: GroupName) -> Bool {
+        guard users[user]?.quiet == true else { return true }
+        let stagger = user.userNode?.uid.map(UInt64.init) ?? 0
+        return (pass &+ stagger) % Self.quietEvery == 0
+    }
+
+    /// Whether the group's usage since the last pass exceeds what the users read now account
+    /// for by more than the limit (or can not be compared): then its quiet users are read too.
+    /// - Parameters:
+    ///   - groupCPU: the per_user group's cpu.stat now (nil when it could not be read).
+    ///   - read: the users read so far this pass, with what they read.
+    public func woke(group: GroupName, groupCPU: CPUStat?, at: UInt64, read: [GroupName: CPUStat]) -> Bool {
+        guard let now = groupCPU, let before = groupUsage[group], now.usageUsec >= before.usec, at > before.at else { return true }
+        var accounted: UInt64 = 0
+        for (user, cpu) in read {
+            // A user met for the first time counts whole (its counters started with its cgroup).
+            let since = users[user].map { $0.cpu.usageUsec <= cpu.usageUsec ? cpu.usageUsec - $0.cpu.usageUsec : 0 } ?? cpu.usageUsec
+            accounted &+= since
+        }
+        let grown = now.usageUsec - before.usec
+        let limit = Self.residualLimitCPUs * Double(at - before.at) / 1000  // CPUs x ns -> usec
+        return grown > accounted && Double(grown - accounted) > limit
+    }
+
+    /// The counters to carry over for a user not read this pass (nil when it was never read).
+    public func carried(_ user: GroupName) -> CPUStat? { users[user]?.cpu }
+
+    /// The pass is over: what each user read (nil: could not be read), which users were carried,
+    /// each per_user group's usage (nil when unreadable) and how many groups woke. Users not
+    /// named are forgotten (their subgroup is gone).
+    public mutating func passEnded(read: [GroupName: CPUStat?], carried: Set<GroupName>, groups: [GroupName: CPUStat?], at: UInt64,
+                                   wokeGroups: Int) {
+        pass &+= 1
+        for (user, reading) in read {
+            guard let cpu = reading else {
+                users[user] = nil  // unreadable: read again next pass
+                continue
+            }
+            let quiet = users[user].map { $0.cpu.usageUsec == cpu.usageUsec } ?? false
+            users[user] = UserState(cpu: cpu, quiet: quiet, pass: pass)
+        }
+        for user in carried { users[user]?.pass = pass }
+        // Users neither read nor carried left (their subgroup is gone).
+        if users.count > read.count + carried.count { users = users.filter { $0.value.pass == pass } }
+        groupUsage = [:]
+        for (group, cpu) in groups { if let cpu { groupUsage[group] = (cpu.usageUsec, at) } }
+        lastPass = (read.count, carried.count, wokeGroups)
+    }
+}
