@@ -12,6 +12,9 @@ import Testing
         // throttled by cpu.max
         ("usage_usec 1000000\nuser_usec 990000\nsystem_usec 10000\nnr_periods 50\nnr_throttled 49\nthrottled_usec 4021000\n",
          CPUStat(usageUsec: 1000000, userUsec: 990000, systemUsec: 10000, nrPeriods: 50, nrThrottled: 49, throttledUsec: 4021000)),
+        // the parser walks bytes: runs of spaces, no final newline, the largest counter, a key repeated (the last wins)
+        ("usage_usec  18446744073709551615\nuser_usec 1\n\nsystem_usec 2\nnr_throttled 3\nnr_throttled 4",
+         CPUStat(usageUsec: 18446744073709551615, userUsec: 1, systemUsec: 2, nrThrottled: 4)),
     ])
     func cpuStat(text: String, expected: CPUStat) throws {
         #expect(try CPUStat.parse(text) == expected)
@@ -21,6 +24,10 @@ import Testing
         ("user_usec 1\nsystem_usec 1\n", "usage_usec"),
         ("usage_usec abc\nuser_usec 1\nsystem_usec 1\n", "usage_usec abc"),
         ("usage_usec 1 2\n", "usage_usec 1 2"),
+        ("usage_usec 18446744073709551616\nuser_usec 1\nsystem_usec 1\n", "usage_usec 18446744073709551616"),
+        ("usage_usec -1\nuser_usec 1\nsystem_usec 1\n", "usage_usec -1"),
+        ("   \nusage_usec 1\nuser_usec 1\nsystem_usec 1\n", "not 'key value'"),
+        ("usage_usec 1\nuser_usec 1\n", "system_usec"),
     ])
     func cpuStatErrorsSayWhat(text: String, mention: String) {
         #expect {

@@ -31,21 +31,51 @@ public struct CPUStat: Sendable, Equatable {
         }
     }
 
+    /// The keys kept, in the order of `CPUStat`'s fields; others are skipped (newer kernels add
+    /// lines such as nr_bursts).
+    private static let keys: [[UInt8]] = ["usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec"]
+        .map { Array($0.utf8) }
+
+    /// Parses "key value" lines. Read for every group and every user's subgroup in every pass, so
+    /// it walks the bytes once: no split, no dictionary.
     public static func parse(_ text: String) throws(ParseError) -> CPUStat {
-        var fields: [Substring: UInt64] = [:]
-        for line in text.split(separator: "\n") where !line.isEmpty {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, let v = UInt64(parts[1]) else { throw .badLine(String(line)) }
-            fields[parts[0]] = v
+        let b = Array(text.utf8)
+        var values = [UInt64?](repeating: nil, count: keys.count)
+        var i = 0
+        while i < b.count {
+            var end = i
+            while end < b.count, b[end] != UInt8(ascii: "\n") { end += 1 }
+            defer { i = end + 1 }
+            guard end > i else { continue }  // an empty line
+            var tokens: [Range<Int>] = []
+            var j = i
+            while j < end {
+                while j < end, b[j] == UInt8(ascii: " ") { j += 1 }
+                let start = j
+                while j < end, b[j] != UInt8(ascii: " ") { j += 1 }
+                if j > start { tokens.append(start..<j) }
+                if tokens.count > 2 { break }
+            }
+            guard tokens.count == 2, let value = decimal(b[tokens[1]]) else { throw .badLine(String(decoding: b[i..<end], as: UTF8.self)) }
+            if let k = keys.firstIndex(where: { $0.elementsEqual(b[tokens[0]]) }) { values[k] = value }
         }
-        for required in ["usage_usec", "user_usec", "system_usec"] where fields[Substring(required)] == nil {
-            throw .missingField(required)
+        for k in 0..<3 where values[k] == nil { throw .missingField(String(decoding: keys[k], as: UTF8.self)) }
+        return CPUStat(usageUsec: values[0]!, userUsec: values[1]!, systemUsec: values[2]!, nrPeriods: values[3] ?? 0,
+                       nrThrottled: values[4] ?? 0, throttledUsec: values[5] ?? 0)
+    }
+
+    /// Unsigned decimal digits that fit a UInt64; nil otherwise.
+    private static func decimal(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        guard !digits.isEmpty else { return nil }
+        var v: UInt64 = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            v = a
         }
-        return CPUStat(
-            usageUsec: fields["usage_usec"]!, userUsec: fields["user_usec"]!, systemUsec: fields["system_usec"]!,
-            nrPeriods: fields["nr_periods"] ?? 0, nrThrottled: fields["nr_throttled"] ?? 0,
-            throttledUsec: fields["throttled_usec"] ?? 0
-        )
+        return v
     }
 }
 
