@@ -269,8 +269,8 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Generic only so that an unlabelled reference, `flatMap(GroupName.init)`, still means
     /// `init?(_:)` (the solver prefers a non-generic candidate); call it with a String.
     public init?(path: some StringProtocol) {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...GroupName.maxComponents).contains(parts.count), parts.allSatisfy({ GroupName.isValid(String($0)) }) else { return nil }
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard (1...GroupName.maxComponents).contains(parts.count), parts.allSatisfy({ GroupName.isValid($0) }) else { return nil }
         rawValue = String(path)
     }
 
@@ -278,8 +278,10 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
     private init(validated: String) { rawValue = validated }
 
     /// Whether `raw` is one valid component.
-    public static func isValid(_ raw: String) -> Bool {
-        let bytes = Array(raw.utf8)
+    public static func isValid(_ raw: String) -> Bool { isValid(raw.utf8) }
+
+    /// The same on bytes (a listing checks every user's subgroup name in every pass: no copies).
+    static func isValid(_ bytes: some Collection<UInt8>) -> Bool {
         guard (1...63).contains(bytes.count), let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else {
             return false
         }
@@ -302,13 +304,17 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
         return GroupName(validated: String(rawValue[..<slash]))
     }
     /// The number of components: 1 for a top-level group.
-    public var depth: Int { rawValue.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: "/") ? 1 : 0) } }
+    public var depth: Int {
+        var n = 1
+        for b in rawValue.utf8 where b == UInt8(ascii: "/") { n += 1 }
+        return n
+    }
 
     /// This path and one more component; nil when `component` is not a valid component or the
     /// path would have more than `maxComponents`.
     public func appending(_ component: String) -> GroupName? {
         guard GroupName.isValid(component), depth < GroupName.maxComponents else { return nil }
-        return GroupName(path: rawValue + "/" + component)
+        return GroupName(validated: rawValue + "/" + component)
     }
 
     /// True when `other` is beneath this path (a child, a grandchild, ...); false for itself.

@@ -104,7 +104,9 @@ extension GroupPolicy {
 }
 
 extension Policy {
-    public var agentGroups: [GroupPolicy] { groups.filter { !$0.isUnitBacked } }
+    /// Without unit-backed groups, `groups` itself: read several times in every pass, with a
+    /// group per user, so it copies no group when nothing is to be left out.
+    public var agentGroups: [GroupPolicy] { groups.contains(where: \.isUnitBacked) ? groups.filter { !$0.isUnitBacked } : groups }
     public var unitGroups: [GroupPolicy] { groups.filter(\.isUnitBacked) }
     /// The unit names (or globs) systemd is asked about, each once, sorted.
     public var unitPatterns: [String] { Set(unitGroups.flatMap { $0.match.units.map(\.pattern) }).sorted() }

@@ -22,16 +22,28 @@ public enum UserNode: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// "user-1001" (canonical decimal: no sign, no leading zero) or "overflow"; nil for anything else.
     public init?(component: some StringProtocol) {
-        if component == Self.overflowName {
+        self.init(bytes: component.utf8)
+    }
+
+    private static let prefixBytes = Array(prefix.utf8)
+    private static let overflowBytes = Array(overflowName.utf8)
+
+    /// The same on bytes: every stage asks it of every group in every pass, so no copies.
+    init?(bytes: some Collection<UInt8>) {
+        if bytes.elementsEqual(Self.overflowBytes) {
             self = .overflow
             return
         }
-        guard component.hasPrefix(Self.prefix) else { return nil }
-        let digits = component.dropFirst(Self.prefix.count)
-        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }),
-              digits == "0" || digits.first != "0", let uid = UInt32(digits), uid != UInt32.max
-        else { return nil }
-        self = .user(uid)
+        guard bytes.starts(with: Self.prefixBytes) else { return nil }
+        let digits = bytes.dropFirst(Self.prefixBytes.count)
+        guard !digits.isEmpty, digits.count <= 10, digits.count == 1 || digits.first != UInt8(ascii: "0") else { return nil }
+        var uid: UInt64 = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            uid = uid * 10 + UInt64(d - UInt8(ascii: "0"))
+        }
+        guard uid < UInt64(UInt32.max) else { return nil }
+        self = .user(UInt32(uid))
     }
 
     public var uid: UInt32? {
@@ -65,7 +77,9 @@ extension GroupName {
 
     /// The user this group is the subgroup of, if it is one (the policy says whose parent is per_user).
     public var userNode: UserNode? {
-        depth > 1 ? UserNode(component: leaf) : nil
+        let bytes = rawValue.utf8
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        return UserNode(bytes: bytes[bytes.index(after: slash)...])
     }
 }
 
