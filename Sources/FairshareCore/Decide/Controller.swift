@@ -100,8 +100,9 @@ public struct Controller: Sendable {
     ///     every level.
     ///   - inForce: the cpu.max each group had over the interval, as written (not as last
     ///     decided: a write that failed left the old one), to judge "at its allowance".
+    ///   - ioWeights: the policy's io weights (`Policy.ioWeights`), when the caller keeps them.
     public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double,
-                                inForce: [GroupName: CPUMax] = [:]) -> Decision {
+                                inForce: [GroupName: CPUMax] = [:], ioWeights: [GroupName: IOWeight]? = nil) -> Decision {
         let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = policy.agentGroups
         let children = Dictionary(grouping: groups, by: \.parent)
@@ -114,7 +115,10 @@ public struct Controller: Sendable {
         floorTarget = floorTarget.filter { live.contains($0.key) }
         // Demand bottom-up: a leaf's from what it did, an interior group's from its children's.
         var demands: [GroupName: Demand] = [:]
-        for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
+        // The deepest first (children before their parent); sorted as positions, not as groups.
+        let depths = groups.map(\.name.depth)
+        for i in groups.indices.sorted(by: { depths[$0] != depths[$1] ? depths[$0] > depths[$1] : $0 < $1 }) {
+            let g = groups[i]
             if let kids = children[g.name], !kids.isEmpty {
                 // Its own cgroup's signs count too (its cpu.pressure covers every user beneath,
                 // whose own pressure is not read).
@@ -130,7 +134,7 @@ public struct Controller: Sendable {
             }
         }
         // Allocation top-down: a level's capacity is what its parent was allocated.
-        let ioBase = policy.ioWeights()
+        let ioBase = ioWeights ?? policy.ioWeights()
         var decisions: [GroupDecision] = []
         var idle = 0.0
         var levels: [(parent: GroupName?, capacity: Double)] = [(nil, capacity)]
@@ -146,8 +150,10 @@ public struct Controller: Sendable {
             for d in level.decisions where children[d.group] != nil { levels.append((d.group, d.share.allocation)) }
         }
         decisions = Self.lendIdle(&idle, to: decisions, policy: policy, demands: demands, capacity: capacity)
+        // In the policy's order: each position looked up once, not twice per comparison.
         let order = Dictionary(uniqueKeysWithValues: groups.enumerated().map { ($1.name, $0) })
-        return Decision(groups: decisions.sorted { order[$0.group]! < order[$1.group]! }, idle: idle)
+        let positioned = decisions.map { (order[$0.group]!, $0) }.sorted { $0.0 < $1.0 }
+        return Decision(groups: positioned.map(\.1), idle: idle)
     }
 
     /// What the machine leaves unused after every level's allocation goes to the borrowing
@@ -159,7 +165,10 @@ public struct Controller: Sendable {
                          capacity: Double) -> [GroupDecision] {
         guard idle > Allocator.epsilon else { return decisions }
         var borrowers: [(index: Int, weight: Double, room: Double)] = []
-        let byName = Dictionary(policy.agentGroups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // Only groups below the top with borrow and a max may borrow here.
+        let byName = Dictionary(policy.groups.filter { $0.parent != nil && $0.borrow && $0.ceiling != nil && !$0.isUnitBacked }
+            .map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        guard !byName.isEmpty else { return decisions }
         for (i, d) in decisions.enumerated() {
             guard let g = byName[d.group], g.parent != nil, g.borrow, let ceiling = g.ceiling?.cpus(capacity: capacity), !g.idle,
                   let want = demands[g.name], want.hungry

@@ -152,9 +152,10 @@ public struct Enforcer: Sendable {
     public func removals(policy: Policy, existingGroups: Set<GroupName>, after steps: [Step] = []) -> [Step] {
         let layout = GroupLayout(policy)
         let counts = memberCounts(after: steps)
-        return existingGroups.sorted(by: GroupName.childrenFirst).filter { g in
+        // Filtered before sorted: a pass usually removes nothing of its many users' subgroups.
+        return existingGroups.filter { g in
             !layout.isWanted(g) || (layout.perUserGroup(of: g) != nil && (counts[g] ?? 0) == 0)
-        }.map { .removeGroup($0) }
+        }.sorted(by: GroupName.childrenFirst).map { .removeGroup($0) }
     }
 
     /// The policy's groups that are missing and the users' subgroups this plan needs, a parent

@@ -15,6 +15,17 @@ public struct Reconciler: Sendable {
     /// The policy's groups with the users of its per_user groups as child groups, as the last
     /// plan left them: what the controller, the group files and the sampler work on.
     private var tree: Policy
+    /// The groups `tree` was built from (nil: build it again), and what is derived from it once
+    /// per tree rather than once per pass: a pass with many users rebuilds nothing while they
+    /// stay the same.
+    private var treeSource: Set<GroupName>?
+    private var treeLayout: GroupLayout
+    private var treeWeights: ShareWeights
+    /// The policy's own layout (which groups hold processes, which are per_user).
+    private var layout: GroupLayout
+    /// Groups whose files were found in line with their rules, with the inputs the rules had
+    /// then: the same inputs give the same (empty) steps, so their rows are not evaluated again.
+    private var settled: [GroupName: SettledInputs] = [:]
     private var classifier: Classifier
     private var enforcer: Enforcer
     private var controller = Controller()
@@ -61,6 +72,9 @@ public struct Reconciler: Sendable {
     public init(policy: Policy, classifier: Classifier, rootPath: CgroupPath, recorded: OriginLedger.Contents? = nil) {
         self.policy = policy
         self.tree = policy
+        self.layout = GroupLayout(policy)
+        self.treeLayout = layout
+        self.treeWeights = ShareWeights(policy)
         self.classifier = classifier
         self.enforcer = Enforcer(root: rootPath)
         self.recordedLedger = recorded ?? OriginLedger.Contents()
@@ -81,8 +95,10 @@ public struct Reconciler: Sendable {
         var classifier = classifier
         classifier.units = unitCgroups
         self.policy = next
-        self.tree = next.withUsers(Self.userNodes(knownGroups, layout: GroupLayout(next)), userShares: classifier.userShares)
         self.classifier = classifier
+        layout = GroupLayout(next)
+        treeSource = nil
+        buildTree(from: knownGroups)
         lastDecision = nil
     }
 
@@ -153,8 +169,7 @@ public struct Reconciler: Sendable {
         if !unitsKnown { membership.removeAll(where: \.isMove) }
         let creating = Set(membership.compactMap { if case .createGroup(let g) = $0 { g } else { nil } })
         let removing = Set(membership.compactMap { if case .removeGroup(let g) = $0 { g } else { nil } })
-        tree = policy.withUsers(Self.userNodes(existing.union(creating).subtracting(removing), layout: GroupLayout(policy)),
-                                userShares: classifier.userShares)
+        buildTree(from: existing.union(creating).subtracting(removing))
 
         sample(o)
         let hasMembers = memberCounts(after: membership)
@@ -184,7 +199,6 @@ public struct Reconciler: Sendable {
         for pid in changes.exited { enforcer.forget(pid: pid) }
         // Verdicts of a handful of processes that just changed: nothing to remember them for.
         var verdicts = ClassificationCache()
-        let layout = GroupLayout(policy)
         var users = UserSlots(existing: knownGroups, layout: layout)
         var steps = enforcer.membershipSteps(policy: policy, classifier: classifier, processes: changes.changed, users: &users,
                                              cache: &verdicts)
@@ -198,7 +212,7 @@ public struct Reconciler: Sendable {
         }
         let needed = Set(steps.compactMap { step -> GroupName? in if case .move(_, _, let g, _, _) = step { g } else { nil } }).intersection(creating)
         if !needed.isEmpty {
-            tree = policy.withUsers(Self.userNodes(knownGroups.union(needed), layout: layout), userShares: classifier.userShares)
+            buildTree(from: knownGroups.union(needed))
             steps = needed.sorted().map(Step.createGroup) + settingSteps(present: needed, creating: needed, capacity: lastCapacity) + steps
         }
         if steps.contains(where: \.isMove) {
@@ -218,6 +232,17 @@ public struct Reconciler: Sendable {
             if let g = enforcer.group(ofCgroup: p.cgroup) { groups.insert(g) }
         }
         return groups
+    }
+
+    /// The tree with the users' subgroups among `groups`, built again only when they changed
+    /// (and after a reload), with what is derived from it.
+    private mutating func buildTree(from groups: Set<GroupName>) {
+        guard groups != treeSource else { return }
+        treeSource = groups
+        tree = policy.withUsers(Self.userNodes(groups, layout: layout), userShares: classifier.userShares)
+        treeLayout = GroupLayout(tree)
+        treeWeights = ShareWeights(tree)
+        settled = [:]
     }
 
     /// The users' subgroups among these cgroups, per per_user group.
@@ -301,21 +326,23 @@ public struct Reconciler: Sendable {
             }
         }
         return controller.decide(policy: tree, observations: observations, capacity: capacity, interval: seconds,
-                                 inForce: applied.values(of: .cpuMax, as: CPUMax.self))
+                                 inForce: applied.values(of: .cpuMax, as: CPUMax.self), ioWeights: treeWeights.io)
     }
 
     /// Every group file (`GroupFiles`) of every agent group that exists or is being created, where
     /// the row's rule wants a value other than the one in force: the weights phase of every group,
     /// then the limits phase. A file the kernel resets is written again after the file that reset
     /// it; a bounded file goes before its bound when its new value fits the bound in force.
-    private func settingSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
-        let weights = ShareWeights(tree)
+    private mutating func settingSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
         let bfqActive = disks?.bfqActive ?? false
-        let layout = GroupLayout(tree)
         var phases: [GroupFile.Phase: [Step]] = [:]
         for g in tree.agentGroups where present.contains(g.name) {
-            var context = SettingContext(group: g, isInterior: layout.interior.contains(g.name), decision: lastDecision?.decision(for: g.name),
-                                         weights: weights, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
+            let decision = lastDecision?.decision(for: g.name)
+            let inputs = SettledInputs(decision: decision, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive,
+                                       revision: applied.revision(of: g.name))
+            if !creating.contains(g.name), settled[g.name] == inputs { continue }
+            var context = SettingContext(group: g, isInterior: treeLayout.interior.contains(g.name), decision: decision,
+                                         weights: treeWeights, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
             var reset: Set<ControlFile> = []
             var groupSteps: [GroupFile.Phase: [GroupSetting]] = [:]
             for row in GroupFiles.all {
@@ -332,8 +359,19 @@ public struct Reconciler: Sendable {
             for (phase, settings) in groupSteps {
                 phases[phase, default: []] += orderedWithinBounds(settings, group: g.name).map(Step.set)
             }
+            settled[g.name] = groupSteps.isEmpty && !creating.contains(g.name) ? inputs : nil
         }
         return phases.keys.sorted().flatMap { phases[$0]! }
+    }
+
+    /// What a group's rows read besides the tree (which `buildTree` keeps): the controller's
+    /// decision, the capacity, the kernel's lacks, BFQ, and the values in force (by revision).
+    struct SettledInputs: Equatable {
+        var decision: Controller.GroupDecision?
+        var capacity: Double
+        var kernelLacks: Set<ControlFile>
+        var bfqActive: Bool
+        var revision: UInt64?
     }
 
     /// A file kept within another's value is written before it when its new value fits the
@@ -505,8 +543,20 @@ public struct AppliedSettings: Sendable, Equatable {
     private var byGroup: [GroupName: [ControlFile: SettingValue]] = [:]
     /// Files this kernel has been found to lack (cpu.idle before Linux 5.15, ...).
     public internal(set) var kernelLacks: Set<ControlFile> = []
+    /// A group's revision changes whenever any of its values does (the reconciler's memo of
+    /// groups in line with their rules).
+    private var revisions: [GroupName: UInt64] = [:]
+    private var changes: UInt64 = 0
 
     public init() {}
+
+    /// Changes with every change to the group's values; nil before any.
+    func revision(of g: GroupName) -> UInt64? { revisions[g] }
+
+    private mutating func changed(_ g: GroupName) {
+        changes += 1
+        revisions[g] = changes
+    }
 
     /// The value in force, nil when not known (not written yet, or reset by the kernel).
     public func value(_ file: ControlFile, of g: GroupName) -> SettingValue? { byGroup[g]?[file] }
@@ -524,14 +574,25 @@ public struct AppliedSettings: Sendable, Equatable {
 
     mutating func set(_ file: ControlFile, of g: GroupName, to value: SettingValue?) {
         byGroup[g, default: [:]][file] = value
+        changed(g)
     }
 
-    mutating func forget(_ g: GroupName) { byGroup[g] = nil }
+    /// No values and no revision: a group that comes back starts anew (users come and go, so
+    /// nothing is kept per group once it is gone).
+    mutating func forget(_ g: GroupName) {
+        byGroup[g] = nil
+        revisions[g] = nil
+    }
 
     /// Forgets one file in every group (io.bfq.weight once no disk uses BFQ).
     mutating func forget(_ file: ControlFile) {
-        for g in byGroup.keys { byGroup[g]?[file] = nil }
+        for g in byGroup.keys where byGroup[g]?[file] != nil {
+            byGroup[g]?[file] = nil
+            changed(g)
+        }
     }
+
+    public static func == (a: AppliedSettings, b: AppliedSettings) -> Bool { a.byGroup == b.byGroup && a.kernelLacks == b.kernelLacks }
 }
 
 /// The reconciler's state as the last outcomes left it, for those who only read it.

@@ -42,6 +42,17 @@ public struct CgroupStats: Sendable, Equatable {
     /// its cap, its group's own readings cover all its users.
     public static let notReadForUsers = "not read for a user's subgroup (cpu.stat only, so that a pass costs little more with many users; the group's own io.stat and cpu.pressure cover its users)"
 
+    /// Every reading worked or was not made by design (a user's io.stat and cpu.pressure).
+    public var allAsIntended: Bool {
+        func fine<T>(_ r: Reading<T>) -> Bool {
+            switch r {
+            case .value: true
+            case .unavailable(let why): why == Self.notReadForUsers
+            }
+        }
+        return fine(cpu) && fine(io) && fine(pressure)
+    }
+
     /// A user's subgroup: cpu.stat only.
     public static func user(cpu: Reading<CPUStat>) -> CgroupStats {
         CgroupStats(cpu: cpu, io: .unavailable(notReadForUsers), pressure: .unavailable(notReadForUsers))
