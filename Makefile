@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBUG_BIN := .build/debug/fairshare
 
-.PHONY: all deps build warnings-check unit-test smoke test bench bench-fairness bench-socket metrics-lint readme-figures clean
+.PHONY: all deps build warnings-check unit-test smoke test bench bench-fairness bench-socket bench-users metrics-lint readme-figures clean
 
 all: build
 
@@ -67,6 +67,11 @@ bench: deps
 # bench's process; root's status round trips (median, max) and the server's descriptors. Root only.
 bench-socket: deps
 	$(SWIFT) run -c release fairshare-bench socket 1000 10
+
+# Issue 20's cost bound on the host: a per_user group's pass with 20, then 200 idle users (the
+# shipping agent on the in-memory kernel; the real kernel's figure is `make vm-tree`'s many phase).
+bench-users: deps
+	$(SWIFT) run -c release fairshare-bench users 20 200
 
 # The redistribution and fairness figures: the fluid simulator, and beside it the real kernel's
 # from the last `make vm-fairness` run (.build-vm/fairness-results.txt), if there is one.

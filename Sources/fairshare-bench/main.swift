@@ -14,6 +14,10 @@ import Glibc
 if CommandLine.arguments.dropFirst().first == "socket" {
     exit(SocketBench.run(Array(CommandLine.arguments.dropFirst(2))))
 }
+// `fairshare-bench users [FEW] [MANY]`: a per_user group's pass with FEW, then MANY users (UsersBench.swift).
+if CommandLine.arguments.dropFirst().first == "users" {
+    exit(UsersBench.run(Array(CommandLine.arguments.dropFirst(2))))
+}
 // `fairshare-bench metrics [GROUPS] [--out FILE]`: the metrics exposition (MetricsBench.swift).
 if CommandLine.arguments.dropFirst().first == "metrics" {
     exit(MetricsBench.run(Array(CommandLine.arguments.dropFirst(2))))
