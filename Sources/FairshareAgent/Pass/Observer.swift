@@ -24,15 +24,15 @@ struct Observer: Sendable {
         let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
         let layout = GroupLayout(policy)
         // A user's subgroup holds processes only: a pass does not list inside each of them.
-        let groups = groupCgroups(leaves: { layout.perUserGroup(of: $0) != nil })
+        let groups = groupCgroups(notInside: Set(layout.perUser.keys))
         var stats: [GroupName: CgroupStats] = [:]
         // The policy's groups and the users' subgroups (as listed: they come and go with users).
-        let read = groups.value.map { $0.filter(layout.isWanted) } ?? policy.agentGroups.map(\.name).filter(env.cgroups.groupExists)
+        let read = groups.value ?? Set(policy.agentGroups.map(\.name).filter(env.cgroups.groupExists))
         var users: [GroupName: [GroupName]] = [:]
         for g in read {
             if let group = layout.perUserGroup(of: g) {
                 users[group, default: []].append(g)
-            } else {
+            } else if layout.isWanted(g) {
                 stats[g] = readStats(env.cgroups.path(of: g))
             }
         }
@@ -102,9 +102,10 @@ struct Observer: Sendable {
 
     /// The group cgroups under the root (valid group paths, nested ones and users' subgroups
     /// included), whoever made them.
-    /// - Parameter leaves: groups not listed inside (the users' subgroups in a pass).
-    func groupCgroups(leaves: (GroupName) -> Bool = { _ in false }) -> Reading<Set<GroupName>> {
-        Self.listGroups(env.cgroups, leaves: leaves)
+    /// - Parameter notInside: groups whose children are not listed inside (the per_user groups
+    ///   in a pass: their children are users' subgroups, which hold processes only).
+    func groupCgroups(notInside: Set<GroupName> = []) -> Reading<Set<GroupName>> {
+        Self.listGroups(env.cgroups, notInside: notInside)
     }
 
     /// Walks the root's subtree breadth-first, as deep as a group path may go
@@ -112,21 +113,31 @@ struct Observer: Sendable {
     /// cgroup someone else made with another name are not groups. Any directory that can not be
     /// listed (but one removed meanwhile) makes the listing unavailable: a partial one would
     /// read as groups gone.
-    static func listGroups(_ tree: CgroupTree, leaves: (GroupName) -> Bool = { _ in false }) -> Reading<Set<GroupName>> {
+    static func listGroups(_ tree: CgroupTree, notInside: Set<GroupName> = []) -> Reading<Set<GroupName>> {
         var found: Set<GroupName> = []
         do throws(CgroupError) {
             var level = try tree.fs.children(of: tree.root).compactMap { GroupName(path: $0) }
             while !level.isEmpty {
-                found.formUnion(level)
                 var next: [GroupName] = []
-                for g in level where g.depth < GroupName.maxComponents && !leaves(g) {
+                for g in level {
+                    found.insert(g)
+                    guard g.depth < GroupName.maxComponents else { continue }
                     let names: [String]
                     do throws(CgroupError) {
                         names = try tree.fs.children(of: tree.path(of: g))
                     } catch where error.kind == .gone {
                         continue  // removed since its parent was listed
                     }
-                    next += names.compactMap { name in GroupName(name).flatMap { _ in g.appending(name) } }
+                    if notInside.contains(g) {
+                        // Users' subgroups: found, not listed inside (anything else someone
+                        // made there is, so that it can be removed deepest first).
+                        for name in names {
+                            guard let child = g.appending(name) else { continue }
+                            if UserNode(component: name) == nil { next.append(child) } else { found.insert(child) }
+                        }
+                    } else {
+                        next += names.compactMap { g.appending($0) }
+                    }
                 }
                 level = next
             }
@@ -138,7 +149,8 @@ struct Observer: Sendable {
 
     /// The users' subgroups, per per_user group: cpu.stat only, and only for the users the
     /// schedule names, unless the group's own usage says a quiet one woke (then all of them).
-    /// A quiet user not read keeps its last counters (`UserReadSchedule`).
+    /// A quiet user not read is left out of the observation: its counters stand as last read
+    /// (`UserReadSchedule`, `Reconciler.sample`).
     private func readUsers(_ users: [GroupName: [GroupName]], into stats: inout [GroupName: CgroupStats], at: UInt64,
                            schedule: inout UserReadSchedule) {
         var read: [GroupName: CPUStat?] = [:]
@@ -168,12 +180,12 @@ struct Observer: Sendable {
                 woke += 1
                 later.forEach(readUser)
             } else {
+                // Not named in the observation: its counters stand as last read.
                 for u in later {
-                    guard let last = schedule.carried(u) else {
+                    guard schedule.carried(u) != nil else {
                         readUser(u)
                         continue
                     }
-                    stats[u] = .user(cpu: .value(last))
                     carried.insert(u)
                 }
             }

@@ -40,6 +40,13 @@ public struct UsageSampler: Sendable {
 
     public init() {}
 
+    /// The group's counters stood unchanged until `at` (a quiet user's subgroup, not read in the
+    /// passes since its last reading: `UserReadSchedule`): its next rate is measured from then,
+    /// so a user who wakes shows their usage over one interval, not spread over the quiet ones.
+    public mutating func restate(_ group: GroupName, unchangedUntil at: UInt64) {
+        if let s = last[group], s.at < at { last[group]?.at = at }
+    }
+
     /// Records a sample; the group's rates are updated when there is an earlier one to compare.
     public mutating func record(_ group: GroupName, _ sample: Sample) {
         defer { last[group] = sample }

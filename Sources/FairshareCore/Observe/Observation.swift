@@ -114,7 +114,8 @@ public struct Observation: Sendable {
     public var processes: [ProcessInfo]? { processScan?.value?.processes }
     /// The root's children that are valid group names, whoever made them.
     public var groupCgroups: Reading<Set<GroupName>>
-    /// Counters of the agent's groups that exist.
+    /// Counters of the agent's groups that exist. A user's subgroup is left out when it was
+    /// quiet and not read this pass (`UserReadSchedule`): its counters stand as last read.
     public var groupStats: [GroupName: CgroupStats]
     public var units: UnitsObservation
     /// The disks and io.cost's settings, read every few passes (nil when not read this pass;

@@ -158,6 +158,8 @@ public enum StatusProjection {
         if g.isUnitBacked {
             return r.unitCgroups.placements(of: g.name).compactMap { o.units.stats[$0.unit] }
         }
-        return o.groupStats[g.name].map { [$0] } ?? []
+        if let stats = o.groupStats[g.name] { return [stats] }
+        // A quiet user's subgroup not read this pass: what was read last stands.
+        return g.parent != nil && g.name.userNode != nil ? [.user(cpu: .value(r.counters[g.name]?.cpu ?? CPUStat()))] : []
     }
 }
