@@ -31,6 +31,9 @@ public struct Enforcer: Sendable {
     /// The member with each pid, kept in step with `members` (`setMember`): an event about one
     /// pid costs one lookup, not a walk of every member.
     private var identityOfPID: [Int32: ProcessIdentity] = [:]
+    /// Members per group, kept in step with `members` (`setMember`): every pass asks for them,
+    /// and with a group per user a count from scratch is a walk of every member.
+    private var counts: [GroupName: Int] = [:]
 
     public init(root: CgroupPath) {
         self.root = root
@@ -52,12 +55,20 @@ public struct Enforcer: Sendable {
     /// The only ways one membership changes: they keep the pid index in step.
     private mutating func setMember(_ id: ProcessIdentity, _ m: Membership?) {
         if let m {
-            if let old = identityOfPID[id.pid], old != id { members[old] = nil }  // the pid was reused
-            members[id] = m
+            // The pid was reused: the old process is no member any more.
+            if let old = identityOfPID[id.pid], old != id, let gone = members.removeValue(forKey: old) { Self.count(&counts, gone.group, -1) }
+            if let before = members.updateValue(m, forKey: id) { Self.count(&counts, before.group, -1) }
+            Self.count(&counts, m.group, 1)
             identityOfPID[id.pid] = id
-        } else if members.removeValue(forKey: id) != nil, identityOfPID[id.pid] == id {
-            identityOfPID[id.pid] = nil
+        } else if let before = members.removeValue(forKey: id) {
+            Self.count(&counts, before.group, -1)
+            if identityOfPID[id.pid] == id { identityOfPID[id.pid] = nil }
         }
+    }
+
+    private static func count(_ counts: inout [GroupName: Int], _ g: GroupName, _ delta: Int) {
+        let n = (counts[g] ?? 0) + delta
+        counts[g] = n > 0 ? n : nil
     }
 
     /// The membership of the process with this pid, if it is a member.
@@ -154,7 +165,8 @@ public struct Enforcer: Sendable {
         let counts = memberCounts(after: steps)
         // Filtered before sorted: a pass usually removes nothing of its many users' subgroups.
         return existingGroups.filter { g in
-            !layout.isWanted(g) || (layout.perUserGroup(of: g) != nil && (counts[g] ?? 0) == 0)
+            // A user's subgroup is wanted while it has members; any other group while the policy has it.
+            layout.perUserGroup(of: g) != nil ? (counts[g] ?? 0) == 0 : !layout.isWanted(g)
         }.sorted(by: GroupName.childrenFirst).map { .removeGroup($0) }
     }
 
@@ -246,18 +258,25 @@ public struct Enforcer: Sendable {
 
     /// Members per group, as the agent believes; with `steps`, as they will be once the plan's
     /// moves, adoptions and give-backs are done.
+    /// The counts kept in step with the members, changed by the steps' memberships only (the
+    /// moves first, as `membersAfterMoves` takes them, then give-backs and adoptions in order).
     public func memberCounts(after steps: [Step] = []) -> [GroupName: Int] {
-        var after = membersAfterMoves(steps)
+        var changed: [ProcessIdentity: Membership?] = [:]
+        for case .move(let id, _, let g, let origin, _) in steps { changed[id] = .some(Membership(group: g, origin: origin, reason: .matched)) }
         for step in steps {
             switch step {
-            case .restore(let id, _, _, _): after[id] = nil
-            case .adopt(let id, let g, let origin, let reason): after[id] = Membership(group: g, origin: origin, reason: reason)
+            case .restore(let id, _, _, _): changed[id] = .some(nil)
+            case .adopt(let id, let g, let origin, let reason): changed[id] = .some(Membership(group: g, origin: origin, reason: reason))
             default: break
             }
         }
-        var counts: [GroupName: Int] = [:]
-        for m in after.values { counts[m.group, default: 0] += 1 }
-        return counts
+        guard !changed.isEmpty else { return counts }
+        var after = counts
+        for (id, membership) in changed {
+            if let before = members[id] { Self.count(&after, before.group, -1) }
+            if let m = membership { Self.count(&after, m.group, 1) }
+        }
+        return after
     }
 }
 
