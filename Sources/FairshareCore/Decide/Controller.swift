@@ -103,57 +103,85 @@ public struct Controller: Sendable {
     ///   - ioWeights: the policy's io weights (`Policy.ioWeights`), when the caller keeps them.
     public mutating func decide(policy: Policy, observations: [Observation], capacity: Double, interval: Double,
                                 inForce: [GroupName: CPUMax] = [:], ioWeights: [GroupName: IOWeight]? = nil) -> Decision {
-        let obs = Dictionary(observations.map { ($0.group, $0) }, uniquingKeysWith: { a, _ in a })
+        // Every group by its position in the policy: one lookup by name per group and pass,
+        // arrays after that (with a group per user, a pass decides hundreds of them).
         let groups = policy.agentGroups
-        let children = Dictionary(grouping: groups, by: \.parent)
+        let n = groups.count
+        var position: [GroupName: Int] = [:]
+        position.reserveCapacity(n)
+        for (i, g) in groups.enumerated() where position[g.name] == nil { position[g.name] = i }
+        // The reconciler lists the observations in the policy's order; anything else is matched by
+        // name (the first of a name counts).
+        var observed = [Observation?](repeating: nil, count: n)
+        if observations.count == n, zip(observations, groups).allSatisfy({ $0.group == $1.name }) {
+            for i in 0..<n { observed[i] = observations[i] }
+        } else {
+            for o in observations { if let i = position[o.group], observed[i] == nil { observed[i] = o } }
+        }
+        var childrenOf = [[Int]](repeating: [], count: n)
+        var top: [Int] = []
+        for (i, g) in groups.enumerated() {
+            if let p = g.parent {
+                if let pi = position[p] { childrenOf[pi].append(i) }
+            } else {
+                top.append(i)
+            }
+        }
         if case .decayed = policy.agent.fairness {
             ledger.retain(only: Set(groups.filter { !$0.idle }.map(\.name)), absentUsersOf: policy.perUserLimits)
         }
         // Users come and go: what is learnt of a group's floor goes with the group.
-        let live = Set(groups.map(\.name))
-        floorGain = floorGain.filter { live.contains($0.key) }
-        floorTarget = floorTarget.filter { live.contains($0.key) }
+        if !floorGain.isEmpty || !floorTarget.isEmpty {
+            floorGain = floorGain.filter { position[$0.key] != nil }
+            floorTarget = floorTarget.filter { position[$0.key] != nil }
+        }
         // Demand bottom-up: a leaf's from what it did, an interior group's from its children's.
-        var demands: [GroupName: Demand] = [:]
+        var demands = [Demand](repeating: Demand(cpus: 0, hungry: false, reason: "", hasMembers: false), count: n)
         // The deepest first (children before their parent); sorted as positions, not as groups.
         let depths = groups.map(\.name.depth)
         for i in groups.indices.sorted(by: { depths[$0] != depths[$1] ? depths[$0] > depths[$1] : $0 < $1 }) {
             let g = groups[i]
-            if let kids = children[g.name], !kids.isEmpty {
+            if !childrenOf[i].isEmpty {
                 // Its own cgroup's signs count too (its cpu.pressure covers every user beneath,
                 // whose own pressure is not read).
-                let own = obs[g.name].map { demand($0, allowance: inForce[g.name]?.cpus) }
-                var d = Self.aggregate(kids.map { ($0, demands[$0.name]!) }, capacity: capacity, ownHunger: own?.1 == true ? own?.2 : nil)
+                let own = observed[i].map { demand($0, allowance: inForce[g.name]?.cpus) }
+                var d = Self.aggregate(childrenOf[i].map { (groups[$0].ceiling, demands[$0]) }, capacity: capacity,
+                                       ownHunger: own?.1 == true ? own?.2 : nil)
                 d.floor = max(g.floor?.cpus(capacity: capacity) ?? 0, d.floor)
-                demands[g.name] = d
+                demands[i] = d
             } else {
-                let o = obs[g.name] ?? Observation(group: g.name, usage: 0, hasMembers: false)
+                let o = observed[i] ?? Observation(group: g.name, usage: 0, hasMembers: false)
                 let d = demand(o, allowance: inForce[g.name]?.cpus)
-                demands[g.name] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers,
-                                         floor: g.floor?.cpus(capacity: capacity) ?? 0)
+                demands[i] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers, floor: g.floor?.cpus(capacity: capacity) ?? 0)
             }
         }
         // Allocation top-down: a level's capacity is what its parent was allocated.
         let ioBase = ioWeights ?? policy.ioWeights()
         var decisions: [GroupDecision] = []
+        var decided: [Int] = []  // each decision's position
         var idle = 0.0
-        var levels: [(parent: GroupName?, capacity: Double)] = [(nil, capacity)]
-        while !levels.isEmpty {
-            let (parent, available) = levels.removeFirst()
-            guard let siblings = children[parent], !siblings.isEmpty else { continue }
+        var levels: [(parent: Int?, capacity: Double)] = [(nil, capacity)]
+        var next = 0
+        while next < levels.count {
+            let (parent, available) = levels[next]
+            next += 1
+            let siblings = parent.map { childrenOf[$0] } ?? top
+            guard !siblings.isEmpty else { continue }
+            let level = siblings.map { groups[$0] }
             // The top level's weight scale counts the unit-backed groups too (one scale with systemd's).
-            let scaleShares = parent == nil ? policy.groups.filter { $0.parent == nil && !$0.idle }.map(\.shares) : siblings.filter { !$0.idle }.map(\.shares)
-            let level = decideLevel(siblings, demands: demands, observations: obs, available: available, machine: capacity,
-                                    scaleShares: scaleShares, ioBase: ioBase, policy: policy, interval: interval)
-            if parent == nil { idle = level.idle }
-            decisions += level.decisions
-            for d in level.decisions where children[d.group] != nil { levels.append((d.group, d.share.allocation)) }
+            let scaleShares = parent == nil ? policy.groups.filter { $0.parent == nil && !$0.idle }.map(\.shares) : level.filter { !$0.idle }.map(\.shares)
+            let result = decideLevel(level, demands: siblings.map { demands[$0] }, observed: siblings.map { observed[$0] }, available: available,
+                                     machine: capacity, scaleShares: scaleShares, ioBase: ioBase, policy: policy, interval: interval)
+            if parent == nil { idle = result.idle }
+            decisions += result.decisions
+            decided += siblings
+            for (k, d) in result.decisions.enumerated() where !childrenOf[siblings[k]].isEmpty { levels.append((siblings[k], d.share.allocation)) }
         }
-        decisions = Self.lendIdle(&idle, to: decisions, policy: policy, demands: demands, capacity: capacity)
-        // In the policy's order: each position looked up once, not twice per comparison.
-        let order = Dictionary(uniqueKeysWithValues: groups.enumerated().map { ($1.name, $0) })
-        let positioned = decisions.map { (order[$0.group]!, $0) }.sorted { $0.0 < $1.0 }
-        return Decision(groups: positioned.map(\.1), idle: idle)
+        decisions = Self.lendIdle(&idle, to: decisions, policy: policy, demand: { position[$0].map { demands[$0] } }, capacity: capacity)
+        // In the policy's order.
+        var ordered = [GroupDecision?](repeating: nil, count: n)
+        for (k, d) in decisions.enumerated() { ordered[decided[k]] = d }
+        return Decision(groups: ordered.compactMap { $0 }, idle: idle)
     }
 
     /// What the machine leaves unused after every level's allocation goes to the borrowing
@@ -161,7 +189,7 @@ public struct Controller: Sendable {
     /// more than their max, by shares, each up to its burst: a cap gives way only while the
     /// machine is idle, as it does for a top-level group. (The top level lends within its own
     /// allocation.)
-    static func lendIdle(_ idle: inout Double, to decisions: [GroupDecision], policy: Policy, demands: [GroupName: Demand],
+    static func lendIdle(_ idle: inout Double, to decisions: [GroupDecision], policy: Policy, demand: (GroupName) -> Demand?,
                          capacity: Double) -> [GroupDecision] {
         guard idle > Allocator.epsilon else { return decisions }
         var borrowers: [(index: Int, weight: Double, room: Double)] = []
@@ -171,7 +199,7 @@ public struct Controller: Sendable {
         guard !byName.isEmpty else { return decisions }
         for (i, d) in decisions.enumerated() {
             guard let g = byName[d.group], g.parent != nil, g.borrow, let ceiling = g.ceiling?.cpus(capacity: capacity), !g.idle,
-                  let want = demands[g.name], want.hungry
+                  let want = demand(g.name), want.hungry
             else { continue }
             let burst = g.burst?.cpus(capacity: capacity) ?? capacity
             let room = min(want.cpus, burst) - max(d.share.allocation, ceiling)
@@ -225,24 +253,28 @@ public struct Controller: Sendable {
     /// - Parameter ownHunger: why the group's own cgroup shows hunger (its tasks wait for a
     ///   CPU, it is throttled or at its allowance), if it does: then every child wants all it
     ///   may reach.
-    static func aggregate(_ children: [(GroupPolicy, Demand)], capacity: Double, ownHunger: String? = nil) -> Demand {
-        let present = children.filter { $0.1.hasMembers }
-        guard !present.isEmpty else { return Demand(cpus: 0, hungry: false, reason: "no members", hasMembers: false) }
-        var total = 0.0
-        for (g, d) in present {
-            let cap = g.ceiling?.cpus(capacity: capacity) ?? .infinity
+    /// - Parameter children: each child's max and demand.
+    static func aggregate(_ children: [(ceiling: CPUAmount?, demand: Demand)], capacity: Double, ownHunger: String? = nil) -> Demand {
+        var total = 0.0, floors = 0.0
+        var present = 0, hungry = 0
+        for (ceiling, d) in children where d.hasMembers {
+            present += 1
+            if d.hungry { hungry += 1 }
+            let cap = ceiling?.cpus(capacity: capacity) ?? .infinity
             total += min(ownHunger != nil ? .infinity : d.cpus, cap)
+            floors += min(d.floor, d.cpus)
         }
-        let floors = present.reduce(0.0) { $0 + min($1.1.floor, $1.1.cpus) }
+        guard present > 0 else { return Demand(cpus: 0, hungry: false, reason: "no members", hasMembers: false) }
         if let why = ownHunger { return Demand(cpus: total, hungry: true, reason: why, hasMembers: true, floor: floors) }
-        let hungry = present.filter { $0.1.hungry }.count
-        let reason = hungry > 0 ? "\(hungry) of its \(present.count) subgroups with members want more" : "its subgroups use \(fmt(total)) CPUs, want no more"
+        let reason = hungry > 0 ? "\(hungry) of its \(present) subgroups with members want more" : "its subgroups use \(fmt(total)) CPUs, want no more"
         return Demand(cpus: total, hungry: hungry > 0, reason: reason, hasMembers: true, floor: floors)
     }
 
     /// One level: siblings dividing `available` CPUs (the machine at the top, their parent's
     /// allocation below), with their fairness factors, floors, ceilings and borrowing.
-    private mutating func decideLevel(_ groups: [GroupPolicy], demands: [GroupName: Demand], observations obs: [GroupName: Observation],
+    /// - Parameters:
+    ///   - demands, observed: each sibling's, in the same order.
+    private mutating func decideLevel(_ groups: [GroupPolicy], demands: [Demand], observed: [Observation?],
                                       available: Double, machine capacity: Double, scaleShares: [Shares], ioBase: [GroupName: IOWeight], policy: Policy,
                                       interval: Double) -> (decisions: [GroupDecision], idle: Double) {
         // Fairness: decayed usage against entitlement (Slurm's fair-share rule, at every level of
@@ -261,17 +293,19 @@ public struct Controller: Sendable {
             for (g, s) in shares { entitlement[g] = available * s / max(total, 1) }
             // A group whose usage is unknown this interval is left out of the ledger altogether:
             // recording its entitlement without its usage would count as credit.
-            let unknown = Set(entitled.map(\.name).filter { obs[$0] == nil || obs[$0]!.usage == nil })
+            var unknown: Set<GroupName> = []
             var usage: [GroupName: Double] = [:]
-            for g in entitled { if let u = obs[g.name]?.usage { usage[g.name] = u } }
+            for (i, g) in groups.enumerated() where !g.idle {
+                if let u = observed[i]?.usage { usage[g.name] = u } else { unknown.insert(g.name) }
+            }
             ledger.record(usage: usage, entitlement: entitlement.filter { !unknown.contains($0.key) },
                           interval: interval, halfLife: halfLife.seconds, skipping: unknown,
                           shares: Dictionary(uniqueKeysWithValues: entitled.map { ($0.name, Double($0.shares.value)) }))
         }
 
         var claims: [Allocator.Claim] = []
-        for g in groups {
-            let d = demands[g.name]!
+        for (i, g) in groups.enumerated() {
+            let d = demands[i]
             let factor = g.idle ? 1 : fairnessFactor(g.name, policy: policy)
             let ceiling = g.ceiling?.cpus(capacity: capacity) ?? .infinity
             let burst = g.borrow ? (g.burst?.cpus(capacity: capacity) ?? capacity) : ceiling
@@ -311,10 +345,10 @@ public struct Controller: Sendable {
                 floorGain[g.name] = nil
                 floorTarget[g.name] = nil
             } else if claims[i].floor > 0, result.level > 0, result.level.isFinite, share.allocation > w * result.level + 1e-9 {
-                let gain = adjustFloorGain(g.name, allocation: share.allocation, observed: obs[g.name], hungry: demands[g.name]!.hungry)
+                let gain = adjustFloorGain(g.name, allocation: share.allocation, observed: observed[i], hungry: demands[i].hungry)
                 w = share.allocation / result.level * gain
                 why = "raised to hold its floor (\(fmt(share.allocation)) CPUs)" + (gain > 1.005 ? ", x\(fmt(gain)) for what the kernel delivers" : "")
-            } else {
+            } else if !floorGain.isEmpty || !floorTarget.isEmpty {
                 floorGain[g.name] = nil
                 floorTarget[g.name] = nil
             }
@@ -330,7 +364,7 @@ public struct Controller: Sendable {
                 quota = max(claims[i].ceiling, share.borrowed > 0 ? share.allocation : 0)
                 if g.borrow { quota = min(quota!, claims[i].burst) }
             }
-            let d = demands[g.name]!
+            let d = demands[i]
             let factor = g.idle ? 1 : claims[i].weight / Double(g.shares.value)
             decisions.append(GroupDecision(group: g.name, hungry: d.hungry, demandReason: d.reason, share: share,
                                            factor: factor, cpuWeight: g.idle ? nil : scaled[i],
@@ -398,8 +432,11 @@ public struct Controller: Sendable {
         // ceiling, and nothing is taken from it (or given to others) on a guess.
         guard let usage = o.usage else { return (.infinity, true, "usage unknown (cpu.stat unreadable, or no interval yet): assumed to want its share") }
         if let a = allowance, usage >= a * Self.atAllowance { return (.infinity, true, "at its allowance") }
-        return (usage, false, "uses \(fmt(usage)) CPUs, wants no more")
+        return (usage, false, usage == 0 ? Self.usesNothing : "uses \(fmt(usage)) CPUs, wants no more")
     }
+
+    /// The same words for an idle group (most users of a per_user group): formatted once.
+    static let usesNothing = "uses \(fmt(0)) CPUs, wants no more"
 
     func fairnessFactor(_ g: GroupName, policy: Policy) -> Double {
         guard case .decayed(_, let maxBoost) = policy.agent.fairness else { return 1 }
