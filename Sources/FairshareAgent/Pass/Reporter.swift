@@ -49,6 +49,8 @@ struct Reporter: Sendable {
     /// The users looked up, named or not: a uid with no name is not asked again every pass
     /// (each miss walks every NSS source), only once it left and came back, or after a reload.
     private var usersLookedUp: Set<UInt32> = []
+    /// The tree (`ReconcilerSnapshot.treeRevision`) the names were last learnt for.
+    private var namesLearntFor: Int?
 
     init(logger: Logger, notifier: any ServiceNotifier, repeatEvery: Duration, version: String, startedAt: Double, snapshot: ReconcilerSnapshot) {
         self.logger = logger
@@ -361,7 +363,10 @@ extension Reporter {
                        groupPath: (GroupName) -> String, context: AgentContext) {
         let before = published.decision
         published = snapshot
-        learnUserNames(snapshot.tree, context.userName)
+        if namesLearntFor != snapshot.treeRevision {
+            namesLearntFor = snapshot.treeRevision
+            learnUserNames(snapshot.tree, context.userName)
+        }
         let policy = context.policy
         if let observation {
             ticks += 1
@@ -417,6 +422,7 @@ extension Reporter {
         if outcome.applied {
             policyLoadedAt = outcome.at
             usersLookedUp = []  // names are looked up again (an admin may have fixed NSS)
+            namesLearntFor = nil
         } else {
             emit(.policyRejected(path: path, error: outcome.error ?? "unknown error"))
         }

@@ -25,6 +25,11 @@ public enum UserNode: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.init(bytes: component.utf8)
     }
 
+    /// The same for a String (every listed name in every pass): no generic dispatch.
+    public init?(component: String) {
+        self.init(bytes: component.utf8)
+    }
+
     private static let prefixBytes = Array(prefix.utf8)
     private static let overflowBytes = Array(overflowName.utf8)
 
@@ -144,9 +149,10 @@ public struct GroupLayout: Sendable {
         leaves = Set(agent.map(\.name)).subtracting(interior)
     }
 
-    /// The per_user group whose user's subgroup this is.
+    /// The per_user group whose user's subgroup this is. (Asked of every user in several stages
+    /// of every pass: the name is checked first, the parent looked up only then.)
     public func perUserGroup(of g: GroupName) -> GroupName? {
-        guard let parent = g.parent, perUser[parent] != nil, g.userNode != nil else { return nil }
+        guard !perUser.isEmpty, g.userNode != nil, let parent = g.parent, perUser[parent] != nil else { return nil }
         return parent
     }
 
@@ -194,6 +200,6 @@ public struct UserSlots: Sendable {
 extension CgroupPath {
     /// A group's cgroup below this root (every component of a group path is a valid one).
     public func appending(group: GroupName) -> CgroupPath {
-        group.components.reduce(self) { $0.appending($1)! }
+        CgroupPath(validatedComponents: components + group.components)
     }
 }

@@ -19,10 +19,18 @@ public struct Reconciler: Sendable {
     /// per tree rather than once per pass: a pass with many users rebuilds nothing while they
     /// stay the same.
     private var treeSource: Set<GroupName>?
+    /// Counts the trees built: what is derived from the tree elsewhere is derived again only
+    /// when it changes (the Reporter's user names).
+    private var treeRevision = 0
     private var treeLayout: GroupLayout
+    /// The names of the tree's agent groups.
+    private var treeGroups: Set<GroupName>
     private var treeWeights: ShareWeights
     /// The policy's own layout (which groups hold processes, which are per_user).
     private var layout: GroupLayout
+    /// The users' subgroups among `knownGroups` (`slotsSource`), for the event passes.
+    private var slotsSource: Set<GroupName>?
+    private var knownSlots = UserSlots(existing: [], layout: GroupLayout(Policy(groups: [])))
     /// Groups whose files were found in line with their rules, with the inputs the rules had
     /// then: the same inputs give the same (empty) steps, so their rows are not evaluated again.
     private var settled: [GroupName: SettledInputs] = [:]
@@ -74,6 +82,7 @@ public struct Reconciler: Sendable {
         self.tree = policy
         self.layout = GroupLayout(policy)
         self.treeLayout = layout
+        self.treeGroups = Set(policy.agentGroups.map(\.name))
         self.treeWeights = ShareWeights(policy)
         self.classifier = classifier
         self.enforcer = Enforcer(root: rootPath)
@@ -98,6 +107,7 @@ public struct Reconciler: Sendable {
         self.classifier = classifier
         layout = GroupLayout(next)
         treeSource = nil
+        slotsSource = nil
         buildTree(from: knownGroups)
         lastDecision = nil
     }
@@ -106,7 +116,7 @@ public struct Reconciler: Sendable {
 
     /// The state as the last outcomes left it: what status, metrics and the simulator read.
     public var snapshot: ReconcilerSnapshot {
-        ReconcilerSnapshot(policy: policy, tree: tree, memberCounts: memberCounts(), rates: sampler.rates, counters: sampler.last, applied: applied,
+        ReconcilerSnapshot(policy: policy, tree: tree, treeRevision: treeRevision, memberCounts: memberCounts(), rates: sampler.rates, counters: sampler.last, applied: applied,
                            decision: lastDecision, fairness: controller.ledger, unitCgroups: unitCgroups, unitsKnown: unitsKnown,
                            unitOriginals: unitBook.originals, disks: disks, knownGroups: knownGroups,
                            ruleEvaluations: classificationCache.ruleEvaluations)
@@ -139,6 +149,7 @@ public struct Reconciler: Sendable {
     }
 
     mutating func decide(_ o: Observation, capacity: Double, interval: Double, demand: Demand) -> Plan {
+        let previousObservation = observedAt
         observedAt = o.at
         takeUnits(o.units)
         if let listing = o.groupCgroups.value { knownGroups = listing }
@@ -171,7 +182,7 @@ public struct Reconciler: Sendable {
         let removing = Set(membership.compactMap { if case .removeGroup(let g) = $0 { g } else { nil } })
         buildTree(from: existing.union(creating).subtracting(removing))
 
-        sample(o)
+        sample(o, previous: previousObservation)
         let hasMembers = memberCounts(after: membership)
         if demand == .estimated, let processes = o.processes {
             estimate = Self.estimate(processes, membership, enforcer: enforcer, rates: sampler.rates, last: decisionInForce)
@@ -199,7 +210,13 @@ public struct Reconciler: Sendable {
         for pid in changes.exited { enforcer.forget(pid: pid) }
         // Verdicts of a handful of processes that just changed: nothing to remember them for.
         var verdicts = ClassificationCache()
-        var users = UserSlots(existing: knownGroups, layout: layout)
+        // The users' subgroups as known, worked out again only when the groups changed: every
+        // batch of events (a shell's every command is one) comes here.
+        if slotsSource != knownGroups {
+            slotsSource = knownGroups
+            knownSlots = UserSlots(existing: knownGroups, layout: layout)
+        }
+        var users = knownSlots
         var steps = enforcer.membershipSteps(policy: policy, classifier: classifier, processes: changes.changed, users: &users,
                                              cache: &verdicts)
         // A user met for the first time gets their subgroup now, with its files, so that their
@@ -239,8 +256,10 @@ public struct Reconciler: Sendable {
     private mutating func buildTree(from groups: Set<GroupName>) {
         guard groups != treeSource else { return }
         treeSource = groups
+        treeRevision += 1
         tree = policy.withUsers(Self.userNodes(groups, layout: layout), userShares: classifier.userShares)
         treeLayout = GroupLayout(tree)
+        treeGroups = Set(tree.agentGroups.map(\.name))
         treeWeights = ShareWeights(tree)
         settled = [:]
     }
@@ -284,13 +303,17 @@ public struct Reconciler: Sendable {
 
     /// Counters into rates. A group whose cpu.stat could not be read has no rate this interval
     /// (never a zero); its io or pressure alone missing leaves those out of the rate.
-    private mutating func sample(_ o: Observation) {
-        for g in tree.agentGroups {
-            guard let stats = o.groupStats[g.name] else { continue }
+    /// A user's subgroup the observation does not name was quiet and not read this pass: its
+    /// counters stand as last read (no new sample, its rate stays), and once read again its rate
+    /// is measured from the pass before (`restate`).
+    /// - Parameter previous: when the pass before was observed.
+    private mutating func sample(_ o: Observation, previous: UInt64) {
+        for (g, stats) in o.groupStats where treeGroups.contains(g) {
             if let cpu = stats.cpu.value {
-                sampler.record(g.name, .init(cpu: cpu, io: stats.io.value, pressure: stats.pressure.value, at: o.at))
+                if previous > 0, treeLayout.perUserGroup(of: g) != nil { sampler.restate(g, unchangedUntil: previous) }
+                sampler.record(g, .init(cpu: cpu, io: stats.io.value, pressure: stats.pressure.value, at: o.at))
             } else {
-                sampler.forget(g.name)
+                sampler.forget(g)
             }
         }
         for g in policy.unitGroups {
@@ -315,15 +338,21 @@ public struct Reconciler: Sendable {
             observations = groups.map { estimate.observation($0.name, hasMembers: (hasMembers[$0.name] ?? 0) > 0) }
             if seconds <= 0 { seconds = interval }
         } else {
-            let present = groups.filter { sampler.rates[$0.name] != nil }
-            guard !present.isEmpty else { return nil }
-            seconds = present.compactMap { sampler.rates[$0.name]?.seconds }.max() ?? interval
-            observations = groups.map { g -> Controller.Observation in
+            // One walk, no group copied: a rate's interval is the longest of those measured.
+            var measured: Double?
+            var list: [Controller.Observation] = []
+            list.reserveCapacity(groups.count)
+            for i in groups.indices {
+                let name = groups[i].name
                 // No rate (cpu.stat unreadable, or the group's first interval): usage unknown, not 0.
-                let r = sampler.rates[g.name]
-                return Controller.Observation(group: g.name, usage: r?.cpus, throttled: (r?.throttledIncrease ?? 0) > 0, pressure: r?.pressure,
-                                              hasMembers: (hasMembers[g.name] ?? 0) > 0)
+                let r = sampler.rates[name]
+                if let r { measured = max(measured ?? r.seconds, r.seconds) }
+                list.append(Controller.Observation(group: name, usage: r?.cpus, throttled: (r?.throttledIncrease ?? 0) > 0, pressure: r?.pressure,
+                                                   hasMembers: (hasMembers[name] ?? 0) > 0))
             }
+            guard let measured else { return nil }
+            seconds = measured
+            observations = list
         }
         return controller.decide(policy: tree, observations: observations, capacity: capacity, interval: seconds,
                                  inForce: applied.values(of: .cpuMax, as: CPUMax.self), ioWeights: treeWeights.io)
@@ -336,11 +365,16 @@ public struct Reconciler: Sendable {
     private mutating func settingSteps(present: Set<GroupName>, creating: Set<GroupName>, capacity: Double) -> [Step] {
         let bfqActive = disks?.bfqActive ?? false
         var phases: [GroupFile.Phase: [Step]] = [:]
-        for g in tree.agentGroups where present.contains(g.name) {
-            let decision = lastDecision?.decision(for: g.name)
+        let groups = tree.agentGroups
+        // The decisions are in the tree's order: a group's is found by position when it is there.
+        let decided = lastDecision?.groups ?? []
+        for i in groups.indices where present.contains(groups[i].name) {
+            let name = groups[i].name
+            let decision = i < decided.count && decided[i].group == name ? decided[i] : lastDecision?.decision(for: name)
             let inputs = SettledInputs(decision: decision, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive,
-                                       revision: applied.revision(of: g.name))
-            if !creating.contains(g.name), settled[g.name] == inputs { continue }
+                                       revision: applied.revision(of: name))
+            if !creating.contains(name), settled[name] == inputs { continue }
+            let g = groups[i]
             var context = SettingContext(group: g, isInterior: treeLayout.interior.contains(g.name), decision: decision,
                                          weights: treeWeights, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
             var reset: Set<ControlFile> = []
@@ -600,6 +634,8 @@ public struct ReconcilerSnapshot: Sendable {
     public let policy: Policy
     /// The policy's groups with the users of its per_user groups as child groups (`Policy.withUsers`).
     public let tree: Policy
+    /// Changes whenever the tree does (0 before the first one was built from the groups).
+    public let treeRevision: Int
     /// Members per agent group, processes per unit-backed group.
     public let memberCounts: [GroupName: Int]
     public let rates: [GroupName: UsageSampler.Rates]

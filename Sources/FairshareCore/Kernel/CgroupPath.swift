@@ -25,6 +25,11 @@ public struct CgroupPath: Sendable, Hashable, CustomStringConvertible {
         self.components = validated
     }
 
+    /// Components known valid (a group path's: every component of a `GroupName` is one).
+    init(validatedComponents: [String]) {
+        self.init(validated: validatedComponents)
+    }
+
     public static func isValidComponent(_ c: Substring) -> Bool {
         !c.isEmpty && c != "." && c != ".." && !c.contains("\0") && c.utf8.count <= 255
     }
