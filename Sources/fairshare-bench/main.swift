@@ -49,6 +49,7 @@ func measure(_ name: String, runs: Int = 50, _ body: () -> Int) {
 }
 
 func format3(_ x: Double) -> String {
+    guard x >= 0 else { return "-" + format3(-x) }
     let n = Int((x * 1000).rounded())
     let frac = String(n % 1000)
     return "\(n / 1000).\(String(repeating: "0", count: 3 - frac.count))\(frac)"
