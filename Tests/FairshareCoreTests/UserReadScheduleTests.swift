@@ -30,9 +30,7 @@ import Testing
             }
             let groupCPU = cpu(users.reduce(0) { $0 + usage(k, $1) })
             var carried: Set<GroupName> = []
-            var woke = 0
             if !later.isEmpty, s.woke(group: group, groupCPU: groupCPU, at: at, read: readNow) {
-                woke = 1
                 for u in later { read[user(u)] = cpu(usage(k, u)) }
             } else {
                 for u in later {
@@ -40,7 +38,7 @@ import Testing
                     carried.insert(user(u))
                 }
             }
-            s.passEnded(read: read, carried: carried, groups: [group: groupCPU], at: at, wokeGroups: woke)
+            s.passEnded(read: read, carried: carried, groups: [group: groupCPU], at: at)
             readPerPass.append(read.keys.compactMap { $0.userNode?.uid }.sorted())
         }
         return readPerPass
@@ -84,7 +82,7 @@ import Testing
     @Test func aGroupThatCanNotBeComparedWakesEveryone() {
         var s = UserReadSchedule()
         #expect(s.woke(group: group, groupCPU: cpu(5), at: second, read: [:]), "no earlier reading of the group")
-        s.passEnded(read: [user(1): cpu(5)], carried: [], groups: [group: cpu(5)], at: second, wokeGroups: 0)
+        s.passEnded(read: [user(1): cpu(5)], carried: [], groups: [group: cpu(5)], at: second)
         #expect(s.woke(group: group, groupCPU: nil, at: 2 * second, read: [:]), "the group's cpu.stat unreadable")
         #expect(s.woke(group: group, groupCPU: cpu(4), at: 2 * second, read: [:]), "a counter that went back")
         #expect(!s.woke(group: group, groupCPU: cpu(5 + 1000), at: 2 * second, read: [:]), "1 ms in a second is below the limit")
@@ -95,11 +93,11 @@ import Testing
 
     @Test func unreadableAndRemovedUsersAreForgotten() {
         var s = UserReadSchedule()
-        s.passEnded(read: [user(1): cpu(5), user(2): cpu(5)], carried: [], groups: [:], at: second, wokeGroups: 0)
-        s.passEnded(read: [user(1): cpu(5), user(2): nil], carried: [], groups: [:], at: 2 * second, wokeGroups: 0)
+        s.passEnded(read: [user(1): cpu(5), user(2): cpu(5)], carried: [], groups: [:], at: second)
+        s.passEnded(read: [user(1): cpu(5), user(2): nil], carried: [], groups: [:], at: 2 * second)
         #expect(s.carried(user(2)) == nil, "unreadable: read again next pass")
         #expect(s.mustRead(user(2)))
-        s.passEnded(read: [user(2): cpu(5)], carried: [], groups: [:], at: 3 * second, wokeGroups: 0)
+        s.passEnded(read: [user(2): cpu(5)], carried: [], groups: [:], at: 3 * second)
         #expect(s.carried(user(1)) == nil, "gone from the listing: forgotten")
     }
 }

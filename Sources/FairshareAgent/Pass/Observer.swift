@@ -156,7 +156,6 @@ struct Observer: Sendable {
         var read: [GroupName: CPUStat?] = [:]
         var carried: Set<GroupName> = []
         var groupCPU: [GroupName: CPUStat?] = [:]
-        var woke = 0
         func readUser(_ u: GroupName) {
             let r = reading { () throws(CgroupStatError) in try env.cgroups.cpuStat(at: env.cgroups.path(of: u)) }
             stats[u] = .user(cpu: r)
@@ -177,20 +176,14 @@ struct Observer: Sendable {
             groupCPU[group] = cpu
             guard !later.isEmpty else { continue }
             if schedule.woke(group: group, groupCPU: cpu, at: at, read: readNow) {
-                woke += 1
                 later.forEach(readUser)
             } else {
-                // Not named in the observation: its counters stand as last read.
-                for u in later {
-                    guard schedule.carried(u) != nil else {
-                        readUser(u)
-                        continue
-                    }
-                    carried.insert(u)
-                }
+                // Not named in the observation: its counters stand as last read (a user is left
+                // for later only once it was read, quiet).
+                carried.formUnion(later)
             }
         }
-        schedule.passEnded(read: read, carried: carried, groups: groupCPU, at: at, wokeGroups: woke)
+        schedule.passEnded(read: read, carried: carried, groups: groupCPU, at: at)
     }
 
     func readStats(_ cgroup: CgroupPath) -> CgroupStats {

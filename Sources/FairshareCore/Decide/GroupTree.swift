@@ -161,6 +161,15 @@ public struct GroupLayout: Sendable {
         leaves.contains(g) || perUserGroup(of: g) != nil
     }
 
+    /// The users' subgroups among these groups, per per_user group.
+    public func userNodes(among groups: Set<GroupName>) -> [GroupName: Set<UserNode>] {
+        var nodes: [GroupName: Set<UserNode>] = [:]
+        for g in groups {
+            if let group = perUserGroup(of: g), let node = g.userNode { nodes[group, default: []].insert(node) }
+        }
+        return nodes
+    }
+
     /// A cgroup the policy has a place for: one of its groups or a user's subgroup.
     public func isWanted(_ g: GroupName) -> Bool {
         leaves.contains(g) || interior.contains(g) || perUserGroup(of: g) != nil
@@ -178,11 +187,7 @@ public struct UserSlots: Sendable {
     public private(set) var added: Set<GroupName> = []
 
     public init(existing: Set<GroupName>, layout: GroupLayout) {
-        var nodes: [GroupName: Set<UserNode>] = [:]
-        for g in existing {
-            if let group = layout.perUserGroup(of: g), let node = g.userNode { nodes[group, default: []].insert(node) }
-        }
-        self.nodes = nodes
+        nodes = layout.userNodes(among: existing)
         limits = layout.perUser
     }
 
@@ -200,6 +205,6 @@ public struct UserSlots: Sendable {
 extension CgroupPath {
     /// A group's cgroup below this root (every component of a group path is a valid one).
     public func appending(group: GroupName) -> CgroupPath {
-        CgroupPath(validatedComponents: components + group.components)
+        CgroupPath(validated: components + group.components)
     }
 }

@@ -257,20 +257,11 @@ public struct Reconciler: Sendable {
         guard groups != treeSource else { return }
         treeSource = groups
         treeRevision += 1
-        tree = policy.withUsers(Self.userNodes(groups, layout: layout), userShares: classifier.userShares)
+        tree = policy.withUsers(layout.userNodes(among: groups), userShares: classifier.userShares)
         treeLayout = GroupLayout(tree)
         treeGroups = Set(tree.agentGroups.map(\.name))
         treeWeights = ShareWeights(tree)
         settled = [:]
-    }
-
-    /// The users' subgroups among these cgroups, per per_user group.
-    static func userNodes(_ groups: Set<GroupName>, layout: GroupLayout) -> [GroupName: Set<UserNode>] {
-        var nodes: [GroupName: Set<UserNode>] = [:]
-        for g in groups {
-            if let parent = layout.perUserGroup(of: g), let node = g.userNode { nodes[parent, default: []].insert(node) }
-        }
-        return nodes
     }
 
     /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written

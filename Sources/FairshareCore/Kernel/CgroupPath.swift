@@ -21,13 +21,9 @@ public struct CgroupPath: Sendable, Hashable, CustomStringConvertible {
         self.components = comps
     }
 
-    private init(validated: [String]) {
-        self.components = validated
-    }
-
     /// Components known valid (a group path's: every component of a `GroupName` is one).
-    init(validatedComponents: [String]) {
-        self.init(validated: validatedComponents)
+    init(validated: [String]) {
+        self.components = validated
     }
 
     public static func isValidComponent(_ c: Substring) -> Bool {

@@ -33,9 +33,6 @@ public struct UserReadSchedule: Sendable {
     /// Each per_user group's usage at the last pass, and when it was read.
     private var groupUsage: [GroupName: (usec: UInt64, at: UInt64)] = [:]
     private var pass: UInt64 = 0
-    /// Users read and carried over in the last pass, and the groups whose quiet users woke
-    /// (status, tests, the bench).
-    public private(set) var lastPass = (read: 0, carried: 0, wokeGroups: 0)
 
     public init() {}
 
@@ -65,14 +62,13 @@ public struct UserReadSchedule: Sendable {
         return grown > accounted && Double(grown - accounted) > limit
     }
 
-    /// The counters to carry over for a user not read this pass (nil when it was never read).
+    /// A user's counters as last read (nil when it was never read, or not since it could not be).
     public func carried(_ user: GroupName) -> CPUStat? { users[user]?.cpu }
 
     /// The pass is over: what each user read (nil: could not be read), which users were carried,
-    /// each per_user group's usage (nil when unreadable) and how many groups woke. Users not
-    /// named are forgotten (their subgroup is gone).
-    public mutating func passEnded(read: [GroupName: CPUStat?], carried: Set<GroupName>, groups: [GroupName: CPUStat?], at: UInt64,
-                                   wokeGroups: Int) {
+    /// and each per_user group's usage (nil when unreadable). Users not named are forgotten
+    /// (their subgroup is gone).
+    public mutating func passEnded(read: [GroupName: CPUStat?], carried: Set<GroupName>, groups: [GroupName: CPUStat?], at: UInt64) {
         pass &+= 1
         for (user, reading) in read {
             guard let cpu = reading else {
@@ -87,6 +83,5 @@ public struct UserReadSchedule: Sendable {
         if users.count > read.count + carried.count { users = users.filter { $0.value.pass == pass } }
         groupUsage = [:]
         for (group, cpu) in groups { if let cpu { groupUsage[group] = (cpu.usageUsec, at) } }
-        lastPass = (read.count, carried.count, wokeGroups)
     }
 }
