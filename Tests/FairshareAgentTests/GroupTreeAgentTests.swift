@@ -292,3 +292,64 @@ let nestedPolicy = """
         #expect(status.agent.failures == nil || status.agent.failures!.isEmpty, "\(status.agent.failures ?? [])")
     }
 }
+
+/// A user held back by its group's own cap: the group is throttled, its users share the
+/// group's quota and one of them runs a little below its own cap (0.44 of 0.5 on the real
+/// kernel) without being throttled itself. Only its waiting shows that it wants more, so a busy
+/// user's cpu.pressure is read; a neighbour borrowing above user_max gives way.
+@Suite struct HeldBackUserTests {
+    static let policy = """
+        [agent]
+        interval = "1s"
+
+        [[group]]
+        name = "logins"
+        shares = 1
+        per_user = true
+        max = "1.5"
+        user_max = "0.5"
+        user_borrow = true
+        user_burst = "75%"
+        [group.match]
+        comm = ["burn"]
+        """
+
+    /// alice alone (1.5 CPUs, throttled with her group) until bob comes back; then each second
+    /// bob runs 0.44 CPU, waiting `bobWaits` of it, and alice the rest of the group's 1.5.
+    /// - Returns: alice's cpu.max after two such seconds (bob's waiting is measured from the
+    ///   first reading of his cpu.pressure, in the pass that sees him back).
+    func aliceCapAfterBobReturns(bobWaits: Double) async throws -> String? {
+        let h = try Harness(policy: Self.policy)
+        h.spawn(10, "burn", uid: 1001)
+        h.spawn(20, "burn", uid: 1002)
+        var (alice, bob, group, throttled): (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var waited: UInt64 = 0
+        func second(alice a: UInt64, bob b: UInt64) async {
+            alice += a; bob += b; group += a + b; throttled += 10
+            waited += b == 0 ? 0 : UInt64(bobWaits * 1e6)
+            h.kernel.setUsage("/fairshare/logins/user-1001", usageUsec: alice, nrThrottled: throttled)
+            h.kernel.setUsage("/fairshare/logins/user-1002", usageUsec: bob)
+            h.kernel.setUsage("/fairshare/logins", usageUsec: group, nrThrottled: throttled)
+            h.kernel.setPressure("/fairshare/logins", someTotalUsec: throttled * 50_000)
+            h.kernel.setPressure("/fairshare/logins/user-1002", someTotalUsec: waited)
+            h.clock.advance(by: .seconds(1))
+            await h.agent.tick()
+        }
+        await h.agent.tick()
+        for _ in 0..<12 { await second(alice: 1_500_000, bob: 0) }
+        #expect(h.kernel.file(.cpuMax, of: "/fairshare/logins/user-1001") == "150000 100000", "alone, alice borrows up to user_burst")
+        for _ in 0..<2 { await second(alice: 1_060_000, bob: 440_000) }
+        return h.kernel.file(.cpuMax, of: "/fairshare/logins/user-1001")
+    }
+
+    /// The group's 1.5 CPUs split evenly: 0.5 each by user_max, the 0.5 the group's max
+    /// leaves idle on the machine lent half and half.
+    @Test func aUserWaitingBelowItsCapIsHungryAndItsNeighbourGivesWay() async throws {
+        #expect(try await aliceCapAfterBobReturns(bobWaits: 0.6) == "75000 100000", "bob waits: he wants his part, alice gives way to half the group")
+    }
+
+    /// The same usage without waiting: bob wants no more, and alice keeps what he leaves.
+    @Test func aUserBelowItsCapThatDoesNotWaitIsSatisfied() async throws {
+        #expect(try await aliceCapAfterBobReturns(bobWaits: 0) == "106000 100000", "bob satisfied at 0.44: alice keeps the rest of the group's 1.5")
+    }
+}

@@ -95,6 +95,7 @@ SELECTION = [
     "FairshareCoreTests.GroupTreeControllerTests",
     "FairshareCoreTests.UserReadScheduleTests",  # issue 20: quiet users read rarely, wakers at once
     "FairshareAgentTests.QuietUserReadTests",
+    "FairshareAgentTests.HeldBackUserTests",  # a user held back under its group's cap: its waiting
 ]
 
 
@@ -334,6 +335,11 @@ MUTANTS = [
            "return true",
            "every user's cpu.stat read in every pass: the agent's cost grows with idle users (issue 20's 1.5 x bound)",
            killers=("QuietUserReadTests", "UserReadScheduleTests/quietUsersAreReadOncePerRoundStaggered()")),
+    Mutant("busy-user-pressure-unread", "Sources/FairshareAgent/Pass/Observer.swift",
+           "pressure: moved && groupPressure ?",
+           "pressure: false ?",
+           "a user held back under its group's own cap (below its cap, not throttled itself) reads as satisfied: a neighbour keeps borrowing its part",
+           killers=("HeldBackUserTests/aUserWaitingBelowItsCapIsHungryAndItsNeighbourGivesWay()",)),
 ]
 
 

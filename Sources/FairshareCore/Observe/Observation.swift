@@ -37,10 +37,10 @@ public struct CgroupStats: Sendable, Equatable {
         self.pressure = pressure
     }
 
-    /// Why a user's subgroup has no io.stat or cpu.pressure reading: not a failure, a choice
-    /// (each read costs a system call per user per pass); its demand goes by its usage against
-    /// its cap, its group's own readings cover all its users.
-    public static let notReadForUsers = "not read for a user's subgroup (cpu.stat only, so that a pass costs little more with many users; the group's own io.stat and cpu.pressure cover its users)"
+    /// Why a user's subgroup has no io.stat, or (while the user is quiet) no cpu.pressure
+    /// reading: not a failure, a choice (each read costs a system call per user per pass); the
+    /// group's own readings cover all its users.
+    public static let notReadForUsers = "not read for a user's subgroup (io.stat never, cpu.pressure only while its cpu.stat moves, so that a pass costs little more with many idle users; the group's own io.stat and cpu.pressure cover its users)"
 
     /// Every reading worked or was not made by design (a user's io.stat and cpu.pressure).
     public var allAsIntended: Bool {
@@ -53,9 +53,9 @@ public struct CgroupStats: Sendable, Equatable {
         return fine(cpu) && fine(io) && fine(pressure)
     }
 
-    /// A user's subgroup: cpu.stat only.
-    public static func user(cpu: Reading<CPUStat>) -> CgroupStats {
-        CgroupStats(cpu: cpu, io: .unavailable(notReadForUsers), pressure: .unavailable(notReadForUsers))
+    /// A user's subgroup: cpu.stat, and cpu.pressure when it was read (a busy user's).
+    public static func user(cpu: Reading<CPUStat>, pressure: Reading<PressureStat>? = nil) -> CgroupStats {
+        CgroupStats(cpu: cpu, io: .unavailable(notReadForUsers), pressure: pressure ?? .unavailable(notReadForUsers))
     }
 }
 
