@@ -68,6 +68,13 @@ public struct Controller: Sendable {
             index = Dictionary(groups.enumerated().map { ($1.group, $0) }, uniquingKeysWith: { first, _ in first })
         }
 
+        /// With the positions known already (every group decided, in the policy's order).
+        init(groups: [GroupDecision], idle: Double, index: [GroupName: Int]) {
+            self.groups = groups
+            self.idle = idle
+            self.index = index
+        }
+
         public func decision(for g: GroupName) -> GroupDecision? { index[g].map { groups[$0] } }
     }
 
@@ -88,6 +95,47 @@ public struct Controller: Sendable {
 
     public init() {}
 
+    /// The tree's shape as positions in the policy's groups: each group's position by name, its
+    /// children, the top level, and an order with children before their parents. The same
+    /// while the groups are (with a group per user, building it took a lookup by name per
+    /// group and a sort in every pass); kept from the pass before and checked against the
+    /// names and parents, which the reconciler hands over unchanged while its tree is.
+    struct Shape: Sendable {
+        var names: [GroupName] = []
+        var parents: [GroupName?] = []
+        var position: [GroupName: Int] = [:]
+        var childrenOf: [[Int]] = []
+        var top: [Int] = []
+        var childrenFirst: [Int] = []
+
+        init() {}
+
+        init(_ groups: [GroupPolicy]) {
+            let n = groups.count
+            names = groups.map(\.name)
+            parents = groups.map(\.parent)
+            position.reserveCapacity(n)
+            for (i, name) in names.enumerated() where position[name] == nil { position[name] = i }
+            childrenOf = [[Int]](repeating: [], count: n)
+            for (i, parent) in parents.enumerated() {
+                if let p = parent {
+                    if let pi = position[p] { childrenOf[pi].append(i) }
+                } else {
+                    top.append(i)
+                }
+            }
+            let depths = names.map(\.depth)
+            childrenFirst = Array(0..<n).sorted { depths[$0] != depths[$1] ? depths[$0] > depths[$1] : $0 < $1 }
+        }
+
+        func fits(_ groups: [GroupPolicy]) -> Bool {
+            guard groups.count == names.count else { return false }
+            for i in groups.indices where groups[i].name != names[i] || groups[i].parent != parents[i] { return false }
+            return true
+        }
+    }
+    private var shape = Shape()
+
     /// Decides for the agent-owned groups, level by level down the tree of groups (nested groups
     /// and the users of a per_user group are children of their group): the top level divides the
     /// capacity, each interior group's children divide what it was allocated, and each level's
@@ -107,26 +155,18 @@ public struct Controller: Sendable {
         // arrays after that (with a group per user, a pass decides hundreds of them).
         let groups = policy.agentGroups
         let n = groups.count
-        var position: [GroupName: Int] = [:]
-        position.reserveCapacity(n)
-        for (i, g) in groups.enumerated() where position[g.name] == nil { position[g.name] = i }
+        if !shape.fits(groups) { shape = Shape(groups) }
+        let position = shape.position
         // The reconciler lists the observations in the policy's order; anything else is matched by
         // name (the first of a name counts).
         var observed = [Observation?](repeating: nil, count: n)
-        if observations.count == n, zip(observations, groups).allSatisfy({ $0.group == $1.name }) {
+        if observations.count == n, observations.indices.allSatisfy({ observations[$0].group == shape.names[$0] }) {
             for i in 0..<n { observed[i] = observations[i] }
         } else {
             for o in observations { if let i = position[o.group], observed[i] == nil { observed[i] = o } }
         }
-        var childrenOf = [[Int]](repeating: [], count: n)
-        var top: [Int] = []
-        for (i, g) in groups.enumerated() {
-            if let p = g.parent {
-                if let pi = position[p] { childrenOf[pi].append(i) }
-            } else {
-                top.append(i)
-            }
-        }
+        let childrenOf = shape.childrenOf
+        let top = shape.top
         if case .decayed = policy.agent.fairness {
             ledger.retain(only: Set(groups.filter { !$0.idle }.map(\.name)), absentUsersOf: policy.perUserLimits)
         }
@@ -137,22 +177,21 @@ public struct Controller: Sendable {
         }
         // Demand bottom-up: a leaf's from what it did, an interior group's from its children's.
         var demands = [Demand](repeating: Demand(cpus: 0, hungry: false, reason: "", hasMembers: false), count: n)
-        // The deepest first (children before their parent); sorted as positions, not as groups.
-        let depths = groups.map(\.name.depth)
-        for i in groups.indices.sorted(by: { depths[$0] != depths[$1] ? depths[$0] > depths[$1] : $0 < $1 }) {
-            let g = groups[i]
+        // The deepest first (children before their parent).
+        for i in shape.childrenFirst {
+            let floor = groups[i].floor?.cpus(capacity: capacity) ?? 0
             if !childrenOf[i].isEmpty {
-                // Its own cgroup's signs count too (its cpu.pressure covers every user beneath,
-                // whose own pressure is not read).
-                let own = observed[i].map { demand($0, allowance: inForce[g.name]?.cpus) }
+                // Its own cgroup's signs count too (its cpu.pressure covers every user beneath
+                // whose own is not read).
+                let own = observed[i].map { demand($0, allowance: inForce[$0.group]?.cpus) }
                 var d = Self.aggregate(childrenOf[i].map { (groups[$0].ceiling, demands[$0]) }, capacity: capacity,
                                        ownHunger: own?.1 == true ? own?.2 : nil)
-                d.floor = max(g.floor?.cpus(capacity: capacity) ?? 0, d.floor)
+                d.floor = max(floor, d.floor)
                 demands[i] = d
             } else {
-                let o = observed[i] ?? Observation(group: g.name, usage: 0, hasMembers: false)
-                let d = demand(o, allowance: inForce[g.name]?.cpus)
-                demands[i] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers, floor: g.floor?.cpus(capacity: capacity) ?? 0)
+                let o = observed[i] ?? Observation(group: shape.names[i], usage: 0, hasMembers: false)
+                let d = demand(o, allowance: inForce[o.group]?.cpus)
+                demands[i] = Demand(cpus: d.0, hungry: d.1, reason: d.2, hasMembers: o.hasMembers, floor: floor)
             }
         }
         // Allocation top-down: a level's capacity is what its parent was allocated.
@@ -167,10 +206,10 @@ public struct Controller: Sendable {
             next += 1
             let siblings = parent.map { childrenOf[$0] } ?? top
             guard !siblings.isEmpty else { continue }
-            let level = siblings.map { groups[$0] }
             // The top level's weight scale counts the unit-backed groups too (one scale with systemd's).
-            let scaleShares = parent == nil ? policy.groups.filter { $0.parent == nil && !$0.idle }.map(\.shares) : level.filter { !$0.idle }.map(\.shares)
-            let result = decideLevel(level, demands: siblings.map { demands[$0] }, observed: siblings.map { observed[$0] }, available: available,
+            let scaleShares = parent == nil ? policy.groups.filter { $0.parent == nil && !$0.idle }.map(\.shares)
+                : siblings.filter { !groups[$0].idle }.map { groups[$0].shares }
+            let result = decideLevel(siblings, of: groups, demands: siblings.map { demands[$0] }, observed: siblings.map { observed[$0] }, available: available,
                                      machine: capacity, scaleShares: scaleShares, ioBase: ioBase, policy: policy, interval: interval)
             if parent == nil { idle = result.idle }
             decisions += result.decisions
@@ -181,7 +220,10 @@ public struct Controller: Sendable {
         // In the policy's order.
         var ordered = [GroupDecision?](repeating: nil, count: n)
         for (k, d) in decisions.enumerated() { ordered[decided[k]] = d }
-        return Decision(groups: ordered.compactMap { $0 }, idle: idle)
+        let all = ordered.compactMap { $0 }
+        // Every group decided and no name twice: positions are the shape's.
+        if all.count == n, position.count == n { return Decision(groups: all, idle: idle, index: position) }
+        return Decision(groups: all, idle: idle)
     }
 
     /// What the machine leaves unused after every level's allocation goes to the borrowing
@@ -274,9 +316,12 @@ public struct Controller: Sendable {
     /// allocation below), with their fairness factors, floors, ceilings and borrowing.
     /// - Parameters:
     ///   - demands, observed: each sibling's, in the same order.
-    private mutating func decideLevel(_ groups: [GroupPolicy], demands: [Demand], observed: [Observation?],
+    ///   - level, all: the siblings' positions in the policy's groups (read in place: with a
+    ///     group per user, copying each group's policy was a measurable part of a pass).
+    private mutating func decideLevel(_ level: [Int], of all: [GroupPolicy], demands: [Demand], observed: [Observation?],
                                       available: Double, machine capacity: Double, scaleShares: [Shares], ioBase: [GroupName: IOWeight], policy: Policy,
                                       interval: Double) -> (decisions: [GroupDecision], idle: Double) {
+        let groups = level.map { LevelMember(all[$0]) }
         // Fairness: decayed usage against entitlement (Slurm's fair-share rule, at every level of
         // the tree as in its fair tree). Every group is entitled to its shares' part of its
         // level's capacity all the time, members or not (a user who left keeps being counted
@@ -373,6 +418,24 @@ public struct Controller: Sendable {
                                            cpuMax: quota, weightReason: reasons[i]))
         }
         return (decisions, result.idle)
+    }
+
+    /// What a level's decision reads of a group's policy: copied per group and pass instead of
+    /// the whole policy (its match rule and the rest).
+    struct LevelMember {
+        let name: GroupName
+        let parent: GroupName?
+        let idle: Bool
+        let shares: Shares
+        let ioShares: Shares
+        let ceiling: CPUAmount?
+        let borrow: Bool
+        let burst: CPUAmount?
+
+        init(_ g: GroupPolicy) {
+            (name, parent, idle, shares, ioShares) = (g.name, g.parent, g.idle, g.shares, g.ioShares)
+            (ceiling, borrow, burst) = (g.ceiling, g.borrow, g.burst)
+        }
     }
 
     public static let idleWeightReason = "idle group: cpu.idle = 1, no CPU weight"
