@@ -207,7 +207,7 @@ public struct Controller: Sendable {
             let siblings = parent.map { childrenOf[$0] } ?? top
             guard !siblings.isEmpty else { continue }
             // The top level's weight scale counts the unit-backed groups too (one scale with systemd's).
-            let scaleShares = parent == nil ? policy.groups.filter { $0.parent == nil && !$0.idle }.map(\.shares)
+            let scaleShares = parent == nil ? policy.groups.indices.filter { policy.groups[$0].parent == nil && !policy.groups[$0].idle }.map { policy.groups[$0].shares }
                 : siblings.filter { !groups[$0].idle }.map { groups[$0].shares }
             let result = decideLevel(siblings, of: groups, demands: siblings.map { demands[$0] }, observed: siblings.map { observed[$0] }, available: available,
                                      machine: capacity, scaleShares: scaleShares, ioBase: ioBase, policy: policy, interval: interval)
