@@ -59,24 +59,31 @@ smoke: build
 # builds, then the real kernels.
 test: readme-figures warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test enforce-checker-test fairness-checker-test tree-checker-test vm-test vm-events vm-fairness vm-tree vm-io vm-reliability vm-systemd
 
+# The benches' release build in .build, our modules rebuilt when a source changed
+# (Tests/tools/fresh-release-modules.sh: an incremental release build can keep a stale layout).
+bench_build = Tests/tools/fresh-release-modules.sh .build && $(SWIFT) build -c release --product $(1) && \
+	Tests/tools/fresh-release-modules.sh --done .build
+bench_run = $(call bench_build,$(1)) && .build/release/$(1)
+
 # Figures for the agent's per-pass cost on this machine (medians; compare ratios within a run).
 bench: deps
-	$(SWIFT) run -c release fairshare-bench
+	$(call bench_run,fairshare-bench)
 
 # The control socket under abuse: 1000 slow connections from uid 65534 against a server in the
 # bench's process; root's status round trips (median, max) and the server's descriptors. Root only.
 bench-socket: deps
-	$(SWIFT) run -c release fairshare-bench socket 1000 10
+	$(call bench_run,fairshare-bench) socket 1000 10
 
 # Issue 20's cost bound on the host: a per_user group's pass with 20, then 200 idle users (the
 # shipping agent on the in-memory kernel; the real kernel's figure is `make vm-tree`'s many phase).
 bench-users: deps
-	$(SWIFT) run -c release fairshare-bench users 20 200
+	$(call bench_run,fairshare-bench) users 20 200
 
 # The redistribution and fairness figures: the fluid simulator, and beside it the real kernel's
 # from the last `make vm-fairness` run (.build-vm/fairness-results.txt), if there is one.
 bench-fairness: deps
-	FAIRSHARE_VM_RESULTS="$(wildcard .build-vm/fairness-results.txt .build-vm/tree-results.txt)" $(SWIFT) run -c release fairshare-fairness-bench
+	$(call bench_build,fairshare-fairness-bench) && \
+	    FAIRSHARE_VM_RESULTS="$(wildcard .build-vm/fairness-results.txt .build-vm/tree-results.txt)" .build/release/fairshare-fairness-bench
 
 clean:
 	rm -rf .build .build-release .build-vm

@@ -20,8 +20,9 @@ FUZZ_CRASH_DIR   ?= $(FUZZ_REPO)/.build/fuzz-crashes
 .PHONY: fuzz fuzz-long fuzz-bin fuzz-selftest
 
 fuzz-bin: deps
-	cd $(FUZZ_REPO) && $(SWIFT) build -c release --static-swift-stdlib $(RELEASE_LDFLAGS) \
-	    --scratch-path $(RELEASE_SCRATCH) --product fairshare-fuzz
+	cd $(FUZZ_REPO) && Tests/tools/fresh-release-modules.sh $(RELEASE_SCRATCH) && \
+	    $(SWIFT) build -c release --static-swift-stdlib $(RELEASE_LDFLAGS) --scratch-path $(RELEASE_SCRATCH) --product fairshare-fuzz && \
+	    Tests/tools/fresh-release-modules.sh --done $(RELEASE_SCRATCH)
 
 # The driver itself: a child that segfaults at input 7 must be reported, its input kept, and
 # the run must fail.

@@ -52,8 +52,14 @@ enforce-checker-test:
 # build (.build-release/release/fairshare, same build id).
 RELEASE_LDFLAGS := -Xlinker -z -Xlinker now -Xlinker --no-export-dynamic
 
+# An incremental release build can keep a module compiled against an older layout of a type it
+# inlines (Tests/tools/fresh-release-modules.sh): our modules are rebuilt when a source changed.
+FRESH_RELEASE := Tests/tools/fresh-release-modules.sh
+
 release-bin: deps
-	cd $(VM_REPO) && swift build -c release --static-swift-stdlib $(RELEASE_LDFLAGS) --scratch-path $(RELEASE_SCRATCH)
+	cd $(VM_REPO) && $(FRESH_RELEASE) $(RELEASE_SCRATCH) && \
+	    swift build -c release --static-swift-stdlib $(RELEASE_LDFLAGS) --scratch-path $(RELEASE_SCRATCH) && \
+	    $(FRESH_RELEASE) --done $(RELEASE_SCRATCH)
 
 vm-kernel:
 	$(VM_DIR)/fetch-kernel.sh
