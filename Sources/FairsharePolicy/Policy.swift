@@ -291,9 +291,6 @@ public struct GroupName: Sendable, Hashable, Comparable, CustomStringConvertible
         }
     }
 
-    // Split on Characters, deliberately: splitting `rawValue.utf8` and making Strings of the
-    // slices corrupted the heap of the static release build in the guest (glibc's sysmalloc
-    // assertion at the first pass, 4 runs of 4; never on the host, nor under ASan).
     public var components: [String] { rawValue.split(separator: "/").map(String.init) }
     /// The last component: the group's own `name` key. (These run for every group of every pass,
     /// users' subgroups included: no split, no validation again.)
