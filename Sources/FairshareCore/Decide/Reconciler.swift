@@ -33,13 +33,16 @@ public struct Reconciler: Sendable {
     private var knownSlots = UserSlots(existing: [], layout: GroupLayout(Policy(groups: [])))
     /// Groups whose files were found in line with their rules, with the inputs the rules had
     /// then: the same inputs give the same (empty) steps, so their rows are not evaluated again.
-    private var settled: [GroupName: SettledInputs] = [:]
+    /// By position in the tree's groups (it is cleared with every new tree).
+    private var settled: [SettledInputs?] = []
     private var classifier: Classifier
     private var enforcer: Enforcer
     private var controller = Controller()
     private var sampler = UsageSampler()
     private var unitBook = UnitWeightBook()
     private var applied = AppliedSettings()
+    /// `applied`'s cpu.max values as of its revision (`control`).
+    private var cpuMaxInForce: (revision: UInt64, values: [GroupName: CPUMax])?
     /// The group cgroups under the root: the last listing, kept up to date by the outcomes of
     /// creations and removals (it stands in when the root can not be listed).
     private var knownGroups: Set<GroupName> = []
@@ -261,7 +264,7 @@ public struct Reconciler: Sendable {
         treeLayout = GroupLayout(tree)
         treeGroups = Set(tree.agentGroups.map(\.name))
         treeWeights = ShareWeights(tree)
-        settled = [:]
+        settled = []
     }
 
     /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written
@@ -345,8 +348,10 @@ public struct Reconciler: Sendable {
             seconds = measured
             observations = list
         }
+        // Every group's cpu.max in force, gathered again only when a value changed.
+        if cpuMaxInForce?.revision != applied.revision { cpuMaxInForce = (applied.revision, applied.values(of: .cpuMax, as: CPUMax.self)) }
         return controller.decide(policy: tree, observations: observations, capacity: capacity, interval: seconds,
-                                 inForce: applied.values(of: .cpuMax, as: CPUMax.self), ioWeights: treeWeights.io)
+                                 inForce: cpuMaxInForce?.values ?? [:], ioWeights: treeWeights.io)
     }
 
     /// Every group file (`GroupFiles`) of every agent group that exists or is being created, where
@@ -359,12 +364,14 @@ public struct Reconciler: Sendable {
         let groups = tree.agentGroups
         // The decisions are in the tree's order: a group's is found by position when it is there.
         let decided = lastDecision?.groups ?? []
+        if settled.count != groups.count { settled = [SettledInputs?](repeating: nil, count: groups.count) }
         for i in groups.indices where present.contains(groups[i].name) {
             let name = groups[i].name
             let decision = i < decided.count && decided[i].group == name ? decided[i] : lastDecision?.decision(for: name)
             let inputs = SettledInputs(decision: decision, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive,
                                        revision: applied.revision(of: name))
-            if !creating.contains(name), settled[name] == inputs { continue }
+            let isNew = !creating.isEmpty && creating.contains(name)
+            if !isNew, settled[i] == inputs { continue }
             let g = groups[i]
             var context = SettingContext(group: g, isInterior: treeLayout.interior.contains(g.name), decision: decision,
                                          weights: treeWeights, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
@@ -376,7 +383,7 @@ public struct Reconciler: Sendable {
                 if case .kernelLacks(let harmless, _) = row.absence, applied.kernelLacks.contains(row.file), want.value.fileText == harmless {
                     continue  // what the group holds anyway on this kernel
                 }
-                let inForce = creating.contains(g.name) ? (row.assumedAtCreation ? row.kernelDefault : nil) : applied.value(row.file, of: g.name)
+                let inForce = isNew ? (row.assumedAtCreation ? row.kernelDefault : nil) : applied.value(row.file, of: g.name)
                 guard inForce != want.value || reset.contains(row.file) else { continue }
                 groupSteps[row.phase, default: []].append(GroupSetting(g.name, row.file, want.value, source: want.source))
                 reset.formUnion(row.resets)
@@ -384,7 +391,7 @@ public struct Reconciler: Sendable {
             for (phase, settings) in groupSteps {
                 phases[phase, default: []] += orderedWithinBounds(settings, group: g.name).map(Step.set)
             }
-            settled[g.name] = groupSteps.isEmpty && !creating.contains(g.name) ? inputs : nil
+            settled[i] = groupSteps.isEmpty && !isNew ? inputs : nil
         }
         return phases.keys.sorted().flatMap { phases[$0]! }
     }
@@ -578,6 +585,10 @@ public struct AppliedSettings: Sendable, Equatable {
     /// Changes with every change to the group's values; nil before any.
     func revision(of g: GroupName) -> UInt64? { revisions[g] }
 
+    /// Changes with every change to any group's values (a copy of `values(of:)` is good while
+    /// it stands).
+    var revision: UInt64 { changes }
+
     private mutating func changed(_ g: GroupName) {
         changes += 1
         revisions[g] = changes
@@ -607,6 +618,7 @@ public struct AppliedSettings: Sendable, Equatable {
     mutating func forget(_ g: GroupName) {
         byGroup[g] = nil
         revisions[g] = nil
+        changes += 1
     }
 
     /// Forgets one file in every group (io.bfq.weight once no disk uses BFQ).
