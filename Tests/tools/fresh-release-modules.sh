@@ -27,9 +27,16 @@ if [ $done = yes ]; then
     exit 0
 fi
 [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$now" ] || exit 0
-dir=$scratch/release/
+dir=$scratch/release
 [ -d "$dir" ] || exit 0
-# The project's targets (Package.swift): C shims, libraries, executables, tests.
-removed=$(cd "$dir" && for m in Fairshare*.build fairshare*.build CRE2.build CSlowClients.build CSystemd.build CTOMLShim.build; do
-    if [ -e "$m" ]; then rm -rf "$m"; echo "$m"; fi; done | wc -l)
-echo "fresh-release-modules: sources changed since the last release build in $scratch: $removed module(s) of ours rebuilt from scratch"
+# The project's targets (Package.swift): C shims, libraries, executables, tests. Their objects
+# and module files go; the build plan (output-file-map.json and the rest) stays, so the next
+# build compiles them again and nothing else.
+n=0
+for m in "$dir"/Fairshare*.build "$dir"/fairshare*.build "$dir"/CRE2.build "$dir"/CSlowClients.build "$dir"/CSystemd.build "$dir"/CTOMLShim.build; do
+    [ -d "$m" ] || continue
+    find "$m" -name '*.o' -delete
+    n=$((n + 1))
+done
+rm -f "$dir"/Modules/Fairshare* "$dir"/Modules/fairshare* "$dir"/Modules/CRE2* "$dir"/Modules/CSlowClients* "$dir"/Modules/CSystemd* "$dir"/Modules/CTOMLShim*
+echo "fresh-release-modules: sources changed since the last release build in $scratch: $n module(s) of ours compiled again"

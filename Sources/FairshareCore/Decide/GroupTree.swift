@@ -100,8 +100,10 @@ extension Policy {
     /// children's: it holds none itself).
     public func subtreeCounts(_ counts: [GroupName: Int]) -> [GroupName: Int] {
         var total = counts
-        for g in groups.sorted(by: { $0.name.depth > $1.name.depth }) {
-            if let parent = g.parent, let n = total[g.name], n > 0 { total[parent, default: 0] += n }
+        // The deepest first, as positions (sorting the groups copied each, with a group per user).
+        let depths = groups.map(\.name.depth)
+        for i in groups.indices.sorted(by: { depths[$0] > depths[$1] }) {
+            if let parent = groups[i].parent, let n = total[groups[i].name], n > 0 { total[parent, default: 0] += n }
         }
         return total
     }

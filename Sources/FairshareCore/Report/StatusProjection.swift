@@ -56,6 +56,7 @@ public enum StatusProjection {
         // Every agent group's machine share from one index of the hierarchy.
         let agentShares = MachineShare.fractions(of: policy.agentGroups.map { facts.rootPath.appending(group: $0.name).description },
                                                  in: hierarchy)
+        let layout = GroupLayout(r.policy)
         let groups = policy.groups.map { g -> GroupStatus in
             let rates = r.rates[g.name]
             let readings = stats(of: g, r, observation)
@@ -105,7 +106,7 @@ public enum StatusProjection {
                 ioReadBytesPerSecond: io?.0, ioWriteBytesPerSecond: io?.1)
             status.unavailable = unavailable.isEmpty ? nil : unavailable
             status.parent = g.parent?.rawValue
-            if let uid = g.name.userNode.flatMap({ _ in GroupLayout(r.policy).perUserGroup(of: g.name) }).flatMap({ _ in g.name.userNode?.uid }) {
+            if let uid = g.name.userNode.flatMap({ _ in layout.perUserGroup(of: g.name) }).flatMap({ _ in g.name.userNode?.uid }) {
                 status.uid = uid
                 status.user = facts.userNames[uid]
             }
