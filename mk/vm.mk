@@ -111,11 +111,11 @@ vm-fairness: $(VM_BIN_DEP) vm-kernel
 #          process, the agent's CPU time with 20 and 200 users, everything given back at the stop,
 #          a reload with a parent cycle rejected (~4 min); writes $(VM_CACHE)/tree-results.txt
 # tree-checker-test  check-tree.py on a recorded log and doctored copies (host only)
-# Variables: VM_TREE_TIMEOUT, TREE_MANY_USERS (200), TREE_MANY_WINDOW_S (30),
+# Variables: VM_TREE_TIMEOUT, TREE_MANY_USERS (200), TREE_MANY_WINDOW_S (60),
 # TREE_PHASES (any of: users cap nested many).
 VM_TREE_TIMEOUT    ?= 600
 TREE_MANY_USERS    ?= 200
-TREE_MANY_WINDOW_S ?= 30
+TREE_MANY_WINDOW_S ?= 60
 TREE_PHASES        ?= users cap nested many
 TREE_DIR           := $(VM_CACHE)/tree
 

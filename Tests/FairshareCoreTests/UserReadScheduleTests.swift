@@ -29,13 +29,13 @@ import Testing
                 }
             }
             let groupCPU = cpu(users.reduce(0) { $0 + usage(k, $1) })
-            var carried: Set<GroupName> = []
+            var carried: [GroupName] = []
             if !later.isEmpty, s.woke(group: group, groupCPU: groupCPU, at: at, read: readNow) {
                 for u in later { read[user(u)] = cpu(usage(k, u)) }
             } else {
                 for u in later {
                     #expect(s.carried(user(u)) != nil, "only a user read before is carried")
-                    carried.insert(user(u))
+                    carried.append(user(u))
                 }
             }
             s.passEnded(read: read, carried: carried, groups: [group: groupCPU], at: at)
@@ -99,5 +99,9 @@ import Testing
         #expect(s.mustRead(user(2)))
         s.passEnded(read: [user(2): cpu(5)], carried: [], groups: [:], at: 3 * second)
         #expect(s.carried(user(1)) == nil, "gone from the listing: forgotten")
+        // One user gone in the same pass as another turns unreadable: forgotten all the same.
+        s.passEnded(read: [user(2): cpu(5), user(3): cpu(5)], carried: [], groups: [:], at: 4 * second)
+        s.passEnded(read: [user(3): nil], carried: [], groups: [:], at: 5 * second)
+        #expect(s.carried(user(2)) == nil, "gone while another was unreadable: forgotten")
     }
 }

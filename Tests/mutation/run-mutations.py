@@ -331,7 +331,7 @@ MUTANTS = [
            "a quiet user who starts to run goes unseen for up to quietEvery passes: no redistribution for it meanwhile",
            killers=("QuietUserReadTests", "UserReadScheduleTests/aQuietUserWhoWakesIsReadInTheSamePass()")),
     Mutant("every-user-read-every-pass", f"{CORE}/Observe/UserReadSchedule.swift",
-           "guard users[user]?.quiet == true else { return true }",
+           "guard let state = users[user], state.quiet else { return true }",
            "return true",
            "every user's cpu.stat read in every pass: the agent's cost grows with idle users (issue 20's 1.5 x bound)",
            killers=("QuietUserReadTests", "UserReadScheduleTests/quietUsersAreReadOncePerRoundStaggered()")),

@@ -26,7 +26,7 @@ Checks (margins for a noisy emulated 2-vCPU machine; goals from the issue):
              the first that did not)
   many       20 then 200 users with one idle process each: 20 then 200 subgroups, every
              process in its own; the agent's CPU ticks (utime+stime of /proc/PID/stat) over
-             windows of the same length (30 s) with 200 users <= MANY_RATIO x those with 20;
+             windows of the same length (60 s, one report each) with 200 users <= MANY_RATIO x those with 20;
              printed beside them: ticks per second in each third of a window, the agent's read
              and write calls a second (/proc/PID/io), its pass median (status) and VmRSS
   guarantees after each phase's SIGTERM every process is back in its origin cgroup and no cgroup

@@ -159,7 +159,7 @@ struct Observer: Sendable {
     private func readUsers(_ users: [GroupName: [GroupName]], into stats: inout [GroupName: CgroupStats], at: UInt64,
                            schedule: inout UserReadSchedule) {
         var read: [GroupName: CPUStat?] = [:]
-        var carried: Set<GroupName> = []
+        var carried: [GroupName] = []
         var groupCPU: [GroupName: CPUStat?] = [:]
         var groupPressure = false
         func readUser(_ u: GroupName) {
@@ -189,7 +189,7 @@ struct Observer: Sendable {
             } else {
                 // Not named in the observation: its counters stand as last read (a user is left
                 // for later only once it was read, quiet).
-                carried.formUnion(later)
+                carried += later
             }
         }
         schedule.passEnded(read: read, carried: carried, groups: groupCPU, at: at)

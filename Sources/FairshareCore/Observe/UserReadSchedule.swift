@@ -22,12 +22,12 @@ public struct UserReadSchedule: Sendable {
     /// its users a few milliseconds apart, well below any user worth redistributing for.
     public static let residualLimitCPUs = 0.02
 
-    /// Each user's last counters (read or carried), whether it is quiet, and the pass that
-    /// last named it: one entry per user, updated in place.
+    /// Each user's last counters (read or carried), whether it is quiet, and its place in the
+    /// round of quiet readings (its uid): one entry per user, updated only when it is read.
     private struct UserState {
         var cpu: CPUStat
         var quiet: Bool
-        var pass: UInt64
+        var stagger: UInt64
     }
     private var users: [GroupName: UserState] = [:]
     /// Each per_user group's usage at the last pass, and when it was read.
@@ -39,9 +39,8 @@ public struct UserReadSchedule: Sendable {
     /// The users of one per_user group to read this pass whatever the group's usage says: those
     /// not quiet (busy, or not read before) and the quiet ones due in this pass.
     public func mustRead(_ user: GroupName) -> Bool {
-        guard users[user]?.quiet == true else { return true }
-        let stagger = user.userNode?.uid.map(UInt64.init) ?? 0
-        return (pass &+ stagger) % Self.quietEvery == 0
+        guard let state = users[user], state.quiet else { return true }
+        return (pass &+ state.stagger) % Self.quietEvery == 0
     }
 
     /// Whether the group's usage since the last pass exceeds what the users read now account
@@ -68,19 +67,27 @@ public struct UserReadSchedule: Sendable {
     /// The pass is over: what each user read (nil: could not be read), which users were carried,
     /// and each per_user group's usage (nil when unreadable). Users not named are forgotten
     /// (their subgroup is gone).
-    public mutating func passEnded(read: [GroupName: CPUStat?], carried: Set<GroupName>, groups: [GroupName: CPUStat?], at: UInt64) {
+    /// A carried user costs nothing here: with hundreds of quiet users, marking each of them in
+    /// every pass was a measurable part of it.
+    public mutating func passEnded(read: [GroupName: CPUStat?], carried: [GroupName], groups: [GroupName: CPUStat?], at: UInt64) {
         pass &+= 1
+        var readable = 0
         for (user, reading) in read {
             guard let cpu = reading else {
                 users[user] = nil  // unreadable: read again next pass
                 continue
             }
-            let quiet = users[user].map { $0.cpu.usageUsec == cpu.usageUsec } ?? false
-            users[user] = UserState(cpu: cpu, quiet: quiet, pass: pass)
+            readable += 1
+            let before = users[user]
+            users[user] = UserState(cpu: cpu, quiet: before.map { $0.cpu.usageUsec == cpu.usageUsec } ?? false,
+                                    stagger: before?.stagger ?? user.userNode?.uid.map(UInt64.init) ?? 0)
         }
-        for user in carried { users[user]?.pass = pass }
-        // Users neither read nor carried left (their subgroup is gone).
-        if users.count > read.count + carried.count { users = users.filter { $0.value.pass == pass } }
+        // Every user kept is one read or carried now, but those who left (their subgroup is
+        // gone): they are forgotten.
+        if users.count > readable + carried.count {
+            let present = Set(carried).union(read.keys)
+            users = users.filter { present.contains($0.key) }
+        }
         groupUsage = [:]
         for (group, cpu) in groups { if let cpu { groupUsage[group] = (cpu.usageUsec, at) } }
     }
