@@ -109,7 +109,7 @@ vm-fairness: $(VM_BIN_DEP) vm-kernel
 # vm-tree  a third of the CPU per user whatever their process count, one cgroup per user, the
 #          per-user cap with borrowing, nested shares, a user's subgroup removed after their last
 #          process, the agent's CPU time with 20 and 200 users, everything given back at the stop,
-#          a reload with a parent cycle rejected (~4 min); writes $(VM_CACHE)/tree-results.txt
+#          a reload with a parent cycle rejected (~5 min); writes $(VM_CACHE)/tree-results.txt
 # tree-checker-test  check-tree.py on a recorded log and doctored copies (host only)
 # Variables: VM_TREE_TIMEOUT, TREE_MANY_USERS (200), TREE_MANY_WINDOW_S (60),
 # TREE_PHASES (any of: users cap nested many).
