@@ -332,7 +332,7 @@ MUTANTS = [
            killers=("QuietUserReadTests", "UserReadScheduleTests/aQuietUserWhoWakesIsReadInTheSamePass()")),
     Mutant("every-user-read-every-pass", f"{CORE}/Observe/UserReadSchedule.swift",
            "guard let state = users[user], state.quiet else { return true }",
-           "return true",
+           "guard let state = users[user], state.quiet, !state.quiet else { return true }",
            "every user's cpu.stat read in every pass: the agent's cost grows with idle users (issue 20's 1.5 x bound)",
            killers=("QuietUserReadTests", "UserReadScheduleTests/quietUsersAreReadOncePerRoundStaggered()")),
     Mutant("busy-user-pressure-unread", "Sources/FairshareAgent/Pass/Observer.swift",
