@@ -298,21 +298,10 @@ let nestedPolicy = """
 /// kernel) without being throttled itself. Only its waiting shows that it wants more, so a busy
 /// user's cpu.pressure is read; a neighbour borrowing above user_max gives way.
 @Suite struct HeldBackUserTests {
-    static let policy = """
-        [agent]
-        interval = "1s"
-
-        [[group]]
-        name = "logins"
-        shares = 1
-        per_user = true
-        max = "1.5"
-        user_max = "0.5"
-        user_borrow = true
-        user_burst = "75%"
-        [group.match]
-        comm = ["burn"]
-        """
+    /// `perUserPolicy` (logins per user, batch beside it, idle) with the group's cap and the
+    /// users' caps and borrowing.
+    static let policy = perUserPolicy.replacingOccurrences(
+        of: "per_user = true", with: "per_user = true\nmax = \"1.5\"\nuser_max = \"0.5\"\nuser_borrow = true\nuser_burst = \"75%\"")
 
     /// alice alone (1.5 CPUs, throttled with her group) until bob comes back; then each second
     /// bob runs 0.44 CPU, waiting `bobWaits` of it, and alice the rest of the group's 1.5.
