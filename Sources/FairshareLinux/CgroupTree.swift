@@ -181,6 +181,12 @@ public struct CgroupTree: Sendable {
         do { return try CPUStat.parse(text) } catch { throw .parse(file: fs.absolutePath(.cpuStat, of: cgroup), error) }
     }
 
+    public func counts(at cgroup: CgroupPath) throws(CgroupStatError) -> CgroupCounts {
+        let text: String
+        do { text = try fs.read(.stat, of: cgroup) } catch { throw .io(error) }
+        do { return try CgroupCounts.parse(text) } catch { throw .parse(file: fs.absolutePath(.stat, of: cgroup), error) }
+    }
+
     public func ioStat(at cgroup: CgroupPath) throws(CgroupStatError) -> IOStat {
         let text: String
         do { text = try fs.read(.ioStat, of: cgroup) } catch { throw .io(error) }

@@ -41,6 +41,8 @@ public final class FakeKernel: Sendable {
         var scans = 0
         /// cpu.stat reads per cgroup (what the agent's user read schedule should make rare).
         var cpuStatReads: [CgroupPath: Int] = [:]
+        /// readdir(3)s of each directory so far.
+        var listings: [CgroupPath: Int] = [:]
         /// Files of the agent's table (GroupFiles) this kernel has not: io.bfq.weight until the
         /// bfq module is loaded, cpu.idle on a kernel before 5.15, ...
         var lacking: Set<ControlFile> = [.ioBFQWeight]
@@ -268,6 +270,9 @@ public final class FakeKernel: Sendable {
                 // Populated: a process in the cgroup or in any cgroup beneath it.
                 let populated = s.processes.values.contains { CgroupPath($0.cgroup)?.isWithin(c) == true }
                 return .success("populated \(populated ? 1 : 0)\nfrozen 0\n")
+            case .stat:
+                let descendants = s.nodes.keys.filter { $0 != c && $0.isWithin(c) }.count
+                return .success("nr_descendants \(descendants)\nnr_dying_descendants 0\n")
             default:
                 guard FakeKernel.fileExists(s, file, c), let text = node.files[file] else { return .failure(CgroupError(.read, path: self.abs(c, file), errno: ENOENT)) }
                 return .success(text)
@@ -387,6 +392,7 @@ public final class FakeKernel: Sendable {
             // Listing a directory fails at opendir, as the real filesystem reports it: `.open`.
             if let e = injectedErrno(&s, .open, file: nil, cgroup: c) { return .failure(CgroupError(.open, path: self.abs(c), errno: e)) }
             guard s.nodes[c] != nil else { return .failure(CgroupError(.open, path: self.abs(c), errno: ENOENT)) }
+            s.listings[c, default: 0] += 1
             return .success(s.nodes.keys.filter { $0.parent == c }.map(\.name).sorted())
         }
         return try result.get()
@@ -400,6 +406,8 @@ public final class FakeKernel: Sendable {
     public var scanCount: Int { state.withLock { $0.scans } }
     /// How often the agent read this cgroup's cpu.stat.
     public func cpuStatReads(of path: String) -> Int { state.withLock { $0.cpuStatReads[CgroupPath(path)!] ?? 0 } }
+    /// How many times the directory at `path` (below the mount) was listed.
+    public func listings(of path: String) -> Int { state.withLock { $0.listings[CgroupPath(path)!] ?? 0 } }
 
     /// Changes a live process in place (an exec, a setuid, a new name); its cgroup stays.
     public func change(_ pid: Int32, _ edit: (inout ProcessInfo) -> Void) {

@@ -1,6 +1,7 @@
 import FairshareAgent
 import FairshareCore
 import FairshareTestSupport
+import Glibc
 import Testing
 
 /// `logins` gives each user their own subgroup; `batch` is an ordinary group beside it.
@@ -284,6 +285,39 @@ let nestedPolicy = """
         #expect(abs((row.cpuUsageCPUs ?? 0) - 0.6) < 0.01, "seen in the same pass: \(row.cpuUsageCPUs ?? -1)")
         let quiet = try #require(status.groups.first { $0.name == "logins/user-2012" })
         #expect(quiet.cpuUsageCPUs == 0)
+        await noFailuresIn(h)
+    }
+
+    /// A per_user group's directory is listed again only when its cgroup.stat counts other
+    /// descendants, or after `relistEvery` passes: a subgroup someone else made is seen (and,
+    /// empty, removed) in the next pass.
+    @Test func theUsersAreListedAgainOnlyWhenTheirCountChanges() async throws {
+        let h = try Harness(policy: perUserPolicy, events: FakeProcessEvents())
+        let uids = Array(UInt32(2000)..<2020)
+        for (i, uid) in uids.enumerated() { h.spawn(Int32(100 + i), "burn", uid: uid) }
+        for _ in 0..<3 { await h.agent.tick() }
+        #expect(uids.allSatisfy { h.kernel.exists("/fairshare/logins/user-\($0)") })
+        // Over any relistEvery passes without a change, one listing.
+        for round in 0..<2 {
+            let before = h.kernel.listings(of: "/fairshare/logins")
+            for _ in 0..<Int(UserListings.relistEvery) { await h.agent.tick() }
+            #expect(h.kernel.listings(of: "/fairshare/logins") - before == 1, "round \(round)")
+        }
+        // Someone else's subgroup: the count changes, the next pass lists it and removes it (no members).
+        h.kernel.makeCgroup("/fairshare/logins/user-3000")
+        let before = h.kernel.listings(of: "/fairshare/logins")
+        await h.agent.tick()
+        #expect(h.kernel.listings(of: "/fairshare/logins") == before + 1)
+        #expect(!h.kernel.exists("/fairshare/logins/user-3000"), "an empty user's subgroup nobody's processes are in is removed")
+        h.kernel.makeCgroup("/fairshare/logins/user-3001")
+        await h.agent.tick()
+        #expect(!h.kernel.exists("/fairshare/logins/user-3001"), "and the next one made: listed and removed again")
+        // cgroup.stat unreadable: the directory is listed in every pass.
+        h.kernel.inject(errno: EACCES, file: .stat, cgroup: "/fairshare/logins")
+        let unreadable = h.kernel.listings(of: "/fairshare/logins")
+        for _ in 0..<3 { await h.agent.tick() }
+        #expect(h.kernel.listings(of: "/fairshare/logins") - unreadable == 3)
+        h.kernel.clearInjections()
         await noFailuresIn(h)
     }
 

@@ -58,6 +58,16 @@ import Testing
         #expect(throws: (any Error).self) { try PressureStat.parse("some avg10=0.00 total=x\n") }
     }
 
+    @Test func cgroupStat() throws {
+        // 6.1 guest, a per_user group with 200 users' subgroups
+        #expect(try CgroupCounts.parse("nr_descendants 200\nnr_dying_descendants 3\n").descendants == 200)
+        // 6.12 adds per-controller counts after the two lines
+        #expect(try CgroupCounts.parse("nr_descendants 0\nnr_dying_descendants 0\nnr_subsys_cpu 1\nnr_subsys_io 1\n").descendants == 0)
+        #expect(throws: (any Error).self) { try CgroupCounts.parse("nr_dying_descendants 0\n") }
+        #expect(throws: (any Error).self) { try CgroupCounts.parse("nr_descendants -1\n") }
+        #expect(throws: (any Error).self) { try CgroupCounts.parse("nr_descendants x\n") }
+    }
+
     @Test func procStatFromThisHost() throws {
         let text = "17309 (cat) R 17307 17307 1343 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 118846 3133440 382 18446744073709551615 94022028128256 94022028148137 140728685080624 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94022028164144 94022028165760 94022856540160 140728685087438 140728685087458 140728685087458 140728685088747 0\n"
         let s = try #require(ProcFormat.parseStat(text))

@@ -37,6 +37,10 @@ public actor Agent {
     nonisolated let eventQueue = ProcessEventQueue()
     /// Which users' subgroups the next pass reads (quiet ones are carried over).
     private var userReads = UserReadSchedule()
+    /// Groups in which this agent made or removed a subgroup since the last pass's observation
+    /// began: their kept listings are dropped then (`UserListings`: a count that came back to the
+    /// same number is no proof of the same users).
+    private var relist: Set<GroupName> = []
     /// Passes since the hierarchy (and the disks) were last read.
     private var passesSinceHierarchy = Observer.hierarchyEveryPasses
     private var stopped = false
@@ -134,7 +138,7 @@ public actor Agent {
         guard !stopped, serial == passSerial else { return }
         // 2 decide, 3 act
         let plan = reconciler.decide(observation, capacity: capacity, interval: interval.seconds)
-        let outcomes = actuator.perform(plan)
+        let outcomes = perform(plan)
         reconciler.absorb(plan, outcomes)
         if let reason = due.reason { rescanned(reason, observation, plan, outcomes, at: started) }
         // 4 report (the hierarchy, status only, read after the act stage: as the pass left it)
@@ -151,11 +155,26 @@ public actor Agent {
         reporter.passEnded(nanoseconds: env.clock.monotonicNanoseconds() - started, context: context)
     }
 
+    /// The act stage of a pass (a tick's or an event pass's): the groups whose subgroups it made
+    /// or removed are listed afresh by the next observation.
+    private func perform(_ plan: Plan) -> [StepOutcome] {
+        for step in plan.steps {
+            switch step {
+            case .createGroup(let g), .removeGroup(let g): if let parent = g.parent { relist.insert(parent) }
+            default: break
+            }
+        }
+        return actuator.perform(plan)
+    }
+
     /// The observe stage of a pass: on the actor when it scans /proc, else off it.
     private func observe(scan: Bool, disks: Bool) async -> Observation {
         // The units whose own weights are known, as the last pass left them.
         let (observer, policy, known) = (self.observer, self.policy, Set(reporter.published.unitOriginals.keys))
         var schedule = userReads
+        // Changes made from here on (event passes while this one reads) count for the next.
+        schedule.listings.forget(relist)
+        relist = []
         if scan {
             defer { userReads = schedule }
             return observer.observe(policy: policy, knownOriginals: known, scanProcesses: true, readDisks: disks, schedule: &schedule)
@@ -228,7 +247,7 @@ public actor Agent {
         // A process that could not be read keeps what it had; the next pass rescans.
         if unreadable > 0 { events.unreadable() }
         let plan = reconciler.decideChanges(changes)
-        let outcomes = actuator.perform(plan)
+        let outcomes = perform(plan)
         reconciler.absorb(plan, outcomes)
         let done = env.clock.monotonicNanoseconds()
         for (step, outcome) in zip(plan.steps, outcomes) {

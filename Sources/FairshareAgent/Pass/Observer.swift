@@ -24,7 +24,7 @@ struct Observer: Sendable {
         let processes = scanProcesses ? env.processes.scan(details: ProcessDetails(for: policy)) : nil
         let layout = GroupLayout(policy)
         // A user's subgroup holds processes only: a pass does not list inside each of them.
-        let groups = groupCgroups(notInside: Set(layout.perUser.keys))
+        let groups = Self.listGroups(env.cgroups, notInside: Set(layout.perUser.keys), listings: &schedule.listings)
         var stats: [GroupName: CgroupStats] = [:]
         // The policy's groups and the users' subgroups (as listed: they come and go with users).
         let read = groups.value ?? Set(policy.agentGroups.map(\.name).filter(env.cgroups.groupExists))
@@ -102,10 +102,8 @@ struct Observer: Sendable {
 
     /// The group cgroups under the root (valid group paths, nested ones and users' subgroups
     /// included), whoever made them.
-    /// - Parameter notInside: groups whose children are not listed inside (the per_user groups
-    ///   in a pass: their children are users' subgroups, which hold processes only).
-    func groupCgroups(notInside: Set<GroupName> = []) -> Reading<Set<GroupName>> {
-        Self.listGroups(env.cgroups, notInside: notInside)
+    func groupCgroups() -> Reading<Set<GroupName>> {
+        Self.listGroups(env.cgroups)
     }
 
     /// Walks the root's subtree breadth-first, as deep as a group path may go
@@ -114,6 +112,15 @@ struct Observer: Sendable {
     /// listed (but one removed meanwhile) makes the listing unavailable: a partial one would
     /// read as groups gone.
     static func listGroups(_ tree: CgroupTree, notInside: Set<GroupName> = []) -> Reading<Set<GroupName>> {
+        var once = UserListings(reuses: false)
+        return listGroups(tree, notInside: notInside, listings: &once)
+    }
+
+    /// The same, where `notInside` (the per_user groups in a pass: their children are users'
+    /// subgroups, which hold processes only) are not listed inside, and their entries are
+    /// those last listed while their cgroup.stat says nothing was made or removed inside
+    /// (`UserListings`).
+    static func listGroups(_ tree: CgroupTree, notInside: Set<GroupName>, listings: inout UserListings) -> Reading<Set<GroupName>> {
         var found: Set<GroupName> = []
         do throws(CgroupError) {
             var level = try tree.fs.children(of: tree.root).compactMap { GroupName(path: $0) }
@@ -122,22 +129,36 @@ struct Observer: Sendable {
                 for g in level {
                     found.insert(g)
                     guard g.depth < GroupName.maxComponents else { continue }
-                    let names: [String]
-                    do throws(CgroupError) {
-                        names = try tree.fs.children(of: tree.path(of: g))
-                    } catch where error.kind == .gone {
-                        continue  // removed since its parent was listed
-                    }
-                    if notInside.contains(g) {
-                        // Users' subgroups: found, not listed inside (anything else someone
-                        // made there is, so that it can be removed deepest first).
-                        for name in names {
-                            guard let child = g.appending(name) else { continue }
-                            if UserNode(component: name) == nil { next.append(child) } else { found.insert(child) }
+                    let path = tree.path(of: g)
+                    guard notInside.contains(g) else {
+                        do throws(CgroupError) {
+                            next += try tree.fs.children(of: path).compactMap { g.appending($0) }
+                        } catch where error.kind == .gone {
+                            continue  // removed since its parent was listed
                         }
-                    } else {
-                        next += names.compactMap { g.appending($0) }
+                        continue
                     }
+                    // Users' subgroups: found, not listed inside (anything else someone made
+                    // there is, so that it can be removed deepest first). The count is read
+                    // before the listing: a change in between shows as a new count next pass.
+                    let count = listings.reuses ? (try? tree.counts(at: path))?.descendants : nil
+                    if let count, let kept = listings.entries(of: g, descendants: count) {
+                        found.formUnion(kept.users)
+                        next += kept.others
+                        continue
+                    }
+                    var entries = UserListings.Entries()
+                    do throws(CgroupError) {
+                        for name in try tree.fs.children(of: path) {
+                            guard let child = g.appending(name) else { continue }
+                            if UserNode(component: name) == nil { entries.others.append(child) } else { entries.users.append(child) }
+                        }
+                    } catch where error.kind == .gone {
+                        continue
+                    }
+                    listings.listed(g, entries, descendants: count)
+                    found.formUnion(entries.users)
+                    next += entries.others
                 }
                 level = next
             }

@@ -35,6 +35,9 @@ public struct Reconciler: Sendable {
     /// then: the same inputs give the same (empty) steps, so their rows are not evaluated again.
     /// By position in the tree's groups (it is cleared with every new tree).
     private var settled: [SettledInputs?] = []
+    /// The inputs every group's rows share, as `settled` was filled with: when one changes, no
+    /// group is settled (compared once a pass rather than once a group).
+    private var settledShared: SharedInputs?
     private var classifier: Classifier
     private var enforcer: Enforcer
     private var controller = Controller()
@@ -265,6 +268,7 @@ public struct Reconciler: Sendable {
         treeGroups = Set(tree.agentGroups.map(\.name))
         treeWeights = ShareWeights(tree)
         settled = []
+        settledShared = nil
     }
 
     /// A new reading of the disks replaces the last. Once no disk uses BFQ the weights written
@@ -364,12 +368,15 @@ public struct Reconciler: Sendable {
         let groups = tree.agentGroups
         // The decisions are in the tree's order: a group's is found by position when it is there.
         let decided = lastDecision?.groups ?? []
-        if settled.count != groups.count { settled = [SettledInputs?](repeating: nil, count: groups.count) }
+        let shared = SharedInputs(capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive)
+        if settled.count != groups.count || settledShared != shared {
+            settled = [SettledInputs?](repeating: nil, count: groups.count)
+            settledShared = shared
+        }
         for i in groups.indices where present.contains(groups[i].name) {
             let name = groups[i].name
             let decision = i < decided.count && decided[i].group == name ? decided[i] : lastDecision?.decision(for: name)
-            let inputs = SettledInputs(decision: decision, capacity: capacity, kernelLacks: applied.kernelLacks, bfqActive: bfqActive,
-                                       revision: applied.revision(of: name))
+            let inputs = SettledInputs(decision: decision, revision: applied.revision(of: name))
             let isNew = !creating.isEmpty && creating.contains(name)
             if !isNew, settled[i] == inputs { continue }
             let g = groups[i]
@@ -396,14 +403,18 @@ public struct Reconciler: Sendable {
         return phases.keys.sorted().flatMap { phases[$0]! }
     }
 
-    /// What a group's rows read besides the tree (which `buildTree` keeps): the controller's
-    /// decision, the capacity, the kernel's lacks, BFQ, and the values in force (by revision).
+    /// What a group's rows read besides the tree (which `buildTree` keeps) and the shared
+    /// inputs: the controller's decision and the values in force (by revision).
     struct SettledInputs: Equatable {
         var decision: Controller.GroupDecision?
+        var revision: UInt64?
+    }
+
+    /// What every group's rows read alike: the capacity, the kernel's lacks, BFQ.
+    struct SharedInputs: Equatable {
         var capacity: Double
         var kernelLacks: Set<ControlFile>
         var bfqActive: Bool
-        var revision: UInt64?
     }
 
     /// A file kept within another's value is written before it when its new value fits the

@@ -63,6 +63,7 @@ public struct ControlFile: RawRepresentable, Sendable, Hashable, Comparable, Cus
     public static let controllers = ControlFile("cgroup.controllers")
     public static let subtreeControl = ControlFile("cgroup.subtree_control")
     public static let events = ControlFile("cgroup.events")
+    public static let stat = ControlFile("cgroup.stat")
     public static let cpuWeight = ControlFile("cpu.weight")
     /// 1: the group runs only on CPU time no sibling wants (SCHED_IDLE for a group; Linux 5.15+).
     public static let cpuIdle = ControlFile("cpu.idle")

@@ -123,6 +123,25 @@ public struct IOStat: Sendable, Equatable {
     }
 }
 
+/// `cgroup.stat`: "nr_descendants 200\nnr_dying_descendants 0\n" (newer kernels add
+/// `nr_subsys_*` lines). Only the live descendants are kept: a count that did not change says
+/// that a per_user group's listing need not be read again (`UserReadSchedule`).
+public struct CgroupCounts: Sendable, Equatable {
+    public var descendants: Int
+
+    public init(descendants: Int) {
+        self.descendants = descendants
+    }
+
+    public static func parse(_ text: String) throws(CPUStat.ParseError) -> CgroupCounts {
+        for line in text.split(separator: "\n") where line.hasPrefix("nr_descendants ") {
+            guard let n = Int(line.dropFirst("nr_descendants ".count)), n >= 0 else { throw .badLine(String(line)) }
+            return CgroupCounts(descendants: n)
+        }
+        throw .missingField("nr_descendants")
+    }
+}
+
 /// PSI, `cpu.pressure`: "some avg10=0.00 avg60=0.00 avg300=0.00 total=12345" (and a "full"
 /// line on newer kernels). Only the cumulative "some" stall time is kept: its growth over an
 /// interval is the share of that interval in which some task waited for a CPU, exact and
