@@ -1,3 +1,4 @@
+import FairshareTestSupport
 import Testing
 
 @testable import FairshareCore
@@ -73,6 +74,24 @@ import Testing
         for _ in 0..<(LatencyWindow.capacity * 3) { w.record(milliseconds: 0.5) }
         #expect(w.count == LatencyWindow.capacity)
         #expect(w.quantile(0.99) == 0.5, "old samples leave the window")
+    }
+
+    /// The values kept in order as they come and go are the window sorted, after every record
+    /// (duplicates, evictions of the smallest and the largest, a NaN left out).
+    @Test func theKeptOrderIsTheWindowSorted() {
+        var generator = SplitMix64(seed: 20)
+        for capacity in [1, 2, 7, 64] {
+            var r = RecentSamples(capacity: capacity)
+            for i in 0..<(capacity * 5 + 3) {
+                let v = i % 11 == 0 ? Double.nan : Double(generator.next() % 40) / 4
+                r.record(v)
+                #expect(r.ascending == r.values.sorted(), "capacity \(capacity), record \(i)")
+                #expect(!r.values.contains { $0.isNaN })
+            }
+            let sorted = r.values.sorted()
+            #expect(r.median == (sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2))
+            #expect(r.quantile(1) == sorted.last)
+        }
     }
 
     @Test func whenAPassRescans() {

@@ -86,12 +86,7 @@ public struct LatencyWindow: Sendable, Equatable {
     public var count: Int { samples.count }
 
     /// The q-quantile (0...1) by nearest rank, nil without samples.
-    public func quantile(_ q: Double) -> Double? {
-        guard samples.count > 0 else { return nil }
-        let sorted = samples.values.sorted()
-        let rank = Int((q * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
-    }
+    public func quantile(_ q: Double) -> Double? { samples.quantile(q) }
 }
 
 /// Why a pass scans all of /proc although events are on.

@@ -87,23 +87,33 @@ public struct AgentStatus: Codable, Sendable, Equatable {
 }
 
 /// The latest values of a figure, at most `capacity` of them: the memory and the cost of a
-/// quantile do not grow with the uptime or with how often the figure is recorded.
+/// quantile do not grow with the uptime or with how often the figure is recorded. They are kept
+/// in order too, so that a quantile costs nothing: status reads the event latencies' in every
+/// pass (sorting 1,024 of them each time was a measurable part of a pass after many moves).
 public struct RecentSamples: Sendable, Equatable {
     public let capacity: Int
+    /// In the order recorded (a ring: `next` is the oldest once full).
     private var samples: [Double] = []
     private var next = 0
+    /// The same values, ascending.
+    public private(set) var ascending: [Double] = []
     public private(set) var last: Double?
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
 
+    /// NaN is not recorded (it has no place in the order).
     public mutating func record(_ value: Double) {
+        guard !value.isNaN else { return }
         if samples.count < capacity {
             samples.append(value)
         } else {
+            let oldest = samples[next]
             samples[next] = value
+            ascending.remove(at: Self.firstIndex(notBelow: oldest, in: ascending))
         }
+        ascending.insert(value, at: Self.firstIndex(notBelow: value, in: ascending))
         next = (next + 1) % capacity
         last = value
     }
@@ -112,6 +122,29 @@ public struct RecentSamples: Sendable, Equatable {
 
     /// The values kept, in no particular order.
     public var values: [Double] { samples }
+
+    /// The q-quantile (0...1) by nearest rank, nil without samples.
+    public func quantile(_ q: Double) -> Double? {
+        guard !ascending.isEmpty else { return nil }
+        let rank = Int((q * Double(ascending.count)).rounded(.up))
+        return ascending[min(max(rank, 1), ascending.count) - 1]
+    }
+
+    public var median: Double? {
+        guard !ascending.isEmpty else { return nil }
+        let mid = ascending.count / 2
+        return ascending.count % 2 == 1 ? ascending[mid] : (ascending[mid - 1] + ascending[mid]) / 2
+    }
+
+    /// Binary search: the first position whose value is >= `value` (its count when none).
+    private static func firstIndex(notBelow value: Double, in sorted: [Double]) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
 }
 
 /// The durations of the most recent passes, for status: bounded, whatever the uptime.
@@ -127,12 +160,7 @@ public struct PassTimes: Sendable, Equatable {
 
     public var last: Double? { recent.last }
 
-    public var median: Double? {
-        guard recent.count > 0 else { return nil }
-        let sorted = recent.values.sorted()
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-    }
+    public var median: Double? { recent.median }
 }
 
 public struct PolicyStatus: Codable, Sendable, Equatable {
