@@ -77,13 +77,15 @@ BURST_CPUS = 1.5
 BORROW_MIN_CPUS = 1.2  # as check-fairness.py's BORROW_TAKE_CPUS: a loaded host delivers ~1.9 of 2
 BURST_TOL = 0.05  # relative
 POLL_SLACK_S = 0.5  # the most a poll's gap may add to a delay that is otherwise over the bound
-# Issue 20 asks the agent's CPU with 200 users to be within 1.5 x of its CPU with 20. It is not
-# yet: 4.26 x on 2026-12-04; 1.73 and 1.82 x on 2026-12-05 once quiet users were read every few
-# passes and the decide stage stopped redoing per-user work that had not changed
-# (docs/benchmarks.md). MANY_RATIO keeps it from growing worse; the goal is printed beside the
-# figure, and the issue stays open until it is met.
+# Issue 20 asks the agent's CPU with 200 users to be within 1.5 x of its CPU with 20: 4.26 x
+# on 2026-12-04; 1.29, 1.41 and 1.46 x (median 1.41) on 2026-12-05 once a pass read a quiet
+# user every few passes, listed the users' subgroups only when their count changed and redid no
+# per-user work that had not changed, and the second window began after the new users' first
+# report (docs/benchmarks.md). One run scatters by +-15%, so the goal is a figure of several
+# runs, printed beside each; MANY_RATIO is the check a run must pass (a regression shows as 2 x
+# and more: 3.87 x before the quiet users' schedule).
 MANY_RATIO_GOAL = 1.5
-MANY_RATIO = 2.5
+MANY_RATIO = 2.0
 MANY_USERS = (20, 200)
 # Warning-level entries the guest causes by itself: io_shares has no disk to act on.
 EXPECTED_WARNINGS = {"io_shares"}
@@ -559,8 +561,14 @@ class Run:
             self.fig("many", f"{n} users: agent {fmt(t, 0)} ticks over {fmt(w, 1)} s = {fmt(pct(t, w), 2)}% of a CPU "
                      f"(thirds: {' '.join(fmt(x, 1) for x in th)} ticks/s); {fmt(rd, 0)} reads/s, {fmt(wr, 0)} writes/s; "
                      f"pass median {med} s; VmRSS {rss} kB")
+        arrival = [sample(f"many_arrival_{i}") for i in range(2)]
+        if None not in arrival:
+            (u0, k0, *_), (u1, k1, *_) = arrival
+            self.results["agent_ticks_arrival"] = f"{k1 - k0}"
+            self.fig("many", f"the arrival of {users - first} users (moves, subgroups, their first report and metric series): "
+                     f"{k1 - k0} ticks over {u1 - u0:.1f} s, before the second window")
         self.fig("many", f"ratio {fmt(ratio)} ({users} users to {first}); issue 20's goal {MANY_RATIO_GOAL:g}"
-                 + ("" if ratio is not None and ratio <= MANY_RATIO_GOAL else ", NOT met (the check holds the regression bound)"))
+                 + ("" if ratio is not None and ratio <= MANY_RATIO_GOAL else ", over it in this run (the check holds the regression bound)"))
         self.c.check("many", "windows of the same length", w1 is not None and w2 is not None and abs(w1 - w2) <= 0.1 * w1,
                      f"{fmt(w1)} s, {fmt(w2)} s", "equal within 10%")
         self.c.check("many", f"agent CPU with {users} users <= {MANY_RATIO:g} x with {first} (regression bound; goal {MANY_RATIO_GOAL:g})",
@@ -580,7 +588,7 @@ class Run:
 RESULT_KEYS = ["users_alice_percent", "users_bob_percent", "users_carol_percent", "users_max_error_points",
                "removal_delay_s", "cap_literal_user_cpu_max", "cap_busy_max_cpus", "cap_borrow_delay_s", "cap_borrow_cpus",
                "cap_giveback_delay_s", "cap_noborrow_cpus", "nested_lab_a_percent", "nested_lab_b_percent",
-               "nested_teaching_percent", "nested_max_error_points", "many_window_s", "agent_ticks_20_users",
+               "nested_teaching_percent", "nested_max_error_points", "many_window_s", "agent_ticks_arrival", "agent_ticks_20_users",
                "agent_ticks_200_users", "agent_cpu_ratio_200_to_20", "agent_vmrss_kb_200_users"]
 
 

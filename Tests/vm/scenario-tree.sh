@@ -335,6 +335,24 @@ cpu_window() {
     agent_cpu "${1}_3"
 }
 
+# summaries: sets _n to the agent's periodic reports in the journal so far (every phase's).
+summaries() {
+    journalctl --sync >/dev/null 2>&1 || true
+    _n=$(journalctl -o cat --no-pager FAIRSHARE_EVENT=summary 2>/dev/null | wc -l)
+}
+
+# after_report N: waits (up to 90 s) until the journal holds more than N reports, then 2 s more
+# (the report's metrics are written after its pass).
+after_report() {
+    _t1=$(now)
+    while [ "$(elapsed "$_t1" | cut -d. -f1)" -lt 90 ] && agent_alive; do
+        summaries
+        [ "$_n" -gt "$1" ] && break
+        sleep 1
+    done
+    sleep 2
+}
+
 # agent_status KEY: a few numbers of the agent's status (passes so far, pass times, failures),
 # not the whole document (200 groups).
 agent_status() {
@@ -620,6 +638,7 @@ phase_many() {
     # the start: a cost per process, measured by the events tier, not per user's subgroup).
     # Windows of the report interval (60 s, the default): each holds one report (status and
     # metrics for every user); with 30-s windows the report at 60 s fell in the second only.
+    # The second begins after the new users' first report (their arrival is counted apart).
     cat >$POLICY <<'EOF'
 [agent]
 interval = "1s"
@@ -645,6 +664,9 @@ EOF
         cpu_window many_cpu_a
         agent_status many_status_a1
         mark many_spawn
+        summaries
+        _before=$_n
+        agent_cpu many_arrival_0
         spawn $CG/origin/many hold_u 1 $(seq $((2000 + MANY_FIRST)) $((2000 + MANY_USERS - 1)))
         wait_exec
         _t0=$(now)
@@ -656,7 +678,13 @@ EOF
         r many_placed_s "$(elapsed "$_t0")"
         report_placement many_cg
         r many_users_2 "$(ls -d $ROOT/many/user-* | wc -l)"
-        sleep 3
+        # The first report with the new users (status, and the metrics' new series) is part of
+        # their arrival: the window starts after it, so that it holds one report, as the
+        # first window does (that one the report 60 s after the start; the series of the first
+        # users were made at the start).
+        after_report "$_before"
+        agent_cpu many_arrival_1
+        mark many_settled
         agent_status many_status_b0
         cpu_window many_cpu_b
         agent_status many_status_b1
