@@ -16,8 +16,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // RE2 behind a plain C API (linear-time matching for cmdline patterns and globs).
-        .target(name: "CRE2", linkerSettings: [.linkedLibrary("re2")]),
+        // RE2 behind a plain C API (linear-time matching for cmdline patterns and globs). Linked
+        // statically (libre2-dev's libre2.a): RE2's soname differs between Debian releases
+        // (libre2-9 in 12, libre2-11 in 13), so one package serves both only without it.
+        .target(name: "CRE2", linkerSettings: [.linkedLibrary(":libre2.a")]),
         // The policy language: the model, its TOML parser with source positions and limits, the
         // patterns (RE2, globs). Pure; needs nothing of the stages that use a policy.
         .target(

@@ -3,6 +3,9 @@
 #             binary (release-bin), checked by Tests/deb/check-deb.sh, then linted
 #   lint-deb  lintian on the built package (errors fail; the tags that do not apply are
 #             overridden in packaging/debian/lintian-overrides, each with its reason)
+#   deb-releases  the package installed, run, removed and purged in a minimal root of each
+#             release of DEB_RELEASES (Tests/deb/check-deb-release.sh: debootstrap from Debian's
+#             archive, kept as a tarball in $(VM_CACHE)/debian; systemd is not PID 1 there)
 #   clean-deb remove .build-deb (`make clean` does too)
 # The version is the VERSION file; Sources/fairshare/Version.swift must say the same.
 # Variables: DEB_OUT, DEB_REVISION, DEB_MAINTAINER, SOURCE_DATE_EPOCH (default: the commit's
@@ -23,7 +26,10 @@ SOURCE_DATE_EPOCH ?= $(shell git -C $(DEB_REPO) log -1 --format=%ct 2>/dev/null 
 # What building and checking the package needs (Debian); installed only when missing.
 DEB_APT_PACKAGES := libsystemd-dev libtomlplusplus-dev libre2-dev pkg-config dpkg-dev binutils lintian
 
-.PHONY: deb lint-deb deb-deps deb-version deb-manual-tool clean-deb
+# Debian 12 and Debian 13: one package for both (RE2, whose soname differs, is linked in).
+DEB_RELEASES ?= bookworm trixie
+
+.PHONY: deb lint-deb deb-releases deb-deps deb-version deb-manual-tool clean-deb
 
 deb-deps:
 	@missing=$$(for p in $(DEB_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -66,6 +72,11 @@ deb: deb-deps deb-version release-bin deb-manual-tool
 	$(DEB_REPO)/Tests/deb/check-deb.sh $(DEB_FILE)
 	$(deb_lint)
 	@echo "package: $(DEB_FILE)"
+
+deb-releases: deb
+	@for suite in $(DEB_RELEASES); do \
+	    $(DEB_REPO)/Tests/deb/check-deb-release.sh $$suite $(DEB_FILE) $(VM_CACHE)/debian || exit 1; \
+	done
 
 lint-deb: deb-deps
 	$(deb_lint)

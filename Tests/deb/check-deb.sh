@@ -73,9 +73,15 @@ case $(field Version) in
     *) fail "Version is '$(field Version)', expected $version-<revision> (VERSION)" ;;
 esac
 depends=$(field Depends)
-for lib in libc6 libsystemd0 libre2-9; do
+for lib in libc6 libsystemd0; do
     grep -Eq "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends ($depends) lacks $lib"
 done
+# RE2 is linked statically: its package is libre2-9 in Debian 12 and libre2-11 in 13, so a
+# dependency on either would keep the package off the other release.
+if grep -Eq "(^|, )libre2" <<<"$depends"; then fail "Depends ($depends) names RE2: it must be linked statically"; fi
+if objdump -p "$tmp/root/usr/bin/fairshare" | grep -q 'NEEDED.*libre2'; then
+    fail "usr/bin/fairshare needs a shared libre2: $(objdump -p "$tmp/root/usr/bin/fairshare" | grep NEEDED | tr -s ' ' | tr '\n' ';')"
+fi
 [ "$(cat "$tmp/ctrl/conffiles" 2>/dev/null)" = /etc/fairshare/policy.toml ] \
     || fail "conffiles does not list exactly /etc/fairshare/policy.toml"
 ok "control: $(field Package) $(field Version), Depends: $depends"

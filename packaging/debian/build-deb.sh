@@ -77,8 +77,8 @@ for script in postinst prerm postrm; do
     install -m 0755 "$here/$script" "$root/DEBIAN/$script"
 done
 
-# DEBIAN/control: Depends from the libraries the binary needs (ldd: libsystemd0, libre2-9,
-# libc6, libstdc++6, libgcc-s1), Installed-Size from the tree.
+# DEBIAN/control: Depends from the libraries the binary needs (ldd: libsystemd0, libc6,
+# libstdc++6, libgcc-s1; RE2 is linked in), Installed-Size from the tree.
 sed "s|@MAINTAINER@|$DEB_MAINTAINER|" "$here/control" > "$src/debian/control"
 (
     cd "$src"

@@ -1,0 +1,110 @@
+#!/bin/bash
+# Installs a built fairshare .deb into a minimal root of a Debian release (debootstrap from
+# Debian's archive, cached as a tarball) and checks it there: dpkg installs it with that
+# release's libraries (nothing missing, no RE2 package: it is linked in), the program runs on
+# that release's glibc, the shipped policies pass `fairshare check`, a broken one is refused
+# with its file:line:column, and the package is removed and purged cleanly. systemd is not
+# PID 1 in the root: the maintainer scripts' systemctl calls must cope (as in a container or
+# an image build); the service itself runs in the systemd VM tiers.
+#   Tests/deb/check-deb-release.sh SUITE PATH.deb CACHE_DIR
+# SUITE: bookworm (Debian 12) or trixie (Debian 13). Needs root (chroot, mount) and
+# debootstrap (installed here when missing).
+set -uo pipefail
+
+suite=${1:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
+deb=${2:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
+cache=${3:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+version=$(cat "$repo/VERSION")
+mirror=${FAIRSHARE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+failures=0
+section_start=0
+say() { echo "check-deb-release ($suite): $*"; }
+fail() { say "FAIL: $*"; failures=$((failures + 1)); }
+ok() {
+    [ "$failures" = "$section_start" ] && say "ok: $*"
+    section_start=$failures
+}
+
+[ -f "$deb" ] || { say "FAIL: no such package: $deb"; exit 1; }
+case $suite in bookworm | trixie) ;; *) say "FAIL: unknown suite '$suite' (bookworm or trixie)"; exit 2 ;; esac
+command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends debootstrap >/dev/null; } \
+    || { say "FAIL: debootstrap is not installed and could not be"; exit 1; }
+
+# The root, made once per suite and kept as a tarball (21 s from the local mirror; the tarball
+# is extracted in 3).
+mkdir -p "$cache"
+tarball=$cache/debian-$suite-minbase.tar
+if [ ! -s "$tarball" ]; then
+    build=$(mktemp -d "$cache/.debootstrap-$suite.XXXXXX")
+    say "debootstrap --variant=minbase $suite (cached as $tarball)"
+    if ! debootstrap --variant=minbase --include=libsystemd0 "$suite" "$build/root" "$mirror" >"$build/log" 2>&1; then
+        tail -n 20 "$build/log"
+        rm -rf "$build"
+        say "FAIL: debootstrap $suite"
+        exit 1
+    fi
+    tar -C "$build/root" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
+    rm -rf "$build"
+fi
+
+tmp=$(mktemp -d)
+root=$tmp/root
+cleanup() {
+    mountpoint -q "$root/proc" && umount "$root/proc"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$root" && tar -C "$root" -xf "$tarball" || { say "FAIL: extracting $tarball"; exit 1; }
+# The Swift runtime reads the program's arguments from /proc/self/cmdline.
+mount -t proc proc "$root/proc" || { say "FAIL: mounting /proc in the root"; exit 1; }
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+
+release=$(cat "$root/etc/debian_version")
+glibc=$(in_root dpkg-query -W -f '${Version}' libc6)
+cp "$deb" "$root/tmp/fairshare.deb"
+
+# --- install ----------------------------------------------------------------------------
+if ! out=$(in_root dpkg -i /tmp/fairshare.deb 2>&1); then
+    fail "dpkg -i on Debian $release:"$'\n'"$out"
+fi
+[ "$(in_root dpkg-query -W -f '${Status}' fairshare 2>/dev/null)" = "install ok installed" ] \
+    || fail "dpkg does not list fairshare as installed"
+missing=$(in_root ldd /usr/bin/fairshare 2>&1 | grep 'not found')
+[ -z "$missing" ] || fail "libraries missing on Debian $release: $missing"
+in_root dpkg-query -W -f '${Package}\n' 'libre2*' 2>/dev/null | grep -q . \
+    && fail "an RE2 package is installed: $(in_root dpkg-query -W -f '${Package} ' 'libre2*')"
+ok "installed on Debian $release (glibc $glibc), every library found, no RE2 package"
+
+# --- run --------------------------------------------------------------------------------
+got=$(in_root fairshare --version 2>&1) || fail "fairshare --version exited $?"
+[ "$got" = "$version" ] || fail "fairshare --version printed '$got', expected $version"
+in_root fairshare check /etc/fairshare/policy.toml >/dev/null || fail "fairshare check rejects the shipped /etc/fairshare/policy.toml"
+for example in "$root"/usr/share/doc/fairshare/examples/*.toml; do
+    in_root fairshare check "/usr/share/doc/fairshare/examples/$(basename "$example")" >/dev/null \
+        || fail "fairshare check rejects $(basename "$example")"
+done
+# A cmdline pattern goes through RE2 (the statically linked one).
+printf '[[group]]\nname = "web"\nshares = 2\n[group.match]\ncmdline = ["^/usr/sbin/nginx( |$)"]\n' >"$root/tmp/re2.toml"
+in_root fairshare check /tmp/re2.toml >/dev/null || fail "fairshare check rejects a valid cmdline pattern"
+printf '[[group]]\nname = "web"\nshares = 2\n[group.match]\ncmdline = ["(unclosed"]\n' >"$root/tmp/bad.toml"
+err=$(in_root fairshare check /tmp/bad.toml 2>&1)
+rc=$?
+[ $rc = 1 ] || fail "a broken pattern: exit $rc, expected 1"
+grep -q '^/tmp/bad.toml:5:[0-9]*: error: ' <<<"$err" || fail "a broken pattern's error does not say where: $err"
+ok "fairshare $got runs: the shipped policies pass check, RE2 accepts a pattern and locates a broken one"
+
+# --- remove, purge ----------------------------------------------------------------------
+out=$(in_root dpkg -r fairshare 2>&1) || fail "dpkg -r:"$'\n'"$out"
+[ ! -e "$root/usr/bin/fairshare" ] || fail "/usr/bin/fairshare left after dpkg -r"
+[ -f "$root/etc/fairshare/policy.toml" ] || fail "dpkg -r removed the conffile (only purge may)"
+out=$(in_root dpkg -P fairshare 2>&1) || fail "dpkg -P:"$'\n'"$out"
+[ ! -e "$root/etc/fairshare/policy.toml" ] || fail "/etc/fairshare/policy.toml left after purge"
+ok "removed (the policy kept) and purged"
+
+if [ "$failures" -gt 0 ]; then
+    say "$failures check(s) failed"
+    exit 1
+fi
+say "all checks passed on Debian $release"
