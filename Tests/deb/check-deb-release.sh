@@ -3,9 +3,10 @@
 # Debian's archive, cached as a tarball) and checks it there: dpkg installs it with that
 # release's libraries (nothing missing, no RE2 package: it is linked in), the program runs on
 # that release's glibc, the shipped policies pass `fairshare check`, a broken one is refused
-# with its file:line:column, and the package is removed and purged cleanly. systemd is not
-# PID 1 in the root: the maintainer scripts' systemctl calls must cope (as in a container or
-# an image build); the service itself runs in the systemd VM tiers.
+# with its file:line:column, `systemd-analyze security --offline=yes` of that release's
+# systemd scores the unit at most EXPOSURE_MAX, and the package is removed and purged cleanly.
+# systemd is installed but not PID 1 in the root: the maintainer scripts' systemctl calls must
+# cope (as in a container or an image build); the service itself runs in the systemd VM tiers.
 #   Tests/deb/check-deb-release.sh SUITE PATH.deb CACHE_DIR
 # SUITE: bookworm (Debian 12) or trixie (Debian 13). Needs root (chroot, mount) and
 # debootstrap (installed here when missing).
@@ -17,6 +18,9 @@ cache=${3:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 version=$(cat "$repo/VERSION")
 mirror=${FAIRSHARE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The unit's exposure score, 0 (locked down) to 10: 3.4 with systemd 252 (Debian 12) and 3.2 with
+# 257 (Debian 13) on 2026-12-05. A unit change that opens it up fails here.
+exposure_max=${EXPOSURE_MAX:-3.5}
 failures=0
 section_start=0
 say() { echo "check-deb-release ($suite): $*"; }
@@ -32,14 +36,14 @@ command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends 
     || { apt-get update >/dev/null && apt-get install -y --no-install-recommends debootstrap >/dev/null; } \
     || { say "FAIL: debootstrap is not installed and could not be"; exit 1; }
 
-# The root, made once per suite and kept as a tarball (21 s from the local mirror; the tarball
-# is extracted in 3).
+# The root, made once per suite and kept as a tarball (a minute from the local mirror; the
+# tarball is extracted in seconds).
 mkdir -p "$cache"
-tarball=$cache/debian-$suite-minbase.tar
+tarball=$cache/debian-$suite-minbase-systemd.tar
 if [ ! -s "$tarball" ]; then
     build=$(mktemp -d "$cache/.debootstrap-$suite.XXXXXX")
-    say "debootstrap --variant=minbase $suite (cached as $tarball)"
-    if ! debootstrap --variant=minbase --include=libsystemd0 "$suite" "$build/root" "$mirror" >"$build/log" 2>&1; then
+    say "debootstrap --variant=minbase --include=systemd $suite (cached as $tarball)"
+    if ! debootstrap --variant=minbase --include=libsystemd0,systemd "$suite" "$build/root" "$mirror" >"$build/log" 2>&1; then
         tail -n 20 "$build/log"
         rm -rf "$build"
         say "FAIL: debootstrap $suite"
@@ -94,6 +98,17 @@ rc=$?
 [ $rc = 1 ] || fail "a broken pattern: exit $rc, expected 1"
 grep -q '^/tmp/bad.toml:5:[0-9]*: error: ' <<<"$err" || fail "a broken pattern's error does not say where: $err"
 ok "fairshare $got runs: the shipped policies pass check, RE2 accepts a pattern and locates a broken one"
+
+# --- the unit's exposure, as this release's systemd scores it ------------------------------
+systemd_version=$(in_root systemd-analyze --version 2>/dev/null | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
+in_root systemd-analyze security --offline=yes --no-pager /lib/systemd/system/fairshare.service >"$tmp/security.out" 2>&1
+score=$(sed -n 's/.*Overall exposure level for fairshare.service: \([0-9.]*\).*/\1/p' "$tmp/security.out")
+if [ -z "$score" ]; then
+    fail "systemd-analyze security printed no exposure level:"$'\n'"$(tail -n 5 "$tmp/security.out")"
+elif ! awk -v s="$score" -v m="$exposure_max" 'BEGIN { exit !(s + 0 <= m + 0) }'; then
+    fail "exposure $score with systemd $systemd_version, above $exposure_max; the settings that cost most:"$'\n'"$(grep '✗' "$tmp/security.out" | awk '{ print $NF "\t" $0 }' | sort -rn | cut -f2- | head -n 8)"
+fi
+ok "systemd-analyze security (systemd $systemd_version, offline): exposure $score (at most $exposure_max)"
 
 # --- remove, purge ----------------------------------------------------------------------
 out=$(in_root dpkg -r fairshare 2>&1) || fail "dpkg -r:"$'\n'"$out"
