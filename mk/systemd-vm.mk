@@ -4,6 +4,8 @@
 # Included by the main Makefile. Targets:
 #   vm-systemd-kernel  install qemu/busybox/cpio if missing, cache the generic kernel
 #   vm-systemd-boot    boot, run scenario-boot.sh, check-systemd.py (is the machine real?)
+#   vm-systemd13-boot  the same on a Debian 13 root (systemd 257; debian-root.sh trixie,
+#                      debootstrapped once and cached): the repository bound in at its path
 # Variables: VM_CACHE (shared with mk/vm.mk), VM_SYSTEMD_TIMEOUT (s, default 300),
 # VM_SYSTEMD_ENV (KEY=VALUE pairs for the scenario), VM_VERBOSE=1 (show the console).
 # Other scenarios: Tests/vm/systemd/run-systemd-vm.sh SCENARIO LOG [TIMEOUT] [KEY=VALUE...],
@@ -15,7 +17,7 @@ VM_SYSTEMD_TIMEOUT ?= 300
 VM_SYSTEMD_ENV     ?=
 VM_VERBOSE         ?=
 
-.PHONY: vm-systemd-kernel vm-systemd-boot
+.PHONY: vm-systemd-kernel vm-systemd-boot vm-systemd13-boot
 
 vm-systemd-kernel:
 	FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/fetch-generic-kernel.sh
@@ -29,6 +31,17 @@ vm-systemd-boot: vm-systemd-kernel
 	    $(VM_SYSTEMD_ENV) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
 	crc=0; python3 $(VM_SYSTEMD_DIR)/check-systemd.py $(VM_CACHE)/systemd-boot.log || crc=$$?; \
 	if [ $$rc != 0 ]; then echo "vm-systemd-boot: the virtual machine failed (exit $$rc)"; fi; \
+	[ $$rc = 0 ] && [ $$crc = 0 ]
+
+# Debian 13's root, made by Tests/vm/systemd/debian-root.sh (its path printed).
+vm-systemd13-boot: vm-systemd-kernel
+	@root=$$($(VM_SYSTEMD_DIR)/debian-root.sh trixie $(VM_CACHE)/debian) || exit 1; \
+	echo "booting the Debian 13 systemd guest ($$root; console log: $(VM_CACHE)/systemd13-boot.log)"; \
+	rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) FAIRSHARE_VM_ROOT=$$root $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
+	    $(VM_SYSTEMD_DIR)/scenario-boot.sh $(VM_CACHE)/systemd13-boot.log $(VM_SYSTEMD_TIMEOUT) \
+	    $(VM_SYSTEMD_ENV) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
+	crc=0; python3 $(VM_SYSTEMD_DIR)/check-systemd.py $(VM_CACHE)/systemd13-boot.log --label vm-systemd13-boot || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "vm-systemd13-boot: the virtual machine failed (exit $$rc)"; fi; \
 	[ $$rc = 0 ] && [ $$crc = 0 ]
 
 # --- issue 4: the service as an admin meets it (scenario-service.sh, check-service.py) -------

@@ -9,7 +9,10 @@
 #   paths). KEY=VALUE pairs become the test unit's environment, with FAIRSHARE_SCENARIO.
 # Env: FAIRSHARE_VM_KERNEL (a generic vmlinuz; default: fetch-generic-kernel.sh),
 #   FAIRSHARE_VM_MASK (extra units to mask, space-separated), FAIRSHARE_VM_MASK_DEFAULT=0
-#   (leave the default list of units and generators unmasked, see below).
+#   (leave the default list of units and generators unmasked, see below), FAIRSHARE_VM_BIND (a
+#   host directory bound into the guest at its own path, from the host's root exported as
+#   `hostfs`: for a guest whose root is not the host's; the kernel's modules come from there
+#   too).
 set -eu
 
 [ $# -ge 2 ] || { echo "usage: $0 OUT.cpio.gz SCENARIO [KEY=VALUE...]" >&2; exit 2; }
@@ -36,7 +39,7 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/fairshare-sysinitramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT INT TERM
 root=$stage/root
 mkdir -p "$root"/bin "$root"/dev "$root"/proc "$root"/sys "$root"/modules \
-    "$root"/host "$root"/upper "$root"/newroot "$root"/files/etc/systemd/system \
+    "$root"/host "$root"/hostfs "$root"/upper "$root"/newroot "$root"/files/etc/systemd/system \
     "$root"/files/etc/fairshare-test
 
 cp "$busybox" "$root/bin/busybox"
@@ -58,6 +61,7 @@ for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
     echo "$m" >>"$root/modules/order"
 done
 echo "$kmods" >"$root/modules/hostdir"
+[ -z "${FAIRSHARE_VM_BIND:-}" ] || echo "$FAIRSHARE_VM_BIND" >"$root/modules/bind"
 
 # --- files copied over the overlay (they land in the tmpfs upper) ----------------------
 files=$root/files
@@ -230,10 +234,21 @@ rm -f /newroot/.dockerenv
 # rebuilds the index of the host's man pages over 9p: minutes under a loaded TCG, for nothing a
 # test reads. Without this flag file (man-db/auto-update false) the trigger skips it.
 rm -f /newroot/var/lib/man-db/auto-update
+# Another root than the host's (a Debian 13 root): the host's root comes as `hostfs`, and the
+# repository is bound in at its own path (the scenario, the package, the cached tools).
+hostfs=/host
+if [ -f /modules/bind ]; then
+    hostfs=/hostfs
+    mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostfs /hostfs ||
+        die "mount 9p hostfs"
+    bind=$(cat /modules/bind)
+    mkdir -p "/newroot$bind"
+    mount --bind "/hostfs$bind" "/newroot$bind" || die "bind $bind"
+fi
 # The kernel's own modules at /lib/modules/VERSION, from the host's cache: modprobe works.
 kmods=$(cat /modules/hostdir)
 mkdir -p "/newroot/lib/modules/${kmods##*/}"
-mount --bind "/host$kmods" "/newroot/lib/modules/${kmods##*/}" || die "bind $kmods"
+mount --bind "$hostfs$kmods" "/newroot/lib/modules/${kmods##*/}" || die "bind $kmods"
 # systemd mounts its own proc, sys and dev; hand the devtmpfs over so /dev/console stays.
 umount /proc /sys
 mount --move /dev /newroot/dev

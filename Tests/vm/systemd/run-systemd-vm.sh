@@ -9,7 +9,10 @@
 #   FAIRSHARE_VM_MASK_DEFAULT (see build-initramfs.sh),
 #   FAIRSHARE_VM_MEM (MiB, default 2048), FAIRSHARE_VM_SMP (default 2),
 #   FAIRSHARE_VM_QEMU_ARGS (more qemu arguments, word-split: e.g. a scratch virtio disk),
-#   FAIRSHARE_VM_APPEND (more kernel command line, e.g. systemd.log_level=debug).
+#   FAIRSHARE_VM_APPEND (more kernel command line, e.g. systemd.log_level=debug),
+#   FAIRSHARE_VM_ROOT (the guest's root, default the host's /: a directory such as a Debian 13
+#   root from debian-root.sh; the repository is then bound into it at its own path, so the
+#   scenario, the package and the cached tools are where they are on the host).
 # Exit status: qemu's; 124 when the guest had to be killed at the timeout (default 300 s).
 set -euo pipefail
 
@@ -33,14 +36,24 @@ kernel=${FAIRSHARE_VM_KERNEL:-$("$here/fetch-generic-kernel.sh")}
 [ -f "$kernel" ] || { log "no kernel $kernel"; exit 1; }
 export FAIRSHARE_VM_KERNEL=$kernel
 
+guest_root=${FAIRSHARE_VM_ROOT:-/}
+[ -d "$guest_root" ] || { log "no guest root $guest_root"; exit 1; }
+guest_root=$(cd "$guest_root" && pwd)
+bind_args=()
+if [ "$guest_root" != / ]; then
+    # The host's root as a second export: the repository and the kernel's modules come from it.
+    bind_args=(-virtfs "local,path=/,mount_tag=hostfs,security_model=none,readonly=on,multidevs=remap")
+    export FAIRSHARE_VM_BIND=$repo
+fi
+
 # The initramfs holds no scenario code (the guest reads it from the host), only its path and
 # environment: rebuild when those, the kernel or the builder change. Building takes ~1 s, but
 # a cached image keeps the run reproducible byte for byte (the machine id stays the same).
 mkdir -p "$cache"
-initrd=$cache/systemd-$(printf '%s\n' "$scenario" | md5sum | cut -c1-8).cpio.gz
+initrd=$cache/systemd-$(printf '%s\n' "$scenario" "$guest_root" | md5sum | cut -c1-8).cpio.gz
 key=$( {
     printf '%s\n' "$kernel" "$scenario" "${FAIRSHARE_VM_MASK:-}" "${FAIRSHARE_VM_MASK_DEFAULT:-}" \
-        "FAIRSHARE_REPO=$repo" "$@"
+        "FAIRSHARE_REPO=$repo" "$guest_root" "$@"
     cat "$here/build-initramfs.sh"
 } | md5sum | cut -d' ' -f1)
 if [ ! -f "$initrd" ] || [ "$(cat "$initrd.key" 2>/dev/null)" != "$key" ]; then
@@ -64,7 +77,8 @@ start=$(date +%s.%N)
         -accel tcg,thread=multi -cpu max -smp "${FAIRSHARE_VM_SMP:-2}" -m "${FAIRSHARE_VM_MEM:-2048}" \
         -nographic -no-reboot -nodefaults -serial stdio \
         -kernel "$kernel" -initrd "$initrd" \
-        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+        -virtfs "local,path=$guest_root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+        "${bind_args[@]}" \
         -append "console=ttyS0 quiet panic=-1 systemd.unified_cgroup_hierarchy=1 ${FAIRSHARE_VM_APPEND:-}" \
         ${FAIRSHARE_VM_QEMU_ARGS:-} </dev/null || rc=$?
     echo "$rc" >"$stamp.rc"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# A Debian release's root for the systemd guest (run-systemd-vm.sh's FAIRSHARE_VM_ROOT):
+# `debootstrap --variant=minbase` from Debian's archive with what a systemd machine and the
+# scenarios need (systemd, D-Bus for sd-bus's system bus, kmod for modprobe, procps), kept as
+# a tarball in CACHE_DIR and extracted next to it once. Prints the root's path.
+#   Tests/vm/systemd/debian-root.sh SUITE CACHE_DIR
+# SUITE: trixie (Debian 13, systemd 257) or bookworm. Needs root and debootstrap (installed when
+# missing).
+set -euo pipefail
+
+suite=${1:?usage: debian-root.sh SUITE CACHE_DIR}
+cache=${2:?usage: debian-root.sh SUITE CACHE_DIR}
+mirror=${FAIRSHARE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The list is part of the names: another list makes another root.
+packages=libsystemd0,systemd,dbus,kmod,procps
+log() { echo "debian-root: $*" >&2; }
+
+case $suite in bookworm | trixie) ;; *) log "unknown suite '$suite' (bookworm or trixie)"; exit 2 ;; esac
+command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends debootstrap >/dev/null; }
+
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+tag=$(printf '%s\n' "$packages" | md5sum | cut -c1-8)
+tarball=$cache/debian-$suite-guest-$tag.tar
+root=$cache/debian-$suite-guest-$tag
+if [ ! -s "$tarball" ]; then
+    build=$(mktemp -d "$cache/.debootstrap-$suite.XXXXXX")
+    log "debootstrap --variant=minbase --include=$packages $suite (cached as $tarball)"
+    if ! debootstrap --variant=minbase --include="$packages" "$suite" "$build/root" "$mirror" >"$build/log" 2>&1; then
+        tail -n 20 "$build/log" >&2
+        rm -rf "$build"
+        log "debootstrap $suite failed"
+        exit 1
+    fi
+    tar -C "$build/root" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
+    rm -rf "$build"
+fi
+if [ ! -f "$root/.extracted" ] || [ "$tarball" -nt "$root/.extracted" ]; then
+    rm -rf "$root"
+    mkdir -p "$root"
+    tar -C "$root" -xf "$tarball"
+    touch "$root/.extracted"
+fi
+echo "$root"
