@@ -57,7 +57,7 @@ smoke: build
 
 # The order: the README's figures (no build), the warnings, fast host suites, then the sanitizer
 # builds, then the real kernels.
-test: readme-figures warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test enforce-checker-test fairness-checker-test tree-checker-test vm-test vm-events vm-fairness vm-tree vm-io vm-reliability vm-systemd vm-systemd13-boot deb-releases
+test: readme-figures warnings-check unit-test metrics-lint smoke mutation-check fuzz sanitize reliability-checker-test events-checker-test io-checker-test enforce-checker-test fairness-checker-test tree-checker-test vm-test vm-events vm-fairness vm-tree vm-io vm-reliability vm-systemd vm-systemd13 deb-releases
 
 # The benches' release build in .build, our modules rebuilt when a source changed
 # (Tests/tools/fresh-release-modules.sh: an incremental release build can keep a stale layout).

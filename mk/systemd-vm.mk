@@ -6,6 +6,7 @@
 #   vm-systemd-boot    boot, run scenario-boot.sh, check-systemd.py (is the machine real?)
 #   vm-systemd13-boot  the same on a Debian 13 root (systemd 257; debian-root.sh trixie,
 #                      debootstrapped once and cached): the repository bound in at its path
+#   vm-systemd13       (below) the service scenario of vm-systemd on that Debian 13 root
 # Variables: VM_CACHE (shared with mk/vm.mk), VM_SYSTEMD_TIMEOUT (s, default 300),
 # VM_SYSTEMD_ENV (KEY=VALUE pairs for the scenario), VM_VERBOSE=1 (show the console).
 # Other scenarios: Tests/vm/systemd/run-systemd-vm.sh SCENARIO LOG [TIMEOUT] [KEY=VALUE...],
@@ -17,7 +18,7 @@ VM_SYSTEMD_TIMEOUT ?= 300
 VM_SYSTEMD_ENV     ?=
 VM_VERBOSE         ?=
 
-.PHONY: vm-systemd-kernel vm-systemd-boot vm-systemd13-boot
+.PHONY: vm-systemd-kernel vm-systemd-boot vm-systemd13-boot vm-systemd13
 
 vm-systemd-kernel:
 	FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/fetch-generic-kernel.sh
@@ -77,6 +78,18 @@ $(VM_BURN): $(VM_SYSTEMD_DIR)/../burn.c
 $(VM_CNLISTEN): $(VM_SYSTEMD_DIR)/cnlisten.c
 	@mkdir -p $(VM_CACHE)
 	gcc -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+# The same scenario on Debian 13 (systemd 257): the root of debian-root.sh trixie.
+vm-systemd13: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN) vm-systemd-metrics-tools
+	@root=$$($(VM_SYSTEMD_DIR)/debian-root.sh trixie $(VM_CACHE)/debian) || exit 1; \
+	echo "booting the Debian 13 systemd guest for the service test (console log: $(VM_CACHE)/systemd13-service.log)"; \
+	rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) FAIRSHARE_VM_ROOT=$$root $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
+	    $(VM_SYSTEMD_DIR)/scenario-service.sh $(VM_CACHE)/systemd13-service.log $(VM_SYSTEMD_SERVICE_TIMEOUT) \
+	    FAIRSHARE_DEB=$(DEB_FILE) FAIRSHARE_BURN=$(VM_BURN) FAIRSHARE_CNLISTEN=$(VM_CNLISTEN) \
+	    FAIRSHARE_NODE_EXPORTER_DEBS=$(VM_NODE_EXPORTER_DEBS) FAIRSHARE_PROMTOOL=$(VM_PROMTOOL) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
+	crc=0; python3 $(VM_SYSTEMD_DIR)/check-service.py $(VM_CACHE)/systemd13-service.log || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "vm-systemd13: the virtual machine failed (exit $$rc)"; fi; \
+	[ $$rc = 0 ] && [ $$crc = 0 ]
 
 vm-systemd: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN) vm-systemd-metrics-tools
 	@echo "booting the systemd guest for the service test (console log: $(VM_CACHE)/systemd-service.log)"

@@ -15,7 +15,7 @@ import re
 import sys
 
 REQUIRED = [
-    "installed", "not-started-by-install", "group-created", "catalog-installed", "unit-verify",
+    "installed", "not-started-by-install", "group-created", "catalog-installed", "unit-verify", "unit-exposure",
     "sandbox-hears-exec", "sandbox-needs-initial-netns", "sandbox-needs-af-netlink",
     "sandbox-needs-cap-net-admin", "sandbox-old-hardening-deaf", "ipdeny-would-cut-groups",
     "enable-now", "status-text", "enabled", "agent-in-leaf",

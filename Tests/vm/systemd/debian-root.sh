@@ -1,7 +1,9 @@
 #!/bin/bash
 # A Debian release's root for the systemd guest (run-systemd-vm.sh's FAIRSHARE_VM_ROOT):
 # `debootstrap --variant=minbase` from Debian's archive with what a systemd machine and the
-# scenarios need (systemd, D-Bus for sd-bus's system bus, kmod for modprobe, procps), kept as
+# scenarios need (systemd, D-Bus for sd-bus's system bus, kmod for modprobe, procps, python3 and
+# curl for the service scenario's checks, adduser for node_exporter's package, man-db for
+# `systemd-analyze verify`, which runs `man` on the unit's Documentation=), kept as
 # a tarball in CACHE_DIR and extracted next to it once. Prints the root's path.
 #   Tests/vm/systemd/debian-root.sh SUITE CACHE_DIR
 # SUITE: trixie (Debian 13, systemd 257) or bookworm. Needs root and debootstrap (installed when
@@ -12,7 +14,7 @@ suite=${1:?usage: debian-root.sh SUITE CACHE_DIR}
 cache=${2:?usage: debian-root.sh SUITE CACHE_DIR}
 mirror=${FAIRSHARE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The list is part of the names: another list makes another root.
-packages=libsystemd0,systemd,dbus,kmod,procps
+packages=libsystemd0,systemd,dbus,kmod,procps,python3,curl,adduser,man-db
 log() { echo "debian-root: $*" >&2; }
 
 case $suite in bookworm | trixie) ;; *) log "unknown suite '$suite' (bookworm or trixie)"; exit 2 ;; esac
@@ -24,6 +26,10 @@ cache=$(cd "$cache" && pwd)
 tag=$(printf '%s\n' "$packages" | md5sum | cut -c1-8)
 tarball=$cache/debian-$suite-guest-$tag.tar
 root=$cache/debian-$suite-guest-$tag
+# Roots of another package list (an older version of this script) go.
+for old in "$cache/debian-$suite-guest-"*; do
+    case $old in "$root" | "$tarball") ;; *) [ -e "$old" ] && rm -rf "$old" ;; esac
+done
 if [ ! -s "$tarball" ]; then
     build=$(mktemp -d "$cache/.debootstrap-$suite.XXXXXX")
     log "debootstrap --variant=minbase --include=$packages $suite (cached as $tarball)"

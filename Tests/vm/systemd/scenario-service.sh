@@ -97,7 +97,12 @@ check unit-verify "$([ $rc = 0 ] && [ ! -s /tmp/verify.out ]; echo $?)" "systemd
 # One analysis (D-Bus calls, slow under TCG): the table is kept, the figure taken from it.
 systemd-analyze security --no-pager fairshare.service >/tmp/security.out 2>&1
 text security cat /tmp/security.out
-r exposure "$(sed -n 's/.*Overall exposure level for fairshare.service: \([0-9.]*\).*/\1/p' /tmp/security.out)"
+exposure=$(sed -n 's/.*Overall exposure level for fairshare.service: \([0-9.]*\).*/\1/p' /tmp/security.out)
+r exposure "$exposure"
+# 3.4 with systemd 252 and 3.2 with 257 on 2026-12-05 (docs/benchmarks.md): a unit change that
+# opens the sandbox up fails here (as deb-releases' offline analysis does).
+check unit-exposure "$(awk -v s="${exposure:-99}" 'BEGIN { exit !(s + 0 <= 3.5) }'; echo $?)" \
+    "systemd $(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'): exposure ${exposure:-none} (at most 3.5)"
 
 # --- issue 11: Debian's node_exporter beside the package, installed before the agent starts so
 # its textfile directory exists when the unit's ReadWritePaths=- is resolved -------------------
