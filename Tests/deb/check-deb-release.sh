@@ -1,6 +1,6 @@
 #!/bin/bash
-# Installs a built fairshare .deb into a minimal root of a Debian release (debootstrap from
-# Debian's archive, cached as a tarball) and checks it there: dpkg installs it with that
+# Installs a built fairshare .deb into a minimal root of a Debian release (the systemd guest's:
+# debootstrap from Debian's archive, cached as a tarball) and checks it there: dpkg installs it with that
 # release's libraries (nothing missing, no RE2 package: it is linked in), the program runs on
 # that release's glibc, the shipped policies pass `fairshare check`, a broken one is refused
 # with its file:line:column, `systemd-analyze security --offline=yes` of that release's
@@ -9,7 +9,7 @@
 # cope (as in a container or an image build); the service itself runs in the systemd VM tiers.
 #   Tests/deb/check-deb-release.sh SUITE PATH.deb CACHE_DIR
 # SUITE: bookworm (Debian 12) or trixie (Debian 13). Needs root (chroot, mount) and
-# debootstrap (installed here when missing).
+# debootstrap (debian-root.sh installs it when missing).
 set -uo pipefail
 
 suite=${1:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
@@ -17,7 +17,6 @@ deb=${2:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
 cache=${3:?usage: check-deb-release.sh SUITE PATH.deb CACHE_DIR}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 version=$(cat "$repo/VERSION")
-mirror=${FAIRSHARE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The unit's exposure score, 0 (locked down) to 10: 3.4 with systemd 252 (Debian 12) and 3.2 with
 # 257 (Debian 13) on 2026-12-05. A unit change that opens it up fails here.
 exposure_max=${EXPOSURE_MAX:-3.5}
@@ -32,26 +31,9 @@ ok() {
 
 [ -f "$deb" ] || { say "FAIL: no such package: $deb"; exit 1; }
 case $suite in bookworm | trixie) ;; *) say "FAIL: unknown suite '$suite' (bookworm or trixie)"; exit 2 ;; esac
-command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap >/dev/null 2>&1 \
-    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends debootstrap >/dev/null; } \
-    || { say "FAIL: debootstrap is not installed and could not be"; exit 1; }
-
-# The root, made once per suite and kept as a tarball (a minute from the local mirror; the
-# tarball is extracted in seconds).
-mkdir -p "$cache"
-tarball=$cache/debian-$suite-minbase-systemd.tar
-if [ ! -s "$tarball" ]; then
-    build=$(mktemp -d "$cache/.debootstrap-$suite.XXXXXX")
-    say "debootstrap --variant=minbase --include=systemd $suite (cached as $tarball)"
-    if ! debootstrap --variant=minbase --include=libsystemd0,systemd "$suite" "$build/root" "$mirror" >"$build/log" 2>&1; then
-        tail -n 20 "$build/log"
-        rm -rf "$build"
-        say "FAIL: debootstrap $suite"
-        exit 1
-    fi
-    tar -C "$build/root" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
-    rm -rf "$build"
-fi
+# The root: the systemd guest's (Tests/vm/systemd/debian-root.sh: debootstrapped once per suite
+# and kept as a tarball); a copy of it is installed into.
+tarball=$("$repo/Tests/vm/systemd/debian-root.sh" --tarball "$suite" "$cache") || { say "FAIL: no $suite root"; exit 1; }
 
 tmp=$(mktemp -d)
 root=$tmp/root

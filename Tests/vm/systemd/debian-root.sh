@@ -4,14 +4,20 @@
 # scenarios need (systemd, D-Bus for sd-bus's system bus, kmod for modprobe, procps, python3 and
 # curl for the service scenario's checks, adduser for node_exporter's package, man-db for
 # `systemd-analyze verify`, which runs `man` on the unit's Documentation=), kept as
-# a tarball in CACHE_DIR and extracted next to it once. Prints the root's path.
-#   Tests/vm/systemd/debian-root.sh SUITE CACHE_DIR
+# a tarball in CACHE_DIR and extracted next to it once. Prints the root's path; with --tarball,
+# the tarball's only (Tests/deb/check-deb-release.sh extracts a copy to install into).
+#   Tests/vm/systemd/debian-root.sh [--tarball] SUITE CACHE_DIR
 # SUITE: trixie (Debian 13, systemd 257) or bookworm. Needs root and debootstrap (installed when
 # missing).
 set -euo pipefail
 
-suite=${1:?usage: debian-root.sh SUITE CACHE_DIR}
-cache=${2:?usage: debian-root.sh SUITE CACHE_DIR}
+only_tarball=no
+if [ "${1:-}" = --tarball ]; then
+    only_tarball=yes
+    shift
+fi
+suite=${1:?usage: debian-root.sh [--tarball] SUITE CACHE_DIR}
+cache=${2:?usage: debian-root.sh [--tarball] SUITE CACHE_DIR}
 mirror=${FAIRSHARE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The list is part of the names: another list makes another root.
 packages=libsystemd0,systemd,dbus,kmod,procps,python3,curl,adduser,man-db
@@ -41,6 +47,10 @@ if [ ! -s "$tarball" ]; then
     fi
     tar -C "$build/root" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
     rm -rf "$build"
+fi
+if [ $only_tarball = yes ]; then
+    echo "$tarball"
+    exit 0
 fi
 if [ ! -f "$root/.extracted" ] || [ "$tarball" -nt "$root/.extracted" ]; then
     rm -rf "$root"
