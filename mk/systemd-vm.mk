@@ -23,27 +23,27 @@ VM_VERBOSE         ?=
 vm-systemd-kernel:
 	FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/fetch-generic-kernel.sh
 
-# The console goes to the log file; VM_VERBOSE=1 also shows it. Both the boot and the
-# checker must pass; the checker runs either way, so a failed boot still says why.
-vm-systemd-boot: vm-systemd-kernel
-	@echo "booting the systemd guest (console log: $(VM_CACHE)/systemd-boot.log)"
-	@rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
-	    $(VM_SYSTEMD_DIR)/scenario-boot.sh $(VM_CACHE)/systemd-boot.log $(VM_SYSTEMD_TIMEOUT) \
-	    $(VM_SYSTEMD_ENV) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
-	crc=0; python3 $(VM_SYSTEMD_DIR)/check-systemd.py $(VM_CACHE)/systemd-boot.log || crc=$$?; \
-	if [ $$rc != 0 ]; then echo "vm-systemd-boot: the virtual machine failed (exit $$rc)"; fi; \
-	[ $$rc = 0 ] && [ $$crc = 0 ]
-
-# Debian 13's root, made by Tests/vm/systemd/debian-root.sh (its path printed).
-vm-systemd13-boot: vm-systemd-kernel
-	@root=$$($(VM_SYSTEMD_DIR)/debian-root.sh trixie $(VM_CACHE)/debian) || exit 1; \
-	echo "booting the Debian 13 systemd guest ($$root; console log: $(VM_CACHE)/systemd13-boot.log)"; \
+# systemd_guest NAME,SUITE,SCENARIO,LOG,TIMEOUT,ENV,CHECKER: boot the systemd guest on the
+# host's root (SUITE empty) or on Debian SUITE's root (debian-root.sh, debootstrapped once and
+# cached), run Tests/vm/systemd/SCENARIO with ENV, then CHECKER (with its arguments) on the
+# console log $(VM_CACHE)/LOG. The console goes to the log file; VM_VERBOSE=1 also shows it.
+# Both the boot and the checker must pass; the checker runs either way, so a failed boot still
+# says why.
+define systemd_guest
+	@root=/; if [ -n "$(2)" ]; then root=$$($(VM_SYSTEMD_DIR)/debian-root.sh $(2) $(VM_CACHE)/debian) || exit 1; fi; \
+	echo "$(1): booting the systemd guest on $$root (console log: $(VM_CACHE)/$(4))"; \
 	rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) FAIRSHARE_VM_ROOT=$$root $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
-	    $(VM_SYSTEMD_DIR)/scenario-boot.sh $(VM_CACHE)/systemd13-boot.log $(VM_SYSTEMD_TIMEOUT) \
-	    $(VM_SYSTEMD_ENV) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
-	crc=0; python3 $(VM_SYSTEMD_DIR)/check-systemd.py $(VM_CACHE)/systemd13-boot.log --label vm-systemd13-boot || crc=$$?; \
-	if [ $$rc != 0 ]; then echo "vm-systemd13-boot: the virtual machine failed (exit $$rc)"; fi; \
+	    $(VM_SYSTEMD_DIR)/$(3) $(VM_CACHE)/$(4) $(5) $(6) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
+	crc=0; python3 $(VM_SYSTEMD_DIR)/$(7) $(VM_CACHE)/$(4) || crc=$$?; \
+	if [ $$rc != 0 ]; then echo "$(1): the virtual machine failed (exit $$rc)"; fi; \
 	[ $$rc = 0 ] && [ $$crc = 0 ]
+endef
+
+vm-systemd-boot: vm-systemd-kernel
+	$(call systemd_guest,vm-systemd-boot,,scenario-boot.sh,systemd-boot.log,$(VM_SYSTEMD_TIMEOUT),$(VM_SYSTEMD_ENV),check-systemd.py)
+
+vm-systemd13-boot: vm-systemd-kernel
+	$(call systemd_guest,vm-systemd13-boot,trixie,scenario-boot.sh,systemd13-boot.log,$(VM_SYSTEMD_TIMEOUT),$(VM_SYSTEMD_ENV),check-systemd.py --label vm-systemd13-boot)
 
 # --- issue 4: the service as an admin meets it (scenario-service.sh, check-service.py) -------
 # vm-systemd        build the package (make deb), boot the systemd machine, install it there
@@ -79,27 +79,15 @@ $(VM_CNLISTEN): $(VM_SYSTEMD_DIR)/cnlisten.c
 	@mkdir -p $(VM_CACHE)
 	gcc -O2 -Wall -Wextra -Werror -static -o $@ $<
 
-# The same scenario on Debian 13 (systemd 257): the root of debian-root.sh trixie.
-vm-systemd13: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN) vm-systemd-metrics-tools
-	@root=$$($(VM_SYSTEMD_DIR)/debian-root.sh trixie $(VM_CACHE)/debian) || exit 1; \
-	echo "booting the Debian 13 systemd guest for the service test (console log: $(VM_CACHE)/systemd13-service.log)"; \
-	rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) FAIRSHARE_VM_ROOT=$$root $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
-	    $(VM_SYSTEMD_DIR)/scenario-service.sh $(VM_CACHE)/systemd13-service.log $(VM_SYSTEMD_SERVICE_TIMEOUT) \
-	    FAIRSHARE_DEB=$(DEB_FILE) FAIRSHARE_BURN=$(VM_BURN) FAIRSHARE_CNLISTEN=$(VM_CNLISTEN) \
-	    FAIRSHARE_NODE_EXPORTER_DEBS=$(VM_NODE_EXPORTER_DEBS) FAIRSHARE_PROMTOOL=$(VM_PROMTOOL) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
-	crc=0; python3 $(VM_SYSTEMD_DIR)/check-service.py $(VM_CACHE)/systemd13-service.log || crc=$$?; \
-	if [ $$rc != 0 ]; then echo "vm-systemd13: the virtual machine failed (exit $$rc)"; fi; \
-	[ $$rc = 0 ] && [ $$crc = 0 ]
+VM_SYSTEMD_SERVICE_ENV = FAIRSHARE_DEB=$(DEB_FILE) FAIRSHARE_BURN=$(VM_BURN) FAIRSHARE_CNLISTEN=$(VM_CNLISTEN) \
+    FAIRSHARE_NODE_EXPORTER_DEBS=$(VM_NODE_EXPORTER_DEBS) FAIRSHARE_PROMTOOL=$(VM_PROMTOOL)
 
 vm-systemd: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN) vm-systemd-metrics-tools
-	@echo "booting the systemd guest for the service test (console log: $(VM_CACHE)/systemd-service.log)"
-	@rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
-	    $(VM_SYSTEMD_DIR)/scenario-service.sh $(VM_CACHE)/systemd-service.log $(VM_SYSTEMD_SERVICE_TIMEOUT) \
-	    FAIRSHARE_DEB=$(DEB_FILE) FAIRSHARE_BURN=$(VM_BURN) FAIRSHARE_CNLISTEN=$(VM_CNLISTEN) \
-	    FAIRSHARE_NODE_EXPORTER_DEBS=$(VM_NODE_EXPORTER_DEBS) FAIRSHARE_PROMTOOL=$(VM_PROMTOOL) $(if $(VM_VERBOSE),,>/dev/null) || rc=$$?; \
-	crc=0; python3 $(VM_SYSTEMD_DIR)/check-service.py $(VM_CACHE)/systemd-service.log || crc=$$?; \
-	if [ $$rc != 0 ]; then echo "vm-systemd: the virtual machine failed (exit $$rc)"; fi; \
-	[ $$rc = 0 ] && [ $$crc = 0 ]
+	$(call systemd_guest,vm-systemd,,scenario-service.sh,systemd-service.log,$(VM_SYSTEMD_SERVICE_TIMEOUT),$(VM_SYSTEMD_SERVICE_ENV),check-service.py)
+
+# The same scenario on Debian 13 (systemd 257): the root of debian-root.sh trixie.
+vm-systemd13: deb vm-systemd-kernel $(VM_BURN) $(VM_CNLISTEN) vm-systemd-metrics-tools
+	$(call systemd_guest,vm-systemd13,trixie,scenario-service.sh,systemd13-service.log,$(VM_SYSTEMD_SERVICE_TIMEOUT),$(VM_SYSTEMD_SERVICE_ENV),check-service.py)
 
 vm-systemd-units: release-bin vm-systemd-kernel
 	@rc=0; FAIRSHARE_VM_CACHE=$(VM_CACHE) $(VM_SYSTEMD_DIR)/run-systemd-vm.sh \
