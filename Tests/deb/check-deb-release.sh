@@ -92,6 +92,27 @@ elif ! awk -v s="$score" -v m="$exposure_max" 'BEGIN { exit !(s + 0 <= m + 0) }'
 fi
 ok "systemd-analyze security (systemd $systemd_version, offline): exposure $score (at most $exposure_max)"
 
+# --- the reload protocol for this release's systemd (fairshare-generator) ----------------
+# 253 and later: a drop-in with Type=notify-reload, which that systemd's verify accepts with
+# the unit; 252: nothing (the unit's own Type=notify and ExecReload=).
+rm -rf "$root/tmp/gen" && mkdir -p "$root/tmp/gen"
+in_root /usr/lib/systemd/system-generators/fairshare-generator /tmp/gen /tmp/gen /tmp/gen \
+    || fail "fairshare-generator exited $?"
+dropin=$root/tmp/gen/fairshare.service.d/50-notify-reload.conf
+if [ "${systemd_version:-0}" -ge 253 ]; then
+    grep -qx 'Type=notify-reload' "$dropin" 2>/dev/null \
+        || fail "systemd $systemd_version: the generator wrote no Type=notify-reload drop-in ($(ls -R "$root/tmp/gen" | tr '\n' ' '))"
+    mkdir -p "$root/etc/systemd/system/fairshare.service.d"
+    cp "$dropin" "$root/etc/systemd/system/fairshare.service.d/"
+    out=$(in_root systemd-analyze verify fairshare.service 2>&1) \
+        || fail "systemd-analyze verify of the unit with the drop-in:"$'\n'"$out"
+    rm -r "$root/etc/systemd/system/fairshare.service.d"
+    ok "systemd $systemd_version: the generator's drop-in sets Type=notify-reload; verify accepts it"
+else
+    [ -z "$(ls -A "$root/tmp/gen")" ] || fail "systemd $systemd_version: the generator wrote $(ls -R "$root/tmp/gen" | tr '\n' ' ')"
+    ok "systemd $systemd_version: the generator adds nothing (Type=notify, ExecReload=)"
+fi
+
 # --- remove, purge ----------------------------------------------------------------------
 out=$(in_root dpkg -r fairshare 2>&1) || fail "dpkg -r:"$'\n'"$out"
 [ ! -e "$root/usr/bin/fairshare" ] || fail "/usr/bin/fairshare left after dpkg -r"

@@ -43,6 +43,7 @@ expect_file() { # MODE PATH
 expect_file -rwxr-xr-x /usr/bin/fairshare
 expect_file -rw-r--r-- /lib/systemd/system/fairshare.service
 expect_file -rw-r--r-- /lib/systemd/system/fairshare.slice
+expect_file -rwxr-xr-x /usr/lib/systemd/system-generators/fairshare-generator
 expect_file -rw-r--r-- /usr/lib/sysusers.d/fairshare.conf
 expect_file -rw-r--r-- /usr/lib/systemd/catalog/fairshare.catalog
 expect_file -rw-r--r-- /etc/fairshare/policy.toml

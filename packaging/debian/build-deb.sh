@@ -27,6 +27,8 @@ strip --remove-section=.comment --remove-section=.note "$root/usr/bin/fairshare"
 # systemd: the unit and its slice, the group, the journal catalog.
 install -D -m 0644 "$repo/packaging/systemd/fairshare.service" "$root/lib/systemd/system/fairshare.service"
 install -D -m 0644 "$repo/packaging/systemd/fairshare.slice" "$root/lib/systemd/system/fairshare.slice"
+# Type=notify-reload where systemd is 253 or later (the script says why).
+install -D -m 0755 "$repo/packaging/systemd/fairshare-generator" "$root/usr/lib/systemd/system-generators/fairshare-generator"
 install -D -m 0644 "$repo/packaging/sysusers/fairshare.conf" "$root/usr/lib/sysusers.d/fairshare.conf"
 install -D -m 0644 "$repo/packaging/journal/fairshare.catalog" "$root/usr/lib/systemd/catalog/fairshare.catalog"
 
