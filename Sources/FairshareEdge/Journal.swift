@@ -40,6 +40,7 @@ public enum JournalVocabulary {
         "events_unavailable": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d17",
         "events_overflow": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d18",
         "io_shares": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d19",
+        "mode": "5a1f0c7e2b7d4d8e9a63b0f4c2e81d1a",
     ]
 
     /// syslog priority for a swift-log level.

@@ -55,6 +55,9 @@ public struct AgentSettings: Sendable, Equatable {
     /// `metrics_users`: how many users' series (of `per_user` groups) the metrics carry, the
     /// busiest first; 0 = none. Bounds the metrics' size whatever the number of users.
     public var metricsUsers: Int
+    /// `mode`: `enforce` (default) or `observe` (classify, sample and decide, report what it
+    /// would do, change nothing).
+    public var mode: AgentMode
 
     public static let defaultMetricsTextfile = "/var/lib/prometheus/node-exporter/fairshare.prom"
     public static let defaultMetricsUsers = 100
@@ -64,7 +67,9 @@ public struct AgentSettings: Sendable, Equatable {
 
     public init(interval: Duration = .seconds(2), reportInterval: Duration = .seconds(60), cgroupRoot: CgroupRootSetting = .auto,
                 fairness: FairnessMode = .instant, rescanInterval: Duration = .seconds(60),
-                metricsTextfile: String? = AgentSettings.defaultMetricsTextfile, metricsUsers: Int = AgentSettings.defaultMetricsUsers) {
+                metricsTextfile: String? = AgentSettings.defaultMetricsTextfile, metricsUsers: Int = AgentSettings.defaultMetricsUsers,
+                mode: AgentMode = .enforce) {
+        self.mode = mode
         self.metricsTextfile = metricsTextfile
         self.metricsUsers = metricsUsers
         self.rescanInterval = rescanInterval
@@ -73,6 +78,17 @@ public struct AgentSettings: Sendable, Equatable {
         self.cgroupRoot = cgroupRoot
         self.fairness = fairness
     }
+}
+
+/// `[agent] mode`. In `observe` the agent reads as it would to enforce (processes, usage, the
+/// units) and decides every pass, but writes no cgroup file, moves no process and sets no unit
+/// property: status, metrics and the journal say what enforcing would do. A site rolls a
+/// policy out this way, then reloads with `enforce`.
+public enum AgentMode: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+    case enforce
+    case observe
+
+    public var description: String { rawValue }
 }
 
 public enum CgroupRootSetting: Sendable, Equatable, CustomStringConvertible {

@@ -61,7 +61,7 @@ extension Unicode.Scalar {
 enum PolicyKeys {
     static let topLevel = ["agent", "group"]
     static let agent = [
-        "interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost", "metrics_textfile", "metrics_users",
+        "interval", "report_interval", "rescan_interval", "cgroup_root", "fairness", "half_life", "max_boost", "metrics_textfile", "metrics_users", "mode",
     ]
     static let group = [
         "name", "shares", "io_shares", "idle", "min", "max", "borrow", "burst", "max_burst", "match",
@@ -254,6 +254,19 @@ struct PolicyValidator {
                             meaning: "how many users' series of per_user groups the metrics carry, the busiest first; 0 for none")
         {
             settings.metricsUsers = n
+        }
+        if let v = table["mode"] {
+            let keyPath = path + [.key("mode")]
+            let expected = AgentMode.allCases.map { "\"\($0)\"" }.joined(separator: " or ")
+            if let s = v.string {
+                if let mode = AgentMode(rawValue: s) {
+                    settings.mode = mode
+                } else {
+                    error(at: keyPath, "unknown mode '\(s)'; expected \(expected)")
+                }
+            } else {
+                error(at: keyPath, "mode must be a string, \(expected), got \(Self.describe(v))")
+            }
         }
         return settings
     }

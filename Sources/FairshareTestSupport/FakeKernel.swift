@@ -39,6 +39,7 @@ public final class FakeKernel: Sendable {
         var effects = 0
         /// Full process scans so far (what kernel events should make rare).
         var scans = 0
+        var lookups = 0
         /// cpu.stat reads per cgroup (what the agent's user read schedule should make rare).
         var cpuStatReads: [CgroupPath: Int] = [:]
         /// readdir(3)s of each directory so far.
@@ -404,6 +405,8 @@ public final class FakeKernel: Sendable {
 
     /// Full process scans the agent made so far.
     public var scanCount: Int { state.withLock { $0.scans } }
+    /// Single-process reads (`lookup`) so far.
+    public var lookupCount: Int { state.withLock { $0.lookups } }
     /// How often the agent read this cgroup's cpu.stat.
     public func cpuStatReads(of path: String) -> Int { state.withLock { $0.cpuStatReads[CgroupPath(path)!] ?? 0 } }
     /// How many times the directory at `path` (below the mount) was listed.
@@ -443,6 +446,7 @@ public final class FakeKernel: Sendable {
 
     func lookup(_ pid: Int32) -> ProcessLookup {
         state.withLock { s in
+            s.lookups += 1
             guard let p = s.processes[pid] else { return .gone }
             if let why = s.unreadable[pid] { return .unreadable(why) }
             return .found(p)

@@ -78,17 +78,22 @@ public enum AgentRunner {
             usleep(UInt32(d.milliseconds * 1000))
         })
         let pid = getpid()
-        do {
-            // A delegated root's ancestors belong to systemd: never write them.
-            for note in try tree.prepare(agentPID: pid, agentCgroup: CgroupPath(selfCgroup), configureAncestors: setting != .auto) {
-                if note.hasPrefix("warning: ") {
-                    logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
-                } else {
-                    logger.info("\(note)", metadata: ["event": "setup"])
+        // A delegated root's ancestors belong to systemd: never write them.
+        let preparation = CgroupPreparation(agentCgroup: CgroupPath(selfCgroup), configureAncestors: setting != .auto)
+        // Enforcing from the start: a tree that can not be made ready stops the start. Observing,
+        // nothing is written until a reload asks for enforcing (the agent prepares it then).
+        if policy.agent.mode == .enforce {
+            do {
+                for note in try tree.prepare(agentPID: pid, agentCgroup: preparation.agentCgroup, configureAncestors: preparation.configureAncestors) {
+                    if note.hasPrefix("warning: ") {
+                        logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
+                    } else {
+                        logger.info("\(note)", metadata: ["event": "setup"])
+                    }
                 }
+            } catch {
+                throw StartupError(description: "\(error)")
             }
-        } catch {
-            throw StartupError(description: "\(error)")
         }
         let capacity = tree.capacityCPUs(fallback: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let problems = PolicyParser.capacityProblems(policy, capacity: Double(capacity))
@@ -108,7 +113,8 @@ public enum AgentRunner {
             events: events, eventsUnavailable: eventsUnavailable,
             metricsFiles: LinuxMetricsFiles(),
             disks: LinuxIODisks(cgroupMount: mountPoint),
-            descriptors: DescriptorReserve.shared
+            descriptors: DescriptorReserve.shared,
+            preparation: preparation
         )
         let agent = Agent(policy: policy, policyPath: options.policyPath, env: env, logger: logger, intervalOverride: options.interval,
                           version: fairshareVersion)
@@ -122,9 +128,21 @@ public enum AgentRunner {
             throw StartupError(description: "control socket: \(error)")
         }
         if let problem = server.accessProblem { logger.warning("control socket: \(problem)", metadata: ["event": "warning"]) }
+        // Anyone's own share (`fairshare status --mine`): a socket of its own, so that what any
+        // user sends there can not take the root socket's connections.
+        let userServer: ControlServer
+        do {
+            userServer = try await ControlServer.bind(path: ControlClient.userSocketPath(beside: options.socketPath), mode: ControlServer.userSocketMode,
+                                                      accessGroup: nil) { request, peer in
+                await AgentServices.handleUser(request, peer: peer, agent: agent)
+            }
+        } catch {
+            throw StartupError(description: "user socket: \(error)")
+        }
 
         let group = ServiceGroup(configuration: .init(
-            services: AgentServices.services(agent: AgentService(agent: agent, watchdog: SystemdNotifier.watchdogInterval()), controlSocket: server),
+            services: AgentServices.services(agent: AgentService(agent: agent, watchdog: SystemdNotifier.watchdogInterval()), controlSocket: server,
+                                             userSocket: userServer),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "fairshare.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))

@@ -143,12 +143,26 @@ struct Status: ParsableCommand {
             ("agent" or "unit"), units [{name, cgroup}] (unit-backed groups), machine_share_pct, \
             parent (a nested group's or a user's subgroup's group), uid and user (a user's \
             subgroup)}]: a flat list, a tree by parent. Times are seconds since the epoch. Fields are never renamed or removed within a \
-            schema_version; the later ones are optional.
+            schema_version; the later ones are optional. In observe mode ([agent] mode = \
+            "observe") agent.mode is "observe" and `would` (a plan report) says what enforcing \
+            would do.
+
+            --mine works for any user: it asks the user socket (user.sock beside --socket) for \
+            the caller's own share only: the groups their processes are in (their own \
+            subgroup of a per_user group; a shared group as a whole), usage and target, the \
+            cap and whether they borrow or are held, the decayed usage and what it does to \
+            their weight, in plain words. --json prints MineReport: schema_version (1), uid, \
+            user, processes, groups [{group, own, processes, cpu_usage_cpus, \
+            cpu_usage_percent, cpu_target_percent, cpu_weight, limit, cap, borrowing, \
+            borrowed_cpus, decayed_usage_cpus, entitlement_cpus, fairness_factor}], explanation.
             """
     )
 
     @Flag(name: .long, help: "Print the status as JSON (stable, see below).")
     var json = false
+
+    @Flag(name: .long, help: "Only your own share, for any user (over the user socket).")
+    var mine = false
 
     @Flag(name: .long, help: "Show every user of a per_user group (the table shows the \(StatusTable.foldedUsers) busiest of each otherwise).")
     var users = false
@@ -156,6 +170,12 @@ struct Status: ParsableCommand {
     @OptionGroup var socket: SocketOption
 
     func run() throws {
+        if mine {
+            let response = request(ControlRequest(command: .mine), socket: ControlClient.userSocketPath(beside: socket.socket))
+            guard response.ok, let report = response.mine else { fail(response.error ?? "the agent sent no answer") }
+            if json { printJSON(report) } else { print(MineTable.render(report), terminator: "") }
+            return
+        }
         let response = request(ControlRequest(command: .status), socket: socket.socket)
         guard response.ok, let status = response.status else { fail(response.error ?? "the agent sent no status") }
         if json {

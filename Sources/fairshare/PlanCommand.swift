@@ -70,8 +70,10 @@ struct PlanPolicy: ParsableCommand {
 
 /// The plan for the terminal: the moves per pair, then each group before and after.
 enum PlanTable {
-    static func render(_ p: PlanReport) -> String {
-        var out = "plan for \(p.policyPath) (in force: \(p.currentPolicyPath)), \(StatusTable.fmt(p.cpus, 0)) CPUs; nothing was applied\n\n"
+    /// - Parameter observing: the agent's own observe-mode report (status): no title, no "apply
+    ///   it" line, the groups as enforcing would leave them.
+    static func render(_ p: PlanReport, observing: Bool = false) -> String {
+        var out = observing ? "" : "plan for \(p.policyPath) (in force: \(p.currentPolicyPath)), \(StatusTable.fmt(p.cpus, 0)) CPUs; nothing was applied\n\n"
         if p.moves.isEmpty {
             out += "no process would change group\n"
         } else {
@@ -82,11 +84,11 @@ enum PlanTable {
             })
         }
         if let n = p.movesNotListed { out += "(and \(n) more processes in pairs not listed)\n" }
-        out += "\ngroups (before -> after):\n"
+        out += observing ? "\ngroups as enforcing would set them:\n" : "\ngroups (before -> after):\n"
         func pair<T>(_ g: PlanGroup, _ value: (PlanSide) -> T?, _ show: (T) -> String) -> String {
             let b = g.before.flatMap(value).map(show) ?? "-"
             let a = g.after.flatMap(value).map(show) ?? "-"
-            return b == a ? b : "\(b) -> \(a)"
+            return observing ? a : b == a ? b : "\(b) -> \(a)"
         }
         let rows = p.groups.map { g -> [String] in
             [g.name, g.change.rawValue, pair(g, \.backing, { $0 }), pair(g, \.shares, String.init), pair(g, { $0.idle == true ? "idle" : $0.cpuWeight.map(String.init) }, { $0 }),
@@ -96,7 +98,8 @@ enum PlanTable {
         out += StatusTable.table([["GROUP", "CHANGE", "BACKING", "SHARES", "CPU.W", "IO.W", "CPU.MAX", "PROCS", "ALLOC CPUS", "DEMAND AFTER"]] + rows)
         out += "\n" + p.demandEstimate + ".\n"
         for n in p.notes { out += "note: \(n)\n" }
-        out += "apply it: install the file as the agent's policy and run systemctl reload fairshare\n"
+        out += observing ? "enforce it: set [agent] mode = \"enforce\" and run systemctl reload fairshare\n"
+            : "apply it: install the file as the agent's policy and run systemctl reload fairshare\n"
         return out
     }
 }

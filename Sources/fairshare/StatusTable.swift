@@ -20,6 +20,11 @@ enum StatusTable {
         }
         out += "\n"
         if let e = s.agent.events { out += eventsLine(e) + "\n" }
+        if let would = s.would {
+            // Observe mode: the groups below exist only on paper; what enforcing would do first.
+            out += "mode:      OBSERVE: nothing is written, moved or set; enforcing would do this now:\n\n"
+            out += PlanTable.render(would, observing: true)
+        }
         out += "\n"
         // With decayed fairness: each group's decayed usage and entitlement (CPUs), before LIMIT.
         let decayed = s.groups.contains { $0.redistribution?.entitlementCPUs != nil }
@@ -176,5 +181,22 @@ enum StatusTable {
         if t < 60 { return "\(t)s" }
         if t < 3600 { return "\(t / 60)m\(t % 60)s" }
         return "\(t / 3600)h\(t % 3600 / 60)m"
+    }
+}
+
+/// `fairshare status --mine` for the terminal: the caller's rows, then the same in words.
+enum MineTable {
+    static func render(_ m: MineReport) -> String {
+        var out = "your share: \(m.user.map { "\($0) (uid \(m.uid))" } ?? "uid \(m.uid)"), \(m.processes) process\(m.processes == 1 ? "" : "es") in Fairshare's groups\n"
+        if !m.groups.isEmpty {
+            out += "\n" + StatusTable.table([["GROUP", "FIGURES", "PROCS", "CPUS", "CPU%", "SHARE%", "CPU.W", "LIMIT", "CAP", "USED~", "DUE~", "FACTOR"]] + m.groups.map { g in
+                [g.group, g.own ? "yours" : "group's", String(g.processes), g.cpuUsageCPUs.map { StatusTable.fmt($0, 2) } ?? "n/a",
+                 g.cpuUsagePercent.map { StatusTable.fmt($0, 1) } ?? "n/a", StatusTable.fmt(g.cpuTargetPercent, 1), g.cpuWeight.map(String.init) ?? "-",
+                 g.limit ?? "-", g.cap ?? "-", g.decayedUsageCPUs.map { StatusTable.fmt($0, 2) } ?? "-", g.entitlementCPUs.map { StatusTable.fmt($0, 2) } ?? "-",
+                 g.fairnessFactor.map { StatusTable.fmt($0, 2) } ?? "-"]
+            })
+        }
+        out += "\n" + m.explanation.joined(separator: "\n") + "\n"
+        return out
     }
 }

@@ -26,14 +26,15 @@ final class Harness: Sendable {
     static let agentPID: Int32 = 4242
 
     init(policy text: String, root: String = "/fairshare", events: FakeProcessEvents? = nil, eventsUnavailable: String? = nil,
-         disks: FakeIODisks? = nil, setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
+         disks: FakeIODisks? = nil, prepared: Bool = true, setUp: (FakeKernel, FakeUnitManager) -> Void = { _, _ in }) throws {
         policyFile = PolicyFile(text)
         units = FakeUnitManager(kernel: kernel)
         setUp(kernel, units)
         kernel.makeCgroup("/origin")
         kernel.makeCgroup("/user.slice/user-1000.slice")
         let tree = CgroupTree(fs: kernel.filesystem, root: CgroupPath(root)!, pause: { _ in })
-        _ = try tree.prepare(agentPID: Harness.agentPID, agentCgroup: CgroupPath("/origin"))
+        // Unprepared: the agent prepares the tree itself when it first enforces (observe mode).
+        if prepared { _ = try tree.prepare(agentPID: Harness.agentPID, agentCgroup: CgroupPath("/origin")) }
         let policy = try PolicyParser.parse(text, file: "/etc/fairshare/policy.toml")
         let file = policyFile
         let env = AgentEnvironment(
@@ -41,7 +42,8 @@ final class Harness: Sendable {
             readFile: { _ in file.text },
             resolveUser: { $0 == "alice" ? 1001 : nil }, resolveGroup: { $0 == "staff" ? 50 : nil }, userName: { $0 == 1001 ? "alice" : nil },
             agentPID: Harness.agentPID, capacityCPUs: 2, units: units, events: events, eventsUnavailable: eventsUnavailable,
-            metricsFiles: metricsFiles, disks: disks)
+            metricsFiles: metricsFiles, disks: disks,
+            preparation: prepared ? nil : CgroupPreparation(agentCgroup: CgroupPath("/origin"), configureAncestors: true))
         agent = Agent(policy: policy, policyPath: "/etc/fairshare/policy.toml", env: env, logger: journal.logger(), version: "9.9.9")
     }
 

@@ -171,6 +171,7 @@ private final class RawConnection: @unchecked Sendable {
             case .reload: ControlResponse(ok: false, error: "rejected", reload: ReloadOutcome(applied: false, at: 1, error: "rejected"))
             case .plan: .failure("plan of \(request.policyPath ?? "-"): \(request.policyText?.utf8.count ?? 0) bytes")
             case .metrics: ControlResponse(ok: true, metrics: "# TYPE fairshare_passes_total counter\nfairshare_passes_total 3\n")
+            case .mine: .failure("mine is the user socket's")
             }
         }
         try await withControlServer(path: path, handler: handler) { _ throws in

@@ -129,7 +129,7 @@ func handMadeReport(usageUsec: UInt64 = 2_500_000, groups names: [String] = ["ba
             #expect(e.help[family] == 1, "HELP once: \(family)")
             #expect(family.hasPrefix("fairshare_"))
         }
-        #expect(e.types.count == MetricFamilies.groupFamilies.count + 12, "every family present")
+        #expect(e.types.count == MetricFamilies.groupFamilies.count + 13, "every family present (the would_ ones only in observe mode)")
     }
 
     @Test func labelValuesAreEscaped() {

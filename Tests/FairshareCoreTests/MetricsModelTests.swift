@@ -79,6 +79,7 @@ import Testing
             MetricFamilies.passes, MetricFamilies.passDuration, MetricFamilies.moves, MetricFamilies.restores, MetricFamilies.reloads,
             MetricFamilies.policyLoaded, MetricFamilies.events, MetricFamilies.eventOverflows, MetricFamilies.rescans,
             MetricFamilies.classificationLatency, MetricFamilies.info, MetricFamilies.diskIOShares,
+            MetricFamilies.observing, MetricFamilies.wouldMove, MetricFamilies.wouldCPUWeight, MetricFamilies.wouldIOWeight, MetricFamilies.wouldMembers,
         ]
         #expect(Set(all.map(\.name)).count == all.count, "no name twice")
         for f in all {

@@ -250,6 +250,16 @@ let treeValidPolicies: [ValidPolicyCase] = [
             GroupPolicy(name: GroupName("g")!, shares: Shares(1)!, match: MatchRule(comm: ["x"]), line: 3, perUser: PerUserPolicy(maxUsers: 1)),
             GroupPolicy(name: GroupName("h")!, shares: Shares(1)!, match: MatchRule(comm: ["y"]), line: 9, perUser: PerUserPolicy(maxUsers: 65536)),
         ]),
+    ValidPolicyCase(
+        name: "mode = observe",
+        toml: "[agent]\nmode = \"observe\"\n[[group]]\nname = \"g\"\nshares = 1\nmatch.comm = \"x\"\n",
+        agent: AgentSettings(mode: .observe),
+        groups: [GroupPolicy(name: GroupName("g")!, shares: Shares(1)!, match: MatchRule(comm: ["x"]), line: 3)]),
+    ValidPolicyCase(
+        name: "mode = enforce, the default written out",
+        toml: "[agent]\nmode = \"enforce\"\n[[group]]\nname = \"g\"\nshares = 1\nmatch.comm = \"x\"\n",
+        agent: AgentSettings(),
+        groups: [GroupPolicy(name: GroupName("g")!, shares: Shares(1)!, match: MatchRule(comm: ["x"]), line: 3)]),
 ]
 
 @Test("valid trees and per_user groups parse to the expected model", arguments: treeValidPolicies)
@@ -535,6 +545,12 @@ let treeBadPolicies: [BadPolicyCase] = [
     BadPolicyCase(
         name: "user_min in an idle group", toml: "[[group]]\nname = \"scav\"\nidle = true\nper_user = true\nuser_min = \"1\"\nmatch.comm = \"x\"\n", line: 5, column: 1,
         message: "user_min can not be set on [[group]] 'scav': it is idle (idle = true) and runs only on CPU time no other group wants, so nothing can be guaranteed to it; remove user_min"),
+    BadPolicyCase(
+        name: "mode: an unknown word", toml: "[agent]\nmode = \"watch\"\n[[group]]\nname = \"g\"\nshares = 1\nmatch.comm = \"x\"\n", line: 2, column: 1,
+        message: "unknown mode 'watch'; expected \"enforce\" or \"observe\""),
+    BadPolicyCase(
+        name: "mode: not a string", toml: "[agent]\nmode = true\n[[group]]\nname = \"g\"\nshares = 1\nmatch.comm = \"x\"\n", line: 2, column: 1,
+        message: "mode must be a string, \"enforce\" or \"observe\", got a boolean"),
 ]
 
 @Test("bad trees and per_user groups report one problem, located, saying what is expected", arguments: treeBadPolicies)

@@ -46,6 +46,12 @@ public actor Agent {
     private var stopped = false
     /// Passes begun: a pass whose observation was overtaken by a newer pass is dropped.
     private var passSerial = 0
+    /// Whether the cgroup tree is ready for enforcing (`env.preparation`): done before the
+    /// first enforcing pass, never in observe mode.
+    private var cgroupsPrepared: Bool
+    /// The ledger named processes and units when the agent started: an observing start gives
+    /// them back (they are what an enforcing agent before it left behind).
+    private let startedWithLedger: Bool
 
     /// - Parameter policy: the already validated policy the agent starts with.
     public init(policy: Policy, policyPath: String, env: AgentEnvironment, logger: Logger, intervalOverride: Duration? = nil,
@@ -63,6 +69,8 @@ public actor Agent {
                 ledgerProblem = "\(error)"
             }
         }
+        self.cgroupsPrepared = env.preparation == nil || policy.agent.mode == .enforce
+        self.startedWithLedger = recorded.map { !$0.members.isEmpty || !$0.unitOriginals.isEmpty } ?? false
         var reconciler = Reconciler(policy: policy, classifier: Self.classifier(policy, env), rootPath: env.cgroups.root, recorded: recorded)
         self.events = ProcessEventBook(unavailable: env.events == nil ? env.eventsUnavailable ?? "no process event source" : nil)
         reconciler.keepsVerdicts = !events.listening
@@ -96,6 +104,7 @@ public actor Agent {
         reporter.emit(.started(root: env.cgroups.rootAbsolutePath, policyPath: policyPath, groups: policy.groups.count))
         logPolicyLoaded()
         if let why = env.eventsUnavailable, !events.listening { reporter.emit(.eventsUnavailable(why)) }
+        if policy.agent.mode == .observe { reporter.emit(.mode(.observe, released: startedWithLedger ? releaseEverything() : nil)) }
         await tick()
         reporter.ready(context)
         do {
@@ -127,6 +136,10 @@ public actor Agent {
         let started = env.clock.monotonicNanoseconds()
         passSerial += 1
         let serial = passSerial
+        if policy.agent.mode == .observe {
+            await observeOnly(serial: serial, started: started)
+            return
+        }
         // Descriptors given up on a full table are taken back once there is room again.
         env.descriptors?.rearmIfRoom()
         let due = events.scanDue(at: started, every: policy.agent.rescanInterval)
@@ -153,6 +166,41 @@ public actor Agent {
             if !stopped { reporter.hierarchy = read }
         }
         reporter.passEnded(nanoseconds: env.clock.monotonicNanoseconds() - started, context: context)
+    }
+
+    /// An observe-mode pass: a full scan and systemd's units, then what a pass would decide on
+    /// them (the reconciler's `preview` of the policy in force, as `fairshare plan` decides a
+    /// new one): reported, never acted on. Without the act stage the agent learns of no group,
+    /// so each pass decides from nothing, which is what switching to enforce would do.
+    private func observeOnly(serial: Int, started: UInt64) async {
+        let (observer, policy) = (self.observer, self.policy)
+        let observation = await Task.detached { observer.observeForPlan(policy) }.value
+        guard !stopped, serial == passSerial, self.policy.agent.mode == .observe else { return }
+        let preview = reconciler.preview(next: policy, classifier: Self.classifier(policy, env), observation: observation, capacity: capacity,
+                                         interval: interval.seconds)
+        var would = PolicyPlan.evaluate(preview, next: policy, processes: observation.processes ?? [], root: env.cgroups.root,
+                                        capacity: capacity, path: policyPath)
+        if let why = observation.processScan?.unavailableReason {
+            would.notes.append("/proc could not be read (\(why)): no process is shown moving")
+        } else if let scan = observation.processScan?.value, !scan.unreadable.isEmpty {
+            would.notes.append("\(scan.unreadable.count) process(es) could not be read and are left out (\(scan.firstProblem ?? "unknown"))")
+        }
+        reporter.observing(would, context: context)
+        reporter.passEnded(nanoseconds: env.clock.monotonicNanoseconds() - started, context: context)
+        returnFreedMemoryToTheKernel()  // the full scan's transient arrays, as after a rescan
+    }
+
+    /// Makes the cgroup tree ready for enforcing, once (`env.preparation`).
+    private func prepareCgroups() throws(CgroupSetupError) {
+        guard !cgroupsPrepared, let p = env.preparation else { return }
+        for note in try env.cgroups.prepare(agentPID: env.agentPID, agentCgroup: p.agentCgroup, configureAncestors: p.configureAncestors) {
+            if note.hasPrefix("warning: ") {
+                reporter.logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
+            } else {
+                reporter.logger.info("\(note)", metadata: ["event": "setup"])
+            }
+        }
+        cgroupsPrepared = true
     }
 
     /// The act stage of a pass (a tick's or an event pass's): the groups whose subgroups it made
@@ -240,7 +288,8 @@ public actor Agent {
             await tick()
             return
         }
-        guard events.listening, !digest.isEmpty else { return }
+        // Observe mode moves nothing: its passes scan /proc in full.
+        guard events.listening, !digest.isEmpty, policy.agent.mode == .enforce else { return }
 
         let (changes, vanished, unreadable) = observer.observeChanges(digest, policy: policy)
         events.raced(vanished)
@@ -275,6 +324,35 @@ public actor Agent {
 
     // MARK: Status and metrics
 
+    /// What the user socket answers from, made at most once per pass whoever asks and however
+    /// often: the status, and each uid's processes per shared group (a /proc read of each
+    /// member's uid). A flood of requests costs the agent one of each per pass.
+    private var mineBasis: (pass: Int, status: StatusReport, byUID: [UInt32: [String: Int]])?
+
+    /// One user's own share (`fairshare status --mine`): their own subgroups' figures, the
+    /// shared groups' as wholes, nothing of anyone else.
+    public func mine(uid: UInt32) -> MineReport {
+        let basis: (pass: Int, status: StatusReport, byUID: [UInt32: [String: Int]])
+        if let b = mineBasis, b.pass == reporter.ticks {
+            basis = b
+        } else {
+            var byUID: [UInt32: [String: Int]] = [:]
+            for (id, m) in reconciler.members where m.group.userNode == nil {
+                // The uid of a process that is still the one the agent placed (not a reused pid).
+                guard let p = env.processes.lookup(id.pid, details: .ids).process, p.identity == id else { continue }
+                byUID[p.uid, default: [:]][m.group.rawValue, default: 0] += 1
+            }
+            basis = (reporter.ticks, status(), byUID)
+            mineBasis = basis
+        }
+        var counts = basis.byUID[uid] ?? [:]
+        for g in basis.status.groups where g.uid == uid { counts[g.name] = g.members }
+        var halfLife: Double?
+        if case .decayed(let h, _) = policy.agent.fairness { halfLife = h.seconds }
+        return MineReport.make(status: basis.status, uid: uid, user: env.userName(uid), processesByGroup: counts,
+                               displayName: { g in GroupName(path: g.name).map(displayPath) ?? g.name }, halfLifeSeconds: halfLife)
+    }
+
     /// The status report served to `fairshare status`.
     public func status() -> StatusReport { reporter.status(context) }
 
@@ -299,7 +377,17 @@ public actor Agent {
                 reporter.emit(.cgrouprootChangeIgnored(from: "\(policy.agent.cgroupRoot)", to: "\(next.agent.cgroupRoot)", keeping: env.cgroups.rootAbsolutePath))
                 next.agent.cgroupRoot = policy.agent.cgroupRoot
             }
+            let (from, to) = (policy.agent.mode, next.agent.mode)
+            // Enforcing needs the tree; a tree that can not be made ready rejects the reload
+            // (the agent goes on observing).
+            if to == .enforce {
+                do throws(CgroupSetupError) { try prepareCgroups() } catch { throw ModeChangeError(description: "cannot enforce: \(error)") }
+            }
+            // Back to observing: everything is given back first, by the state that enforced it.
+            let released = from == .enforce && to == .observe ? releaseEverything() : nil
             reconciler.replacePolicy(next, classifier: Self.classifier(next, env))
+            if from != to { reporter.emit(.mode(to, released: released)) }
+            if to == .enforce { reporter.enforcing() }
             passesSinceHierarchy = Observer.hierarchyEveryPasses  // the new groups' shares at once
             outcome = ReloadOutcome(applied: true, at: now, error: nil)
             reporter.reloaded(outcome, path: policyPath)
@@ -364,6 +452,17 @@ public actor Agent {
         stopped = true
         reporter.stopping()
         env.events?.close()
+        // Observing, there is nothing to give back: the switch to observe (or an observing
+        // start) gave back what was enforced, and nothing was taken since.
+        let report = policy.agent.mode == .observe ? ReleaseReport(plan: Plan(), outcomes: [], after: .value([]), scan: nil) : releaseEverything()
+        reporter.withdrawMetrics(context)
+        reporter.emit(.stopping(report))
+        return report
+    }
+
+    /// Gives back every process, group and unit property the agent holds, as a stop does (the
+    /// agent keeps running: a stop, or a reload to observe mode).
+    private func releaseEverything() -> ReleaseReport {
         let observation = observer.observeForRelease()
         let release = reconciler.planRelease(observation)
         let outcomes = actuator.perform(release)
@@ -379,8 +478,6 @@ public actor Agent {
         }
         let report = ReleaseReport(plan: release, outcomes: outcomes, after: after, scan: observation.processScan)
         if !report.unitsNotRestored.isEmpty { reporter.emit(.unitsKeepAgentWeights(report.unitsNotRestored)) }
-        reporter.withdrawMetrics(context)
-        reporter.emit(.stopping(report))
         return report
     }
 
@@ -426,4 +523,9 @@ public actor Agent {
         }
         return parts.joined(separator: " / ")
     }
+}
+
+/// A reload that asked for enforcing where the cgroup tree can not be made ready.
+struct ModeChangeError: Error, CustomStringConvertible {
+    var description: String
 }

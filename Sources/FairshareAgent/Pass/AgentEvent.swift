@@ -46,6 +46,9 @@ enum AgentEvent: Sendable {
     case eventsUnavailable(String)
     /// The kernel dropped process events (a full receive buffer): a full rescan follows at once.
     case eventsOverflow(overflows: Int)
+    /// `[agent] mode` in force: observing (at start or by a reload; what a switch gave back
+    /// in `released`) or enforcing again after observing.
+    case mode(AgentMode, released: ReleaseReport?)
 
     var level: Logger.Level {
         switch self {
@@ -56,7 +59,7 @@ enum AgentEvent: Sendable {
         case .unitGone: .debug
         case .ioShares(let d): d.inForce ? .info : .warning
         case .ioSharesNowhere: .warning
-        case .borrowStarted, .borrowStopped, .floorHit: .notice
+        case .borrowStarted, .borrowStopped, .floorHit, .mode: .notice
         // A stop that left something behind (a process not given back, a group, a unit's
         // weights, /proc unreadable) is a warning: fairshare recover or the admin has work to do.
         case .stopping(let r): r.complete ? .notice : .warning
@@ -94,6 +97,7 @@ enum AgentEvent: Sendable {
         case .stopping: "stopping"
         case .eventsUnavailable: "events_unavailable"
         case .eventsOverflow: "events_overflow"
+        case .mode: "mode"
         }
     }
 
@@ -163,6 +167,11 @@ enum AgentEvent: Sendable {
             return "\(f.target) works again after \(f.count) failed attempt(s)"
         case .failuresUntracked(let n):
             return "\(n) more failure(s) not tracked: the list of open failures is full (see fairshare status)"
+        case .summary(let s) where s.would != nil:
+            let would = s.would!
+            let moving = would.moves.reduce(0) { $0 + $1.count } + (would.movesNotListed ?? 0)
+            let weights = would.groups.compactMap { g in g.after.map { a in "\(g.name) \(a.cpuWeight.map(String.init) ?? "idle")/\(a.ioWeight) (\(a.members) proc)" } }
+            return "observing, nothing enforced: enforcing would move \(moving) process(es); cpu/io weights: " + weights.joined(separator: ", ")
         case .summary(let s):
             // The policy's groups (a per_user group with all its users' processes), not each user.
             let parts = s.groups.filter { $0.uid == nil }.map { g in
@@ -177,6 +186,11 @@ enum AgentEvent: Sendable {
             return "process events unavailable, scanning /proc every pass: \(why)"
         case .eventsOverflow(let n):
             return "process events lost (receive buffer overflow, \(n) so far); rescanning /proc"
+        case .mode(.observe, let released):
+            return "observe mode: the agent decides every pass but writes no cgroup file, moves no process and sets no unit property; "
+                + "fairshare status shows what enforcing would do" + (released.map { "; gave back what it enforced: " + $0.summary } ?? "")
+        case .mode(.enforce, _):
+            return "enforce mode: the policy is applied from this pass on"
         }
     }
 
@@ -226,6 +240,15 @@ enum AgentEvent: Sendable {
             return ["target": .string(f.target), "cause": .string(f.cause), "count": .string(String(f.count))]
         case .unitsKeepAgentWeights(let units):
             return ["unit": .array(units.map { .string($0.unit) })]
+        case .summary(let report) where report.would != nil:
+            let groups = report.would!.groups.filter { $0.after != nil }
+            return [
+                "mode": .string("observe"),
+                "would_move": .string(String(report.would!.moves.reduce(0) { $0 + $1.count } + (report.would!.movesNotListed ?? 0))),
+                "group": .array(groups.map { .string($0.name) }),
+                "would_cpu_weight": .array(groups.map { .string($0.after!.cpuWeight.map(String.init) ?? "idle") }),
+                "would_members": .array(groups.map { .string(String($0.after!.members)) }),
+            ]
         case .summary(let report):
             var s = report
             s.groups = report.groups.filter { $0.uid == nil }
@@ -246,6 +269,8 @@ enum AgentEvent: Sendable {
             return ["reason": .string(why)]
         case .eventsOverflow(let n):
             return ["overflows": .string(String(n))]
+        case .mode(let mode, _):
+            return ["mode": .string(mode.rawValue)]
         case .cgrouprootChangeIgnored, .ledgerIgnored, .failuresUntracked:
             return [:]
         }

@@ -33,6 +33,8 @@ struct Reporter: Sendable {
     /// The last pass's observation, and the hierarchy as last read (every few passes).
     private(set) var lastObservation: Observation?
     var hierarchy = HierarchySnapshot()
+    /// Observe mode: what enforcing would do, as the last pass decided it (nil while enforcing).
+    private(set) var would: PlanReport?
     private(set) var ticks = 0
     /// How long the recent passes took (status: last and median).
     private var passTimes = PassTimes()
@@ -381,6 +383,18 @@ extension Reporter {
         summarize(context)
     }
 
+    /// An observe-mode pass: nothing was done; `report` is what enforcing would have done. The
+    /// summary, STATUS= and the metrics follow at the report interval's pace, as in a pass.
+    mutating func observing(_ report: PlanReport, context: AgentContext) {
+        ticks += 1
+        would = report
+        endPass()
+        summarize(context)
+    }
+
+    /// Enforcing (again): status has no `would` any more.
+    mutating func enforcing() { would = nil }
+
     /// The pass is over and took `nanoseconds`: counted, and the report interval's metrics
     /// written (after the count, so the textfile shows the pass that wrote it).
     mutating func passEnded(nanoseconds: UInt64, context: AgentContext) {
@@ -433,12 +447,27 @@ extension Reporter {
     /// The status report served to `fairshare status`: a projection of the reconciler's
     /// published state, the last observation and the open failures.
     func status(_ c: AgentContext) -> StatusReport {
-        StatusProjection.report(
+        var report = StatusProjection.report(
             published, observation: lastObservation, hierarchy: hierarchy, failures: failures,
             facts: .init(pid: c.pid, startedAt: startedAt, now: c.now, cgroupRoot: c.cgroupRoot, rootPath: c.rootPath,
                          intervalSeconds: c.intervalSeconds, capacity: c.capacity, ticks: ticks, passTimes: passTimes,
                          policyPath: c.policyPath, policyLoadedAt: policyLoadedAt, lastReload: lastReload, reloads: reloads,
                          events: c.events, userNames: userNames))
+        report.agent.mode = c.policy.agent.mode.rawValue
+        if c.policy.agent.mode == .observe {
+            report.would = would
+            // Observing, no weight is in force: the rows say so rather than "not written yet".
+            let observing = "observe mode: nothing is written; `would` says what enforcing would set"
+            for i in report.groups.indices {
+                report.groups[i].cpuWeight = nil
+                report.groups[i].ioWeight = nil
+                var unavailable = (report.groups[i].unavailable ?? [:]).mapValues { $0.hasPrefix("not written yet") ? observing : $0 }
+                unavailable["cpu_weight"] = observing
+                unavailable["io_weight"] = observing
+                report.groups[i].unavailable = unavailable
+            }
+        }
+        return report
     }
 
     /// Names for the users with a subgroup now; those without one are forgotten.

@@ -36,6 +36,11 @@ public struct AgentEnvironment: Sendable {
     /// Descriptors held against a full descriptor table (given up on EMFILE/ENFILE, taken back
     /// when there is room); nil: none (tests, the CLI).
     public var descriptors: DescriptorReserve?
+    /// How the cgroup tree is made ready for enforcing (the root, the agent's own leaf, the
+    /// controllers: `CgroupTree.prepare`), when the agent does it itself: in observe mode it
+    /// is left until the first enforcing pass. nil: the tree is ready (tests, or `fairshare run`
+    /// having prepared it before an enforcing start).
+    public var preparation: CgroupPreparation?
 
     public init(
         cgroups: CgroupTree, processes: any ProcessSource, clock: any AgentClock, notifier: any ServiceNotifier,
@@ -46,8 +51,9 @@ public struct AgentEnvironment: Sendable {
         agentPID: Int32, capacityCPUs: Int,
         origins: (any OriginStore)? = nil, units: any UnitManager = UnavailableUnitManager(),
         events: (any ProcessEventSource)? = nil, eventsUnavailable: String? = nil, metricsFiles: (any MetricsFiles)? = nil,
-        disks: (any IODiskSource)? = nil, descriptors: DescriptorReserve? = nil
+        disks: (any IODiskSource)? = nil, descriptors: DescriptorReserve? = nil, preparation: CgroupPreparation? = nil
     ) {
+        self.preparation = preparation
         self.descriptors = descriptors
         self.disks = disks
         self.metricsFiles = metricsFiles
@@ -99,4 +105,17 @@ public func readTextFile(_ path: String) throws -> String {
         if bytes.count > 4 << 20 { throw FileReadError(path: path, errno: EFBIG) }
     }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// What `CgroupTree.prepare` needs besides the tree (see `AgentEnvironment.preparation`).
+public struct CgroupPreparation: Sendable {
+    /// The agent's own cgroup (moved into a leaf of it when it is the root).
+    public var agentCgroup: CgroupPath?
+    /// false for a delegated root: its ancestors belong to systemd.
+    public var configureAncestors: Bool
+
+    public init(agentCgroup: CgroupPath?, configureAncestors: Bool) {
+        self.agentCgroup = agentCgroup
+        self.configureAncestors = configureAncestors
+    }
 }

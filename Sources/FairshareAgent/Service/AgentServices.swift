@@ -13,12 +13,22 @@ public enum AgentServices {
     /// (which does nothing while an agent answers) never races the agent's own hand-back.
     /// Should the socket fail by itself, the group shuts down gracefully (processes given back)
     /// and `run` exits non-zero, so systemd restarts the agent with a working socket.
-    public static func services(agent: some Service, controlSocket: ControlServer) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        [
-            .init(service: controlSocket, successTerminationBehavior: .gracefullyShutdownGroup,
-                  failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: agent),
-        ]
+    public static func services(agent: some Service, controlSocket: ControlServer, userSocket: ControlServer? = nil)
+        -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let sockets = [controlSocket] + (userSocket.map { [$0] } ?? [])
+        return sockets.map { socket in
+            ServiceGroupConfiguration.ServiceConfiguration(service: socket, successTerminationBehavior: .gracefullyShutdownGroup,
+                                                           failureTerminationBehavior: .gracefullyShutdownGroup)
+        } + [.init(service: agent)]
+    }
+
+    /// One request on the user socket, which anyone may open: the caller's own share and
+    /// nothing else (no status of others, no reload, plan, metrics or explain).
+    public static func handleUser(_ request: ControlRequest, peer: PeerCredentials, agent: Agent) async -> ControlResponse {
+        guard request.command == .mine else {
+            return .failure("the user socket answers only `fairshare status --mine` (your own share); `\(request.command.rawValue)` needs the agent's socket (root, or the fairshare group for status)")
+        }
+        return ControlResponse(ok: true, mine: await agent.mine(uid: peer.uid))
     }
 
     /// One control request. Anyone who may open the socket may read; only root may reload.
@@ -34,6 +44,8 @@ public enum AgentServices {
             return ControlResponse(ok: outcome.applied, error: outcome.error, reload: outcome)
         case .metrics:
             return ControlResponse(ok: true, metrics: await agent.metricsText())
+        case .mine:
+            return ControlResponse(ok: true, mine: await agent.mine(uid: peer.uid))
         case .explain:
             guard let pid = request.pid, pid > 0 else { return .failure("explain needs a pid > 0") }
             guard let report = await agent.explain(pid: pid) else { return .failure("no process with PID \(pid)") }

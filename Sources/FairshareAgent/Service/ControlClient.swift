@@ -13,6 +13,12 @@ import Glibc
 /// deadline for the whole exchange (a CLI has nothing else to do meanwhile).
 public enum ControlClient {
     public static let defaultPath = "/run/fairshare/fairshare.sock"
+
+    /// The user socket beside a control socket (`fairshare status --mine`).
+    public static func userSocketPath(beside control: String) -> String {
+        let directory = control.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (directory.isEmpty ? "." : directory) + "/user.sock"
+    }
     /// The longest answer accepted (a status of many groups is a few hundred KB at most).
     public static let maxAnswerBytes = 16 << 20
     static let journalHint = "see journalctl -u fairshare"

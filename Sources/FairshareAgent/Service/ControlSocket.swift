@@ -85,6 +85,9 @@ public final class ControlServer: Service, Sendable {
     /// The group whose members may connect (mode 0660 root:fairshare).
     public static let accessGroupName = "fairshare"
     public static let socketMode: mode_t = 0o660
+    /// The user socket's (`fairshare status --mine`): anyone may connect; it answers each caller
+    /// about themselves only (AgentServices.handleUser), within the same bounds.
+    public static let userSocketMode: mode_t = 0o666
     /// A directory made for the socket when it does not exist (`fairshare run` by hand; under
     /// systemd it is RuntimeDirectory=): others may reach the socket but not list the origin ledger.
     public static let directoryMode: mode_t = 0o711
@@ -162,7 +165,8 @@ public final class ControlServer: Service, Sendable {
     /// would keep the umask's, which may let anyone connect) or its file can not be identified
     /// (shutdown could not tell it from another agent's). A group that can not be set leaves a
     /// root-only socket: it serves, and `accessProblem` says why.
-    public static func bind(path: String, limits: ControlSocketLimits = .standard, accessGroup: gid_t? = fairshareGroupID(),
+    public static func bind(path: String, limits: ControlSocketLimits = .standard, mode socketMode: mode_t = socketMode,
+                            accessGroup: gid_t? = fairshareGroupID(),
                             files: FileCalls = .system, handler: @escaping Handler) async throws(ControlSocketError) -> ControlServer {
         _ = try socketAddress(path)
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")

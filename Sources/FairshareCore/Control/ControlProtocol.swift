@@ -5,6 +5,8 @@ public struct ControlRequest: Codable, Sendable, Equatable {
         case status, reload, explain, plan
         /// The Prometheus text of the agent (`fairshare metrics`).
         case metrics
+        /// The caller's own share (`fairshare status --mine`): the only command of the user socket.
+        case mine
     }
 
     public var command: Command
@@ -39,9 +41,12 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var plan: PlanReport?
     /// For `metrics`: the Prometheus text format 0.0.4.
     public var metrics: String?
+    /// For `mine`.
+    public var mine: MineReport?
 
     public init(ok: Bool, error: String? = nil, status: StatusReport? = nil, reload: ReloadOutcome? = nil, explain: ExplainReport? = nil,
-                plan: PlanReport? = nil, metrics: String? = nil) {
+                plan: PlanReport? = nil, metrics: String? = nil, mine: MineReport? = nil) {
+        self.mine = mine
         self.metrics = metrics
         self.ok = ok
         self.error = error

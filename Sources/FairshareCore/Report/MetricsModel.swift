@@ -65,6 +65,14 @@ public enum MetricFamilies {
     public static let diskIOShares = MetricFamily("fairshare_disk_io_shares_in_force", .gauge,
                                                   "1 when io shares divide the disk (label through: io.cost, bfq, io.cost+bfq), 0 when nothing does (through none).")
     public static let info = MetricFamily("fairshare_agent_info", .gauge, "The agent's version (label version); always 1.")
+    // Observe mode ([agent] mode = "observe"): what enforcing would do; nothing of it is done.
+    public static let observing = MetricFamily("fairshare_agent_observing", .gauge,
+                                               "1 in observe mode (nothing is written, moved or set), 0 while enforcing.")
+    public static let wouldMove = MetricFamily("fairshare_would_move_processes", .gauge,
+                                               "Observe mode: processes enforcing would move now, by from and to (group, outside, (origin)).")
+    public static let wouldCPUWeight = MetricFamily("fairshare_would_cpu_weight", .gauge, "Observe mode: the cpu.weight enforcing would give the group.")
+    public static let wouldIOWeight = MetricFamily("fairshare_would_io_weight", .gauge, "Observe mode: the io.weight enforcing would give the group.")
+    public static let wouldMembers = MetricFamily("fairshare_would_members", .gauge, "Observe mode: the processes the group would hold.")
 
     public static let groupFamilies: [MetricFamily] = [
         cpuUsage, throttledPeriods, throttledSeconds, pressureWaiting, cpuWeight, ioWeight, bfqWeight, members, allocation, allocationLimit,
@@ -162,6 +170,20 @@ public enum MetricsMapping {
             }
             out.append(MetricSample(MetricFamilies.eventOverflows, [], Double(e.overflows)))
             out.append(MetricSample(MetricFamilies.rescans, [], Double(e.rescans)))
+        }
+        out.append(MetricSample(MetricFamilies.observing, [], report.would != nil ? 1 : 0))
+        if let would = report.would {
+            // Bounded by the plan's own bounds (PlanReport.maxMoves pairs, the policy's groups).
+            for m in would.moves {
+                out.append(MetricSample(MetricFamilies.wouldMove, [MetricLabel("from", m.from), MetricLabel("to", m.to)], Double(m.count)))
+            }
+            for g in would.groups {
+                guard let a = g.after else { continue }
+                let label = [MetricLabel("group", g.name)]
+                if let w = a.cpuWeight { out.append(MetricSample(MetricFamilies.wouldCPUWeight, label, Double(w))) }
+                out.append(MetricSample(MetricFamilies.wouldIOWeight, label, Double(a.ioWeight)))
+                out.append(MetricSample(MetricFamilies.wouldMembers, label, Double(a.members)))
+            }
         }
         for d in report.ioDevices ?? [] {
             out.append(MetricSample(MetricFamilies.diskIOShares, [MetricLabel("disk", d.name), MetricLabel("through", d.through.rawValue)],

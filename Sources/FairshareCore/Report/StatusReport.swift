@@ -14,6 +14,9 @@ public struct StatusReport: Codable, Sendable, Equatable {
     /// What each file in `cgroup_files` holds while the agent has not written it: the kernel's
     /// default for a new cgroup, and what a group left behind at stop is given back.
     public var cgroupFileDefaults: [String: String]?
+    /// In observe mode (`[agent] mode = "observe"`): what enforcing this policy would do now,
+    /// decided every pass as `fairshare plan` decides a new policy. Absent when enforcing.
+    public var would: PlanReport?
 
     public init(agent: AgentStatus, policy: PolicyStatus, groups: [GroupStatus]) {
         self.schemaVersion = StatusReport.schemaVersion
@@ -27,6 +30,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         case agent, policy, groups
         case ioDevices = "io_devices"
         case cgroupFileDefaults = "cgroup_file_defaults"
+        case would
     }
 }
 
@@ -53,6 +57,9 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var untrackedFailures: Int?
     /// Where the agent hears of new processes, and how that goes.
     public var events: EventStatus?
+    /// `[agent] mode`: "enforce", or "observe" (nothing is written, moved or set; `would` in
+    /// the report says what enforcing would do).
+    public var mode: String?
 
     public init(pid: Int32, startedAt: Double, uptimeSeconds: Double, cgroupRoot: String, intervalSeconds: Double, cpus: Double, ticks: Int,
                 lastPassSeconds: Double? = nil, passSecondsMedian: Double? = nil,
@@ -82,7 +89,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case passSecondsMedian = "pass_seconds_median"
         case failures
         case untrackedFailures = "untracked_failures"
-        case events
+        case events, mode
     }
 }
 

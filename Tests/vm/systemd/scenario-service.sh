@@ -50,13 +50,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf 
 within() { # VALUE EXPECTED REL_TOL
     awk -v v="$1" -v e="$2" -v t="$3" 'BEGIN { d = v - e; if (d < 0) d = -d; exit !(v != "inf" && d <= e * t) }'
 }
-write_policy() { # BATCH_SHARES INTERACTIVE_SHARES
+write_policy() { # BATCH_SHARES INTERACTIVE_SHARES [MODE]
     cat >"$POLICY" <<EOF
 # written by scenario-service.sh
 [agent]
 # The default: the agent's own passes (with a unit group, ~45 ms of emulated CPU each) are a
 # sibling's noise in the measured shares.
 interval = "2s"
+mode = "${3:-enforce}"
 
 [[group]]
 name = "batch"
@@ -135,7 +136,7 @@ sandbox_props() {
         /^[ \t]*\[/ { svc = ($1 == "[Service]"); next }
         !svc || /^[ \t]*([#;]|$)/ || !/=/ { next }
         { key = $0; sub(/[ \t]*=.*/, "", key) }
-        key ~ /^(Type|NotifyAccess|Exec[A-Za-z]*|KillMode|Timeout[A-Za-z]*|WatchdogSec|Restart|RestartSec|Slice|RuntimeDirectoryPreserve)$/ { next }
+        key ~ /^(Type|NotifyAccess|Exec[A-Za-z]*|ReloadSignal|KillMode|Timeout[A-Za-z]*|WatchdogSec|Restart|RestartSec|Slice|RuntimeDirectoryPreserve)$/ { next }
         { print }'
 }
 # setting_of KEY: the unit's value for KEY (the last assignment).
@@ -221,9 +222,11 @@ else
 fi
 useradd -m -G fairshare alice
 useradd -m bob
+useradd -m carol
 
 # --- workloads: two burners per group; the unit group's and a peer's as services -------------
-write_policy 1 3
+# The agent starts observing (issue 21): it must change nothing, and say what enforcing would do.
+write_policy 1 3 observe
 /usr/local/bin/burn_batch & B1=$!
 /usr/local/bin/burn_batch & B2=$!
 /usr/local/bin/burn_inter & I1=$!
@@ -236,6 +239,18 @@ systemd-run -q --unit=fs-peer -p Type=exec /bin/sh -c '/usr/local/bin/burn_peer 
 # fs-db has no CPUWeight and possibly no cpu.weight file at all.
 DB_WEIGHT_BEFORE=$(systemctl show -p CPUWeight --value fs-db.service)
 
+# What the agent must leave alone while it observes: where every process is, the cgroups (and
+# their controllers) below the unit's, the unit group's weights in systemd and in the kernel.
+machine_state() {
+    for p in $B1 $B2 $I1 $I2 $(pgrep -d ' ' burn_db) $(pgrep -d ' ' burn_peer); do echo "pid $p $(cgroup_of "$p")"; done
+    find "$CG/fairshare.slice" -type d | sort | while read -r d; do
+        echo "cgroup $d subtree_control=[$(cat "$d/cgroup.subtree_control")] procs=$(wc -l <"$d/cgroup.procs")"
+        for f in cpu.weight cpu.max io.weight cpu.idle; do [ -f "$d/$f" ] && echo "  $f $(cat "$d/$f" | tr '\n' ' ')"; done
+    done
+    echo "fs-db CPUWeight=$(systemctl show -p CPUWeight --value fs-db.service) IOWeight=$(systemctl show -p IOWeight --value fs-db.service)"
+    for f in cpu.weight io.weight; do echo "fs-db $f $(cat "$CG/system.slice/fs-db.service/$f" 2>/dev/null | tr '\n' ' ')"; done
+}
+
 # --- enable --now ------------------------------------------------------------------------------
 T0=$(now)
 systemctl enable --now fairshare
@@ -245,9 +260,52 @@ check enable-now "$([ $rc = 0 ] && systemctl is-active -q fairshare; echo $?)" "
 systemctl is-active -q fairshare || text journal-start journalctl -u fairshare --no-pager -n 40
 STATUS_TEXT=$(systemctl show -p StatusText --value fairshare)
 check status-text "$([ -n "$STATUS_TEXT" ]; echo $?)" "StatusText=$STATUS_TEXT"
+# systemd 253 and later: Type=notify-reload from the package's generator; 252: Type=notify.
+SYSTEMD_VERSION=$(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
+UNIT_TYPE=$(systemctl show -p Type --value fairshare)
+r unit_type "$UNIT_TYPE"
+check unit-type "$([ "$UNIT_TYPE" = "$([ "$SYSTEMD_VERSION" -ge 253 ] && echo notify-reload || echo notify)" ]; echo $?)" \
+    "systemd $SYSTEMD_VERSION: Type=$UNIT_TYPE, ReloadSignal=$(systemctl show -p ReloadSignal --value fairshare 2>/dev/null)"
 r watchdog_usec "$(systemctl show -p WatchdogUSec --value fairshare)"
 expect enabled "systemctl is-enabled: enabled" -- sh -c '[ "$(systemctl is-enabled fairshare)" = enabled ]'
 PID1=$(mainpid)
+
+# --- observe mode: three passes and more, nothing changed; status and metrics say what would be ---
+wait_for 20 sh -c "fairshare status --json | python3 -c 'import json, sys; s = json.load(sys.stdin); sys.exit(0 if s[\"agent\"][\"ticks\"] >= 2 and s.get(\"would\") else 1)'"
+machine_state >/tmp/observe-before.txt
+sleep 6
+machine_state >/tmp/observe-after.txt
+text observe-state cat /tmp/observe-after.txt
+check observe-changes-nothing "$(cmp -s /tmp/observe-before.txt /tmp/observe-after.txt && ! grep -q "/fairshare.slice/fairshare.service/" /tmp/observe-after.txt; echo $?)" \
+    "$(diff /tmp/observe-before.txt /tmp/observe-after.txt | head -5 | tr '\n' ' ')$(grep -c 'fairshare.service/' /tmp/observe-after.txt) lines below the unit's cgroup"
+check observe-agent-not-moved "$([ "$(cgroup_of "$PID1")" = /fairshare.slice/fairshare.service ]; echo $?)" "agent pid $PID1 in $(cgroup_of "$PID1")"
+fairshare status --json >/tmp/observe-status.json 2>&1
+fairshare status >/tmp/observe-status.txt 2>&1
+text observe-status cat /tmp/observe-status.txt
+text observe-status-json python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' /tmp/observe-status.json
+check observe-would "$(python3 - /tmp/observe-status.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+w = s.get("would") or {}
+moves = {(m["from"], m["to"]): m["count"] for m in w.get("moves", [])}
+after = {g["name"]: g.get("after") or {} for g in w.get("groups", [])}
+ok = (s["agent"].get("mode") == "observe"
+      and sum(c for (f, t), c in moves.items() if t == "batch") == 2
+      and sum(c for (f, t), c in moves.items() if t == "interactive") == 2
+      and after.get("batch", {}).get("cpu_weight") == 100 and after.get("interactive", {}).get("cpu_weight") == 300
+      and after.get("database", {}).get("cpu_weight") == 300)
+sys.exit(0 if ok else 1)
+PY
+echo $?)" "status --json would: $(python3 -c 'import json, sys; w = json.load(open(sys.argv[1])).get("would") or {}; print([(m["from"], m["to"], m["count"]) for m in w.get("moves", [])], [(g["name"], (g.get("after") or {}).get("cpu_weight")) for g in w.get("groups", [])])' /tmp/observe-status.json 2>&1)"
+fairshare metrics >/tmp/observe-metrics.prom 2>&1
+check observe-metrics "$(grep -Eqx 'fairshare_agent_observing 1(\.0)?' /tmp/observe-metrics.prom && grep -Eqx 'fairshare_would_move_processes\{from="\(outside\)",to="batch"\} 2(\.0)?' /tmp/observe-metrics.prom && grep -Eqx 'fairshare_would_cpu_weight\{group="interactive"\} 300(\.0)?' /tmp/observe-metrics.prom; echo $?)" \
+    "$(grep -E '^fairshare_(agent_observing|would_move_processes|would_cpu_weight)' /tmp/observe-metrics.prom | tr '\n' ' ')"
+expect observe-journal "the journal says the agent observes" -- sh -c 'journalctl -u fairshare -o json --no-pager | grep -q "\"FAIRSHARE_MODE\":\"observe\""'
+
+# Enforcing: a reload applies the policy at once (the checks below are enforce mode's).
+write_policy 1 3
+systemctl reload fairshare; rc=$?
+check observe-to-enforce "$([ $rc = 0 ] && [ "$(fairshare status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["agent"].get("mode"))')" = enforce ]; echo $?)" "systemctl reload exit $rc"
 check agent-in-leaf "$([ "$(cgroup_of "$PID1")" = /fairshare.slice/fairshare.service/_agent ]; echo $?)" "agent pid $PID1 in $(cgroup_of "$PID1")"
 
 wait_for 10 sh -c "[ \"\$(cgroup_of $B1)\" = /fairshare.slice/fairshare.service/batch ] && grep -qx 300 $CG/system.slice/fs-db.service/cpu.weight"
@@ -261,6 +319,14 @@ DBPID=$(systemctl show -p MainPID --value fs-db.service)
 check unit-not-moved "$([ "$(cgroup_of "$DBPID")" = /system.slice/fs-db.service ]; echo $?)" "fs-db main $DBPID in $(cgroup_of "$DBPID")"
 
 # --- shares: agent-owned groups among themselves, the unit group against its peer ---------------
+# The agent's groups' burners on CPU 0 (pinned once moved: a move into a cgroup with cpuset
+# resets the affinity), the units' on CPU 1: on one run queue the kernel's split
+# follows the weights closely, while spread over two CPUs it follows the per-CPU load averages,
+# which under emulation wandered from 2.33 to 3.21 for shares 3:1 over 15 s (one CI run failed
+# on it). Multi-CPU accuracy is measured by make vm-test/vm-fairness.
+for p in $B1 $B2 $I1 $I2; do taskset -p -c 0 "$p" >/dev/null; done
+for p in $(pgrep -d ' ' burn_db) $(pgrep -d ' ' burn_peer); do taskset -p -c 1 "$p" >/dev/null; done
+r affinity "$(for p in $B1 $B2 $I1 $I2 $(pgrep -d ' ' burn_db) $(pgrep -d ' ' burn_peer); do printf '%s:%s ' "$p" "$(taskset -p -c "$p" | sed 's/.*: //')"; done)"
 sleep 3
 ub0=$(usage $SVC/batch); ui0=$(usage $SVC/interactive)
 ud0=$(usage $CG/system.slice/fs-db.service); up0=$(usage $CG/system.slice/fs-peer.service)
@@ -270,10 +336,9 @@ ud=$(( $(usage $CG/system.slice/fs-db.service) - ud0 )); up=$(( $(usage $CG/syst
 r usage_usec batch $ub interactive $ui database $ud peer $up
 R1=$(ratio $ui $ub); R2=$(ratio $ud $up)
 r share_ratio interactive_batch "$R1" database_peer "$R2"
-# 20%: the kernel splits a group's weight per CPU from load averages, which under emulation
-# wanders over a 15 s window (share accuracy itself is measured by make vm-test/vm-fairness).
-check share-agent-groups "$(within "$R1" 3 0.20; echo $?)" "interactive:batch = $R1 (shares 3:1)"
-check share-unit-group "$(within "$R2" 3 0.20; echo $?)" "database:peer = $R2 (CPUWeight 300:100)"
+# 10%: each pair shares one CPU (above), where the split follows the weights.
+check share-agent-groups "$(within "$R1" 3 0.10; echo $?)" "interactive:batch = $R1 (shares 3:1)"
+check share-unit-group "$(within "$R2" 3 0.10; echo $?)" "database:peer = $R2 (CPUWeight 300:100)"
 
 # --- issue 11: the metrics through node_exporter, beside status -------------------------------------
 # The agent rewrites the textfile every report_interval (60 s here) by rename, so a new inode
@@ -402,6 +467,49 @@ text status-alice runuser -u alice -- fairshare status
 expect status-group-member "a member of the fairshare group reads status" -- runuser -u alice -- fairshare status
 expect reload-needs-root "a member of the fairshare group may not reload" -- sh -c '! runuser -u alice -- fairshare reload'
 expect status-other-user "a user outside the group is refused" -- sh -c '! runuser -u bob -- fairshare status'
+
+# --- issue 21: any user sees their own share, over the user socket, and nothing else ----------
+setpriv --reuid=bob --regid=bob --init-groups /usr/local/bin/burn_inter & BOB1=$!
+setpriv --reuid=carol --regid=carol --init-groups /usr/local/bin/burn_inter & CAROL1=$!
+wait_for 10 sh -c "[ \"\$(cgroup_of $BOB1)\" = /fairshare.slice/fairshare.service/interactive ] && [ \"\$(cgroup_of $CAROL1)\" = /fairshare.slice/fairshare.service/interactive ]"
+runuser -u bob -- fairshare status --mine --json >/tmp/mine-bob.json 2>&1; rc=$?
+text mine-bob runuser -u bob -- fairshare status --mine
+text mine-bob-json cat /tmp/mine-bob.json
+check mine-own "$(python3 - /tmp/mine-bob.json "$(id -u bob)" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+g = {x["group"]: x for x in m["groups"]}
+ok = m["uid"] == int(sys.argv[2]) and m["user"] == "bob" and m["processes"] == 1 and list(g) == ["interactive"] \
+    and g["interactive"]["processes"] == 1 and not g["interactive"]["own"] and m["explanation"]
+sys.exit(0 if ok else 1)
+PY
+echo $?)" "status --mine as bob: exit $rc, $(head -c 300 /tmp/mine-bob.json | tr '\n' ' ')"
+check mine-nothing-of-others "$(! grep -Eq "carol|\"$(id -u carol)\"|$CAROL1|\"members\"" /tmp/mine-bob.json; echo $?)" \
+    "carol (uid $(id -u carol), pid $CAROL1) appears nowhere in bob's answer"
+# Everything else is refused on the user socket (bob can not open the agent's socket at all).
+cat >/tmp/user-socket-ask.py <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect("/run/fairshare/user.sock")
+s.sendall((json.dumps({"command": sys.argv[1], "pid": 1, "policy_text": "", "policy_path": "/p.toml"}) + "\n").encode())
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+r = json.loads(data)
+print(sys.argv[1], r.get("ok"), r.get("error"))
+sys.exit(0 if r.get("ok") is False and "answers only" in (r.get("error") or "") and not set(r) & {"status", "metrics", "plan", "explain", "reload"} else 1)
+PY
+refused=0; answers=""
+for cmd in status reload metrics plan explain; do
+    a=$(runuser -u bob -- python3 /tmp/user-socket-ask.py "$cmd" 2>&1) || refused=1
+    answers="$answers; $a"
+done
+check mine-refuses-the-rest "$refused" "as bob on the user socket:$answers"
+check mine-socket-mode "$([ "$(stat -c '%a %U' /run/fairshare/user.sock)" = "666 root" ]; echo $?)" "$(stat -c '%a %U:%G %n' /run/fairshare/user.sock 2>&1)"
+kill $BOB1 $CAROL1 2>/dev/null
 
 # --- reload: a changed policy applies; a broken one fails visibly and changes nothing ----------
 T0=$(now); fairshare --version >/dev/null
