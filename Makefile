@@ -70,9 +70,12 @@ bench: deps
 	$(call bench_run,fairshare-bench)
 
 # The control socket under abuse: 1000 slow connections from uid 65534 against a server in the
-# bench's process; root's status round trips (median, max) and the server's descriptors. Root only.
+# bench's process; root's status round trips (median, max) and the server's descriptors. Then
+# the same flood on the user socket (status --mine): root's status beside it, another user's
+# answer on it. Root only.
 bench-socket: deps
 	$(call bench_run,fairshare-bench) socket 1000 10
+	.build/release/fairshare-bench socket-user 1000 10
 
 # Issue 20's cost bound on the host: a per_user group's pass with 20, then 200 idle users (the
 # shipping agent on the in-memory kernel; the real kernel's figure is `make vm-tree`'s many phase).

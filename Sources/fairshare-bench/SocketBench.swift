@@ -18,7 +18,13 @@ enum SocketBench {
     static let abuserUID: uid_t = 65534
     static let abuserGID: gid_t = 65534
 
-    static func run(_ arguments: [String]) -> Int32 {
+    /// Another user, asking for their own share on the user socket while it is flooded.
+    static let otherUID: uid_t = 65533
+
+    /// - Parameter userSocket: flood the user socket (`status --mine`, mode 0666) instead, beside
+    ///   a root-only control socket: root's status there and another user's answer on the
+    ///   flooded socket are measured.
+    static func run(_ arguments: [String], userSocket: Bool = false) -> Int32 {
         let connections = arguments.first.flatMap { Int($0) } ?? 1000
         let seconds = arguments.dropFirst().first.flatMap { Double($0) } ?? 10
         guard getuid() == 0 else {
@@ -38,19 +44,31 @@ enum SocketBench {
         // The socket's group is the abusers' own, as if they were members of `fairshare`: the
         // worst case, where they may connect at all.
         guard let server = blocking({
-            try? await ControlServer.bind(path: path, limits: limits, accessGroup: abuserGID) { _, _ in
+            try? await ControlServer.bind(path: path, limits: limits, accessGroup: userSocket ? nil : abuserGID) { _, _ in
                 ControlResponse(ok: true, status: status)
             }
         }) else {
             print("fairshare-bench socket: cannot bind \(path)")
             return 1
         }
+        let userPath = ControlClient.userSocketPath(beside: path)
+        let userServer: ControlServer? = userSocket ? blocking({
+            try? await ControlServer.bind(path: userPath, limits: limits, mode: ControlServer.userSocketMode, accessGroup: nil) { _, peer in
+                ControlResponse(ok: true, mine: MineReport.make(status: status, uid: peer.uid, user: nil, processesByGroup: [:],
+                                                                displayName: { $0.name }, halfLifeSeconds: nil))
+            }
+        }) : nil
+        if userSocket && userServer == nil {
+            print("fairshare-bench socket: cannot bind \(userPath)")
+            return 1
+        }
+        let flooded = userSocket ? userPath : path
         let baseline = Descriptors.count()
-        let sampler = DescriptorSampler(socketPath: path, baseline: baseline)
+        let sampler = DescriptorSampler(socketPath: flooded, baseline: baseline)
         sampler.start()
 
         var statsFD: Int32 = -1
-        let cPath = strdup(path)!
+        let cPath = strdup(flooded)!
         var options = slowclients_options(path: cPath, count: Int32(connections), seconds: seconds, interval_ms: 1000, reconnect: 1)
         let child = slowclients_spawn(&options, abuserUID, abuserGID, &statsFD)
         free(cPath)
@@ -61,6 +79,7 @@ enum SocketBench {
         // Let the abuse build up, then measure until shortly before it ends.
         usleep(500_000)
         var rounds: [Double] = []
+        var otherRounds: [Double] = []
         var failures: [String] = []
         let end = now() + UInt64((seconds - 1) * 1e9)
         while now() < end {
@@ -72,23 +91,44 @@ enum SocketBench {
                 failures.append("\(error)")
             }
             rounds.append(Double(now() - t0) / 1e6)
+            if userSocket {
+                // A forked child as another uid: its round trip includes the fork.
+                let t1 = now()
+                let answer = exchange(userPath, "{\"command\":\"mine\"}\n", uid: otherUID)
+                otherRounds.append(Double(now() - t1) / 1e6)
+                if !answer.contains("\"uid\":\(otherUID)") { failures.append("uid \(otherUID) on the user socket: \(answer.prefix(120))") }
+            }
             usleep(100_000)
         }
         var stats = slowclients_stats()
         let childOK = slowclients_wait(child, statsFD, &stats) == 0
         sampler.stop()
         _ = blocking { await server.close(); return true }
+        if let userServer { _ = blocking { await userServer.close(); return true } }
 
         let (peak, serverPeak) = sampler.peaks
-        print("control socket under abuse: \(connections) slow connections (1 byte/s each, reopened when closed) from uid \(abuserUID) for \(format1(seconds)) s")
-        print("  root's status: \(rounds.count) round trips, median \(format3(median(rounds))) ms, max \(format3(rounds.max() ?? 0)) ms, "
+        print("\(userSocket ? "user socket (status --mine)" : "control socket") under abuse: \(connections) slow connections (1 byte/s each, reopened when closed) from uid \(abuserUID) for \(format1(seconds)) s")
+        print("  root's status\(userSocket ? " on the control socket beside it" : ""): \(rounds.count) round trips, median \(format3(median(rounds))) ms, max \(format3(rounds.max() ?? 0)) ms, "
               + "\(failures.isEmpty ? "all answered" : "\(failures.count) failed: \(failures.first!)") (goal: every one within 1000 ms)")
+        if userSocket {
+            print("  uid \(otherUID)'s status --mine on the flooded socket (a forked client each time): \(otherRounds.count) answers, median \(format3(median(otherRounds))) ms, max \(format3(otherRounds.max() ?? 0)) ms")
+        }
         print("  server descriptors (its listener and accepted connections): peak \(serverPeak), bound 1 + \(limits.totalConnections); "
               + "the whole process: baseline \(baseline), peak \(peak) (+\(peak - baseline), with root's client socket and the abusers' stats pipe)")
         print("  the abusers\(childOK ? "" : " (child failed)"): \(stats.connects) connections made, \(stats.connect_failures) connects refused by a full listen queue, "
               + "\(stats.limit_answers) told \"too many connections\", \(stats.timeout_answers) cut off at the \(limits.readDeadline.components.seconds) s read deadline, "
               + "\(stats.max_open) open at once at most")
         return failures.isEmpty && (rounds.max() ?? 0) <= 1000 && serverPeak <= 1 + limits.totalConnections ? 0 : 1
+    }
+
+    /// One request as `uid` (a forked child), and its answer.
+    static func exchange(_ path: String, _ request: String, uid: uid_t) -> String {
+        var answer = [CChar](repeating: 0, count: 65536)
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { slowclients_exchange(path, uid, uid, $0.baseAddress, $0.count, &answer, answer.count) }
+        }
+        return String(decoding: answer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func sampleStatus() -> StatusReport {

@@ -14,6 +14,11 @@ import Glibc
 if CommandLine.arguments.dropFirst().first == "socket" {
     exit(SocketBench.run(Array(CommandLine.arguments.dropFirst(2))))
 }
+// `fairshare-bench socket-user [CONNECTIONS] [SECONDS]`: the same flood on the user socket
+// (`status --mine`), root's status beside it and another user's answer on it.
+if CommandLine.arguments.dropFirst().first == "socket-user" {
+    exit(SocketBench.run(Array(CommandLine.arguments.dropFirst(2)), userSocket: true))
+}
 // `fairshare-bench users [FEW] [MANY]`: a per_user group's pass with FEW, then MANY users (UsersBench.swift).
 if CommandLine.arguments.dropFirst().first == "users" {
     exit(UsersBench.run(Array(CommandLine.arguments.dropFirst(2))))

@@ -96,6 +96,8 @@ SELECTION = [
     "FairshareCoreTests.UserReadScheduleTests",  # issue 20: quiet users read rarely, wakers at once
     "FairshareAgentTests.QuietUserReadTests",
     "FairshareAgentTests.HeldBackUserTests",  # a user held back under its group's cap: its waiting
+    "FairshareAgentTests.ObserveModeTests",  # issue 21: observing changes nothing
+    "FairshareAgentTests.UserSocketTests/theCallerSeesTheirOwnShareAndNothingOfAnyoneElse()",  # the user socket forks only in its flood test
 ]
 
 
@@ -360,6 +362,21 @@ MUTANTS = [
            "pressure: false ?",
            "a user held back under its group's own cap (below its cap, not throttled itself) reads as satisfied: a neighbour keeps borrowing its part",
            killers=("HeldBackUserTests/aUserWaitingBelowItsCapIsHungryAndItsNeighbourGivesWay()",)),
+    Mutant("observe-mode-enforces", "Sources/FairshareAgent/Pass/Agent.swift",
+           "if policy.agent.mode == .observe {\n            await observeOnly(serial: serial, started: started)",
+           "if policy.agent.mode == .observe && false {\n            await observeOnly(serial: serial, started: started)",
+           "an observing agent runs the act stage: it moves processes and writes weights it was to only report",
+           killers=("ObserveModeTests",)),
+    Mutant("observe-switch-keeps-everything", "Sources/FairshareAgent/Pass/Agent.swift",
+           "let released = from == .enforce && to == .observe ? releaseEverything() : nil",
+           "let released: ReleaseReport? = nil",
+           "a reload back to observe leaves the processes in their groups and the units' weights set",
+           killers=("ObserveModeTests/observingWritesMovesAndSetsNothingAndSaysWhatEnforcingWould()",)),
+    Mutant("mine-shows-every-group", f"{CORE}/Report/MineReport.swift",
+           "let rows = status.groups.filter { (processesByGroup[$0.name] ?? 0) > 0 }",
+           "let rows = status.groups",
+           "status --mine answers with every group's row: other users' subgroups, uids and usage",
+           killers=("UserSocketTests/theCallerSeesTheirOwnShareAndNothingOfAnyoneElse()",)),
 ]
 
 

@@ -27,6 +27,7 @@ REQUIRED = [
     "status-root", "status-group-member", "reload-needs-root", "status-other-user",
     "mine-own", "mine-nothing-of-others", "mine-refuses-the-rest", "mine-socket-mode",
     "reload-applied", "reload-broken-fails", "reload-broken-keeps",
+    "observe-again-gives-back", "enforce-again",
     "journal-started", "journal-policy_loaded", "journal-policy_rejected", "journal-moved", "journal-weights",
     "journal-fields", "journal-catalog",
     "restarted", "restart-nothing-lost", "restart-adopted-in-place", "restart-weights", "restart-no-strays",

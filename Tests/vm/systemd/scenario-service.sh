@@ -528,6 +528,20 @@ check reload-broken-keeps "$(systemctl is-active -q fairshare && [ "$(cat $SVC/b
     "$(systemctl is-active fairshare); batch weight $(cat $SVC/batch/cpu.weight)"
 write_policy 3 1
 
+# --- issue 21: back to observe gives everything back as a stop does; enforcing again retakes it ---
+write_policy 3 1 observe
+systemctl reload fairshare; rc=$?
+away=""
+for p in $JOBS; do [ "$(cgroup_of $p)" = "$HOME_CG" ] || away="$away $p:$(cgroup_of $p)"; done
+DB_WEIGHT_OBSERVING=$(systemctl show -p CPUWeight --value fs-db.service)
+check observe-again-gives-back "$([ $rc = 0 ] && [ -z "$away" ] && [ ! -d $SVC/batch ] && [ ! -d $SVC/interactive ] && [ "$DB_WEIGHT_OBSERVING" = "$DB_WEIGHT_BEFORE" ]; echo $?)" \
+    "reload exit $rc; not back in $HOME_CG:${away:- none}; below the unit: $(ls $SVC | tr '\n' ' '); fs-db CPUWeight $DB_WEIGHT_OBSERVING (before $DB_WEIGHT_BEFORE)"
+write_policy 3 1
+systemctl reload fairshare; rc=$?
+wait_for 10 sh -c "[ \"\$(cgroup_of $B1)\" = /fairshare.slice/fairshare.service/batch ] && [ \"\$(cgroup_of $I1)\" = /fairshare.slice/fairshare.service/interactive ]"
+check enforce-again "$([ $rc = 0 ] && [ "$(cgroup_of $B1)" = /fairshare.slice/fairshare.service/batch ] && [ "$(cat $SVC/batch/cpu.weight)" = 300 ] && [ "$(systemctl show -p CPUWeight --value fs-db.service)" = 300 ]; echo $?)" \
+    "reload exit $rc; $B1 in $(cgroup_of $B1), batch cpu.weight $(cat $SVC/batch/cpu.weight 2>&1), fs-db CPUWeight $(systemctl show -p CPUWeight --value fs-db.service)"
+
 # --- the journal ---------------------------------------------------------------------------------
 journalctl -u fairshare -o json --no-pager >/tmp/journal.json
 for ev in 01:started 02:policy_loaded 03:policy_rejected 06:moved 0d:weights; do
