@@ -106,7 +106,7 @@ let package = Package(
         // a clock, a notifier and a journal that record what they were given.
         .target(
             name: "FairshareTestSupport",
-            dependencies: ["FairshareCore", "FairshareEdge", "FairshareLinux", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FairshareCore", "FairshareEdge", "FairshareLinux", "CSlowClients", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "FairsharePolicyTests", dependencies: ["FairsharePolicy", "FairshareTestSupport"]),
         .testTarget(name: "FairshareCoreTests", dependencies: ["FairshareCore", "FairshareTestSupport"]),

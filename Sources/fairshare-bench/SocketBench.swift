@@ -94,7 +94,7 @@ enum SocketBench {
             if userSocket {
                 // A forked child as another uid: its round trip includes the fork.
                 let t1 = now()
-                let answer = exchange(userPath, "{\"command\":\"mine\"}\n", uid: otherUID)
+                let answer = SlowClientExchange.exchange(userPath, "{\"command\":\"mine\"}\n", uid: otherUID, gid: otherUID)
                 otherRounds.append(Double(now() - t1) / 1e6)
                 if !answer.contains("\"uid\":\(otherUID)") { failures.append("uid \(otherUID) on the user socket: \(answer.prefix(120))") }
             }
@@ -119,16 +119,6 @@ enum SocketBench {
               + "\(stats.limit_answers) told \"too many connections\", \(stats.timeout_answers) cut off at the \(limits.readDeadline.components.seconds) s read deadline, "
               + "\(stats.max_open) open at once at most")
         return failures.isEmpty && (rounds.max() ?? 0) <= 1000 && serverPeak <= 1 + limits.totalConnections ? 0 : 1
-    }
-
-    /// One request as `uid` (a forked child), and its answer.
-    static func exchange(_ path: String, _ request: String, uid: uid_t) -> String {
-        var answer = [CChar](repeating: 0, count: 65536)
-        let bytes = Array(request.utf8)
-        _ = bytes.withUnsafeBufferPointer { b in
-            b.withMemoryRebound(to: CChar.self) { slowclients_exchange(path, uid, uid, $0.baseAddress, $0.count, &answer, answer.count) }
-        }
-        return String(decoding: answer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func sampleStatus() -> StatusReport {

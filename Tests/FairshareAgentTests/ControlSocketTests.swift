@@ -15,7 +15,7 @@ import Glibc
 /// pool, which blocking test threads would otherwise starve (2 CPUs, 2 pool threads); and
 /// Dispatch's global queue on Linux runs only about as many blocked items at once as there are
 /// CPUs, so a client blocked there can wait seconds for a server blocked beside it.
-private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { cont in
         Thread.detachNewThread { cont.resume(with: Result { try body() }) }
     }
@@ -93,7 +93,7 @@ private extension slowclients_stats {
 
 /// A value shared between tasks, behind an NSLock (a pthread mutex, which ThreadSanitizer sees;
 /// Synchronization's Mutex is a futex it does not).
-private final class Shared<T: Sendable>: @unchecked Sendable {
+final class Shared<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: T
     init(_ initial: T) { value = initial }
@@ -619,15 +619,6 @@ private final class RawConnection: @unchecked Sendable {
 
 /// `plan` sends a whole policy: long request lines, from root only.
 @Suite struct ControlSocketLongRequestTests {
-    static func exchange(_ path: String, _ request: String, uid: uid_t, gid: gid_t) -> String {
-        var answer = [CChar](repeating: 0, count: 65536)
-        let bytes = Array(request.utf8)
-        _ = bytes.withUnsafeBufferPointer { b in
-            b.withMemoryRebound(to: CChar.self) { slowclients_exchange(path, uid, gid, $0.baseAddress, $0.count, &answer, answer.count) }
-        }
-        return String(decoding: answer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// A request carrying `bytes` bytes of policy text.
     static func planRequest(bytes: Int) throws -> String {
         let text = "# " + String(repeating: "x", count: bytes - 3) + "\n"
@@ -656,17 +647,17 @@ private final class RawConnection: @unchecked Sendable {
         }) { server throws in
             let path = server.path
             let long = try Self.planRequest(bytes: 200 * 1024)
-            let root = try await offPool { Self.exchange(path, long, uid: 0, gid: 0) }
+            let root = try await offPool { SlowClientExchange.exchange(path, long, uid: 0, gid: 0) }
             #expect(root.contains("\"ok\":true"), "\(root.prefix(200))")
-            let other = try await offPool { Self.exchange(path, long, uid: nobody, gid: nobodyGroup) }
+            let other = try await offPool { SlowClientExchange.exchange(path, long, uid: nobody, gid: nobodyGroup) }
             #expect(other.contains("request longer than 4096 bytes"), "\(other.prefix(200))")
             // Under the limit, the same user is served: the bound is the length, not the user.
             let short = try Self.planRequest(bytes: 2000)
-            let small = try await offPool { Self.exchange(path, short, uid: nobody, gid: nobodyGroup) }
+            let small = try await offPool { SlowClientExchange.exchange(path, short, uid: nobody, gid: nobodyGroup) }
             #expect(small.contains("\"ok\":true"), "\(small.prefix(200))")
             // And root's bound is there too.
             let tooLong = String(repeating: " ", count: rootBound + 10)
-            let cut = try await offPool { Self.exchange(path, tooLong, uid: 0, gid: 0) }
+            let cut = try await offPool { SlowClientExchange.exchange(path, tooLong, uid: 0, gid: 0) }
             #expect(cut.contains("request longer than \(rootBound) bytes"), "\(cut.prefix(200))")
         }
         #expect(seen.get() == [200 * 1024, 2000])

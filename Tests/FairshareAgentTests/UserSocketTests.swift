@@ -90,29 +90,6 @@ import Glibc
         _ = await h.agent.mine(uid: 1001)
         #expect(h.kernel.lookupCount - lookups == 4, "made again after a pass")
     }
-
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { cont in
-            Thread.detachNewThread { cont.resume(with: Result { try body() }) }
-        }
-    }
-
-    static func exchange(_ path: String, _ request: String, uid: uid_t) -> String {
-        var answer = [CChar](repeating: 0, count: 65536)
-        let bytes = Array(request.utf8)
-        _ = bytes.withUnsafeBufferPointer { b in
-            b.withMemoryRebound(to: CChar.self) { slowclients_exchange(path, uid, uid, $0.baseAddress, $0.count, &answer, answer.count) }
-        }
-        return String(decoding: answer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-/// The largest value recorded, shared between tasks.
-private final class Peak: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func record(_ v: Int) { lock.withLock { value = max(value, v) } }
-    func get() -> Int { lock.withLock { value } }
 }
 
 /// The user socket's flood runs in the abuse suite, which is serialized: never beside the
@@ -143,10 +120,10 @@ extension ControlSocketAbuseTests {
         var fd: Int32 = -1
         let abuser = slowclients_spawn(&options, 65534, 65534, &fd)
         try #require(abuser > 0)
-        let peakOpen = Peak()
+        let peakOpen = Shared(0)
         let sampling = Task.detached {
             while !Task.isCancelled {
-                peakOpen.record(user.openConnections)
+                peakOpen.update { $0 = max($0, user.openConnections) }
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
@@ -156,14 +133,14 @@ extension ControlSocketAbuseTests {
         var othersServed: [String] = []
         for _ in 0..<5 {
             let start = Date()
-            let response = try await UserSocketTests.offPool { try ControlClient.send(ControlRequest(command: .status), to: root.path, timeoutSeconds: 5) }
+            let response = try await offPool { try ControlClient.send(ControlRequest(command: .status), to: root.path, timeoutSeconds: 5) }
             rounds.append(Date().timeIntervalSince(start))
             #expect(response.status == status)
-            othersServed.append(try await UserSocketTests.offPool { UserSocketTests.exchange(user.path, "{\"command\":\"mine\"}\n", uid: 65533) })
+            othersServed.append(try await offPool { SlowClientExchange.exchange(user.path, "{\"command\":\"mine\"}\n", uid: 65533, gid: 65533) })
             try await Task.sleep(for: .milliseconds(500))
         }
         let statsFD = fd
-        let stats = try await UserSocketTests.offPool {
+        let stats = try await offPool {
             var s = slowclients_stats()
             _ = slowclients_wait(abuser, statsFD, &s)
             return s
