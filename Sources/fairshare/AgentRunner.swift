@@ -30,10 +30,7 @@ public struct RunOptions: Sendable {
 }
 
 /// The origin ledger sits beside the control socket (/run/fairshare/origins under systemd).
-public func originLedgerPath(socketPath: String) -> String {
-    let directory = socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    return (directory.isEmpty ? "." : directory) + "/origins"
-}
+public func originLedgerPath(socketPath: String) -> String { ControlClient.path(named: "origins", beside: socketPath) }
 
 /// A startup failure: the agent exits 1 with this message, having changed nothing it can not undo.
 public struct StartupError: Error, CustomStringConvertible {
@@ -84,13 +81,8 @@ public enum AgentRunner {
         // nothing is written until a reload asks for enforcing (the agent prepares it then).
         if policy.agent.mode == .enforce {
             do {
-                for note in try tree.prepare(agentPID: pid, agentCgroup: preparation.agentCgroup, configureAncestors: preparation.configureAncestors) {
-                    if note.hasPrefix("warning: ") {
-                        logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
-                    } else {
-                        logger.info("\(note)", metadata: ["event": "setup"])
-                    }
-                }
+                let notes = try tree.prepare(agentPID: pid, agentCgroup: preparation.agentCgroup, configureAncestors: preparation.configureAncestors)
+                CgroupPreparation.log(notes, to: logger)
             } catch {
                 throw StartupError(description: "\(error)")
             }

@@ -173,18 +173,8 @@ public actor Agent {
     /// new one): reported, never acted on. Without the act stage the agent learns of no group,
     /// so each pass decides from nothing, which is what switching to enforce would do.
     private func observeOnly(serial: Int, started: UInt64) async {
-        let (observer, policy) = (self.observer, self.policy)
-        let observation = await Task.detached { observer.observeForPlan(policy) }.value
-        guard !stopped, serial == passSerial, self.policy.agent.mode == .observe else { return }
-        let preview = reconciler.preview(next: policy, classifier: Self.classifier(policy, env), observation: observation, capacity: capacity,
-                                         interval: interval.seconds)
-        var would = PolicyPlan.evaluate(preview, next: policy, processes: observation.processes ?? [], root: env.cgroups.root,
-                                        capacity: capacity, path: policyPath)
-        if let why = observation.processScan?.unavailableReason {
-            would.notes.append("/proc could not be read (\(why)): no process is shown moving")
-        } else if let scan = observation.processScan?.value, !scan.unreadable.isEmpty {
-            would.notes.append("\(scan.unreadable.count) process(es) could not be read and are left out (\(scan.firstProblem ?? "unknown"))")
-        }
+        let would = await wouldDo(policy, path: policyPath)
+        guard !stopped, serial == passSerial, policy.agent.mode == .observe else { return }
         reporter.observing(would, context: context)
         reporter.passEnded(nanoseconds: env.clock.monotonicNanoseconds() - started, context: context)
         returnFreedMemoryToTheKernel()  // the full scan's transient arrays, as after a rescan
@@ -193,13 +183,8 @@ public actor Agent {
     /// Makes the cgroup tree ready for enforcing, once (`env.preparation`).
     private func prepareCgroups() throws(CgroupSetupError) {
         guard !cgroupsPrepared, let p = env.preparation else { return }
-        for note in try env.cgroups.prepare(agentPID: env.agentPID, agentCgroup: p.agentCgroup, configureAncestors: p.configureAncestors) {
-            if note.hasPrefix("warning: ") {
-                reporter.logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
-            } else {
-                reporter.logger.info("\(note)", metadata: ["event": "setup"])
-            }
-        }
+        let notes = try env.cgroups.prepare(agentPID: env.agentPID, agentCgroup: p.agentCgroup, configureAncestors: p.configureAncestors)
+        CgroupPreparation.log(notes, to: reporter.logger)
         cgroupsPrepared = true
     }
 
@@ -424,8 +409,16 @@ public actor Agent {
             notes.append("cgroup_root \(next.agent.cgroupRoot) would be ignored until a restart: the agent keeps \(env.cgroups.rootAbsolutePath)")
             next.agent.cgroupRoot = policy.agent.cgroupRoot
         }
-        let (observer, planned) = (self.observer, next)
-        let observation = await Task.detached { observer.observeForPlan(planned) }.value
+        return .success(await wouldDo(next, path: path, notes: notes))
+    }
+
+    /// What enforcing `next` would do now (`plan` of a new policy, an observing pass of the
+    /// one in force): a full scan and the units' listing, off the actor, then the reconciler's
+    /// `preview` on them. `notes` go before what the scan could not read.
+    private func wouldDo(_ next: Policy, path: String, notes: [String] = []) async -> PlanReport {
+        let observer = self.observer
+        let observation = await Task.detached { observer.observeForPlan(next) }.value
+        var notes = notes
         if let why = observation.processScan?.unavailableReason {
             notes.append("/proc could not be read (\(why)): no process is shown moving")
         } else if let scan = observation.processScan?.value, !scan.unreadable.isEmpty {
@@ -436,7 +429,7 @@ public actor Agent {
         var report = PolicyPlan.evaluate(preview, next: next, processes: observation.processes ?? [], root: env.cgroups.root,
                                          capacity: capacity, path: path)
         report.notes += notes
-        return .success(report)
+        return report
     }
 
     // MARK: Shutdown

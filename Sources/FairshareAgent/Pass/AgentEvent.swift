@@ -169,9 +169,8 @@ enum AgentEvent: Sendable {
             return "\(n) more failure(s) not tracked: the list of open failures is full (see fairshare status)"
         case .summary(let s) where s.would != nil:
             let would = s.would!
-            let moving = would.moves.reduce(0) { $0 + $1.count } + (would.movesNotListed ?? 0)
             let weights = would.groups.compactMap { g in g.after.map { a in "\(g.name) \(a.cpuWeight.map(String.init) ?? "idle")/\(a.ioWeight) (\(a.members) proc)" } }
-            return "observing, nothing enforced: enforcing would move \(moving) process(es); cpu/io weights: " + weights.joined(separator: ", ")
+            return "observing, nothing enforced: enforcing would move \(would.processesMoving) process(es); cpu/io weights: " + weights.joined(separator: ", ")
         case .summary(let s):
             // The policy's groups (a per_user group with all its users' processes), not each user.
             let parts = s.groups.filter { $0.uid == nil }.map { g in
@@ -244,7 +243,7 @@ enum AgentEvent: Sendable {
             let groups = report.would!.groups.filter { $0.after != nil }
             return [
                 "mode": .string("observe"),
-                "would_move": .string(String(report.would!.moves.reduce(0) { $0 + $1.count } + (report.would!.movesNotListed ?? 0))),
+                "would_move": .string(String(report.would!.processesMoving)),
                 "group": .array(groups.map { .string($0.name) }),
                 "would_cpu_weight": .array(groups.map { .string($0.after!.cpuWeight.map(String.init) ?? "idle") }),
                 "would_members": .array(groups.map { .string(String($0.after!.members)) }),

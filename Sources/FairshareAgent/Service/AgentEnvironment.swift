@@ -1,6 +1,7 @@
 import FairshareCore
 import FairshareEdge
 import FairshareLinux
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -117,5 +118,17 @@ public struct CgroupPreparation: Sendable {
     public init(agentCgroup: CgroupPath?, configureAncestors: Bool) {
         self.agentCgroup = agentCgroup
         self.configureAncestors = configureAncestors
+    }
+
+    /// What `CgroupTree.prepare` did, to the journal: "warning: ..." notes as warnings, the
+    /// rest as setup.
+    public static func log(_ notes: [String], to logger: Logger) {
+        for note in notes {
+            if note.hasPrefix("warning: ") {
+                logger.warning("\(note.dropFirst("warning: ".count))", metadata: ["event": "warning"])
+            } else {
+                logger.info("\(note)", metadata: ["event": "setup"])
+            }
+        }
     }
 }

@@ -15,9 +15,12 @@ public enum ControlClient {
     public static let defaultPath = "/run/fairshare/fairshare.sock"
 
     /// The user socket beside a control socket (`fairshare status --mine`).
-    public static func userSocketPath(beside control: String) -> String {
+    public static func userSocketPath(beside control: String) -> String { path(named: "user.sock", beside: control) }
+
+    /// A file in the control socket's directory (the user socket, the origin ledger).
+    public static func path(named name: String, beside control: String) -> String {
         let directory = control.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        return (directory.isEmpty ? "." : directory) + "/user.sock"
+        return (directory.isEmpty ? "." : directory) + "/" + name
     }
     /// The longest answer accepted (a status of many groups is a few hundred KB at most).
     public static let maxAnswerBytes = 16 << 20

@@ -128,11 +128,11 @@ public struct Reconciler: Sendable {
                            ruleEvaluations: classificationCache.ruleEvaluations)
     }
 
-    /// The membership of the process with this pid, if it is a member (one lookup: an event about
-    /// one pid costs no walk of the members).
     /// Every process the agent keeps in a group, and its membership.
     public var members: [ProcessIdentity: Enforcer.Membership] { enforcer.members }
 
+    /// The membership of the process with this pid, if it is a member (one lookup: an event about
+    /// one pid costs no walk of the members).
     public func member(pid: Int32) -> Enforcer.Membership? {
         enforcer.member(pid: pid)
     }

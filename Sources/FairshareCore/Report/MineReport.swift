@@ -92,6 +92,7 @@ extension MineReport {
 
     static func sentences(_ g: MineGroup, halfLifeSeconds: Double?) -> [String] {
         let whose = g.own ? "you" : "the group (all its users together)"
+        let sentenceStart = whose.prefix(1).uppercased() + whose.dropFirst()
         var out = ["In group \(g.group) you run \(g.processes) process\(g.processes == 1 ? "" : "es")"
             + (g.own ? "; the figures are your own." : "; it is shared with others, so its figures are the whole group's.")]
         if let cpus = g.cpuUsageCPUs, let pct = g.cpuUsagePercent {
@@ -101,16 +102,16 @@ extension MineReport {
         }
         switch g.limit {
         case "ceiling"?:
-            out.append("\(whose.prefix(1).uppercased() + whose.dropFirst()) \(g.own ? "are" : "is") held at the cap (max \(g.cap ?? "?")) because others want the CPU.")
+            out.append("\(sentenceStart) \(g.own ? "are" : "is") held at the cap (max \(g.cap ?? "?")) because others want the CPU.")
         case "borrowing"?, "burst"?:
-            out.append("\(whose.prefix(1).uppercased() + whose.dropFirst()) \(g.own ? "are" : "is") borrowing \(FixedPoint.format(g.borrowedCPUs ?? 0, places: 2)) CPUs of idle capacity above the cap (max \(g.cap ?? "?")); they are given back when others want the CPU.")
+            out.append("\(sentenceStart) \(g.own ? "are" : "is") borrowing \(FixedPoint.format(g.borrowedCPUs ?? 0, places: 2)) CPUs of idle capacity above the cap (max \(g.cap ?? "?")); they are given back when others want the CPU.")
         default:
             if let cap = g.cap { out.append("The cap (max \(cap)) is not holding \(whose) back now.") }
         }
         if let used = g.decayedUsageCPUs, let due = g.entitlementCPUs, let f = g.fairnessFactor {
             let window = halfLifeSeconds.map { "over the last \(minutes(2 * $0)) (half-life \(minutes($0)))" } ?? "recently"
             let times = due > 0 ? used / due : 0
-            var s = "\(whose.prefix(1).uppercased() + whose.dropFirst()) used \(FixedPoint.format(used, places: 2)) CPUs on average \(window), "
+            var s = "\(sentenceStart) used \(FixedPoint.format(used, places: 2)) CPUs on average \(window), "
                 + (due > 0 ? "\(FixedPoint.format(times, places: 1)) times the share of \(FixedPoint.format(due, places: 2)) CPUs" : "with no share due")
             if f < 0.995 {
                 s += "; the weight is multiplied by \(FixedPoint.format(f, places: 2)) until that decays."

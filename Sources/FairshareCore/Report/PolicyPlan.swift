@@ -46,6 +46,9 @@ public struct PlanReport: Codable, Sendable, Equatable {
         self.notes = notes
     }
 
+    /// Every process that would change group, the pairs not listed included.
+    public var processesMoving: Int { moves.reduce(0) { $0 + $1.count } + (movesNotListed ?? 0) }
+
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
         case policyPath = "policy_path"
